@@ -1,0 +1,93 @@
+"""Input validation shared by every public entry point (``_<func>_iv`` style).
+
+Each helper raises :class:`~bnconvex.numerics.errors.InputError` with one line
+that names the argument, what was wrong and what was received.  Nothing is
+coerced silently: integer and boolean arrays are accepted and converted to
+floating point (that is lossless for the sizes used here), anything else that
+is not a real floating array is rejected.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "check_beta",
+    "check_data",
+    "check_labels",
+    "check_matrix",
+    "check_positive_int",
+]
+
+
+def check_matrix(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
+    """Return ``X`` as a 2-D float64 NumPy array or raise :class:`InputError`."""
+    arr = np.asarray(X)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == bool
+    ):
+        raise InputError(f"`{name}` must be a real numeric array; got dtype={arr.dtype}")
+    if arr.ndim != 2:
+        raise InputError(f"`{name}` must be a 2-D array (n samples x d features); got ndim={arr.ndim}")
+    if arr.shape[0] < min_rows:
+        raise InputError(
+            f"`{name}` must have at least {min_rows} rows (samples); got {arr.shape[0]}"
+        )
+    if arr.shape[1] < 1:
+        raise InputError(f"`{name}` must have at least one column; got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InputError(f"`{name}` contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
+    """Return labels as float64, shape ``(n,)`` or ``(n, K)``."""
+    arr = np.asarray(y)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == bool
+    ):
+        raise InputError(f"`{name}` must be a real numeric array; got dtype={arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise InputError(f"`{name}` must be 1-D (n,) or 2-D (n, K); got ndim={arr.ndim}")
+    if arr.shape[0] != n:
+        raise InputError(f"`{name}` must have one entry per sample (n={n}); got length {arr.shape[0]}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"`{name}` contains NaN or infinite values")
+    return arr
+
+
+def check_data(X: Any, y: Any, *, name_X: str = "X", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """Validate a data set: at least two samples, finite values, matching labels."""
+    X = check_matrix(X, name_X, min_rows=2)
+    y = check_labels(y, X.shape[0], name_y)
+    return X, y
+
+
+def check_beta(beta: Any, name: str = "beta") -> float:
+    """Return the regularisation coefficient as a positive finite float."""
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must be a positive real number; got {beta!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"`{name}` must be a positive finite number; got {beta!r}")
+    return value
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an ``int`` >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"`{name}` must be a positive integer; got {value!r}")
+    return int(value)

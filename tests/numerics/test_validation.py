@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from bnconvex.numerics._validation import check_beta, check_data, check_matrix
+from bnconvex.numerics.errors import InputError
+
+
+def test_check_matrix_rejects_wrong_ndim():
+    with pytest.raises(InputError, match=r"`X` must be a 2-D array.*got ndim=3"):
+        check_matrix(np.zeros((2, 2, 2)))
+
+
+def test_check_matrix_rejects_nan():
+    X = np.ones((3, 2))
+    X[1, 1] = np.nan
+    with pytest.raises(InputError, match=r"`X` contains 1 NaN or infinite"):
+        check_matrix(X)
+
+
+def test_check_data_rejects_one_sample_and_wrong_label_length():
+    with pytest.raises(InputError, match=r"at least 2 rows"):
+        check_data(np.ones((1, 3)), np.ones(1))
+    with pytest.raises(InputError, match=r"`y` must have one entry per sample \(n=4\); got length 3"):
+        check_data(np.ones((4, 3)), np.ones(3))
+
+
+@pytest.mark.parametrize("beta", [0, -1.0, float("nan"), float("inf"), "x"])
+def test_check_beta_rejects(beta):
+    with pytest.raises(InputError, match="`beta` must be a positive"):
+        check_beta(beta)
+
+
+def test_check_data_converts_integers_losslessly():
+    X, y = check_data(np.arange(6).reshape(3, 2), [1, 2, 3])
+    assert X.dtype == np.float64
+    assert y.tolist() == [1.0, 2.0, 3.0]

@@ -1,0 +1,12 @@
+"""Built-in claims.  Importing this package registers all of them.
+
+Each module registers its claims with :func:`bnconvex.verify.registry.register`.
+The list below is the single place where claim modules are enumerated.
+"""
+
+import importlib
+
+_CLAIM_MODULES: tuple[str, ...] = ()
+
+for _name in _CLAIM_MODULES:
+    importlib.import_module(f"{__name__}.{_name}")

@@ -1,0 +1,79 @@
+"""The ``bnconvex`` command line (also ``python -m bnconvex.verify``).
+
+Subcommands live in :mod:`bnconvex.verify.commands`, one module each, exposing
+``add_parser(subparsers)`` and ``run(args) -> int``.  Exit status: 0 success,
+1 when a claim failed (``verify``) or a job did not reach its target, 2 for a
+usage error or bad input (one line on stderr naming the argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+
+from bnconvex.numerics.errors import BnConvexError, InputError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: subcommand name -> module in ``bnconvex.verify.commands``
+COMMANDS: dict[str, str] = {
+    "list": "list_claims",
+    "verify": "verify",
+    "report": "report",
+    "solve": "solve",
+    "certify": "certify",
+    "train": "train",
+    "figures": "figures",
+}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("bnconvex")
+    except metadata.PackageNotFoundError:  # pragma: no cover - not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="bnconvex",
+        description="Exact convex models, certificates and proof checks for "
+        "batch-normalised ReLU networks.",
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"bnconvex {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"bnconvex.verify.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bnconvex.verify.commands.{module}":
+                raise
+            continue  # command not built yet
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        print(f"bnconvex {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BnConvexError as exc:
+        print(f"bnconvex {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print(f"bnconvex {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
