@@ -130,6 +130,13 @@ class Claim:
         ``"slow"``, ``"gpu"``, ``"solver"``, ...
     examples : dict
         Mode -> number of Hypothesis examples (``quick``, ``default``, ``thorough``).
+    tier_examples : dict
+        Optional tier -> (mode -> examples) overriding ``examples`` for one tier
+        (typically fewer examples for the slow ``mp`` tier).
+    mp_digit_slack : int
+        The ``mp`` tier runs at several precisions; a level ``p`` must agree
+        with the next lower level ``p0`` to at least ``p0 - mp_digit_slack``
+        significant digits (style.md item 15).
     """
 
     id: ClassVar[str]
@@ -142,6 +149,8 @@ class Claim:
     tolerance_kind: ClassVar[dict[str, str]] = {}
     tags: ClassVar[tuple[str, ...]] = ()
     examples: ClassVar[dict[str, int]] = {"quick": 3, "default": 10, "thorough": 200}
+    tier_examples: ClassVar[dict[str, dict[str, int]]] = {}
+    mp_digit_slack: ClassVar[int] = 5
 
     # --- introspection ---------------------------------------------------
     @property
@@ -155,6 +164,10 @@ class Claim:
         if not callable(fn):
             raise ClaimError(f"claim {self.id!r} has no {tier!r} tier")
         return fn
+
+    def n_examples(self, tier: str, mode: str) -> int:
+        """Number of Hypothesis examples of ``tier`` in run mode ``mode``."""
+        return int(self.tier_examples.get(tier, self.examples)[mode])
 
     def instances(self) -> Any:  # pragma: no cover - overridden
         """Hypothesis strategy of instances; ``None`` for instance-free claims."""
