@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from typing import NoReturn
 
 from bnconvex.numerics.errors import BnConvexError, InputError
 
@@ -37,17 +38,26 @@ def _version() -> str:
         return "unknown"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors are one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` on one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(
+    """Build the argument parser with every available subcommand."""
+    parser = _Parser(
         prog="bnconvex",
         description="Exact convex models, certificates and proof checks for "
         "batch-normalised ReLU networks.",
     )
-    parser.add_argument("-V", "--version", action="version", version=f"bnconvex {_version()}")
+    version = f"bnconvex {_version()}"
+    parser.add_argument("-V", "--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         try:
             mod = importlib.import_module(f"bnconvex.verify.commands.{module}")
         except ModuleNotFoundError as exc:

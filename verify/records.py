@@ -37,6 +37,7 @@ __all__ = [
     "BN_CONVENTION_NOTE",
     "SCHEMA_VERSION",
     "ClaimSummary",
+    "aggregate_status",
     "atomic_write_text",
     "claim_metadata",
     "header_record",

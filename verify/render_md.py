@@ -1,0 +1,213 @@
+"""Render ``report.md`` from the records of ``report.jsonl`` only (style.md 31).
+
+Layout: a title and run header; the summary table (claim, paper reference,
+tiers, status, worst error against tolerance, mp digits, time); a failures
+section when any record failed; then one section per claim with its LaTeX
+statement in ``$$ ... $$``, its derivation steps (from a record's
+``details.derivation``), tolerances with notes, and evidence counts per tier.
+Nothing here imports the claim registry: what is not in the file is not shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bnconvex.verify.records import ClaimSummary, aggregate_status, summarize
+
+__all__ = ["render_markdown"]
+
+_STATUS_MARK = {
+    "passed": "passed",
+    "failed": "**FAILED**",
+    "inconclusive": "*inconclusive*",
+    "skipped": "skipped",
+}
+_INSTANCE_CHARS = 600
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _fmt(x: Any, spec: str = ".2e") -> str:
+    if isinstance(x, (int, float)):
+        return format(x, spec)
+    return "—" if x is None else str(x)
+
+
+def _worst_cell(s: ClaimSummary) -> str:
+    rec = s.worst
+    if rec is None:
+        return "—"
+    key = "max_rel_err" if rec.get("tolerance_kind") == "rel" else "max_abs_err"
+    kind = rec.get("tolerance_kind")
+    return f"{_fmt(rec.get(key))} / {_fmt(rec.get('tolerance'), '.0e')} ({kind})"
+
+
+def _summary_table(
+    meta: Mapping[str, Any], sums: Mapping[str, ClaimSummary]
+) -> list[str]:
+    lines = [
+        "| claim | paper ref | tiers | status | worst error / tolerance | digits "
+        "| time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for cid, s in sums.items():
+        m = meta.get(cid, {})
+        tiers = ", ".join(f"{t}: {st}" for t, st in s.tiers.items())
+        digits = "—" if s.digits is None else f"{s.digits:.1f}"
+        lines.append(
+            f"| [`{cid}`](#{_anchor(cid)}) | {_cell(m.get('paper_ref', '—'))} | "
+            f"{_cell(tiers)} | {_STATUS_MARK[s.status]} | {_cell(_worst_cell(s))} | "
+            f"{digits} | {s.seconds:.2f} |"
+        )
+    return lines
+
+
+def _anchor(cid: str) -> str:
+    return "claim-" + cid.replace(".", "-").replace("_", "-")
+
+
+def _short_json(obj: Any) -> str:
+    text = json.dumps(obj, separators=(",", ":"))
+    if len(text) > _INSTANCE_CHARS:
+        text = text[:_INSTANCE_CHARS] + f"... ({len(text)} chars)"
+    return text
+
+
+def _failure_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    failed = [r for r in records if r["status"] == "failed"]
+    if not failed:
+        return []
+    lines = ["## Failures", ""]
+    for r in failed:
+        where = f"`{r['id']}` tier {r['tier']}, example {r['example']}"
+        if r.get("dps") is not None:
+            where += f", dps {r['dps']}"
+        if (r.get("hypothesis") or {}).get("shrunk"):
+            where += " (shrunk counterexample)"
+        lines.append(f"- {where}: {r['details'].get('reason', 'failed')}")
+        err = (
+            r.get("max_rel_err")
+            if r.get("tolerance_kind") == "rel"
+            else r.get("max_abs_err")
+        )
+        lines.append(
+            f"  - error {_fmt(err)} vs tolerance {_fmt(r.get('tolerance'), '.0e')}"
+        )
+        if r.get("error"):
+            lines.append(f"  - exception: `{_cell(r['error'])}`")
+        if r.get("instance") is not None:
+            lines.append(f"  - instance: `{_short_json(r['instance'])}`")
+    return [*lines, ""]
+
+
+def _derivation(recs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    for r in recs:
+        steps = r.get("details", {}).get("derivation")
+        if steps:
+            return list(steps)
+    return []
+
+
+def _claim_section(
+    cid: str, m: Mapping[str, Any], s: ClaimSummary, recs: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    lines = [
+        f'<a id="{_anchor(cid)}"></a>',
+        f"### `{cid}` — {m.get('title', '')}",
+        "",
+        f"Paper reference: {m.get('paper_ref', '—')} "
+        f"(evidence tag {m.get('paper_tag') or '—'}). "
+        f"Status: {_STATUS_MARK[s.status]}.",
+        "",
+    ]
+    if m.get("statement"):
+        lines += ["$$", m["statement"], "$$", ""]
+    steps = _derivation(recs)
+    if steps:
+        lines += ["Derivation:", ""]
+        lines += [
+            f"{k}. {st['name']}: $${st['latex']}$$" for k, st in enumerate(steps, 1)
+        ]
+        lines.append("")
+    lines += _tier_table(m, recs)
+    return lines
+
+
+def _tier_table(m: Mapping[str, Any], recs: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = [
+        "| tier | status | passed | failed | inconclusive | skipped | tolerance "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    tiers: dict[str, list[str]] = {}
+    for r in recs:
+        tiers.setdefault(r["tier"], []).append(r["status"])
+    tols, notes = m.get("tolerances", {}), m.get("tolerance_notes", {})
+    for tier, sts in tiers.items():
+        counts = [
+            str(sts.count(k)) for k in ("passed", "failed", "inconclusive", "skipped")
+        ]
+        tol = "exact" if tier == "symbolic" else _fmt(tols.get(tier), ".0e")
+        lines.append(
+            f"| {tier} | {_STATUS_MARK[aggregate_status(sts)]} | "
+            f"{' | '.join(counts)} | {tol} | {_cell(notes.get(tier, ''))} |"
+        )
+    return [*lines, ""]
+
+
+def _header_lines(header: Mapping[str, Any]) -> list[str]:
+    v = header.get("versions", {})
+    soft = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+    mach = header.get("machine", {})
+    return [
+        f"Run {header.get('created', '?')}, mode **{header.get('mode', '?')}**, "
+        f"mp precision {header.get('dps', '?')} "
+        f"(levels {header.get('dps_levels', [])}), "
+        f"backend {header.get('backend', '?')}, "
+        f"git {header.get('git_revision') or 'unknown'}.",
+        "",
+        f"Software: {soft}. Machine: {mach.get('platform', '?')}, "
+        f"{mach.get('cpu_count', '?')} CPUs, GPU {mach.get('gpu') or 'none'}.",
+        "",
+        f"BN convention: {header.get('bn_convention', '—')}",
+        "",
+    ]
+
+
+def render_markdown(
+    header: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+) -> str:
+    """Render the Markdown report.
+
+    Parameters
+    ----------
+    header
+        The header record (line 1 of ``report.jsonl``).
+    records
+        The check records, in file order.
+
+    Returns
+    -------
+    str
+        The full Markdown text.
+    """
+    sums = summarize(records)
+    meta = header.get("claims", {})
+    overall = aggregate_status(s.status for s in sums.values()) if sums else "skipped"
+    lines = ["# bnconvex verification report", "", *_header_lines(header)]
+    n_rec = len(records)
+    lines += [
+        f"Overall: {_STATUS_MARK[overall]} — {len(sums)} claims, {n_rec} records.",
+        "",
+    ]
+    lines += ["## Summary", "", *_summary_table(meta, sums), ""]
+    lines += _failure_lines(records)
+    lines += ["## Claims", ""]
+    for cid, s in sums.items():
+        recs = [r for r in records if r["id"] == cid]
+        lines += _claim_section(cid, meta.get(cid, {}), s, recs)
+    return "\n".join(lines) + "\n"
