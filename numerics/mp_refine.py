@@ -27,6 +27,7 @@ import scipy.optimize
 from . import _mp_linalg as la
 from ._validation import check_beta, check_data, check_labels, check_matrix
 from .errors import InputError
+from .whitening import default_rtol, whiten
 
 __all__ = [
     "GUARD_DPS",
@@ -70,7 +71,7 @@ class MpWhitening:
     n, rank : int
         Number of samples and ``r``.
     rtol : float
-        Rank tolerance used: ``sigma_k > rtol * sigma_1`` is kept.
+        Rank tolerance used: ``sigma_k > rtol * max(sigma_1, ||X||_F)`` is kept.
     dps : int
         Target precision in decimal digits.
     """
@@ -227,12 +228,6 @@ def _check_solution(solution: Any, P: int) -> tuple[np.ndarray, np.ndarray]:
 def _float_U_prime(X: np.ndarray, U_prime: Any, m: int) -> np.ndarray:
     """Return the float ``U'`` in whose coordinates the float solution is written."""
     if U_prime is None:
-        try:
-            from .whitening import whiten
-        except ImportError:  # pragma: no cover - until numerics.whitening lands
-            raise InputError(
-                "`U_prime` is required: numerics.whitening is not available"
-            ) from None
         U_prime = whiten(X).U_prime
     Uf = check_matrix(U_prime, "U_prime")
     if Uf.shape != (X.shape[0], m):
@@ -248,8 +243,8 @@ def _float_U_prime(X: np.ndarray, U_prime: Any, m: int) -> np.ndarray:
 
 
 def _default_rtol(X: np.ndarray) -> float:
-    """Return the float rank tolerance ``max(n, d) * eps`` of ``numerics.whitening``."""
-    return max(X.shape) * float(np.finfo(np.float64).eps)
+    """Return the float rank tolerance of ``numerics.whitening`` (``max(n, d) eps``)."""
+    return default_rtol(*X.shape)
 
 
 def whiten_mp(
@@ -265,8 +260,8 @@ def whiten_mp(
         Target precision in decimal digits (>= 15); the work uses
         ``dps + GUARD_DPS`` digits.
     rtol : float, optional
-        Rank tolerance; default ``max(n, d) * eps`` with ``eps`` the float64
-        machine epsilon, the rule of ``numerics.whitening.whiten``.
+        Rank tolerance in (0, 1); default ``max(n, d) * eps`` with ``eps`` the
+        float64 machine epsilon, the rule of ``numerics.whitening.whiten``.
     ctx : mpmath context, optional
         Default ``mpmath.mp``; its precision is restored on return.
 
@@ -283,10 +278,11 @@ def whiten_mp(
     -----
     With the centring projector :math:`C = I - \tfrac1n 1 1^T`,
     :math:`C X = U \Sigma V^T` (``mpmath.svd_r``) and
-    :math:`U' = [U, 1/\sqrt n]`.  The rank is
-    :math:`r = \#\{k : \sigma_k > \mathrm{rtol}\, \sigma_1\}`.  Because the
-    centred matrix is formed at high precision, singular values that are zero
-    in exact arithmetic come out near :math:`10^{-\mathrm{dps}}\sigma_1`, far
+    :math:`U' = [U, 1/\sqrt n]`.  The rank follows the float rule of
+    ``numerics.whitening.whiten``:
+    :math:`r = \#\{k : \sigma_k > \mathrm{rtol}\max(\sigma_1, \|X\|_F)\}`.
+    The centred matrix is formed at high precision, so singular values that are
+    zero in exact arithmetic come out near :math:`10^{-\mathrm{dps}}\|X\|_F`, far
     below the float threshold; a float and an mp rank can only differ when a
     singular value lies within float rounding of the threshold itself.
     """
@@ -311,11 +307,10 @@ def _whiten(ctx: Any, X: np.ndarray, rtol: float, dps: int) -> MpWhitening:
         for j in range(d):
             A[i, j] -= mean[j]
     U, S, Vt = ctx.svd_r(A, full_matrices=False, compute_uv=True)
-    if S[0] == 0:
-        raise InputError(
-            "`X` is constant data: every column equals its mean (centred rank 0)"
-        )
-    r = sum(1 for k in range(S.rows) if S[k] > rtol * S[0])
+    floor = max(S[0], ctx.sqrt(ctx.fsum(ctx.mpf(x) ** 2 for x in X.ravel().tolist())))
+    r = sum(1 for k in range(S.rows) if S[k] > rtol * floor)
+    if r == 0:
+        raise InputError("`X` has constant columns only: rank(CX) = 0 (constant data)")
     U_r, U_prime, Vt_r = ctx.matrix(n, r), ctx.matrix(n, r + 1), ctx.matrix(r, d)
     for i in range(n):
         for k in range(r):
