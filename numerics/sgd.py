@@ -153,7 +153,9 @@ def _data_loss(xp: ModuleType, F: Array, Y: Array, loss: str) -> tuple[Array, Ar
         return 0.5 * xp.sum(R * R), R
     shifted = F - xp.max(F, axis=1, keepdims=True)
     logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-    return -xp.sum(Y * logp), xp.exp(logp) - Y
+    # d/dF of -sum(Y log softmax F) is softmax(F) * rowsum(Y) - Y (= P - Y for
+    # one-hot or probability rows)
+    return -xp.sum(Y * logp), xp.exp(logp) * xp.sum(Y, axis=1, keepdims=True) - Y
 
 
 def _penalty_sum(xp: ModuleType, params: tuple[Array, ...]) -> Array:
