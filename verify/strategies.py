@@ -159,3 +159,37 @@ def whitened_vectors(
         s = s.copy()
         s[0] = s[0] + (2.5 if s[0] >= 0 else -2.5)
     return s
+
+
+# ---------------------------------------------------------------------------
+# Degenerate data (numerics model side: arrangements, whitening)
+# ---------------------------------------------------------------------------
+
+__all__ += ["degenerate_points"]
+
+
+@st.composite
+def degenerate_points(
+    draw: st.DrawFn,
+    k_range: tuple[int, int] = (3, 6),
+    d_range: tuple[int, int] = (1, 3),
+    max_repeats: int = 3,
+) -> dict[str, Any]:
+    """Draw data *not* in general position: repeated and collinear points.
+
+    Returns ``{"X", "unique", "index"}`` with ``X = unique[index]``.  The
+    distinct points ``unique`` are a perturbed generic base plus, when
+    ``d >= 2``, the midpoint of the first two points (three collinear points).
+    ``index`` lists every distinct point at least once and repeats up to
+    ``max_repeats`` of them, in a drawn order.
+    """
+    k = draw(st.integers(*k_range), label="k")
+    d = draw(st.integers(*d_range), label="d")
+    unique = draw(perturbed_matrix(k, d), label="unique")
+    if d >= 2:
+        unique = np.vstack([unique, 0.5 * (unique[0] + unique[1])])
+    extra = draw(
+        st.lists(st.integers(0, len(unique) - 1), max_size=max_repeats), label="repeats"
+    )
+    index = np.array(draw(st.permutations(list(range(len(unique))) + extra)))
+    return {"X": unique[index], "unique": unique, "index": index}
