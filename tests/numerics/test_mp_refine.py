@@ -1,0 +1,350 @@
+"""Tests of numerics.mp_refine: mp whitening, refinement, certificate, closed form.
+
+Float solutions are made here with cvxpy + Clarabel (a test-only dependency) or
+with the R2 closed form; patterns with ``numerics.arrangements`` when present,
+else with the small vertex enumeration below (a local stand-in).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from types import SimpleNamespace
+
+import mpmath
+import numpy as np
+import pytest
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.mp_refine import (
+    certify_mp,
+    highdim_optimum_mp,
+    refine_solution,
+    whiten_mp,
+)
+from bnconvex.numerics.whitening import whiten
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+BETA = 0.2
+
+
+# ----------------------------------------------------------------------------
+# instance builders (test-only stand-ins)
+# ----------------------------------------------------------------------------
+
+
+def _pattern_bound(n: int, r: int) -> int:
+    """Non-empty regions of n central hyperplanes in general position in R^(r+1)."""
+    return 2 * sum(math.comb(n - 1, k) for k in range(r + 1)) - 1
+
+
+def _vertex_patterns(Uf: np.ndarray) -> np.ndarray:
+    """Every region of the central arrangement of the rows of Uf (general position).
+
+    Each region touches a ray where m-1 hyperplanes meet; around such a ray the
+    m-1 tight rows take every sign combination.
+    """
+    n, m = Uf.shape
+    found = set()
+    for rows in itertools.combinations(range(n), m - 1):
+        u0 = np.linalg.svd(Uf[list(rows)])[2][-1]
+        for direction in (u0, -u0):
+            base = Uf @ direction > 0
+            for signs in itertools.product((False, True), repeat=m - 1):
+                pattern = base.copy()
+                pattern[list(rows)] = signs
+                found.add(pattern.tobytes())
+    D = np.array([np.frombuffer(p, dtype=bool) for p in sorted(found)]).T
+    return D[:, D.any(axis=0)]
+
+
+def _all_patterns(Uf: np.ndarray) -> np.ndarray:
+    try:
+        from bnconvex.numerics.arrangements import enumerate_patterns
+    except ImportError:
+        return _vertex_patterns(Uf)
+    return np.asarray(enumerate_patterns(Uf), dtype=bool)
+
+
+def _cvxpy_solution(Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray):
+    cp = pytest.importorskip("cvxpy")
+    P, m = D.shape[1], Uf.shape[1]
+    S_plus, S_minus = cp.Variable((P, m)), cp.Variable((P, m))
+    mask, signs = D.astype(float), 2 * D.astype(float) - 1
+    yhat = cp.sum(cp.multiply(mask, Uf @ (S_plus - S_minus).T), axis=1)
+    penalty = cp.sum(cp.norm(S_plus, 2, axis=1)) + cp.sum(cp.norm(S_minus, 2, axis=1))
+    problem = cp.Problem(
+        cp.Minimize(0.5 * cp.sum_squares(yhat - y) + beta * penalty),
+        [
+            cp.multiply(signs, Uf @ S_plus.T) >= 0,
+            cp.multiply(signs, Uf @ S_minus.T) >= 0,
+        ],
+    )
+    problem.solve(
+        solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10
+    )
+    assert problem.status == "optimal", f"Clarabel status {problem.status}"
+    return SimpleNamespace(
+        S_plus=S_plus.value, S_minus=S_minus.value, objective=problem.value
+    )
+
+
+def _general_instance(n: int, d: int, seed: int):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    Uf = np.asarray(whiten(X).U_prime)
+    D = _all_patterns(Uf)
+    assert D.shape[1] == _pattern_bound(n, d), "arrangement not in general position"
+    return X, y, D, _cvxpy_solution(Uf, y, BETA, D)
+
+
+def _highdim_blocks(Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray):
+    """R2 closed form: one block per sign, ``s = U'^T (1 - beta/||t||)_+ t``."""
+    P, m = D.shape[1], Uf.shape[1]
+    blocks = {1: np.zeros((P, m)), -1: np.zeros((P, m))}
+    for sign in (1, -1):
+        t = np.maximum(sign * y, 0.0)
+        size = np.linalg.norm(t)
+        if size > beta:
+            column = int(np.flatnonzero((D == (t > 0)[:, None]).all(axis=0))[0])
+            blocks[sign][column] = Uf.T @ ((1 - beta / size) * t)
+    return SimpleNamespace(S_plus=blocks[1], S_minus=blocks[-1])
+
+
+def _subset_patterns(n: int) -> np.ndarray:
+    """All 2^n - 1 non-empty patterns (the arrangement when U' is n x n orthogonal)."""
+    codes = np.arange(1, 2**n)
+    return ((codes[None, :] >> np.arange(n)[:, None]) & 1).astype(bool)
+
+
+def _highdim_X(n: int, perturbation: np.ndarray) -> np.ndarray:
+    """``[I_{n-1}; 0]`` plus a small perturbation: rank(CX) = n - 1 by Weyl."""
+    base = np.zeros((n, n + 1))
+    base[: n - 1, : n - 1] = np.eye(n - 1)
+    return base + 0.02 * perturbation
+
+
+@pytest.fixture(scope="module")
+def small():
+    """n=8, d=2 (r=2): 57 patterns, exact arrangement."""
+    return _general_instance(8, 2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_refined(small):
+    X, y, D, sol = small
+    return refine_solution(X, y, BETA, D, sol, dps=50)
+
+
+@pytest.fixture(scope="module")
+def highdim():
+    rng = np.random.default_rng(11)
+    n = 6
+    X = _highdim_X(n, rng.uniform(-1, 1, (n, n + 1)))
+    y = rng.standard_normal(n)
+    D = _subset_patterns(n)
+    return X, y, D, _highdim_blocks(np.asarray(whiten(X).U_prime), y, BETA, D)
+
+
+def _rel(a, b) -> float:
+    return float(abs(a - b) / abs(b))
+
+
+# ----------------------------------------------------------------------------
+# whiten_mp
+# ----------------------------------------------------------------------------
+
+
+def test_whiten_mp_orthonormal_and_matches_float():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((9, 3))
+    W = whiten_mp(X, dps=50)
+    with mpmath.workdps(65):
+        gram = W.U_prime.T * W.U_prime - mpmath.eye(W.rank + 1)
+        col_sums = [mpmath.fsum(W.U[i, k] for i in range(W.n)) for k in range(W.rank)]
+    # U'^T U' = I and U^T 1 = 0 hold exactly in exact arithmetic: 1e-48 at dps 50.
+    assert mpmath.mnorm(gram, 1) < 1e-48, f"||U'^T U' - I|| = {mpmath.mnorm(gram, 1)}"
+    assert max(abs(c) for c in col_sums) < 1e-48, f"U^T 1 = {col_sums}"
+    ref = whiten(X)
+    assert W.rank == ref.rank, f"mp rank {W.rank} vs float rank {ref.rank}"
+    # float SVD singular values are backward stable: relative 1e-13 for this well
+    # conditioned X (sigma_1/sigma_3 < 3).
+    np.testing.assert_allclose(
+        [float(s) for s in W.sigma], np.asarray(ref.sigma), rtol=1e-13, err_msg="sigma"
+    )
+
+
+def test_whiten_mp_rank_deficient_and_wide():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((7, 2))
+    X = np.column_stack([A, A[:, 0] - 2 * A[:, 1]])  # exact linear dependence
+    W = whiten_mp(X, dps=30)
+    assert (W.rank, W.U_prime.cols) == (2, 3), f"rank {W.rank}"
+    assert whiten_mp(rng.standard_normal((5, 8)), dps=30).rank == 4, "wide data: n-1"
+
+
+def test_whiten_mp_constant_data():
+    X = np.full((4, 2), 1e6)
+    with pytest.raises(InputError, match="constant"):
+        whiten_mp(X, dps=30)
+
+
+# ----------------------------------------------------------------------------
+# refinement and certificate on exact arrangements
+# ----------------------------------------------------------------------------
+
+
+def test_refined_certificate_reaches_30_digits(small, small_refined):
+    X, y, D, sol = small
+    cert = certify_mp(X, y, BETA, D, small_refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+    assert cert.gap / abs(cert.primal) <= 1e-30, f"gap {cert.gap}"
+    assert cert.bound_kind == "global", cert.bound_kind
+    for name, value in cert.kkt_residuals.items():
+        assert abs(value) <= 1e-30, f"KKT {name} residual {value}"
+    # the float solver was run at tolerance 1e-10: its objective agrees to 1e-8
+    assert _rel(small_refined.objective, mpmath.mpf(sol.objective)) < 1e-8, "vs float"
+
+
+def test_refined_solution_is_dual_tight(small, small_refined):
+    """Claim 11 at high precision: the dual constraint is tight, B = beta."""
+    X, y, D, _ = small
+    cert = certify_mp(X, y, BETA, D, small_refined, dps=50)
+    assert _rel(cert.constraint_bound, mpmath.mpf(BETA)) < 1e-40, cert.constraint_bound
+    assert cert.bound_kind == "sampled-patterns", "complete defaults to False"
+
+
+def test_cross_precision_agreement(small, small_refined):
+    """dps 30 vs dps 60: objectives agree to ~28 digits (mpmath test_torture style)."""
+    X, y, D, sol = small
+    low = refine_solution(X, y, BETA, D, sol, dps=30)
+    high = refine_solution(X, y, BETA, D, sol, dps=60)
+    assert _rel(low.objective, high.objective) < 1e-28, (low.objective, high.objective)
+    assert _rel(small_refined.objective, high.objective) < 1e-48, "dps 50 vs 60"
+    assert low.active == high.active, "active set depends on precision"
+
+
+def test_perturbed_start_converges_to_same_optimum(small, small_refined):
+    X, y, D, sol = small
+    rng = np.random.default_rng(5)
+    noisy = SimpleNamespace(
+        S_plus=sol.S_plus * (1 + 1e-7 * rng.standard_normal(sol.S_plus.shape)),
+        S_minus=sol.S_minus * (1 + 1e-7 * rng.standard_normal(sol.S_minus.shape)),
+    )
+    refined = refine_solution(X, y, BETA, D, noisy, dps=50)
+    assert _rel(refined.objective, small_refined.objective) < 1e-45, refined.objective
+
+
+# ----------------------------------------------------------------------------
+# high-dimensional regime (R2)
+# ----------------------------------------------------------------------------
+
+
+def test_highdim_matches_closed_form_to_45_digits(highdim):
+    X, y, D, sol = highdim
+    refined = refine_solution(X, y, BETA, D, sol, dps=50)
+    exact = highdim_optimum_mp(y, BETA, dps=50)
+    assert _rel(refined.objective, exact) < 1e-45, (refined.objective, exact)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
+    assert cert.digits >= 45, f"certificate digits {cert.digits:.1f}"
+
+
+def test_highdim_degenerate_split_blocks(highdim):
+    """Mass split over two patterns with the same output: singular Jacobian."""
+    X, y, D, sol = highdim
+    column = int(np.flatnonzero(np.linalg.norm(sol.S_plus, axis=1))[0])
+    widened = D[:, column] | (y == y.min())  # a zero of y_+ joins the pattern
+    other = int(np.flatnonzero((D == widened[:, None]).all(axis=0))[0])
+    S_plus = sol.S_plus.copy()
+    S_plus[column] *= 0.3
+    S_plus[other] = sol.S_plus[column] * 0.7
+    split = SimpleNamespace(S_plus=S_plus, S_minus=sol.S_minus)
+    refined = refine_solution(X, y, BETA, D, split, dps=50)
+    exact = highdim_optimum_mp(y, BETA, dps=50)
+    assert _rel(refined.objective, exact) < 1e-45, (refined.objective, exact)
+    signs = sorted(sign for _, sign, _ in refined.active)
+    assert signs.count(1) == 2, f"both split blocks kept: {refined.active}"
+
+
+def test_tiny_blocks_are_pruned(highdim):
+    X, y, D, sol = highdim
+    S_minus = sol.S_minus.copy()
+    S_minus[0] += 1e-12  # far below the pruning tolerance 1e-6 * sum ||s||
+    refined = refine_solution(
+        X, y, BETA, D, SimpleNamespace(S_plus=sol.S_plus, S_minus=S_minus)
+    )
+    assert all(i != 0 or sign != -1 for i, sign, _ in refined.active), refined.active
+
+
+@settings(deadline=None, max_examples=10)
+@given(
+    perturbation=arrays(np.float64, (5, 6), elements=st.floats(-1, 1)),
+    y=arrays(np.float64, 5, elements=st.floats(-10, 10)),
+    beta=st.floats(0.05, 2.0),
+)
+def test_highdim_property(perturbation, y, beta):
+    X = _highdim_X(5, perturbation)
+    D = _subset_patterns(5)
+    sol = _highdim_blocks(np.asarray(whiten(X).U_prime), y, beta, D)
+    refined = refine_solution(X, y, beta, D, sol, dps=40)
+    exact = highdim_optimum_mp(y, beta, dps=40)
+    # exact > 0 unless y == 0; then both are exactly 0
+    err = abs(refined.objective - exact) / max(abs(exact), mpmath.mpf(1e-300))
+    assert err < 1e-35, (refined.objective, exact)
+
+
+def test_highdim_optimum_mp_hand_value():
+    # y = (3, -4), beta = 1: ||y+|| = 3 -> 3 - 1/2; ||y-|| = 4 -> 4 - 1/2; total 6.
+    assert highdim_optimum_mp([3.0, -4.0], 1.0, dps=30) == 6, "h_1(3) + h_1(4)"
+    # beta = 10 > both norms: (9 + 16)/2
+    assert highdim_optimum_mp([3.0, -4.0], 10.0, dps=30) == 12.5, "quadratic branch"
+
+
+# ----------------------------------------------------------------------------
+# precision hygiene and bad input
+# ----------------------------------------------------------------------------
+
+
+def test_precision_restored(small, small_refined):
+    X, y, D, sol = small
+    mpmath.mp.dps = 21
+    whiten_mp(X, dps=40)
+    refine_solution(X, y, BETA, D, sol, dps=30)
+    certify_mp(X, y, BETA, D, small_refined, dps=30)
+    highdim_optimum_mp(y, BETA, dps=45)
+    with pytest.raises(InputError):
+        whiten_mp(np.ones((3, 2)), dps=40)
+    assert mpmath.mp.dps == 21, f"mp.dps left at {mpmath.mp.dps}"
+
+
+@pytest.mark.parametrize("dps", [10, 14, 20.5, True])
+def test_bad_dps(small, small_refined, dps):
+    X, y, D, sol = small
+    calls = [
+        lambda: whiten_mp(X, dps=dps),
+        lambda: refine_solution(X, y, BETA, D, sol, dps=dps),
+        lambda: certify_mp(X, y, BETA, D, small_refined, dps=dps),
+        lambda: highdim_optimum_mp(y, BETA, dps=dps),
+    ]
+    for call in calls:
+        with pytest.raises(InputError, match="`dps` must be an integer >= 15"):
+            call()
+
+
+def test_bad_solution_and_patterns(small, small_refined):
+    X, y, D, sol = small
+    with pytest.raises(InputError, match="`solution` must have attributes"):
+        refine_solution(X, y, BETA, D, object())
+    short = SimpleNamespace(S_plus=sol.S_plus[:-1], S_minus=sol.S_minus[:-1])
+    with pytest.raises(InputError, match="`solution` blocks must both have shape"):
+        refine_solution(X, y, BETA, D, short)
+    with pytest.raises(InputError, match="`D` must"):
+        refine_solution(X, y, BETA, D[:-1], sol)
+    with pytest.raises(InputError, match="`mp_solution` has P="):
+        certify_mp(X, y, BETA, D[:, :-1], small_refined)
+    with pytest.raises(InputError, match="`U_prime` must have shape"):
+        refine_solution(X, y, BETA, D, sol, U_prime=np.eye(8))
+    with pytest.raises(InputError, match="`rtol` must lie in"):
+        whiten_mp(X, dps=30, rtol=0.0)
+
