@@ -1,0 +1,171 @@
+"""Helpers shared by ``bnconvex solve`` and ``bnconvex certify`` (not API).
+
+Input problems become :class:`~bnconvex.numerics.errors.InputError` with one
+line naming the argument (exit status 2); nothing is written before every
+input has been read and checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bnconvex.numerics._validation import check_beta, check_data
+from bnconvex.numerics.errors import InputError
+
+__all__ = [
+    "MAX_EXACT_PATTERNS",
+    "arrangements_arg",
+    "atomic_numpy_write",
+    "beta_arg",
+    "check_out_file",
+    "load_data",
+    "patterns_for",
+    "print_json",
+    "print_text",
+]
+
+#: ``--arrangements exact`` refuses arrangements larger than this bound.
+MAX_EXACT_PATTERNS = 200_000
+
+
+def beta_arg(text: str) -> float:
+    """Argparse type of ``--beta``: a positive finite number."""
+    try:
+        return check_beta(float(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive finite number; got {text!r}"
+        ) from None
+
+
+def arrangements_arg(text: str) -> str | int:
+    """Argparse type of ``--arrangements``: ``exact`` or a positive sample count."""
+    if text == "exact":
+        return "exact"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be 'exact' or a positive number of sampled patterns; got {text!r}"
+        )
+    return value
+
+
+def _existing_file(path: str, name: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"`{name}` file not found: {path!r}")
+    return p
+
+
+def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read and validate ``DATA`` (``.npz`` with X and y/Y, or ``.csv``).
+
+    Returns float64 ``X`` (n x d, n >= 2, finite) and scalar labels ``y`` (n,).
+    """
+    from bnconvex.numerics.data import load_dataset
+
+    _existing_file(path, "DATA")
+    X, y = load_dataset(path)
+    X, y = check_data(X, y, name_X="DATA X", name_y="DATA y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(
+            f"`DATA` labels must be one column (scalar output); got shape {y.shape}"
+        )
+    return X, y
+
+
+def patterns_for(
+    U_prime: np.ndarray,
+    arrangements: str | int,
+    *,
+    seed: int,
+    patterns_file: str | None = None,
+) -> tuple[np.ndarray, bool]:
+    """Return the pattern matrix ``D`` (n x P, bool) and whether it is complete.
+
+    ``patterns_file`` wins over ``arrangements``; ``"exact"`` enumerates the
+    whole arrangement of the rows of ``U'`` (refused when its size bound
+    exceeds :data:`MAX_EXACT_PATTERNS`), an integer samples that many
+    Gaussian directions.
+    """
+    from bnconvex.numerics import arrangements as arr
+
+    n, m = U_prime.shape
+    if patterns_file is not None:
+        _existing_file(patterns_file, "--patterns")
+        return np.asarray(arr.load_patterns(patterns_file, n), dtype=bool), False
+    if arrangements == "exact":
+        bound = arr.max_pattern_count(n, m - 1)
+        if bound > MAX_EXACT_PATTERNS:
+            raise InputError(
+                f"`--arrangements exact` may need up to {bound} patterns "
+                f"(n={n}, r={m - 1}); pass a sample size, e.g. --arrangements 5000"
+            )
+        return np.asarray(arr.enumerate_patterns(U_prime), dtype=bool), True
+    return np.asarray(arr.sample_patterns(U_prime, int(arrangements), seed=seed)), False
+
+
+def check_out_file(path: str | None, name: str, suffix: str) -> Path | None:
+    """Check an output file name before any work is done."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.suffix.lower() != suffix:
+        raise InputError(f"`{name}` must end in {suffix}; got {path!r}")
+    if p.is_dir():
+        raise InputError(f"`{name}` is a folder: {path!r}")
+    if not p.parent.exists() or not os.access(p.parent, os.W_OK):
+        raise InputError(f"`{name}` folder does not exist or is not writable: {path!r}")
+    return p
+
+
+def atomic_numpy_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then ``os.replace``.
+
+    The temporary name keeps ``path``'s suffix, so ``np.savez``/``np.save``
+    do not append another one; on any error the temporary file is removed.
+    """
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _finite_or_str(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def print_json(obj: dict[str, Any]) -> None:
+    """Print one JSON object on stdout (non-finite floats as strings)."""
+    print(json.dumps({k: _finite_or_str(v) for k, v in obj.items()}))
+
+
+def print_text(obj: dict[str, Any]) -> None:
+    """Print ``key: value`` lines for a human reader."""
+    width = max(len(k) for k in obj)
+    for key, value in obj.items():
+        shown = f"{value:.12g}" if isinstance(value, float) else value
+        print(f"{key.ljust(width)}  {shown}")
