@@ -27,9 +27,13 @@ __all__ = [
     "highdim_instances",
     "invertible_matrices",
     "labels",
+    "networks",
     "perturbed_matrix",
     "regression_instances",
     "whitened_vectors",
+    "with_affine_map",
+    "with_network",
+    "with_whitened_vector",
 ]
 
 #: Seed of the fixed generic base matrices (documented in every report).
@@ -159,6 +163,52 @@ def whitened_vectors(
         s = s.copy()
         s[0] = s[0] + (2.5 if s[0] >= 0 else -2.5)
     return s
+
+
+@st.composite
+def networks(draw: st.DrawFn, d: int, m: int) -> dict[str, np.ndarray]:
+    """Draw ``W`` (d x m, generic) and ``gamma``, ``alpha``, ``v`` in ``[-2, 2]^m``."""
+    W = draw(perturbed_matrix(d, m), label="W")
+    vec = hnp.arrays(np.float64, (m,), elements=bounded_floats(2.0))
+    return {"W": W, "gamma": draw(vec), "alpha": draw(vec), "v": draw(vec)}
+
+
+@st.composite
+def with_network(
+    draw: st.DrawFn,
+    base: st.SearchStrategy[dict[str, Any]],
+    m_range: tuple[int, int] = (1, 4),
+) -> dict[str, Any]:
+    """Extend a data instance with a BN network ``"net"`` of width in ``m_range``."""
+    inst = dict(draw(base))
+    m = draw(st.integers(*m_range), label="m")
+    inst["net"] = draw(networks(inst["X"].shape[1], m), label="net")
+    return inst
+
+
+@st.composite
+def with_whitened_vector(
+    draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]]
+) -> dict[str, Any]:
+    """Extend a data instance with ``"s"`` in ``R^{r+1}``, ``s[:r] != 0``.
+
+    ``r = rank(CX)``, so ``s`` lives in the coordinates of ``U'``.
+    """
+    inst = dict(draw(base))
+    inst["s"] = draw(whitened_vectors(_centred_rank(inst["X"]) + 1), label="s")
+    return inst
+
+
+@st.composite
+def with_affine_map(
+    draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]]
+) -> dict[str, Any]:
+    """Extend a data instance with an invertible ``"A"`` (d x d) and a shift ``"c"``."""
+    inst = dict(draw(base))
+    d = inst["X"].shape[1]
+    inst["A"] = draw(invertible_matrices(d), label="A")
+    inst["c"] = draw(hnp.arrays(np.float64, (d,), elements=bounded_floats(3.0)))
+    return inst
 
 
 # ---------------------------------------------------------------------------
