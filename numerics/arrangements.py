@@ -1,0 +1,418 @@
+r"""Activation patterns of the whitened data: the hyperplane arrangement of :math:`U'`.
+
+A pattern is the diagonal of :math:`D = \operatorname{diag}(\mathbf 1[U'u \ge 0])`
+for some :math:`u \in \mathbb R^{r+1}` (paper.md R1).  Patterns are stored as
+an ``(n, P)`` bool array ``D`` whose column ``i`` is the diagonal of
+:math:`D_i`; the all-false pattern is never included (it contributes nothing
+to the convex program).
+
+Because the last column of :math:`U'` is the positive constant
+:math:`1/\sqrt n`, every pattern is attained on an *open* region of the
+central arrangement :math:`\{u : U'_j u = 0\}`: perturbing :math:`u` along
+:math:`e_{r+1}` turns zeros into strict positives and keeps strict signs.  So
+the patterns are exactly the sign vectors of the regions, and (since
+:math:`\operatorname{col}(U') = \operatorname{col}([X, \mathbf 1])`) exactly the
+affine dichotomies :math:`\mathbf 1[Xw + b\mathbf 1 \ge 0]` of the data points
+(claim 8).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from typing import Literal
+
+import numpy as np
+from scipy.optimize import linprog
+
+from .errors import InputError
+
+__all__ = [
+    "LP_MARGIN_TOL",
+    "enumerate_patterns",
+    "is_realizable",
+    "load_patterns",
+    "max_pattern_count",
+    "sample_patterns",
+    "save_patterns",
+]
+
+#: A region counts as non-empty when its largest inscribed margin
+#: :math:`\max\{t : \sigma_j U'_j u \ge t, \|u\|_\infty \le 1\}` exceeds this.
+LP_MARGIN_TOL = 1e-9
+#: Rows of ``U_prime`` closer than this (Euclidean) are the same hyperplane
+#: (repeated data points); a ray value below it is a zero (degenerate data).
+_ROW_TOL = 1e-10
+_RAY_ZERO_TOL = 1e-10
+_CHUNK = 4096
+
+Method = Literal["auto", "vertex", "lp"]
+
+
+def max_pattern_count(n: int, r: int) -> int:
+    r"""Count the regions of ``n`` central hyperplanes in general position in R^{r+1}.
+
+    Parameters
+    ----------
+    n : int
+        Number of (distinct) data points.
+    r : int
+        Rank of the centred data.
+
+    Returns
+    -------
+    int
+        :math:`2\sum_{k=0}^{r}\binom{n-1}{k}`, including the all-false pattern;
+        an upper bound for any data (Cover 1965; paper.md R1).
+
+    Examples
+    --------
+    >>> max_pattern_count(15, 2)
+    212
+    """
+    return 2 * sum(math.comb(n - 1, k) for k in range(r + 1))
+
+
+def _check_U_prime(U_prime: np.ndarray) -> np.ndarray:
+    A = np.asarray(U_prime, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] < 1 or A.shape[1] < 2:
+        raise InputError(
+            f"`U_prime` must be a 2-D array (n x (r+1)), r >= 1; got shape {A.shape}"
+        )
+    if not np.all(np.isfinite(A)):
+        raise InputError("`U_prime` contains NaN or infinite values")
+    if not np.all(A[:, -1] > 0):
+        raise InputError(
+            "`U_prime` must have a positive last column (the shift direction "
+            f"1/sqrt(n)); got min {float(A[:, -1].min()):.3g}"
+        )
+    return A
+
+
+def _unique_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge rows closer than ``_ROW_TOL``; return (representatives, row -> rep)."""
+    reps: list[int] = []
+    index = np.empty(A.shape[0], dtype=np.intp)
+    for i, row in enumerate(A):
+        if reps:
+            dist = np.linalg.norm(A[reps] - row, axis=1)
+            k = int(np.argmin(dist))
+            if dist[k] <= _ROW_TOL:
+                index[i] = k
+                continue
+        index[i] = len(reps)
+        reps.append(i)
+    return A[reps], index
+
+
+def _dedupe_columns(S: np.ndarray) -> np.ndarray:
+    """Return the unique columns of a bool array, in lexicographic order."""
+    if S.shape[1] == 0:
+        return S
+    packed = np.ascontiguousarray(np.packbits(S, axis=0).T)  # one byte row per column
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first = np.unique(keys, return_index=True)  # sorted = lexicographic bits
+    return S[:, first]
+
+
+# -------------------------------------------------------------------------
+# fast path: extreme rays of the regions (general position)
+# -------------------------------------------------------------------------
+
+
+def _ray_signs(A: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """Sign vectors (bool, ``(k, N)``) around the rays spanned by row subsets ``T``.
+
+    Returns ``None`` if some subset is rank deficient or some ray lies on a
+    further hyperplane (data not in general position).
+    """
+    D = A.shape[1]
+    _, S, Vh = np.linalg.svd(A[T], full_matrices=True)
+    if np.any(S[:, -1] <= _RAY_ZERO_TOL):
+        return None
+    rays = Vh[:, -1, :]  # (k, D), unit null vectors
+    vals = rays @ A.T  # (k, N)
+    zero = np.abs(vals) <= _RAY_ZERO_TOL
+    if np.any(zero.sum(axis=1) != D - 1):
+        return None
+    base = vals > 0
+    combos = np.array(list(itertools.product((False, True), repeat=D - 1)))
+    out = np.repeat(base[:, None, :], len(combos), axis=1)  # (k, 2^(D-1), N)
+    rows = np.arange(len(T))[:, None]
+    for c in range(len(combos)):
+        out[rows, c, T] = combos[c]
+    return out.reshape(-1, A.shape[0])
+
+
+def _enumerate_vertex(A: np.ndarray) -> np.ndarray | None:
+    r"""All regions via their extreme rays, or ``None`` for degenerate data.
+
+    Every region of an essential central arrangement in :math:`\mathbb R^D` is
+    a pointed cone, hence has an extreme ray, which lies on at least
+    :math:`D-1` hyperplanes.  In general position each ray lies on exactly
+    :math:`D-1` independent hyperplanes and all :math:`2^{D-1}` sign choices
+    on them are regions; the other signs are those of the ray.
+    """
+    N, D = A.shape
+    subsets = np.array(list(itertools.combinations(range(N), D - 1)), dtype=np.intp)
+    found: list[np.ndarray] = []
+    for start in range(0, len(subsets), _CHUNK):
+        signs = _ray_signs(A, subsets[start : start + _CHUNK])
+        if signs is None:
+            return None
+        found.append(_dedupe_columns(signs.T))
+    S = _dedupe_columns(np.concatenate(found, axis=1))
+    S = _dedupe_columns(np.concatenate([S, ~S], axis=1))  # regions come in +- pairs
+    if S.shape[1] != max_pattern_count(N, D - 1):
+        return None
+    return S
+
+
+# -------------------------------------------------------------------------
+# exact path for any data: incremental LP splitting
+# -------------------------------------------------------------------------
+
+
+def _max_margin(G: np.ndarray) -> tuple[float, np.ndarray]:
+    """Solve ``max t s.t. G u >= t, |u|_inf <= 1, t <= 1``; return (t*, u*)."""
+    k, D = G.shape
+    c = np.zeros(D + 1)
+    c[-1] = -1.0
+    A_ub = np.hstack([-G, np.ones((k, 1))])
+    bounds = [(-1.0, 1.0)] * D + [(None, 1.0)]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(k), bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - the LP is feasible and bounded
+        raise RuntimeError(f"arrangement LP failed: {res.message}")
+    return -float(res.fun), res.x[:D]
+
+
+def _split(A: np.ndarray, j: int, signs: np.ndarray, u: np.ndarray):
+    """Yield the (sign, witness) children of one region cut by hyperplane ``j``."""
+    val = float(A[j] @ u)
+    for side in (1.0, -1.0):
+        if side * val > LP_MARGIN_TOL:  # the witness keeps a margin > tol
+            yield side > 0, u
+            continue
+        G = np.vstack([(2.0 * signs[:j] - 1.0)[:, None] * A[:j], side * A[j]])
+        t, w = _max_margin(G)
+        if t > LP_MARGIN_TOL:
+            yield side > 0, w
+
+
+def _enumerate_lp(A: np.ndarray) -> np.ndarray:
+    r"""All regions by adding hyperplanes one at a time (exact for any data).
+
+    A region with sign vector :math:`s` (over the hyperplanes added so far) is
+    cut by hyperplane :math:`j` into two iff both
+    :math:`\{\operatorname{diag}(s)A u > 0, \pm A_j u > 0\}` are non-empty,
+    tested as a max-margin LP.  Only the half with :math:`A_0 u > 0` is
+    tracked; the other half is its negation.
+    """
+    N = A.shape[0]
+    first = np.zeros(N, dtype=bool)
+    first[0] = True
+    regions = [(first, A[0] / np.linalg.norm(A[0]))]
+    for j in range(1, N):
+        new = []
+        for signs, u in regions:
+            for positive, w in _split(A, j, signs, u):
+                child = signs.copy()
+                child[j] = positive
+                new.append((child, w))
+        regions = new
+    S = np.array([s for s, _ in regions]).T
+    return np.concatenate([S, ~S], axis=1)
+
+
+def enumerate_patterns(U_prime: np.ndarray, *, method: Method = "auto") -> np.ndarray:
+    r"""Every activation pattern of the whitened data (exact enumeration).
+
+    Parameters
+    ----------
+    U_prime : array, shape (n, r+1)
+        Whitened data :math:`U'`; its last column must be positive.
+    method : {"auto", "vertex", "lp"}, default "auto"
+        ``"vertex"``: extreme-ray enumeration, valid for data in general
+        position (raises :class:`InputError` otherwise); ``"lp"``: incremental
+        LP splitting, valid for any data; ``"auto"``: ``"vertex"`` and, if the
+        data turn out degenerate, ``"lp"``.
+
+    Returns
+    -------
+    D : bool array, shape (n, P)
+        All distinct patterns except the all-false one, columns in
+        lexicographic order.  ``P + 1 <= max_pattern_count(n, r)``, with
+        equality for data in general position.
+
+    Notes
+    -----
+    Repeated data points give equal rows of :math:`U'` (merged when closer than
+    ``1e-10``); they are one hyperplane and always share their sign.  The
+    vertex path costs :math:`O(\binom{n}{r} 2^r n)`; its result is accepted
+    only if no ray is degenerate *and* the count equals
+    :func:`max_pattern_count`.  The LP path solves one small LP per region and
+    hyperplane.  Both are exact up to regions thinner than
+    :data:`LP_MARGIN_TOL` (largest inscribed margin with
+    :math:`\|u\|_\infty \le 1`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> enumerate_patterns(whiten(X).U_prime).sum(axis=0).tolist()  # 5 = 6 - 1
+    [1, 2, 1, 2, 3]
+    """
+    A = _check_U_prime(U_prime)
+    if method not in ("auto", "vertex", "lp"):
+        raise InputError(f"`method` must be 'auto', 'vertex' or 'lp'; got {method!r}")
+    B, index = _unique_rows(A)
+    S = None if method == "lp" else _enumerate_vertex(B)
+    if S is None and method == "vertex":
+        raise InputError(
+            "`U_prime` is not in general position; use method='lp' or 'auto'"
+        )
+    if S is None:
+        S = _enumerate_lp(B)
+    D = _dedupe_columns(S[index])
+    return D[:, D.any(axis=0)]
+
+
+def sample_patterns(
+    U_prime: np.ndarray, num: int, *, seed: int | np.random.Generator
+) -> np.ndarray:
+    r"""Patterns :math:`\mathbf 1[U'u \ge 0]` of ``num`` Gaussian directions ``u``.
+
+    Parameters
+    ----------
+    U_prime : array, shape (n, r+1)
+    num : int
+        Number of directions drawn.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    D : bool array, shape (n, P)
+        The distinct non-empty patterns found (``P <= num``), columns in
+        lexicographic order.  A subset of :func:`enumerate_patterns`.
+    """
+    A = _check_U_prime(U_prime)
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
+        raise InputError(f"`num` must be a positive integer; got {num!r}")
+    rng = np.random.default_rng(seed)
+    found: list[np.ndarray] = []
+    for start in range(0, int(num), 65536):
+        u = rng.standard_normal((A.shape[1], min(65536, int(num) - start)))
+        found.append(_dedupe_columns(A @ u >= 0))
+    D = _dedupe_columns(np.concatenate(found, axis=1))
+    return D[:, D.any(axis=0)]
+
+
+def is_realizable(U_prime: np.ndarray, pattern: np.ndarray) -> bool:
+    r"""Whether some :math:`u` has :math:`\mathbf 1[A u \ge 0] =` ``pattern``.
+
+    Parameters
+    ----------
+    U_prime : array, shape (n, k)
+        Any matrix ``A`` (e.g. :math:`U'` or :math:`[X, \mathbf 1]`).
+    pattern : bool or 0/1 array, shape (n,)
+
+    Returns
+    -------
+    bool
+
+    Notes
+    -----
+    Solves :math:`\max\{t : A_P u \ge 0,\ A_N u \le -t,\ \|u\|_\infty \le 1,\
+    t \le 1\}` with :math:`P` the rows where ``pattern`` is true and
+    :math:`N` the others; realisable iff :math:`N = \emptyset` or
+    :math:`t^* >` :data:`LP_MARGIN_TOL` (by scale invariance, strictness on
+    :math:`N` is equivalent to a positive margin).  The all-false pattern is
+    realisable for :math:`U'` (``u = -e_{r+1}``) although ``D`` never holds it.
+    """
+    A = np.asarray(U_prime, dtype=np.float64)
+    if A.ndim != 2:
+        raise InputError(f"`U_prime` must be a 2-D array; got ndim={A.ndim}")
+    p = _check_pattern_vector(pattern, A.shape[0])
+    if p.all():
+        return True
+    k = A.shape[1]
+    rows = np.vstack([-A[p], A[~p]])
+    t_col = np.concatenate([np.zeros(int(p.sum())), np.ones(int((~p).sum()))])
+    A_ub = np.hstack([rows, t_col[:, None]])
+    c = np.zeros(k + 1)
+    c[-1] = -1.0
+    bounds = [(-1.0, 1.0)] * k + [(None, 1.0)]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(len(rows)), bounds=bounds, method="highs")
+    return bool(res.status == 0 and -res.fun > LP_MARGIN_TOL)
+
+
+def _check_pattern_vector(pattern: np.ndarray, n: int) -> np.ndarray:
+    p = np.asarray(pattern)
+    if p.shape != (n,):
+        raise InputError(f"`pattern` must have shape ({n},); got {p.shape}")
+    if p.dtype != bool and not np.all((p == 0) | (p == 1)):
+        raise InputError("`pattern` must hold 0/1 or bool values")
+    return p.astype(bool)
+
+
+def _check_patterns(D: np.ndarray, n: int, source: str) -> np.ndarray:
+    if D.ndim != 2:
+        raise InputError(
+            f"`patterns` {source} must be a 2-D (n, P) array; got ndim={D.ndim}"
+        )
+    if D.shape[0] != n:
+        raise InputError(
+            f"`patterns` {source} must have n={n} rows (samples); got {D.shape[0]}"
+        )
+    if D.dtype != bool:
+        if D.dtype.kind not in "iuf" or not np.all((D == 0) | (D == 1)):
+            raise InputError(f"`patterns` {source} must hold 0/1 or bool values")
+    D = D.astype(bool)
+    empty = np.flatnonzero(~D.any(axis=0))
+    if empty.size:
+        raise InputError(
+            f"`patterns` {source} column {int(empty[0])} is all zero (the empty "
+            "pattern is never part of the set)"
+        )
+    return D
+
+
+def load_patterns(path: str | os.PathLike[str], n: int) -> np.ndarray:
+    """Read a pattern set written by :func:`save_patterns` (or by hand).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.npy`` file holding an ``(n, P)`` array of 0/1 or bool values.
+    n : int
+        Number of samples of the data it will be used with.
+
+    Returns
+    -------
+    D : bool array, shape (n, P)
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, wrong ``ndim`` or ``n``, non-binary
+        values, or an all-zero column; the message names ``patterns``.
+    """
+    source = repr(os.fspath(path))
+    if not os.path.isfile(path):
+        raise InputError(f"`patterns` file not found: {source}")
+    try:
+        D = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"`patterns` {source} is not a readable .npy file: {exc}"
+        ) from None
+    return _check_patterns(np.asarray(D), int(n), source)
+
+
+def save_patterns(path: str | os.PathLike[str], D: np.ndarray) -> None:
+    """Write a pattern set as a bool ``.npy`` array of shape ``(n, P)``."""
+    D = np.asarray(D)
+    D = _check_patterns(D, D.shape[0] if D.ndim else 0, "to save")
+    np.save(path, D)
