@@ -257,9 +257,9 @@ def implicit_bias_curves(
         loss_b, new_params = _bn_step(params, X, Y, eta, beta)
         f_bn = forward(BNNetwork(params[0], params[1], params[2], params[3][:, 0]), X)
         f_wh = _relu(np, Up @ S.T) @ vw
-        rows[t] = (
-            energy_fraction(f_bn - f0, U, k),
-            energy_fraction(f_wh - f0, U, k),
+        rows[t] = (  # at t = 0 both changes are zero up to rounding: nan
+            energy_fraction(f_bn - f0, U, k) if t else math.nan,
+            energy_fraction(f_wh - f0, U, k) if t else math.nan,
             loss_b,
             loss_w,
         )
