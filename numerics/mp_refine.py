@@ -46,7 +46,7 @@ GUARD_DPS = 15
 #: Smallest accepted target precision (float64 already gives ~16 digits).
 MIN_DPS = 15
 #: Outer rounds of active-set revision in :func:`refine_solution`.
-_MAX_ROUNDS = 8
+_MAX_ROUNDS = 16
 #: Relative margin below the largest cone bound within which multipliers are
 #: refined in mp (farther patterns keep their float NNLS multipliers).
 _REFINE_MARGIN = 1e-6
@@ -527,22 +527,106 @@ def _refine(
     """Active-set rounds of regularised Newton; assemble the MpSolution."""
     Up = W.U_prime
     tiny = ctx.mpf(10) ** (-(W.dps // 2))
+    scale = max(1, la.norm(ctx, y))
+    tol = ctx.mpf(10) ** (-(W.dps + GUARD_DPS // 2)) * scale
     iterations, gnorm = 0, ctx.zero
     for _ in range(_MAX_ROUNDS):
-        reduced = [_reduced_block(ctx, Up, D, b, tiny) for b in blocks]
-        keep = [k for k, (N, _) in enumerate(reduced) if N.cols > 0]
-        blocks, s_list = [blocks[k] for k in keep], [s_list[k] for k in keep]
-        Ns, Ms = [reduced[k][0] for k in keep], [reduced[k][1] for k in keep]
+        blocks, s_list, Ns, Ms = _reduce_all(ctx, Up, D, blocks, s_list, tiny)
         t0 = [la.rmatvec(ctx, N, s) for N, s in zip(Ns, s_list, strict=True)]
-        tol = ctx.mpf(10) ** (-(W.dps + GUARD_DPS // 2)) * max(1, la.norm(ctx, y))
         t, its, gnorm = _newton(ctx, Ms, y, beta, t0, tol, max_iter)
         iterations += its
-        s_list = [N * tb for N, tb in zip(Ns, t, strict=True)]
-        revised = _revise_active_set(ctx, Up, D, y, beta, blocks, s_list, tiny)
+        new_s = [N * tb for N, tb in zip(Ns, t, strict=True)]
+        if gnorm > ctx.mpf(10) ** (-W.dps) * scale:
+            revised = _drop_shrinking(ctx, blocks, s_list, new_s)
+        else:
+            revised = _revise_active_set(
+                ctx, Up, D, y, beta, blocks, new_s, tiny
+            ) or _add_violating_block(ctx, Up, D, y, beta, blocks, new_s, tiny)
+        s_list = new_s
         if revised is None:
             break
         blocks, s_list = revised
     return _assemble(ctx, W, D, y, beta, blocks, s_list, iterations, gnorm)
+
+
+def _reduce_all(
+    ctx: Any, Up: Any, D: np.ndarray, blocks: list[_Block], s_list: list, tiny: Any
+) -> tuple[list, list, list, list]:
+    """Reduce every block; drop blocks whose tight rows leave no free direction."""
+    reduced = [_reduced_block(ctx, Up, D, b, tiny) for b in blocks]
+    keep = [k for k, (N, _) in enumerate(reduced) if N.cols > 0]
+    return (
+        [blocks[k] for k in keep],
+        [s_list[k] for k in keep],
+        [reduced[k][0] for k in keep],
+        [reduced[k][1] for k in keep],
+    )
+
+
+def _drop_shrinking(
+    ctx: Any, blocks: list[_Block], old_s: list, new_s: list
+) -> tuple[list[_Block], list] | None:
+    """After a stalled Newton run, drop the blocks heading for zero.
+
+    A block whose optimal value is zero makes ``||t_b||`` non-smooth at the
+    solution; Newton then shrinks it step after step and stalls.  Blocks that
+    at least halved and are below 1% of the largest are dropped (else the
+    smallest such block); :func:`_add_violating_block` re-adds a block later if
+    the dual check says it is needed.
+    """
+    old = [la.norm(ctx, s) for s in old_s]
+    new = [la.norm(ctx, s) for s in new_s]
+    small = max(new, default=ctx.zero) / 100
+    drop = {k for k in range(len(new)) if new[k] <= min(old[k] / 2, small)}
+    if not drop:
+        k = min(range(len(new)), key=lambda k: new[k], default=None)
+        if k is None or new[k] > small:
+            return None
+        drop = {k}
+    keep = [k for k in range(len(new)) if k not in drop]
+    return [blocks[k] for k in keep], [new_s[k] for k in keep]
+
+
+def _add_violating_block(
+    ctx: Any,
+    Up: Any,
+    D: np.ndarray,
+    y: Any,
+    beta: Any,
+    blocks: list[_Block],
+    s_list: list,
+    tiny: Any,
+) -> tuple[list[_Block], list] | None:
+    r"""Add the (pattern, sign) whose dual constraint is most violated, if any.
+
+    Notes
+    -----
+    With :math:`v = y - \hat y` and :math:`q = c + G_i^T\lambda` the NNLS
+    residual of :class:`_ConeBounds`, :math:`u = q/\|q\|` lies in
+    :math:`K_i` and maximises :math:`c^T s` over the unit ball of the cone.  If
+    :math:`\|q\| > \beta`, adding :math:`s = \varepsilon u` with
+    :math:`\varepsilon = (\|q\| - \beta)/\|D_i U' u\|^2` lowers the
+    objective by :math:`(\|q\| - \beta)^2 / (2\|D_i U'u\|^2)`.
+    """
+    triples = [(b.pattern, b.sign, s) for b, s in zip(blocks, s_list, strict=True)]
+    cones = _ConeBounds(ctx, Up, D, y - _predict(ctx, Up, D, triples))
+    present = {(b.pattern, b.sign) for b in blocks}
+    keys = [(i, g) for i in range(D.shape[1]) for g in (1, -1) if (i, g) not in present]
+    if not keys:
+        return None
+    for key in keys:
+        cones.float_multipliers(*key)
+    key = max(keys, key=lambda k: cones.bound(*k))
+    cones.refine(*key)
+    q = cones.residual(*key, cones.lam[key])
+    size = la.norm(ctx, q)
+    if size <= beta * (1 + tiny):
+        return None
+    u = q / size
+    Au = la.matvec(ctx, _block_matrices(ctx, Up, D[:, key[0]])[0], u)
+    s = u * ((size - beta) / la.dot(ctx, Au, Au))
+    block = _Block(key[0], key[1], tuple(sorted(cones.lam[key])))
+    return [*blocks, block], [*s_list, s]
 
 
 def _newton(
