@@ -76,6 +76,10 @@ class ImplicitBiasCurves:
         and the whitened network.
     loss_bn, loss_whitened : numpy.ndarray
         Objective values along the trajectories.
+    per_direction_bn, per_direction_whitened : numpy.ndarray
+        Shape (r,): fraction :math:`(u_j^T(f_T - f_0))^2 / \|f_T - f_0\|^2`
+        along each singular direction at the last step (the remainder lies
+        along :math:`1/\sqrt n` or outside :math:`\operatorname{col}(U')`).
     sigma : numpy.ndarray
         Singular values of the centred data.
     k, eta, beta : int, float, float
@@ -87,6 +91,8 @@ class ImplicitBiasCurves:
     energy_whitened: np.ndarray
     loss_bn: np.ndarray
     loss_whitened: np.ndarray
+    per_direction_bn: np.ndarray
+    per_direction_whitened: np.ndarray
     sigma: np.ndarray
     k: int
     eta: float
@@ -166,6 +172,11 @@ def energy_fraction(delta: Array, U: Array, k: int) -> float:
         return math.nan
     proj = U[:, :k].T @ delta
     return float(xp.sum(proj * proj)) / total
+
+
+def _per_direction(delta: np.ndarray, U: np.ndarray) -> np.ndarray:
+    total = float(np.sum(delta * delta))
+    return (U.T @ delta) ** 2 / total if total > 0 else np.full(U.shape[1], np.nan)
 
 
 # --------------------------------------------------------------------------
@@ -265,6 +276,8 @@ def implicit_bias_curves(
         )
         params, S, vw = new_params, S - eta * dS, vw - eta * dv
     return ImplicitBiasCurves(
+        per_direction_bn=_per_direction(f_bn - f0, U),
+        per_direction_whitened=_per_direction(f_wh - f0, U),
         iterations=np.arange(T + 1),
         energy_bn=rows[:, 0],
         energy_whitened=rows[:, 1],
@@ -314,8 +327,10 @@ def implicit_bias_experiment(
 ) -> dict[str, np.ndarray]:
     """Claim 20 over many seeds: curves stacked as ``(len(seeds), T + 1)`` arrays.
 
-    Returns a dict with ``seeds``, ``iterations``, ``energy_bn``,
-    ``energy_whitened``, ``loss_bn``, ``loss_whitened`` (figure data;
+    Returns a dict with ``seeds``, ``iterations``, ``sigma`` (of the first
+    seed), ``energy_bn``, ``energy_whitened``, ``loss_bn``, ``loss_whitened``
+    (``(seeds, T + 1)``) and ``per_direction_bn``, ``per_direction_whitened``
+    (``(seeds, r)``) (figure data;
     ``instance`` keywords go to :func:`spread_spectrum_instance`).
     """
     curves = [
@@ -327,8 +342,17 @@ def implicit_bias_experiment(
     out = {
         "seeds": np.asarray(list(seeds), dtype=np.int64),
         "iterations": curves[0].iterations,
+        "sigma": curves[0].sigma,
     }
-    for key in ("energy_bn", "energy_whitened", "loss_bn", "loss_whitened"):
+    keys = (
+        "energy_bn",
+        "energy_whitened",
+        "loss_bn",
+        "loss_whitened",
+        "per_direction_bn",
+        "per_direction_whitened",
+    )
+    for key in keys:
         out[key] = np.stack([getattr(c, key) for c in curves])
     return out
 

@@ -85,6 +85,11 @@ def test_curves_shapes_range_and_descent():
         vals = getattr(c, name)[1:]
         assert np.all((vals >= 0) & (vals <= 1 + 1e-12)), f"{name} outside [0, 1]"
     assert_rel_close(c.loss_bn[0], c.loss_whitened[0], 1e-12, "same start f_0")
+    # the per-direction fractions of the first k directions add up to E_T
+    assert_rel_close(c.per_direction_bn[:2].sum(), c.energy_bn[-1], 1e-12, "E_T (BN)")
+    assert_rel_close(
+        c.per_direction_whitened[:2].sum(), c.energy_whitened[-1], 1e-12, "E_T (white)"
+    )
     assert c.loss_bn[-1] < c.loss_bn[0], "GD with a small step decreases the BN loss"
     assert c.loss_whitened[-1] < c.loss_whitened[0], "and the whitened loss"
 
