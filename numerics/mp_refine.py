@@ -503,15 +503,25 @@ def _initial_blocks(
 
 def _reduced_block(
     ctx: Any, Up: Any, D: np.ndarray, block: _Block, rtol: Any
-) -> tuple[Any, Any]:
-    """Return a null-space basis ``N`` of the tight rows and ``sign * D_i U' N``."""
+) -> tuple[Any, Any, list]:
+    """Return the null-space basis ``N``, ``sign D_i U' N`` and the free rows.
+
+    ``N`` spans the null space of the tight rows; the free rows are returned as
+    ``(j, G_j N)``, the cone constraints in reduced coordinates.
+    """
     A, G = _block_matrices(ctx, Up, D[:, block.pattern])
     G_J = ctx.matrix(len(block.active), Up.cols)
     for r, j in enumerate(block.active):
         for k in range(Up.cols):
             G_J[r, k] = G[j, k]
     N = la.null_space(ctx, G_J, rtol)
-    return N, (A * N) * block.sign
+    GN = G * N
+    free = [
+        (j, [GN[j, k] for k in range(N.cols)])
+        for j in range(G.rows)
+        if j not in block.active
+    ]
+    return N, (A * N) * block.sign, free
 
 
 def _refine(
@@ -531,12 +541,17 @@ def _refine(
     tol = ctx.mpf(10) ** (-(W.dps + GUARD_DPS // 2)) * scale
     iterations, gnorm = 0, ctx.zero
     for _ in range(_MAX_ROUNDS):
-        blocks, s_list, Ns, Ms = _reduce_all(ctx, Up, D, blocks, s_list, tiny)
-        t0 = [la.rmatvec(ctx, N, s) for N, s in zip(Ns, s_list, strict=True)]
-        t, its, gnorm = _newton(ctx, Ms, y, beta, t0, tol, max_iter)
+        blocks, s_list, problem = _reduce_all(ctx, Up, D, y, beta, blocks, s_list, tiny)
+        t0 = [la.rmatvec(ctx, N, s) for N, s in zip(problem.Ns, s_list, strict=True)]
+        t, its, gnorm, hit = _newton(ctx, problem, t0, tol, max_iter)
         iterations += its
-        new_s = [N * tb for N, tb in zip(Ns, t, strict=True)]
-        if gnorm > ctx.mpf(10) ** (-W.dps) * scale:
+        new_s = [N * tb for N, tb in zip(problem.Ns, t, strict=True)]
+        if hit is not None:
+            b, j = hit
+            blocks = list(blocks)
+            blocks[b] = blocks[b]._replace(active=tuple(sorted((*blocks[b].active, j))))
+            revised = blocks, new_s
+        elif gnorm > ctx.mpf(10) ** (-W.dps) * scale:
             revised = _drop_shrinking(ctx, blocks, s_list, new_s)
         else:
             revised = _revise_active_set(
@@ -550,17 +565,20 @@ def _refine(
 
 
 def _reduce_all(
-    ctx: Any, Up: Any, D: np.ndarray, blocks: list[_Block], s_list: list, tiny: Any
-) -> tuple[list, list, list, list]:
+    ctx: Any,
+    Up: Any,
+    D: np.ndarray,
+    y: Any,
+    beta: Any,
+    blocks: list[_Block],
+    s_list: list,
+    tiny: Any,
+) -> tuple[list, list, _Reduced]:
     """Reduce every block; drop blocks whose tight rows leave no free direction."""
     reduced = [_reduced_block(ctx, Up, D, b, tiny) for b in blocks]
-    keep = [k for k, (N, _) in enumerate(reduced) if N.cols > 0]
-    return (
-        [blocks[k] for k in keep],
-        [s_list[k] for k in keep],
-        [reduced[k][0] for k in keep],
-        [reduced[k][1] for k in keep],
-    )
+    keep = [k for k, red in enumerate(reduced) if red[0].cols > 0]
+    problem = _Reduced(ctx, [reduced[k] for k in keep], y, beta)
+    return [blocks[k] for k in keep], [s_list[k] for k in keep], problem
 
 
 def _drop_shrinking(
@@ -629,74 +647,116 @@ def _add_violating_block(
     return [*blocks, block], [*s_list, s]
 
 
+class _Reduced:
+    r"""The smooth problem on a fixed active set, in null-space coordinates.
+
+    :math:`f(t) = \tfrac12\|M t - y\|^2 + \beta\sum_b \|t_b\|` with
+    :math:`M = [\sigma_b D_{i_b} U' N_b]_b`, and the free cone rows
+    :math:`G_j N_b t_b \ge 0` that a step must not cross.
+    """
+
+    def __init__(self, ctx: Any, reduced: list, y: Any, beta: Any) -> None:
+        self.ctx, self.y, self.beta = ctx, y, beta
+        self.Ns = [N for N, _, _ in reduced]
+        self.sizes = [N.cols for N in self.Ns]
+        if reduced:
+            self.M = _hstack(ctx, [M for _, M, _ in reduced], y.rows)
+            self.MtM = self.M.T * self.M
+        self.rows, pos = [], 0
+        for b, (_, _, free) in enumerate(reduced):
+            self.rows += [(b, j, pos, coef) for j, coef in free]
+            pos += self.sizes[b]
+
+    def norms(self, t: Any) -> list:
+        """Return the block norms ``||t_b||``."""
+        return _block_norms(self.ctx, t, self.sizes)
+
+    def value_grad(self, t: Any) -> tuple[Any, Any]:
+        """Return ``f(t)`` and its gradient."""
+        ctx = self.ctx
+        res = la.matvec(ctx, self.M, t) - self.y
+        norms = self.norms(t)
+        g = la.rmatvec(ctx, self.M, res)
+        pos = 0
+        for size, nb in zip(self.sizes, norms, strict=True):
+            for k in range(pos, pos + size):
+                g[k] += self.beta * t[k] / nb
+            pos += size
+        return la.dot(ctx, res, res) / 2 + self.beta * ctx.fsum(norms), g
+
+    def hessian(self, t: Any, mu: Any) -> Any:
+        """Return ``M^T M + blockdiag(beta/||t_b|| (I - u_b u_b^T)) + mu I``."""
+        H = self.MtM + mu * self.ctx.eye(t.rows)
+        pos = 0
+        for size, nb in zip(self.sizes, self.norms(t), strict=True):
+            for a in range(pos, pos + size):
+                for b in range(pos, pos + size):
+                    H[a, b] += self.beta / nb * ((a == b) - t[a] * t[b] / nb**2)
+            pos += size
+        return H
+
+    def max_step(self, t: Any, d: Any) -> tuple[Any, tuple[int, int] | None]:
+        """Return the largest step in ``[0, 1]`` keeping the free rows feasible.
+
+        Slacks are linear in the step, so this is a ratio test; the second
+        value names the blocking ``(block, row)`` or is ``None``.
+        """
+        ctx, cap, hit = self.ctx, self.ctx.one, None
+        for b, j, pos, coef in self.rows:
+            rate = ctx.fdot((c, d[pos + k]) for k, c in enumerate(coef))
+            if rate < 0:
+                slack = ctx.fdot((c, t[pos + k]) for k, c in enumerate(coef))
+                ratio = max(ctx.zero, slack / -rate)
+                if ratio < cap:
+                    cap, hit = ratio, (b, j)
+        return cap, hit
+
+
 def _newton(
-    ctx: Any, Ms: list, y: Any, beta: Any, t0: list, tol: Any, max_iter: int
-) -> tuple[list, int, Any]:
-    """Regularised Newton on ``f(t) = 0.5||sum M_b t_b - y||^2 + beta sum ||t_b||``."""
-    if not Ms:
-        return [], 0, ctx.zero
-    sizes = [M.cols for M in Ms]
-    M = _hstack(ctx, Ms)
-    MtM = M.T * M
+    ctx: Any, problem: _Reduced, t0: list, tol: Any, max_iter: int
+) -> tuple[list, int, Any, tuple[int, int] | None]:
+    """Regularised Newton on ``problem``; stops at a blocking cone row.
+
+    Returns the blocks ``t_b``, the iteration count, the gradient norm and the
+    ``(block, row)`` where a step stopped on the cone boundary (or ``None``).
+    """
+    if not problem.sizes:
+        return [], 0, ctx.zero, None
     t = _vstack(ctx, t0)
-    f, g = _value_grad(ctx, M, y, beta, t, sizes)
-    gnorm, stalls, its = la.norm(ctx, g), 0, 0
-    while its < max_iter and gnorm > tol and stalls < 3:
-        H = MtM + _norm_hessian(ctx, beta, t, sizes) + gnorm * ctx.eye(t.rows)
-        d = la.spd_solve(ctx, H, -g)
-        t_new, f_new, g_new = _line_search(ctx, M, y, beta, t, sizes, f, g, d)
+    f, g = problem.value_grad(t)
+    gnorm, stalls, its, hit = la.norm(ctx, g), 0, 0, None
+    while its < max_iter and gnorm > tol and stalls < 3 and hit is None:
+        d = la.spd_solve(ctx, problem.hessian(t, gnorm), -g)
+        cap, blocking = problem.max_step(t, d)
+        step, f_new, g_new = _line_search(ctx, problem, t, f, g, d, cap)
         its += 1
-        if t_new is None:
+        if step is None:
             break
+        if blocking is not None and step == cap:
+            hit = blocking
         g_norm_new = la.norm(ctx, g_new)
         stalls = stalls + 1 if g_norm_new > gnorm / 2 else 0
-        t, f, g, gnorm = t_new, f_new, g_new, g_norm_new
-    return _vsplit(ctx, t, sizes), its, gnorm
+        t, f, g, gnorm = t + d * step, f_new, g_new, g_norm_new
+    return _vsplit(ctx, t, problem.sizes), its, gnorm, hit
 
 
 def _line_search(
-    ctx: Any, M: Any, y: Any, beta: Any, t: Any, sizes: list, f: Any, g: Any, d: Any
+    ctx: Any, problem: _Reduced, t: Any, f: Any, g: Any, d: Any, cap: Any
 ) -> tuple[Any, Any, Any]:
-    """Armijo backtracking; a step that halves ``||grad||`` is also accepted.
+    """Armijo backtracking from ``min(1, cap)``; halving ``||grad||`` also passes.
 
     The second test matters near the optimum, where the decrease of ``f``
     drops below the working precision before the gradient does.
     """
-    slope, step, gnorm = la.dot(ctx, g, d), ctx.one, la.norm(ctx, g)
+    slope, step, gnorm = la.dot(ctx, g, d), min(ctx.one, cap), la.norm(ctx, g)
     for _ in range(60):
         t_new = t + d * step
-        if all(n > 0 for n in _block_norms(ctx, t_new, sizes)):
-            f_new, g_new = _value_grad(ctx, M, y, beta, t_new, sizes)
+        if all(nb > 0 for nb in problem.norms(t_new)):
+            f_new, g_new = problem.value_grad(t_new)
             if f_new <= f + step * slope / 10**4 or la.norm(ctx, g_new) <= gnorm / 2:
-                return t_new, f_new, g_new
+                return step, f_new, g_new
         step /= 2
     return None, f, g
-
-
-def _value_grad(
-    ctx: Any, M: Any, y: Any, beta: Any, t: Any, sizes: list
-) -> tuple[Any, Any]:
-    res = la.matvec(ctx, M, t) - y
-    norms = _block_norms(ctx, t, sizes)
-    g = la.rmatvec(ctx, M, res)
-    pos = 0
-    for size, nb in zip(sizes, norms, strict=True):
-        for k in range(pos, pos + size):
-            g[k] += beta * t[k] / nb
-        pos += size
-    return la.dot(ctx, res, res) / 2 + beta * ctx.fsum(norms), g
-
-
-def _norm_hessian(ctx: Any, beta: Any, t: Any, sizes: list) -> Any:
-    """Return blockdiag ``beta/||t_b|| (I - u_b u_b^T)``, ``u_b = t_b/||t_b||``."""
-    H = ctx.zeros(t.rows, t.rows)
-    pos = 0
-    for size, nb in zip(sizes, _block_norms(ctx, t, sizes), strict=True):
-        for a in range(pos, pos + size):
-            for b in range(pos, pos + size):
-                H[a, b] = beta / nb * ((a == b) - t[a] * t[b] / nb**2)
-        pos += size
-    return H
 
 
 def _block_norms(ctx: Any, t: Any, sizes: list) -> list:
@@ -707,8 +767,8 @@ def _block_norms(ctx: Any, t: Any, sizes: list) -> list:
     return norms
 
 
-def _hstack(ctx: Any, Ms: list) -> Any:
-    out = ctx.matrix(Ms[0].rows, sum(M.cols for M in Ms))
+def _hstack(ctx: Any, Ms: list, rows: int) -> Any:
+    out = ctx.matrix(rows, sum(M.cols for M in Ms))
     pos = 0
     for M in Ms:
         for i in range(M.rows):
