@@ -200,6 +200,9 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None]) ->
     fd, tmp = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; use the usual mode
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

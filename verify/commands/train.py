@@ -1,0 +1,478 @@
+"""``bnconvex train --dataset NAME|PATH``: full-scale convex BN classifier.
+
+Steps: load and preprocess the data set (:mod:`bnconvex.numerics.datasets`:
+pixels / 255, per-channel standardisation with training statistics, flatten),
+move it to the chosen backend and dtype once, fit the convex BN model on
+one-hot labels (squared loss, convention A with ``beta_a``; ``beta / sqrt(n)``
+for ``--bn std``), report train/test accuracy, objective, certified lower
+bound, gap and solver status, and write ``DIR/model.npz`` and
+``DIR/summary.json`` (both atomically).  Progress goes to stderr (only on a
+terminal, never with ``--quiet``).  Exit status 0 when the model was written
+(the solver status is reported, a time or iteration limit is not an error),
+2 for bad input (one line naming the argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from bnconvex.numerics.errors import InputError
+from bnconvex.verify._progress import progress_enabled
+from bnconvex.verify.commands import _common as common
+
+__all__ = ["Regularizer", "add_parser", "parse_patterns", "parse_regularizer", "run"]
+
+SYNTHETIC = "synthetic"
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularizer:
+    r"""Explicit regulariser of the convex model (paper.md §4, claim 21).
+
+    ``kind`` is ``"none"``, ``"truncated"`` (keep the top ``value`` = k
+    singular directions of the whitened data) or ``"spectral"`` (weight the
+    whitened directions by :math:`\sigma^p`, ``value`` = p).
+    """
+
+    kind: str
+    value: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "none":
+            return "none"
+        shown = int(self.value) if self.kind == "truncated" else self.value
+        return f"{self.kind}:{shown}"
+
+
+def parse_regularizer(text: str) -> Regularizer:
+    """Argparse type of ``--regularizer``: none, truncated:k or spectral:p."""
+    kind, _, value = text.partition(":")
+    if kind == "none" and not value:
+        return Regularizer("none")
+    try:
+        if kind == "truncated" and int(value) >= 1:
+            return Regularizer("truncated", int(value))
+        if kind == "spectral" and math.isfinite(float(value)):
+            return Regularizer("spectral", float(value))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"must be none, truncated:k (k >= 1) or spectral:p (finite p); got {text!r}"
+    )
+
+
+def parse_patterns(text: str) -> int | str:
+    """Argparse type of ``--patterns``: a positive sample count or a ``.npy`` file."""
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    if text.lower().endswith(".npy"):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be a positive number of sampled patterns or a .npy file; got {text!r}"
+    )
+
+
+def _split_dirs(text: str) -> tuple[str, str]:
+    parts = tuple(p.strip() for p in text.split(","))
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+        raise argparse.ArgumentTypeError(
+            f"must be two different folder names TRAIN,TEST; got {text!r}"
+        )
+    return parts  # type: ignore[return-value]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``train`` subcommand."""
+    p = subparsers.add_parser(
+        "train",
+        help="train the full-scale convex BN classifier on an image data set",
+        description="Fit the convex model of a two-layer BN-ReLU network (squared "
+        "loss on one-hot labels) on CIFAR-10, Fashion-MNIST, synthetic data or a "
+        "data set at PATH, and report train/test accuracy, objective and gap.",
+    )
+    p.add_argument(
+        "--dataset",
+        required=True,
+        metavar="NAME|PATH",
+        help="cifar10, fashion-mnist, synthetic, or a path: cifar-10-batches-py "
+        "folder, image-folder tree, .tar.gz of one, IDX folder, or a .npz cache",
+    )
+    p.add_argument(
+        "--split-dir",
+        type=_split_dirs,
+        default=("train", "test"),
+        metavar="TRAIN,TEST",
+        help="split folder names of an image-folder tree (default train,test)",
+    )
+    p.add_argument(
+        "--beta",
+        type=common.beta_arg,
+        required=True,
+        help="weight-decay coefficient (> 0) in the --bn convention",
+    )
+    p.add_argument(
+        "--bn",
+        choices=("a", "std"),
+        default="a",
+        help="BN convention: a (canonical) or std (PyTorch)",
+    )
+    p.add_argument(
+        "--patterns",
+        type=parse_patterns,
+        default=512,
+        metavar="P|FILE",
+        help="number of sampled activation patterns (default 512) or .npy",
+    )
+    p.add_argument(
+        "--regularizer",
+        type=parse_regularizer,
+        default=Regularizer("none"),
+        metavar="none|truncated:k|spectral:p",
+        help="explicit regulariser of the convex model (default none)",
+    )
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument(
+        "--max-iter",
+        type=_positive_int("--max-iter"),
+        default=5000,
+        metavar="N",
+        help="solver iteration budget (default 5000)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=_positive_float("--time-limit"),
+        default=None,
+        metavar="S",
+        help="solver wall-time budget in seconds",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of pattern sampling and of --subset"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for model.npz and summary.json",
+    )
+    p.add_argument(
+        "--subset",
+        type=_positive_int("--subset"),
+        default=None,
+        metavar="N",
+        help="train on N training images drawn with --seed",
+    )
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        default=None,
+        metavar="C",
+        help="keep these classes (names or indices), relabelled 0..K-1",
+    )
+    p.add_argument(
+        "--cache",
+        default=None,
+        metavar="FILE.npz",
+        help="cache of the decoded images (read if present, else written)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(run=run)
+
+
+def _positive_int(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(
+                f"must be a positive integer; got {text!r}"
+            )
+        return int(text)
+
+    return parse
+
+
+def _positive_float(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
+        return value
+
+    return parse
+
+
+# --------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------
+def _check_out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"`--out` must be a folder; got the file {path!r}")
+    parent = out if out.exists() else out.parent
+    if not parent.exists() or not os.access(parent, os.W_OK):
+        raise InputError(f"`--out` folder cannot be created or written: {path!r}")
+    return out
+
+
+def _namespace(backend: str) -> ModuleType:
+    if backend == "numpy":
+        import array_api_compat.numpy as xp
+
+        return xp
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise InputError("`--backend cupy` needs a CUDA device; none was found")
+    except ImportError:
+        raise InputError(
+            "`--backend cupy` needs CuPy (pip install 'bnconvex[gpu]')"
+        ) from None
+    import array_api_compat.cupy as xp
+
+    return xp
+
+
+def _synthetic(args: argparse.Namespace) -> Any:
+    """Two-class synthetic set: ``make_regression`` targets split at their median."""
+    from bnconvex.numerics.datasets import Dataset
+
+    try:
+        from bnconvex.numerics.data import make_regression
+    except ImportError:
+        raise InputError(
+            "`--dataset synthetic` needs bnconvex.numerics.data, which is not installed"
+        ) from None
+    n = args.subset or 500
+    X, y = make_regression(n + n // 4, 10, seed=args.seed, noise=0.1)
+    X, y = np.asarray(X, dtype=args.dtype), np.asarray(y)
+    labels = (y > np.median(y)).astype(np.int64)
+    info = {
+        "generator": "make_regression(n, 10, noise=0.1), label = y > median",
+        "seed": args.seed,
+        "split": "first n train, last n/4 test",
+    }
+    return Dataset(
+        X[:n],
+        labels[:n],
+        X[n:],
+        labels[n:],
+        ("low", "high"),
+        SYNTHETIC,
+        "bnconvex.numerics.data.make_regression",
+        info,
+    )
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from bnconvex.numerics.datasets import load_classification
+
+    if args.dataset == SYNTHETIC:
+        return _synthetic(args)
+    return load_classification(
+        args.dataset,
+        classes=args.classes,
+        subset=args.subset,
+        seed=args.seed,
+        dtype=args.dtype,
+        splits=args.split_dir,
+        cache=args.cache,
+    )
+
+
+def _validate(args: argparse.Namespace) -> Path:
+    out = _check_out_dir(args.out)
+    if isinstance(args.patterns, str) and not Path(args.patterns).is_file():
+        raise InputError(f"`--patterns` file not found: {args.patterns!r}")
+    if args.cache is not None and not args.cache.lower().endswith(".npz"):
+        raise InputError(f"`--cache` must end in .npz; got {args.cache!r}")
+    _namespace(args.backend)
+    return out
+
+
+# --------------------------------------------------------------------------
+# the convex model
+# --------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Fitted:
+    """What the command needs from a fitted convex model."""
+
+    predict: Callable[[Any], Any]
+    summary: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def _fit_convex(
+    X: Any,
+    Y: Any,
+    beta_a: float,
+    args: argparse.Namespace,
+    emit: Callable[[str], None] | None,
+) -> _Fitted:
+    """TEMPORARY STAND-IN for ``bnconvex.numerics.fullscale`` (owner H6a).
+
+    A least-squares model on the (regularised) whitened features, no
+    patterns: it exercises the command's plumbing only and is replaced by the
+    full-scale convex solver as soon as that lands.
+    """
+    from bnconvex.numerics._array_api import array_namespace, to_numpy
+    from bnconvex.numerics.whitening import whiten
+
+    xp = array_namespace(X)
+    start = time.perf_counter()
+    wh = whiten(X)
+    F = wh.U_prime
+    B = xp.linalg.solve(F.T @ F + beta_a * xp.eye(F.shape[1], dtype=F.dtype), F.T @ Y)
+
+    def predict(X_new: Any) -> Any:
+        ones = xp.ones((X_new.shape[0], 1), dtype=X_new.dtype) / math.sqrt(wh.n)
+        return xp.concat([wh.transform(X_new), ones], axis=1) @ B
+
+    R = F @ B - Y
+    objective = 0.5 * float(xp.sum(R * R)) + 0.5 * beta_a * float(xp.sum(B * B))
+    if emit is not None:
+        emit(f"stand-in model fitted in {time.perf_counter() - start:.2f}s")
+    summary = {
+        "objective": objective,
+        "lower_bound": None,
+        "gap": None,
+        "status": "stand-in",
+        "iterations": 0,
+        "solve_seconds": time.perf_counter() - start,
+        "neurons": None,
+    }
+    return _Fitted(
+        predict,
+        summary,
+        {
+            "B": to_numpy(B),
+            "mean": to_numpy(wh.mean),
+            "Vt": to_numpy(wh.Vt),
+            "sigma": to_numpy(wh.sigma),
+        },
+    )
+
+
+# --------------------------------------------------------------------------
+# outputs
+# --------------------------------------------------------------------------
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("bnconvex", "numpy", "scipy", "cupy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _summary(
+    args: argparse.Namespace,
+    data: Any,
+    fitted: _Fitted,
+    acc: dict[str, float],
+    beta_a: float,
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "dataset": data.name,
+        "source": data.source,
+        "n_train": int(data.X_train.shape[0]),
+        "n_test": int(data.X_test.shape[0]),
+        "d": int(data.X_train.shape[1]),
+        "classes": list(data.classes),
+        "train_accuracy": acc["train"],
+        "test_accuracy": acc["test"],
+        **fitted.summary,
+        "bn_convention": args.bn,
+        "beta": args.beta,
+        "beta_a": beta_a,
+        "patterns": args.patterns,
+        "regularizer": str(args.regularizer),
+        "dtype": args.dtype,
+        "backend": args.backend,
+        "seed": args.seed,
+        "max_iter": args.max_iter,
+        "time_limit": args.time_limit,
+        "seconds": seconds,
+        "preprocessing": data.preprocessing,
+        "versions": _versions(),
+        "argv": sys.argv[1:],
+    }
+
+
+def _write(out: Path, fitted: _Fitted, summary: dict[str, Any]) -> None:
+    from bnconvex.numerics.datasets import atomic_savez, atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"summary_json": np.asarray(json.dumps(summary, default=str))}
+    atomic_savez(out / "model.npz", **fitted.arrays, **meta)
+    atomic_write_text(
+        out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n"
+    )
+
+
+def _accuracy(scores: Any, labels: np.ndarray) -> float:
+    from bnconvex.numerics._array_api import to_numpy
+
+    return float(np.mean(np.argmax(to_numpy(scores), axis=1) == labels))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, fit, evaluate, write; exit 0 when the model was written."""
+    start = time.perf_counter()
+    out = _validate(args)
+    emit = (
+        (lambda msg: print(f"train: {msg}", file=sys.stderr, flush=True))
+        if progress_enabled(args.quiet)
+        else None
+    )
+    data = _load(args)
+    if emit is not None:
+        emit(
+            f"loaded {data.name}: n={data.X_train.shape[0]}, "
+            f"d={data.X_train.shape[1]}, K={data.K}, test={data.X_test.shape[0]}"
+        )
+    xp = _namespace(args.backend)
+    X, X_test = xp.asarray(data.X_train), xp.asarray(data.X_test)
+    Y = xp.asarray(data.one_hot())
+    n = X.shape[0]
+    beta_a = args.beta if args.bn == "a" else args.beta / math.sqrt(n)
+    fitted = _fit_convex(X, Y, beta_a, args, emit)
+    acc = {
+        "train": _accuracy(fitted.predict(X), data.y_train),
+        "test": _accuracy(fitted.predict(X_test), data.y_test),
+    }
+    summary = _summary(args, data, fitted, acc, beta_a, time.perf_counter() - start)
+    _write(out, fitted, summary)
+    shown = {
+        k: summary[k]
+        for k in (
+            "train_accuracy",
+            "test_accuracy",
+            "objective",
+            "lower_bound",
+            "gap",
+            "status",
+            "seconds",
+        )
+    }
+    (common.print_json if args.json else common.print_text)({**shown, "out": str(out)})
+    return 0
