@@ -279,20 +279,37 @@ def _synthetic(args: argparse.Namespace) -> Any:
     )
 
 
+_OPTION_NAMES = {
+    "`source`": "`--dataset`",
+    "`dataset`": "`--dataset`",
+    "`classes`": "`--classes`",
+    "`subset`": "`--subset`",
+    "`cache`": "`--cache`",
+    "`splits`": "`--split-dir`",
+}
+
+
 def _load(args: argparse.Namespace) -> Any:
+    """Load the data set; loader errors name the command-line option."""
     from bnconvex.numerics.datasets import load_classification
 
     if args.dataset == SYNTHETIC:
         return _synthetic(args)
-    return load_classification(
-        args.dataset,
-        classes=args.classes,
-        subset=args.subset,
-        seed=args.seed,
-        dtype=args.dtype,
-        splits=args.split_dir,
-        cache=args.cache,
-    )
+    try:
+        return load_classification(
+            args.dataset,
+            classes=args.classes,
+            subset=args.subset,
+            seed=args.seed,
+            dtype=args.dtype,
+            splits=args.split_dir,
+            cache=args.cache,
+        )
+    except InputError as exc:
+        message = str(exc)
+        for old, new in _OPTION_NAMES.items():
+            message = message.replace(old, new)
+        raise InputError(message) from None
 
 
 def _validate(args: argparse.Namespace) -> Path:
