@@ -1,1 +1,67 @@
-"""placeholder."""
+"""Solver plug-ins for the convex BN program (CVXPY ``reductions/solvers`` style).
+
+Each plug-in module exposes ``name``, ``is_installed()`` and
+``solve(problem, *, tol, max_iter, time_limit, verbose) -> ConvexSolution``.
+
+``ipm``
+    The project's own barrier interior-point method with an active-set polish
+    (NumPy + SciPy only); the default.
+``cvxpy-clarabel``
+    CVXPY + Clarabel, when installed; a reference for tests and benchmarks.
+
+Every plug-in returns a point certified by
+:mod:`bnconvex.numerics.certificate`; the status is ``OPTIMAL`` only when the
+certified relative gap and the cone violation are within ``tol``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from ..convex_program import ConvexProblem, ConvexSolution
+from ..errors import InputError, SolverError
+from . import cvxpy_clarabel, ipm
+
+__all__ = ["SOLVERS", "solve_convex"]
+
+#: Registered plug-ins by name.
+SOLVERS: dict[str, ModuleType] = {mod.name: mod for mod in (ipm, cvxpy_clarabel)}
+
+
+def solve_convex(
+    problem: ConvexProblem, *, solver: str = "ipm", **options: Any
+) -> ConvexSolution:
+    """Solve ``problem`` with the plug-in ``solver``.
+
+    Parameters
+    ----------
+    problem : ConvexProblem
+    solver : str
+        A key of :data:`SOLVERS`.
+    **options
+        ``tol``, ``max_iter``, ``time_limit``, ``verbose`` (and plug-in extras).
+
+    Returns
+    -------
+    ConvexSolution
+
+    Raises
+    ------
+    InputError
+        Unknown solver name or a problem of the wrong type.
+    SolverError
+        The plug-in is not installed.
+    """
+    if not isinstance(problem, ConvexProblem):
+        raise InputError(
+            f"`problem` must be a ConvexProblem; got {type(problem).__name__}"
+        )
+    if solver not in SOLVERS:
+        raise InputError(f"`solver` must be one of {sorted(SOLVERS)}; got {solver!r}")
+    plugin = SOLVERS[solver]
+    if not plugin.is_installed():
+        raise SolverError(
+            f"solver {solver!r} is not installed; try `pip install cvxpy clarabel`"
+        )
+    return plugin.solve(problem, **options)

@@ -1,0 +1,86 @@
+"""``cvxpy-clarabel``: the same program through CVXPY and Clarabel (optional).
+
+A reference for tests and benchmarks only (``pip install cvxpy clarabel``);
+the project's own solver is :mod:`bnconvex.numerics.solvers.ipm`.  The point
+Clarabel returns is certified by the same dual certificate as ours.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+
+from ..convex_program import ConvexProblem, ConvexSolution
+from ..errors import SolverError
+from ._common import finish
+
+name = "cvxpy-clarabel"
+
+
+def is_installed() -> bool:
+    """Whether both ``cvxpy`` and ``clarabel`` can be imported."""
+    return all(
+        importlib.util.find_spec(mod) is not None for mod in ("cvxpy", "clarabel")
+    )
+
+
+def _build(problem: ConvexProblem):
+    import cvxpy as cp
+
+    U, D = problem.U_prime, problem.D.astype(float)
+    sign = 2.0 * D - 1.0
+    Sp = cp.Variable((problem.P, problem.m))
+    Sm = cp.Variable((problem.P, problem.m))
+    yhat = cp.sum(cp.multiply(D, U @ (Sp - Sm).T), axis=1)
+    penalty = cp.sum(cp.norm(Sp, 2, axis=1)) + cp.sum(cp.norm(Sm, 2, axis=1))
+    objective = cp.Minimize(
+        0.5 * cp.sum_squares(yhat - problem.y) + problem.beta * penalty
+    )
+    cons = [cp.multiply(sign, U @ Sp.T) >= 0, cp.multiply(sign, U @ Sm.T) >= 0]
+    return cp.Problem(objective, cons), Sp, Sm
+
+
+def solve(
+    problem: ConvexProblem,
+    *,
+    tol: float = 1e-9,
+    max_iter: int = 500,
+    time_limit: float = 60.0,
+    verbose: bool = False,
+) -> ConvexSolution:
+    """Solve with Clarabel (tolerances ``tol``); status from our certificate."""
+    import cvxpy as cp
+
+    if not is_installed():
+        raise SolverError("solver 'cvxpy-clarabel' needs `pip install cvxpy clarabel`")
+    start = time.perf_counter()
+    prob, Sp, Sm = _build(problem)
+    try:
+        prob.solve(
+            solver=cp.CLARABEL,
+            verbose=verbose,
+            max_iter=max_iter,
+            time_limit=time_limit,
+            tol_gap_abs=tol,
+            tol_gap_rel=tol,
+            tol_feas=tol,
+            tol_ktratio=tol,
+        )
+    except cp.error.SolverError as exc:
+        raise SolverError(f"Clarabel failed: {exc}") from exc
+    if Sp.value is None:
+        raise SolverError(f"Clarabel returned no point (status {prob.status})")
+    iters = int(prob.solver_stats.num_iters or 0)
+    reason = "converged" if prob.status == cp.OPTIMAL else "stalled"
+    return finish(
+        problem,
+        np.asarray(Sp.value),
+        np.asarray(Sm.value),
+        solver=name,
+        tol=tol,
+        reason=reason,
+        iterations=iters,
+        seconds=time.perf_counter() - start,
+    )
