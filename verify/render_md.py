@@ -37,13 +37,19 @@ def _fmt(x: Any, spec: str = ".2e") -> str:
     return "—" if x is None else str(x)
 
 
-def _worst_cell(s: ClaimSummary) -> str:
-    rec = s.worst
-    if rec is None:
-        return "—"
+def _err_text(rec: Mapping[str, Any]) -> str:
     key = "max_rel_err" if rec.get("tolerance_kind") == "rel" else "max_abs_err"
-    kind = rec.get("tolerance_kind")
-    return f"{_fmt(rec.get(key))} / {_fmt(rec.get('tolerance'), '.0e')} ({kind})"
+    return f"{_fmt(rec.get(key))} ({rec.get('tolerance_kind')}"
+
+
+def _worst_error(s: ClaimSummary) -> str:
+    return "—" if s.worst is None else _err_text(s.worst) + ")"
+
+
+def _worst_cell(s: ClaimSummary) -> str:
+    if s.worst is None:
+        return "—"
+    return f"{_err_text(s.worst)}, tolerance {_fmt(s.worst.get('tolerance'), '.0e')})"
 
 
 def _summary_table(
@@ -139,13 +145,16 @@ def _claim_section(
 
 def _tier_table(m: Mapping[str, Any], recs: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = [
-        "| tier | status | passed | failed | inconclusive | skipped | tolerance "
-        "| note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tier | status | passed | failed | inconclusive | skipped | worst error "
+        "| tolerance | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     tiers: dict[str, list[str]] = {}
     for r in recs:
         tiers.setdefault(r["tier"], []).append(r["status"])
+    sums = {
+        t: summarize(r for r in recs if r["tier"] == t)[recs[0]["id"]] for t in tiers
+    }
     tols, notes = m.get("tolerances", {}), m.get("tolerance_notes", {})
     for tier, sts in tiers.items():
         counts = [
@@ -154,7 +163,8 @@ def _tier_table(m: Mapping[str, Any], recs: Sequence[Mapping[str, Any]]) -> list
         tol = "exact" if tier == "symbolic" else _fmt(tols.get(tier), ".0e")
         lines.append(
             f"| {tier} | {_STATUS_MARK[aggregate_status(sts)]} | "
-            f"{' | '.join(counts)} | {tol} | {_cell(notes.get(tier, ''))} |"
+            f"{' | '.join(counts)} | {_worst_error(sums[tier])} | {tol} | "
+            f"{_cell(notes.get(tier, ''))} |"
         )
     return [*lines, ""]
 
