@@ -816,6 +816,11 @@ def select(
     num = len(raw.classes)
     tr_img, tr_lab = _relabel(raw.train_images, raw.train_labels, chosen, num)
     te_img, te_lab = _relabel(raw.test_images, raw.test_labels, chosen, num)
+    for split, labels in (("training", tr_lab), ("test", te_lab)):
+        if labels.size == 0:
+            raise InputError(
+                f"`classes` {list(classes or [])!r} leave no {split} images"
+            )
     if subset is not None:
         subset = check_positive_int(subset, "subset")
         if subset > tr_lab.size:

@@ -303,8 +303,25 @@ def test_select_classes_and_subset():
     ],
 )
 def test_select_bad_input(kwargs, message):
+    raw = _small_raw()
     with pytest.raises(InputError, match=message):
-        ds.select(_small_raw(), **kwargs)
+        ds.select(raw, **kwargs)
+
+
+def test_select_classes_without_test_images():
+    raw = _small_raw()
+    raw = ds.RawImages(
+        raw.train_images,
+        raw.train_labels,
+        raw.test_images[:1],
+        raw.test_labels[:1],
+        raw.classes,
+        raw.source,
+    )  # test label 2
+    with pytest.raises(
+        InputError, match=r"`classes` \['x', 'y'\] leave no test images"
+    ):
+        ds.select(raw, classes=["x", "y"])
 
 
 def test_cache_written_only_when_asked_and_reused(tmp_path):

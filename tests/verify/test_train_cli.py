@@ -1,0 +1,221 @@
+"""``bnconvex train`` on tiny data sets written in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from bnconvex.verify.cli import main
+
+from tests.numerics.test_datasets import _tree_images, _write_idx_folder, _write_tree
+
+SUMMARY_KEYS = {
+    "train_accuracy",
+    "test_accuracy",
+    "objective",
+    "lower_bound",
+    "gap",
+    "status",
+    "seconds",
+    "out",
+}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "tree"
+    _write_tree(root, _tree_images())
+    return root
+
+
+def test_subprocess_json_outputs_and_quiet_stderr(tree, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bnconvex.verify",
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "0.1",
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", "no progress with --quiet"
+    printed = json.loads(proc.stdout)
+    assert set(printed) == SUMMARY_KEYS
+    assert 0.0 <= printed["test_accuracy"] <= 1.0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_train"] == 5  # 3 dog + 2 cat training PNGs
+    assert summary["n_test"] == 3
+    assert summary["d"] == 4 * 5 * 3
+    assert summary["classes"] == ["cat", "dog"]
+    assert summary["bn_convention"] == "a"
+    assert summary["beta_a"] == 0.1
+    with np.load(out / "model.npz") as model:
+        assert json.loads(str(model["summary_json"]))["n_train"] == 5
+    assert sorted(p.name for p in out.iterdir()) == ["model.npz", "summary.json"]
+
+
+def test_std_convention_converts_beta(tree, tmp_path, capsys):
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "0.5",
+            "--bn",
+            "std",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    # beta_a = beta_std / sqrt(n) with n = 5 training images
+    assert summary["beta_a"] == pytest.approx(0.5 / math.sqrt(5), rel=1e-15)
+
+
+def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
+    _write_idx_folder(tmp_path / "f", compress=True)
+    # training labels [0, 9, 3, 3, 1, 0], test [9, 1]: classes 0 and 9 give 3
+    # training images (keep 2) and 1 test image
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tmp_path / "f"),
+            "--beta",
+            "1e-2",
+            "--classes",
+            "0",
+            "Ankle boot",
+            "--subset",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "test_accuracy" in text
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["n_train"] == 2
+    assert summary["n_test"] == 1
+    assert summary["classes"] == ["T-shirt/top", "Ankle boot"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "{tmp}/missing"], r"`--dataset` does not exist"),
+        (
+            ["--dataset", "{tree}", "--classes", "cow", "dog"],
+            r"`--classes` entry 'cow'",
+        ),
+        (["--dataset", "{tree}", "--subset", "50"], r"`--subset` must be <= the 5"),
+        (
+            ["--dataset", "{tree}", "--patterns", "{tmp}/p.npy"],
+            r"`--patterns` file not found",
+        ),
+        (
+            ["--dataset", "{tree}", "--cache", "{tmp}/c.bin"],
+            r"`--cache` must end in .npz",
+        ),
+        (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
+    ],
+)
+def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path, tree=tree) for a in argv]
+    rc = main(["train", *argv, "--beta", "1", "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith("bnconvex train: error: ")
+    assert re.search(message, err), err
+    assert not (tmp_path / "o").exists(), "nothing written for bad input"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--regularizer", "trunc:3"],
+            r"argument --regularizer: must be none, truncated:k",
+        ),
+        (["--patterns", "0"], r"argument --patterns: must be a positive number"),
+        (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
+        (["--time-limit", "nan"], r"argument --time-limit: must be a positive number"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, capsys, argv, message):
+    base = {"--dataset": "x", "--beta": "1", "--out": str(tmp_path)}
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
+        base[flag] = value
+    with pytest.raises(SystemExit) as info:
+        main(["train", *[t for kv in base.items() for t in kv]])
+    assert info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_out_is_a_file(tree, tmp_path, capsys):
+    (tmp_path / "f.txt").write_text("x")
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "1",
+            "--out",
+            str(tmp_path / "f.txt"),
+        ]
+    )
+    assert rc == 2
+    assert "`--out` must be a folder" in capsys.readouterr().err
+
+
+def test_cupy_backend_without_cupy(tree, tmp_path, capsys):
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        pass
+    else:  # pragma: no cover - machines with CuPy
+        pytest.skip("CuPy is installed")
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "1",
+            "--backend",
+            "cupy",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert rc == 2
+    assert "`--backend cupy` needs CuPy" in capsys.readouterr().err
