@@ -1,0 +1,161 @@
+"""Shared plotting helpers: style, data loading, saving PNG + PDF + caption.
+
+Figure scripts only *read* the cached data file that
+:mod:`bnconvex.verify.figure_data` wrote next to the figure
+(``DIR/<name>.data.json``) and never solve anything, so a figure can be
+re-styled without re-running the numerics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; set before pyplot is imported anywhere
+
+import matplotlib.pyplot as plt
+from bnconvex.numerics.errors import InputError
+from matplotlib.figure import Figure
+
+__all__ = [
+    "COLORS",
+    "DATA_SUFFIX",
+    "caption_text",
+    "data_path",
+    "figure",
+    "load_data",
+    "save_figure",
+]
+
+DATA_SUFFIX = ".data.json"
+
+#: Colour-blind-safe palette (Okabe-Ito), by role.
+COLORS = {
+    "nonconvex": "#0072B2",
+    "convex": "#D55E00",
+    "bound": "#009E73",
+    "whitened": "#E69F00",
+    "regularised": "#CC79A7",
+    "peer": "#56B4E9",
+    "grey": "#666666",
+}
+
+_RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 160,
+    "font.size": 9.5,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9.5,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.4,
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "bnconvex",
+}
+
+
+def data_path(out_dir: str | Path, name: str) -> Path:
+    """Return where the cached data of figure ``name`` lives in ``out_dir``."""
+    return Path(out_dir) / f"{name}{DATA_SUFFIX}"
+
+
+def load_data(out_dir: str | Path, name: str) -> dict[str, Any]:
+    """Read the cached data of figure ``name``.
+
+    Raises
+    ------
+    InputError
+        If the file is missing (names the command that computes it) or is not
+        a JSON object.
+    """
+    path = data_path(out_dir, name)
+    if not path.is_file():
+        raise InputError(
+            f"`out_dir` has no data for figure {name!r} ({path}); compute it with "
+            f"`bnconvex figures --out {out_dir} --only {name}`"
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise InputError(f"`{path}` must hold a JSON object; got {type(data).__name__}")
+    return data
+
+
+@contextlib.contextmanager
+def figure(
+    ncols: int = 1, *, width: float = 6.6, height: float = 2.8
+) -> Iterator[tuple[Figure, Any]]:
+    """Yield ``(fig, axes)`` in the house style; the figure is closed afterwards."""
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(
+            1, ncols, figsize=(width, height), layout="constrained"
+        )
+        try:
+            yield fig, axes
+        finally:
+            plt.close(fig)
+
+
+def caption_text(
+    title: str, what: str, settings: Mapping[str, Any], departures: Sequence[str]
+) -> str:
+    """Compose a caption: title, what is shown, what was run, departures from the paper.
+
+    Parameters
+    ----------
+    title : str
+        One line.
+    what : str
+        What the panels show.
+    settings : mapping
+        What was run (data, n, d, P, beta, seeds, BN convention, machine, ...);
+        written one ``key: value`` per line.
+    departures : sequence of str
+        Where this run departs from the paper's setting.
+    """
+    lines = [title, "", what, "", "What was run:"]
+    lines += [f"  {k}: {_plain(v)}" for k, v in settings.items()]
+    lines += ["", "Departures from the paper's setting:"]
+    lines += [f"  - {d}" for d in departures] or ["  - none known"]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and len(value) > 12:
+        return f"{list(value[:5])} ... ({len(value)} values)"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def save_figure(
+    fig: Figure, out_dir: str | Path, name: str, caption: str
+) -> list[Path]:
+    """Write ``name.png``, ``name.pdf`` and ``name.caption.txt`` into ``out_dir``.
+
+    Returns
+    -------
+    list of Path
+        The three files, PNG first.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png, pdf, cap = (
+        out / f"{name}.png",
+        out / f"{name}.pdf",
+        out / f"{name}.caption.txt",
+    )
+    with plt.rc_context(_RC):
+        fig.savefig(png, metadata={"Software": None})
+        fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})
+    cap.write_text(caption, encoding="utf-8")
+    return [png, pdf, cap]

@@ -1,0 +1,140 @@
+r"""Figure 2: the high-dimensional closed form (paper.md R2) against the exact solver.
+
+(a) Optimal value against beta: the closed form
+:math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)` as a line, the convex solver's
+optimum and its certified lower bound as markers.  (b) Their relative
+difference.  (c) The two-neuron structure: the number of non-zero blocks of
+the solver's solution against the closed form's count
+:math:`[\|y_+\| > \beta] + [\|y_-\| > \beta]`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bnconvex.paper_figures._common import (
+    COLORS,
+    caption_text,
+    figure,
+    load_data,
+    save_figure,
+)
+from matplotlib.ticker import NullFormatter
+
+NAME = "fig2_closed_form_beta"
+
+WHAT = (
+    "(a) Optimal value p* against beta: closed form h(||y+||) + h(||y-||) (line), "
+    "exact "
+    "convex solver over all patterns (circles) and its certified dual lower bound "
+    "(crosses). "
+    "(b) Relative difference |solver - closed form| / closed form. (c) Active neurons: "
+    "non-zero blocks of the solver's solution (circles, block norm > 1e-6 x largest) "
+    "and "
+    "the closed form's count (steps); vertical lines mark beta = ||y-|| and ||y+||."
+)
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+    return np.array([r[key] for r in rows], dtype=float)
+
+
+def _thresholds(ax: Any, data: dict[str, Any]) -> None:
+    for key, label in (("norm_pos", "||y+||"), ("norm_neg", "||y-||")):
+        ax.axvline(data[key], color=COLORS["grey"], lw=0.8, ls=":")
+        ax.annotate(
+            label,
+            (data[key], 0.98),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            color=COLORS["grey"],
+            ha="right",
+            va="top",
+            rotation=90,
+        )
+
+
+def _draw(axes: Any, data: dict[str, Any]) -> None:
+    rows = data["rows"]
+    beta, closed = _column(rows, "beta"), _column(rows, "closed_form")
+    solver, bound = _column(rows, "solver"), _column(rows, "lower_bound")
+    grid = np.geomspace(beta.min(), beta.max(), 200)
+    ax_a, ax_b, ax_c = axes
+    ax_a.plot(beta, closed, color=COLORS["convex"], lw=1.6, label="closed form (R2)")
+    ax_a.plot(
+        beta, solver, "o", mfc="none", color=COLORS["nonconvex"], label="convex solver"
+    )
+    ax_a.plot(beta, bound, "x", color=COLORS["bound"], ms=5, label="dual lower bound")
+    rel = np.maximum(np.abs(solver - closed) / np.abs(closed), 1e-17)
+    ax_b.plot(beta, rel, "o-", color=COLORS["nonconvex"], mfc="none", lw=1.0)
+    if data.get("solver_tol"):
+        ax_b.axhline(
+            data["solver_tol"],
+            color=COLORS["convex"],
+            ls="--",
+            lw=1.0,
+            label=f"solver tolerance {data['solver_tol']:.0e}",
+        )
+        ax_b.legend(loc="lower right")
+    low = min(rel.min(), data.get("solver_tol") or rel.min())
+    high = max(rel.max(), data.get("solver_tol") or rel.max())
+    ax_b.set_ylim(low / 10, high * 10)
+    ax_b.yaxis.set_minor_formatter(NullFormatter())
+    expected = (data["norm_pos"] > grid).astype(int) + (data["norm_neg"] > grid).astype(
+        int
+    )
+    ax_c.step(
+        grid,
+        expected,
+        where="post",
+        color=COLORS["convex"],
+        lw=1.6,
+        label="closed form",
+    )
+    ax_c.plot(
+        beta,
+        _column(rows, "active_blocks"),
+        "o",
+        mfc="none",
+        color=COLORS["nonconvex"],
+        label="solver: non-zero blocks",
+    )
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("β")
+        _thresholds(ax, data)
+    ax_a.set(ylabel="optimal value p*", title="(a) optimum", ylim=(0, None))
+    ax_b.set(
+        yscale="log", ylabel="relative difference", title="(b) solver vs closed form"
+    )
+    ax_c.set(
+        ylabel="active neurons",
+        title="(c) two-neuron structure",
+        ylim=(-0.3, 3.3),
+        yticks=[0, 1, 2, 3],
+    )
+    ax_a.legend(loc="upper left")
+    ax_c.legend(loc="upper right")
+
+
+def main(out_dir: str | Path = "figures") -> list[Path]:
+    """Plot figure 2 from ``out_dir/fig2_closed_form_beta.data.json``.
+
+    Returns
+    -------
+    list of Path
+        The PNG, PDF and caption files written into ``out_dir``.
+    """
+    data = load_data(out_dir, NAME)
+    caption = caption_text(
+        data["caption"]["title"], WHAT, data["settings"], data["caption"]["departures"]
+    )
+    with figure(3, width=9.6, height=3.0) as (fig, axes):
+        _draw(axes, data)
+        return save_figure(fig, out_dir, NAME, caption)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
