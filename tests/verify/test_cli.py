@@ -1,0 +1,274 @@
+"""The ``bnconvex`` command line, run in a subprocess (mpmath ``tests/test_cli.py``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from bnconvex.verify.cli import main
+from bnconvex.verify.records import read_jsonl, validate_records
+
+
+def bnconvex(*args, cwd=None):
+    """Run ``python -m bnconvex.verify ARGS``; return (returncode, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bnconvex.verify", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_usage_error(rc, err, *fragments):
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got {lines}"
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_list_shows_ids_refs_and_tiers():
+    rc, out, _ = bnconvex("list")
+    assert rc == 0
+    row = next(
+        line for line in out.splitlines() if line.startswith("reconstruct.model_class")
+    )
+    assert "paper.md §6 item 9" in row
+    assert "mp,float64" in row
+
+
+def test_verify_writes_valid_reports_and_report_rerenders(tmp_path):
+    out = tmp_path / "rep"
+    rc, stdout, err = bnconvex(
+        "verify",
+        "--quick",
+        "--quiet",
+        "--claim",
+        "arrangements.count_bound",
+        "reconstruct.model_class",
+        "--out",
+        out,
+    )
+    assert rc == 0, err
+    assert "2 claims: 2 passed" in stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.html",
+        "report.jsonl",
+        "report.md",
+    ]
+    header, records = read_jsonl(out / "report.jsonl")
+    validate_records(header, records)
+    assert header["mode"] == "quick"
+    assert {r["id"] for r in records} == {
+        "arrangements.count_bound",
+        "reconstruct.model_class",
+    }
+    assert {r["dps"] for r in records if r["tier"] == "mp"} == {30, 50, 60}
+    md = (out / "report.md").read_text()
+    rc, _, err = bnconvex("report", out / "report.jsonl", "--out", tmp_path / "again")
+    assert rc == 0, err
+    assert (tmp_path / "again" / "report.md").read_text() == md
+
+
+def test_verify_with_a_process_pool(tmp_path):
+    rc, _, err = bnconvex(
+        "verify",
+        "--quick",
+        "--jobs",
+        "2",
+        "--claim",
+        "arrangements.count_bound",
+        "arrangements.affine_equivalence",
+        "--out",
+        tmp_path,
+    )
+    assert rc == 0, err
+    _, records = read_jsonl(tmp_path / "report.jsonl")
+    # records come in unit order (claims sorted by id), not completion order
+    assert records[0]["id"] == "arrangements.affine_equivalence"
+    assert {r["status"] for r in records} == {"passed"}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--claim", "no.such"], ["`--claim` 'no.such' is not a registered claim id"]),
+        (["--dps", "0"], ["argument --dps", "positive integer"]),
+        (["--tier", "quantum"], ["argument --tier", "invalid choice"]),
+        (["--quick", "--thorough"], ["not allowed with argument"]),
+    ],
+)
+def test_verify_usage_errors_write_nothing(tmp_path, args, fragments):
+    rc, _, err = bnconvex("verify", *args, "--out", tmp_path / "rep")
+    assert_usage_error(rc, err, *fragments)
+    assert not (tmp_path / "rep").exists()
+
+
+def test_report_of_a_missing_file():
+    rc, _, err = bnconvex("report", "/nonexistent/report.jsonl")
+    assert_usage_error(rc, err, "`JSONL` file not found")
+
+
+def test_verify_exits_1_when_a_claim_fails(toy_claims, tmp_path, capsys):
+    rc = main(
+        [
+            "verify",
+            "--claim",
+            "toy.failing",
+            "toy.passing",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 1
+    assert "failed  toy.failing" in capsys.readouterr().out
+    assert "## Failures" in (tmp_path / "report.md").read_text()
+
+
+# ------------------------------------------------------------------ solve
+@pytest.fixture(scope="module")
+def data14(tmp_path_factory):
+    """n = 14, d = 3 regression data: numpy default_rng(0) standard normals."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "data.npz"
+    np.savez(path, X=rng.standard_normal((14, 3)), y=rng.standard_normal(14))
+    return path
+
+
+def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_path):
+    sol = tmp_path / "sol.npz"
+    rc, out, err = bnconvex(
+        "solve",
+        data14,
+        "--beta",
+        "0.1",
+        "--arrangements",
+        "exact",
+        "--json",
+        "--out",
+        sol,
+        "--save-patterns",
+        tmp_path / "D.npy",
+    )
+    assert rc == 0, err
+    res = json.loads(out)
+    for key in (
+        "objective",
+        "lower_bound",
+        "gap",
+        "neurons",
+        "arrangements",
+        "status",
+        "seconds",
+        "bn_convention",
+        "beta",
+        "relative_gap",
+        "bound_kind",
+    ):
+        assert key in res, key
+    assert res["relative_gap"] <= 1e-8, res
+    assert res["bound_kind"] == "global"
+    assert res["status"] == "optimal"
+    assert 1 <= res["neurons"] <= 15  # at most n + 1 non-zero blocks
+    assert np.load(tmp_path / "D.npy").shape == (14, res["arrangements"])
+    rc, out, err = bnconvex("certify", sol, data14, "--beta", "0.1", "--json")
+    assert rc == 0, err
+    cert = json.loads(out)
+    assert math.isclose(cert["objective"], res["objective"], rel_tol=1e-9), (cert, res)
+    assert cert["relative_gap"] <= 1e-7, cert
+    assert cert["bound_kind"] == "global"
+
+
+def test_solve_std_convention_is_convention_a_with_beta_over_sqrt_n(data14, tmp_path):
+    rc, out, err = bnconvex("solve", data14, "--beta", "0.5", "--bn", "std", "--json")
+    assert rc == 0, err
+    std = json.loads(out)
+    assert math.isclose(std["beta_a"], 0.5 / math.sqrt(14), rel_tol=1e-15)
+    rc, out, err = bnconvex(
+        "solve", data14, "--beta", repr(0.5 / math.sqrt(14)), "--json"
+    )
+    assert rc == 0, err
+    assert math.isclose(std["objective"], json.loads(out)["objective"], rel_tol=1e-8)
+
+
+def _bad_data(tmp_path, kind):
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
+    if kind == "nan":
+        X[2, 1] = np.nan
+    elif kind == "inf_y":
+        y[0] = np.inf
+    elif kind == "one_sample":
+        X, y = X[:1], y[:1]
+    elif kind == "label_length":
+        y = y[:5]
+    elif kind == "constant":
+        X = np.ones((6, 2))
+    path = tmp_path / f"{kind}.npz"
+    np.savez(path, X=X, y=y)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("nan", "NaN"),
+        ("inf_y", "NaN or infinite"),
+        ("one_sample", "at least 2 rows"),
+        ("label_length", "one entry per sample"),
+        ("constant", "constant"),
+    ],
+)
+def test_solve_bad_data_exits_2_and_writes_nothing(tmp_path, kind, fragment):
+    out = tmp_path / "sol.npz"
+    rc, stdout, err = bnconvex(
+        "solve",
+        _bad_data(tmp_path, kind),
+        "--beta",
+        "0.1",
+        "--out",
+        out,
+        "--save-patterns",
+        tmp_path / "D.npy",
+    )
+    assert_usage_error(rc, err, fragment)
+    assert stdout == ""
+    assert not out.exists()
+    assert not (tmp_path / "D.npy").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--beta", "0"], "argument --beta"),
+        (["--beta", "-1"], "argument --beta"),
+        (["--beta", "nan"], "argument --beta"),
+        (["--beta", "0.1", "--arrangements", "many"], "argument --arrangements"),
+        (["--beta", "0.1", "--patterns", "missing.npy"], "`--patterns` file not found"),
+        (["--beta", "0.1", "--out", "sol.txt"], "`--out` must end in .npz"),
+    ],
+)
+def test_solve_bad_arguments(data14, tmp_path, args, fragment):
+    rc, _, err = bnconvex("solve", data14, *args, cwd=tmp_path)
+    assert_usage_error(rc, err, fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_solve_rejects_a_patterns_file_of_the_wrong_size(data14, tmp_path):
+    D = tmp_path / "D.npy"
+    np.save(D, np.ones((13, 4), dtype=bool))  # n = 14 rows expected
+    rc, _, err = bnconvex("solve", data14, "--beta", "0.1", "--patterns", D)
+    assert_usage_error(rc, err, "14")
+
+
+def test_solve_missing_data_file(tmp_path):
+    rc, _, err = bnconvex("solve", tmp_path / "nope.npz", "--beta", "0.1")
+    assert_usage_error(rc, err, "`DATA` file not found")
