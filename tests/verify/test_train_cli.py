@@ -180,20 +180,13 @@ def test_usage_errors_exit_2(tmp_path, capsys, argv, message):
     assert re.search(message, capsys.readouterr().err)
 
 
+def _train_argv(tree, out, *extra):
+    return ["train", "--dataset", str(tree), "--beta", "1", "--out", str(out), *extra]
+
+
 def test_out_is_a_file(tree, tmp_path, capsys):
     (tmp_path / "f.txt").write_text("x")
-    rc = main(
-        [
-            "train",
-            "--dataset",
-            str(tree),
-            "--beta",
-            "1",
-            "--out",
-            str(tmp_path / "f.txt"),
-        ]
-    )
-    assert rc == 2
+    assert main(_train_argv(tree, tmp_path / "f.txt")) == 2
     assert "`--out` must be a folder" in capsys.readouterr().err
 
 
@@ -204,18 +197,5 @@ def test_cupy_backend_without_cupy(tree, tmp_path, capsys):
         pass
     else:  # pragma: no cover - machines with CuPy
         pytest.skip("CuPy is installed")
-    rc = main(
-        [
-            "train",
-            "--dataset",
-            str(tree),
-            "--beta",
-            "1",
-            "--backend",
-            "cupy",
-            "--out",
-            str(tmp_path / "o"),
-        ]
-    )
-    assert rc == 2
+    assert main(_train_argv(tree, tmp_path / "o", "--backend", "cupy")) == 2
     assert "`--backend cupy` needs CuPy" in capsys.readouterr().err

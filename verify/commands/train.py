@@ -146,14 +146,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     p.add_argument(
         "--max-iter",
-        type=_positive_int("--max-iter"),
+        type=_positive(int),
         default=5000,
         metavar="N",
         help="solver iteration budget (default 5000)",
     )
     p.add_argument(
         "--time-limit",
-        type=_positive_float("--time-limit"),
+        type=_positive(float),
         default=None,
         metavar="S",
         help="solver wall-time budget in seconds",
@@ -169,7 +169,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--subset",
-        type=_positive_int("--subset"),
+        type=_positive(int),
         default=None,
         metavar="N",
         help="train on N training images drawn with --seed",
@@ -192,25 +192,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _positive_int(name: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not text.isdigit() or int(text) < 1:
-            raise argparse.ArgumentTypeError(
-                f"must be a positive integer; got {text!r}"
-            )
-        return int(text)
+def _positive(cast: Callable[[str], float]) -> Callable[[str], Any]:
+    """Argparse type: a positive finite ``int`` or ``float`` (``cast``)."""
 
-    return parse
-
-
-def _positive_float(name: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+    def parse(text: str) -> Any:
         try:
-            value = float(text)
+            value = cast(text)
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
+            kind = "integer" if cast is int else "number"
+            raise argparse.ArgumentTypeError(f"must be a positive {kind}; got {text!r}")
         return value
 
     return parse
