@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "data_path",
     "figure",
     "load_data",
+    "plot_from_data",
     "save_figure",
 ]
 
@@ -159,3 +160,46 @@ def save_figure(
         fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})
     cap.write_text(caption, encoding="utf-8")
     return [png, pdf, cap]
+
+
+def plot_from_data(
+    out_dir: str | Path,
+    name: str,
+    what: str,
+    draw: Callable[[Any, dict[str, Any]], None],
+    *,
+    ncols: int,
+    width: float,
+    height: float,
+) -> list[Path]:
+    """Load a figure's cached data, draw it, save PNG + PDF + caption.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder holding ``<name>.data.json``; the outputs go there too.
+    name : str
+        Figure name.
+    what : str
+        What the panels show (caption paragraph).
+    draw : callable
+        ``draw(axes, data)`` fills the panels.
+    ncols, width, height
+        Panel count and figure size in inches.
+
+    Returns
+    -------
+    list of Path
+        The PNG, PDF and caption files.
+    """
+    data = load_data(out_dir, name)
+    cap = data.get("caption", {})
+    caption = caption_text(
+        cap.get("title", name),
+        what,
+        data.get("settings", {}),
+        cap.get("departures", []),
+    )
+    with figure(ncols, width=width, height=height) as (fig, axes):
+        draw(axes, data)
+        return save_figure(fig, out_dir, name, caption)

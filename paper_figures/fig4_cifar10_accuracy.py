@@ -13,13 +13,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from bnconvex.paper_figures._common import (
-    COLORS,
-    caption_text,
-    figure,
-    load_data,
-    save_figure,
-)
+from bnconvex.paper_figures._common import COLORS, plot_from_data
 
 NAME = "fig4_cifar10_accuracy"
 
@@ -86,13 +80,7 @@ def main(out_dir: str | Path = "figures") -> list[Path]:
     list of Path
         The PNG, PDF and caption files written into ``out_dir``.
     """
-    data = load_data(out_dir, NAME)
-    caption = caption_text(
-        data["caption"]["title"], WHAT, data["settings"], data["caption"]["departures"]
-    )
-    with figure(2, width=8.0, height=3.2) as (fig, axes):
-        _draw(axes, data)
-        return save_figure(fig, out_dir, NAME, caption)
+    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=8.0, height=3.2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,13 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.paper_figures._common import (
-    COLORS,
-    caption_text,
-    figure,
-    load_data,
-    save_figure,
-)
+from bnconvex.paper_figures._common import COLORS, plot_from_data
 
 NAME = "fig5_solver_scaling"
 
@@ -76,13 +70,7 @@ def main(out_dir: str | Path = "figures") -> list[Path]:
     list of Path
         The PNG, PDF and caption files written into ``out_dir``.
     """
-    data = load_data(out_dir, NAME)
-    caption = caption_text(
-        data["caption"]["title"], WHAT, data["settings"], data["caption"]["departures"]
-    )
-    with figure(2, width=7.6, height=3.0) as (fig, axes):
-        _draw(axes, data)
-        return save_figure(fig, out_dir, NAME, caption)
+    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=7.6, height=3.0)
 
 
 if __name__ == "__main__":  # pragma: no cover
