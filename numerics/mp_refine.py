@@ -46,7 +46,7 @@ GUARD_DPS = 15
 #: Smallest accepted target precision (float64 already gives ~16 digits).
 MIN_DPS = 15
 #: Outer rounds of active-set revision in :func:`refine_solution`.
-_MAX_ROUNDS = 16
+_MAX_ROUNDS = 50
 #: Relative margin below the largest cone bound within which multipliers are
 #: refined in mp (farther patterns keep their float NNLS multipliers).
 _REFINE_MARGIN = 1e-6
@@ -388,7 +388,7 @@ def refine_solution(
     *,
     dps: int = 50,
     U_prime: Any = None,
-    prune_rtol: float = 1e-6,
+    prune_rtol: float = 1e-4,
     active_rtol: float = 1e-6,
     max_iter: int = 60,
     ctx: Any = mpmath.mp,
@@ -412,8 +412,10 @@ def refine_solution(
     U_prime : array_like, shape (n, m), optional
         The float ``U'`` of ``solution``; default
         ``numerics.whitening.whiten(X).U_prime``.
-    prune_rtol : float, default 1e-6
-        Blocks with ``||s|| <= prune_rtol * sum ||s||`` are dropped first.
+    prune_rtol : float, default 1e-4
+        Blocks with ``||s|| <= prune_rtol * sum ||s||`` are dropped first
+        (interior-point solvers leave zero blocks at about ``sqrt(tol)``); a
+        pruned block that is needed is added back by the dual check.
     active_rtol : float, default 1e-6
         Row ``j`` of block ``s`` is tight when ``(G_i s)_j <= active_rtol ||s||``.
     max_iter : int, default 60
@@ -447,10 +449,13 @@ def refine_solution(
     :math:`(\nabla^2 f + \mu I) d = -\nabla f` with :math:`\mu = \|\nabla f\|`
     (regularised Newton / Levenberg-Marquardt; quadratic convergence under a
     local error bound, Li, Fukushima, Qi & Yamashita 2004), with Armijo
-    backtracking.  Afterwards the active set is revised (blocks that vanish are
-    dropped, violated rows become tight, rows with a negative multiplier
-    :math:`\lambda = (G_{b,J}^T)^+ (\ldots)` are released) and the solve is
-    repeated, at most a few rounds.
+    backtracking.  A ratio test keeps every step inside the cones; a step that
+    stops on a cone row makes that row tight.  After each Newton run the active
+    set is revised (a primal active-set method): blocks that shrink towards
+    zero and stall Newton are dropped, rows with a negative multiplier
+    :math:`\lambda = (G_{b,J}^T)^+ (\ldots)` are released, and when the point
+    is stationary the (pattern, sign) with the most violated dual constraint
+    (see :func:`certify_mp`) is added; at most ``_MAX_ROUNDS`` rounds.
     """
     X, y = check_data(X, y)
     y = _check_vector(y)
