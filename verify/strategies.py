@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 __all__ = [
     "BASE_SEED",
+    "base_labels",
     "base_matrix",
     "betas",
     "bounded_floats",
@@ -28,6 +29,7 @@ __all__ = [
     "invertible_matrices",
     "labels",
     "networks",
+    "perturbed_labels",
     "perturbed_matrix",
     "regression_instances",
     "whitened_vectors",
@@ -69,6 +71,22 @@ def labels(n: int, bound: float = 2.0) -> st.SearchStrategy[np.ndarray]:
     return hnp.arrays(np.float64, (n,), elements=bounded_floats(bound))
 
 
+def base_labels(n: int) -> np.ndarray:
+    """Return the fixed generic labels of length ``n`` (seeded standard normal)."""
+    return np.random.default_rng([BASE_SEED, n]).standard_normal(n)
+
+
+@st.composite
+def perturbed_labels(draw: st.DrawFn, n: int, scale: float = 1.0) -> np.ndarray:
+    """Return ``base_labels(n) + scale * e`` with ``e`` drawn entrywise in [-1, 1].
+
+    Shrinking moves towards the generic base labels, not towards ``y = 0``
+    (whose optimum is the trivial zero network).
+    """
+    e = draw(hnp.arrays(np.float64, (n,), elements=bounded_floats(1.0)))
+    return base_labels(n) + scale * e
+
+
 def betas(low: float = 0.05, high: float = 1.0) -> st.SearchStrategy[float]:
     """Weight-decay coefficients ``beta`` in ``[low, high]`` (strictly positive)."""
     return st.floats(low, high, allow_nan=False, allow_infinity=False)
@@ -105,7 +123,7 @@ def regression_instances(
     d = draw(st.integers(*d_range), label="d")
     X = draw(perturbed_matrix(n, d), label="X")
     assume(_centred_rank(X) == min(n - 1, d))
-    y = draw(labels(n), label="y")
+    y = draw(perturbed_labels(n), label="y")
     assume(float(np.linalg.norm(y)) > 1e-3)
     beta = draw(betas(*beta_range), label="beta")
     return {"X": X, "y": y, "beta": beta}
@@ -127,7 +145,7 @@ def highdim_instances(
         d = draw(st.integers(n - 1, n + 2), label="d")
         X = draw(perturbed_matrix(n, d), label="X")
         assume(_centred_rank(X) == n - 1)
-        y = draw(labels(n), label="y")
+        y = draw(perturbed_labels(n), label="y")
         beta = draw(betas(*beta_range), label="beta")
         return {"X": X, "y": y, "beta": beta}
 
