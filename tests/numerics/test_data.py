@@ -23,7 +23,7 @@ def test_make_regression_is_seeded():
 
 
 def test_make_regression_noise_free_is_the_documented_teacher():
-    # y = (Xa)_+ - (Xb + 1/2)_+ with a, b ~ N(0, I/d), drawn after X from the same stream
+    # y = (Xa)_+ - (Xb + 1/2)_+, a, b ~ N(0, I/d) drawn after X from the same stream
     X, y = make_regression(20, 2, seed=0, noise=0.0)
     rng = np.random.default_rng(0)
     rng.standard_normal((20, 2))
