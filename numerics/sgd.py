@@ -48,7 +48,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, Literal
 
@@ -436,26 +436,82 @@ class _Recorder:
 
     evaluate: Callable[[BNNetwork, BNStatistics], float] | None
     rows: dict[str, list[float]] = dataclasses.field(default_factory=dict)
-    losses: list[float] = dataclasses.field(default_factory=list)
 
     def record(
-        self, epoch: float, seconds: float, net: BNNetwork, stats: BNStatistics
+        self,
+        epoch: float,
+        seconds: float,
+        net: BNNetwork,
+        stats: BNStatistics,
+        losses: Sequence[float] = (),
     ) -> None:
+        """Append one curve point (``losses``: minibatch objectives since the last)."""
         row = {
             "epoch": epoch,
             "seconds": seconds,
-            "minibatch_objective": float(np.mean(self.losses))
-            if self.losses
-            else math.nan,
+            "minibatch_objective": float(np.mean(losses)) if losses else math.nan,
         }
         if self.evaluate is not None:
             row["test_accuracy"] = self.evaluate(net, stats)
         for key, value in row.items():
             self.rows.setdefault(key, []).append(value)
-        self.losses.clear()
 
     def history(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype=np.float64) for k, v in self.rows.items()}
+
+
+@dataclasses.dataclass
+class _Loop:
+    """Mutable state of the training loop (parameters, clocks, stop reason)."""
+
+    params: list[Array]
+    opt: _Optimizer
+    running: BNStatistics
+    record_every: float
+    step: int = 0
+    seconds: float = 0.0
+    status: SolverStatus = SolverStatus.MAX_ITERATIONS
+    stopped: bool = False
+    next_record: float = 0.0
+    losses: list[float] = dataclasses.field(default_factory=list)
+
+    def advance(
+        self,
+        value: float,
+        grads: tuple[Array, ...],
+        batch_stats: tuple[Array, Array],
+        xp: ModuleType,
+        dt: float,
+    ) -> None:
+        """One optimiser step; running statistics with momentum 0.1 (PyTorch)."""
+        self.params = self.opt.step(self.params, grads, xp)
+        mean, var = batch_stats
+        r = self.running
+        self.running = BNStatistics(
+            0.9 * r.mean + 0.1 * mean, 0.9 * r.var + 0.1 * var, r.n
+        )
+        self.losses.append(value)
+        self.step += 1
+        self.seconds += dt
+
+    def check_stop(self, value: float, time_limit: float | None) -> None:
+        """Stop on a non-finite objective (diverged) or at the time limit."""
+        if not math.isfinite(value):
+            self.status, self.stopped = SolverStatus.INACCURATE, True
+        elif time_limit is not None and self.seconds >= time_limit:
+            self.status, self.stopped = SolverStatus.TIME_LIMIT, True
+
+    def due(self, done: float) -> bool:
+        """Whether a curve point is due after ``done`` epochs."""
+        if done + 1e-12 < self.next_record + self.record_every:
+            return False
+        self.next_record = done
+        return True
+
+    def take_losses(self) -> list[float]:
+        """Minibatch objectives since the last curve point (then forget them)."""
+        out, self.losses = self.losses, []
+        return out
 
 
 def train_sgd(
@@ -561,54 +617,37 @@ def train_sgd(
     )
     recorder.record(0.0, 0.0, net, full_batch_statistics(net, X))
     per_epoch = max(1, n // batch_size)
-    next_record, step, seconds, status = (
-        record_every,
-        0,
-        0.0,
-        SolverStatus.MAX_ITERATIONS,
-    )
+    loop = _Loop(params, opt, running, record_every)
     for epoch in range(epochs):
         perm = xp.asarray(rng.permutation(n), device=_device(X))
-        t0 = time.perf_counter()
         for k in range(per_epoch):
+            t0 = time.perf_counter()
             idx = perm[k * batch_size : (k + 1) * batch_size]
-            Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-            value, grads, (bmean, bvar) = minibatch_objective_and_gradient(
-                tuple(params),
-                Xb,
-                Yb,
+            value, grads, batch_stats = minibatch_objective_and_gradient(
+                tuple(loop.params),
+                xp.take(X, idx, axis=0),
+                xp.take(Y, idx, axis=0),
                 beta,
                 n_train=n,
                 convention=convention,
                 eps=eps,
                 loss=loss,
             )
-            params = opt.step(params, grads, xp)
-            running = BNStatistics(
-                0.9 * running.mean + 0.1 * bmean, 0.9 * running.var + 0.1 * bvar, n
-            )
-            recorder.losses.append(value)
-            step += 1
-            if (
-                time_limit is not None
-                and seconds + time.perf_counter() - t0 >= time_limit
-            ):
-                status = SolverStatus.TIME_LIMIT
+            loop.advance(value, grads, batch_stats, xp, time.perf_counter() - t0)
+            loop.check_stop(value, time_limit)
+            done = epoch + (k + 1) / per_epoch
+            if loop.due(done) or loop.stopped or done == epochs:
+                net = net.replace(**dict(zip(_PARAMS, loop.params, strict=True)))
+                recorder.record(
+                    done, loop.seconds, net, loop.running, loop.take_losses()
+                )
+                if progress is not None:
+                    _report(progress, recorder.rows, loop.seconds)
+            if loop.stopped:
                 break
-        seconds += time.perf_counter() - t0
-        done = epoch + (k + 1) / per_epoch
-        net = net.replace(**dict(zip(_PARAMS, params, strict=True)))
-        if (
-            done + 1e-12 >= next_record
-            or status is SolverStatus.TIME_LIMIT
-            or epoch == epochs - 1
-        ):
-            recorder.record(done, seconds, net, running)
-            next_record = done + record_every
-            if progress is not None:
-                _report(progress, recorder.rows, seconds)
-        if status is SolverStatus.TIME_LIMIT:
+        if loop.stopped:
             break
+    status, step, seconds = loop.status, loop.step, loop.seconds
     return _finish(
         net,
         X,

@@ -189,3 +189,32 @@ def test_bad_targets():
     X, _, labels = _blobs(n=12)
     with pytest.raises(InputError, match=r"`Y` must have shape \(12, K\)"):
         sgd.train_sgd(X, labels, 0.01, 3, seed=0)
+
+
+def test_divergence_stops_with_inaccurate_status():
+    # lr = 1e3 on the std convention overflows within a few steps
+    X, Y, _ = _blobs(n=60)
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = sgd.train_sgd(X, Y, 0.01, 8, seed=0, convention="std", lr=1e3, epochs=50)
+    assert res.status is SolverStatus.INACCURATE
+    assert res.epochs < 50
+
+
+def test_curve_points_every_half_epoch():
+    X, Y, labels = _blobs(n=60)
+    res = sgd.train_sgd(
+        X,
+        Y,
+        0.01,
+        4,
+        seed=0,
+        epochs=3,
+        batch_size=10,
+        record_every=0.5,
+        X_test=X,
+        y_test=labels,
+    )
+    # the start, then 0.5, 1.0, ..., 3.0 epochs (6 steps per epoch)
+    np.testing.assert_allclose(res.history["epoch"], np.arange(7) * 0.5, rtol=1e-12)
+    assert np.all(np.diff(res.history["seconds"]) >= 0)
+    assert res.history["test_accuracy"].shape == (7,)
