@@ -1,0 +1,104 @@
+"""Core claims: they pass on their instances and *fail* when the maths is broken."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bnconvex.verify import runner
+from bnconvex.verify.claims import core
+from bnconvex.verify.registry import get_claim
+
+CORE_IDS = [
+    "arrangements.affine_equivalence",
+    "arrangements.count_bound",
+    "arrangements.polynomial_size",
+    "closed_form.highdim_solver",
+    "closed_form.universal_lower_bound",
+    "convex.convention_equivalence",
+    "convex.input_transform_invariance",
+    "convex.strong_duality",
+    "dual.certificate",
+    "reconstruct.model_class",
+]
+
+
+def _statuses(claim_id, tier, mode="quick"):
+    unit = runner.Unit(claim_id, tier, runner.RunOptions(mode=mode))
+    return runner.run_unit(unit)
+
+
+@pytest.mark.parametrize("claim_id", CORE_IDS)
+def test_core_claim_passes_in_quick_mode(claim_id):
+    for tier in get_claim(claim_id).tiers:
+        for rec in _statuses(claim_id, tier):
+            assert rec["status"] == "passed", (
+                claim_id,
+                tier,
+                rec["details"],
+                rec["error"],
+            )
+
+
+def test_model_class_fails_for_a_wrong_output_weight(monkeypatch):
+    real = core._model_class_network
+
+    def off_by_one_percent(wh, s):
+        net, ns = real(wh, s)
+        return net.replace(v=net.v * 1.01), ns
+
+    monkeypatch.setattr(core, "_model_class_network", off_by_one_percent)
+    recs = _statuses("reconstruct.model_class", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["hypothesis"]["shrunk"] is True
+    # v is 1% too large: output and penalty errors are about 1e-2
+    assert 5e-3 < recs[-1]["max_rel_err"] < 3e-2
+
+
+def test_count_bound_fails_on_a_duplicated_pattern(monkeypatch):
+    from bnconvex.numerics import arrangements
+
+    real = arrangements.enumerate_patterns
+    monkeypatch.setattr(
+        arrangements,
+        "enumerate_patterns",
+        lambda U, **kw: np.column_stack([real(U, **kw), real(U, **kw)[:, :1]]),
+    )
+    recs = _statuses("arrangements.count_bound", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["max_abs_err"] >= 1.0
+
+
+def test_dual_certificate_fails_for_a_suboptimal_point(monkeypatch):
+    real = core._cached_solution.__wrapped__
+
+    def damaged(*args):
+        res = dict(real(*args))
+        sol = res["solution"]
+        res["solution"] = type(sol)(
+            **{**sol.__dict__, "S_plus": sol.S_plus * 0.9, "S_minus": sol.S_minus * 0.9}
+        )
+        return res
+
+    monkeypatch.setattr(core, "_cached_solution", damaged)
+    recs = _statuses("dual.certificate", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["max_rel_err"] > 1e-5
+
+
+def test_strong_duality_fails_if_local_search_beats_the_bound(monkeypatch):
+    from bnconvex.numerics import network, nonconvex
+
+    real_objective = network.objective
+
+    def width_zero(X, y, beta, m, *, seed, **kw):
+        return network.BNNetwork(np.zeros((X.shape[1], 0)), [], [], []), {}
+
+    def objective(net, X, y, beta):
+        # pretend the width-0 "local search" result has objective 0 < p*
+        return 0.0 if net.m == 0 else real_objective(net, X, y, beta)
+
+    monkeypatch.setattr(nonconvex, "train_nonconvex", width_zero)
+    monkeypatch.setattr(network, "objective", objective)
+    recs = _statuses("convex.strong_duality", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["details"]["local_below_bound_rel"] == pytest.approx(1.0, rel=1e-12)
