@@ -199,3 +199,30 @@ def test_cupy_backend_without_cupy(tree, tmp_path, capsys):
         pytest.skip("CuPy is installed")
     assert main(_train_argv(tree, tmp_path / "o", "--backend", "cupy")) == 2
     assert "`--backend cupy` needs CuPy" in capsys.readouterr().err
+
+
+def test_synthetic_dataset(tmp_path, capsys):
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            "synthetic",
+            "--subset",
+            "40",
+            "--beta",
+            "0.1",
+            "--seed",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["n_train"] == 40
+    assert summary["n_test"] == 10  # n // 4
+    assert summary["d"] == 20
+    assert printed["test_accuracy"] == summary["test_accuracy"]

@@ -241,21 +241,20 @@ def _namespace(backend: str) -> ModuleType:
 
 
 def _synthetic(args: argparse.Namespace) -> Any:
-    """Two-class synthetic set: ``make_regression`` targets split at their median."""
+    """Gaussian classes (``numerics.data.make_classification``), 80/20 split.
+
+    ``--subset`` sets the number of training samples (default 400); d = 20,
+    K = 3 (or ``len(--classes)``), class-mean spread 2; drawn with ``--seed``.
+    """
+    from bnconvex.numerics.data import make_classification
     from bnconvex.numerics.datasets import Dataset
 
-    try:
-        from bnconvex.numerics.data import make_regression
-    except ImportError:
-        raise InputError(
-            "`--dataset synthetic` needs bnconvex.numerics.data, which is not installed"
-        ) from None
-    n = args.subset or 500
-    X, y = make_regression(n + n // 4, 10, seed=args.seed, noise=0.1)
-    X, y = np.asarray(X, dtype=args.dtype), np.asarray(y)
-    labels = (y > np.median(y)).astype(np.int64)
+    n = args.subset or 400
+    classes = tuple(args.classes) if args.classes else ("0", "1", "2")
+    X, Y = make_classification(n + n // 4, 20, len(classes), seed=args.seed)
+    X, labels = np.asarray(X, dtype=args.dtype), np.argmax(Y, axis=1)
     info = {
-        "generator": "make_regression(n, 10, noise=0.1), label = y > median",
+        "generator": f"make_classification(n, 20, {len(classes)}, separation=2)",
         "seed": args.seed,
         "split": "first n train, last n/4 test",
     }
@@ -264,9 +263,9 @@ def _synthetic(args: argparse.Namespace) -> Any:
         labels[:n],
         X[n:],
         labels[n:],
-        ("low", "high"),
+        classes,
         SYNTHETIC,
-        "bnconvex.numerics.data.make_regression",
+        "bnconvex.numerics.data.make_classification",
         info,
     )
 
