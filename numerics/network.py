@@ -21,7 +21,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._array_api import Array, array_namespace, xp_capabilities
+from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
 from ._validation import check_beta
 from .bn import Convention, _check_convention, batch_norm, convention_scale
 from .errors import InputError
@@ -290,7 +290,7 @@ def save_network(net: BNNetwork, path: str | os.PathLike[str]) -> None:
     """
     suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
     arrays = {
-        k: np.asarray(_host(getattr(net, k))) for k in ("W", "gamma", "alpha", "v")
+        k: np.asarray(to_numpy(getattr(net, k))) for k in ("W", "gamma", "alpha", "v")
     }
     if suffix == "npz":
         np.savez(
@@ -305,12 +305,6 @@ def save_network(net: BNNetwork, path: str | os.PathLike[str]) -> None:
         raise InputError(
             f"`path` must end in .npz, .pt or .pth; got {os.fspath(path)!r}"
         )
-
-
-def _host(x: Array) -> np.ndarray:
-    from ._array_api import to_numpy
-
-    return to_numpy(x)
 
 
 def load_network(
