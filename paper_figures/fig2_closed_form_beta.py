@@ -23,11 +23,16 @@ WHAT = (
     "(a) Optimal value p* against beta: closed form h(||y+||) + h(||y-||) (line), "
     "exact "
     "convex solver over all patterns (circles) and its certified dual lower bound "
-    "(crosses). "
-    "(b) Relative difference |solver - closed form| / closed form. (c) Active neurons: "
-    "non-zero blocks of the solver's solution (circles, block norm > 1e-6 x largest) "
-    "and "
-    "the closed form's count (steps); vertical lines mark beta = ||y-|| and ||y+||."
+    "(crosses). (b) Relative difference |solver - closed form| / closed form, with the "
+    "solver tolerance. (c) Two-neuron structure: the solver's output of each sign, "
+    "z+ = sum_i D_i U' s_i and z- = sum_i D_i U' s'_i (circles), against the closed "
+    "form's neuron outputs (1 - beta/||y+-||)_+ y+- of norm (||y+-|| - beta)_+ "
+    "(lines); "
+    "each neuron switches off at beta = ||y+-|| (dotted). The solver's individual "
+    "blocks "
+    "are not unique (it spreads each output over up to ~24 blocks); their sums per "
+    "sign "
+    "are, and one neuron per sign realises each."
 )
 
 
@@ -71,30 +76,30 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
             lw=1.0,
             label=f"solver tolerance {data['solver_tol']:.0e}",
         )
-        ax_b.legend(loc="lower right")
+        ax_b.legend(loc="center right")
     low = min(rel.min(), data.get("solver_tol") or rel.min())
     high = max(rel.max(), data.get("solver_tol") or rel.max())
     ax_b.set_ylim(low / 10, high * 10)
     ax_b.yaxis.set_minor_formatter(NullFormatter())
-    expected = (data["norm_pos"] > grid).astype(int) + (data["norm_neg"] > grid).astype(
-        int
-    )
-    ax_c.step(
-        grid,
-        expected,
-        where="post",
-        color=COLORS["convex"],
-        lw=1.6,
-        label="closed form",
-    )
-    ax_c.plot(
-        beta,
-        _column(rows, "active_blocks"),
-        "o",
-        mfc="none",
-        color=COLORS["nonconvex"],
-        label="solver: non-zero blocks",
-    )
+    for key, norm_key, color, sign in (
+        ("neuron_pos", "norm_pos", COLORS["convex"], "+"),
+        ("neuron_neg", "norm_neg", COLORS["bound"], "−"),
+    ):
+        ax_c.plot(
+            grid,
+            np.maximum(data[norm_key] - grid, 0.0),
+            color=color,
+            lw=1.6,
+            label=f"closed form (||y{sign}|| − β)+",
+        )
+        ax_c.plot(
+            beta,
+            _column(rows, key),
+            "o",
+            mfc="none",
+            color=color,
+            label=f"solver: ||z{sign}||",
+        )
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("β")
@@ -103,14 +108,9 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
     ax_b.set(
         yscale="log", ylabel="relative difference", title="(b) solver vs closed form"
     )
-    ax_c.set(
-        ylabel="active neurons",
-        title="(c) two-neuron structure",
-        ylim=(-0.3, 3.3),
-        yticks=[0, 1, 2, 3],
-    )
+    ax_c.set(ylabel="output norm of the neuron", title="(c) the two neurons")
     ax_a.legend(loc="upper left")
-    ax_c.legend(loc="upper right")
+    ax_c.legend(loc="lower left")
 
 
 def main(out_dir: str | Path = "figures") -> list[Path]:

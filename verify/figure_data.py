@@ -137,6 +137,19 @@ def _block_norms(sol: Any) -> np.ndarray:
     return np.sort(norms)[::-1]
 
 
+def _sign_outputs(problem: Any, sol: Any) -> tuple[np.ndarray, np.ndarray]:
+    r"""Return :math:`z_\pm = \sum_i D_i U' s^{(\pm)}_i`, the outputs of each sign.
+
+    Within the cones :math:`D_i U' s_i = (U' s_i)_+ \ge 0`, so the prediction is
+    :math:`z_+ - z_-` with :math:`z_\pm \ge 0`; one neuron of each sign with
+    :math:`s = U'^T z_\pm` realises it when :math:`U'` is square (R2).
+    """
+    U_prime, D = np.asarray(problem.U_prime), np.asarray(problem.D)
+    z_plus = (D * (U_prime @ np.asarray(sol.S_plus).T)).sum(axis=1)
+    z_minus = (D * (U_prime @ np.asarray(sol.S_minus).T)).sum(axis=1)
+    return z_plus, z_minus
+
+
 # --------------------------------------------------------------------------
 # Figure 1: non-convex training against the convex optimum and the dual bound
 # --------------------------------------------------------------------------
@@ -149,7 +162,8 @@ def training_objective_data(
     beta: float = 0.1,
     m: int = 12,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    max_iter: int = 4000,
+    max_iter: int = 6000,
+    lr: float = 0.05,
     data_seed: int = 0,
 ) -> dict[str, Any]:
     r"""GD on the non-convex BN network from several inits, with p* and a dual bound.
@@ -169,7 +183,7 @@ def training_objective_data(
     curves = []
     for seed in seeds:
         _, history = train_nonconvex(
-            X, y, beta, m, seed=seed, method="gd", max_iter=max_iter
+            X, y, beta, m, seed=seed, method="gd", max_iter=max_iter, lr=lr
         )
         curves.append(np.asarray(_history_objective(history), dtype=float))
     settings = {
@@ -182,7 +196,8 @@ def training_objective_data(
         "beta": beta,
         "BN convention": "A (l2-normalised, shift alpha/sqrt(n))",
         "width m": m,
-        "optimizer": f"full-batch GD (train_nonconvex, method='gd'), {max_iter} steps",
+        "optimizer": "full-batch GD (train_nonconvex, method='gd'), "
+        f"{max_iter} steps of size {lr:g}",
         "seeds": list(seeds),
         "convex solver": f"{sol.solver}, status {sol.status}, {seconds:.2f} s",
         "machine": machine_summary(),
@@ -239,7 +254,7 @@ def closed_form_beta_data(
     neurons (one per sign of :math:`y`, present iff its norm exceeds
     :math:`\beta`).  The grid spans both thresholds :math:`\|y_\pm\|`.
     """
-    from bnconvex.numerics.closed_form import highdim_optimum
+    from bnconvex.numerics.closed_form import highdim_optimum, highdim_prediction
 
     rng = np.random.default_rng(data_seed)
     X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
@@ -249,12 +264,19 @@ def closed_form_beta_data(
     for beta in betas:
         white, problem, sol, cert, seconds = _solve_exact(X, y, float(beta), tol=tol)
         norms = _block_norms(sol)
+        z_plus, z_minus = _sign_outputs(problem, sol)
+        closed_pred = highdim_prediction(y, float(beta))
         rows.append(
             {
                 "beta": float(beta),
                 "closed_form": float(highdim_optimum(y, float(beta))),
                 "solver": float(sol.objective),
                 "lower_bound": float(cert.lower_bound),
+                "neuron_pos": float(np.linalg.norm(z_plus)),
+                "neuron_neg": float(np.linalg.norm(z_minus)),
+                "prediction_error": float(
+                    np.max(np.abs(z_plus - z_minus - closed_pred))
+                ),
                 "active_blocks": int(np.sum(norms > 1e-6 * max(norms[0], 1e-300))),
                 "expected_neurons": int(ypos > beta) + int(yneg > beta),
                 "block_norms": norms[:12].tolist(),

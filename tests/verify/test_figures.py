@@ -42,6 +42,8 @@ def _fig2():
             "closed_form": b,
             "solver": b * (1 + 1e-9),
             "lower_bound": b,
+            "neuron_pos": max(2.0 - b, 0.0),
+            "neuron_neg": max(1.0 - b, 0.0),
             "active_blocks": int(b < 1) + int(b < 2),
             "block_norms": [1.0],
             "seconds": 0.1,
@@ -283,3 +285,34 @@ def test_implicit_bias_data_per_direction_energies_add_up():
         assert per.min() >= -1e-12, f"{key}: negative energy {per.min():.3e}"
         assert per.sum(axis=1).max() <= 1 + 1e-12, f"{key}: total above 1"
     assert np.asarray(data["topk_bn"]).shape == (2, 300)
+
+
+def test_closed_form_data_matches_the_solver():
+    # Real COMPUTE step on a 5-point instance (rank(CX) = n - 1 = 4, 31 patterns):
+    # the exact solver must agree with R2 to the solver tolerance 1e-9 (relative),
+    # and the outputs of each sign must have the closed-form norms (||y+-|| - beta)_+.
+    pytest.importorskip("bnconvex.numerics.closed_form")
+    data = figure_data.closed_form_beta_data(n=5, d=6, num_beta=3)
+    for row in data["rows"]:
+        rel = abs(row["solver"] - row["closed_form"]) / row["closed_form"]
+        assert rel <= 1e-8, f"beta={row['beta']:.3g}: relative difference {rel:.2e}"
+        assert row["lower_bound"] <= row["solver"] + 1e-12, (
+            "dual bound above the primal"
+        )
+        want = max(data["norm_pos"] - row["beta"], 0.0)
+        assert abs(row["neuron_pos"] - want) <= 1e-6, (row["neuron_pos"], want)
+        assert row["prediction_error"] <= 1e-6, row["prediction_error"]
+
+
+def test_training_data_never_beats_the_certified_bound():
+    # Real COMPUTE step, reduced: GD objectives stay above the dual lower bound
+    # (weak duality), which is within 1e-8 of the convex optimum (strong duality).
+    pytest.importorskip("bnconvex.numerics.nonconvex")
+    data = figure_data.training_objective_data(n=8, seeds=(0, 1), max_iter=50)
+    gap = data["convex_optimum"] - data["dual_lower_bound"]
+    assert 0 <= gap <= 1e-8 * max(1.0, data["convex_optimum"]), (
+        f"certified gap {gap:.2e}"
+    )
+    for curve in data["curves"]:
+        assert min(curve) >= data["dual_lower_bound"] - 1e-12, "GD went below the bound"
+        assert len(curve) == 51, len(curve)
