@@ -272,3 +272,18 @@ def test_solve_rejects_a_patterns_file_of_the_wrong_size(data14, tmp_path):
 def test_solve_missing_data_file(tmp_path):
     rc, _, err = bnconvex("solve", tmp_path / "nope.npz", "--beta", "0.1")
     assert_usage_error(rc, err, "`DATA` file not found")
+
+
+def test_solve_mp_certificate_reaches_the_requested_digits(tmp_path):
+    rng = np.random.default_rng(2)  # n = 6, d = 2 standard normals
+    data = tmp_path / "d.npz"
+    np.savez(data, X=rng.standard_normal((6, 2)), y=rng.standard_normal(6))
+    rc, out, err = bnconvex(
+        "solve", data, "--beta", "0.2", "--json", "--mp-certify", "40"
+    )
+    assert rc == 0, err
+    mp = json.loads(out)["mp_certificate"]
+    assert mp["dps"] == 40
+    assert mp["digits"] >= 30, mp
+    assert mp["bound_kind"] == "global"
+    assert math.isclose(float(mp["primal"]), json.loads(out)["objective"], rel_tol=1e-9)

@@ -163,9 +163,12 @@ def print_json(obj: dict[str, Any]) -> None:
     print(json.dumps({k: _finite_or_str(v) for k, v in obj.items()}))
 
 
-def print_text(obj: dict[str, Any]) -> None:
-    """Print ``key: value`` lines for a human reader."""
-    width = max(len(k) for k in obj)
+def print_text(obj: dict[str, Any], prefix: str = "") -> None:
+    """Print ``key  value`` lines for a human reader (nested keys dotted)."""
+    width = max(len(prefix + k) for k in obj)
     for key, value in obj.items():
+        if isinstance(value, dict):
+            print_text(value, prefix=f"{prefix}{key}.")
+            continue
         shown = f"{value:.12g}" if isinstance(value, float) else value
-        print(f"{key.ljust(width)}  {shown}")
+        print(f"{(prefix + key).ljust(width)}  {shown}")

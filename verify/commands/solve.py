@@ -14,6 +14,7 @@ import argparse
 import time
 from typing import Any
 
+import mpmath
 import numpy as np
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify._progress import progress_enabled
@@ -205,11 +206,11 @@ def _mp_certificate(
     return {
         "dps": dps,
         "digits": float(cert.digits),
-        "primal": str(cert.primal),
-        "dual_bound": str(cert.dual_bound),
-        "gap": str(cert.gap),
+        "primal": mpmath.nstr(cert.primal, dps),
+        "dual_bound": mpmath.nstr(cert.dual_bound, dps),
+        "gap": mpmath.nstr(cert.gap, 10),
         "bound_kind": cert.bound_kind,
-        "kkt_residuals": {k: str(v) for k, v in cert.kkt_residuals.items()},
+        "kkt_residuals": {k: mpmath.nstr(v, 10) for k, v in cert.kkt_residuals.items()},
     }
 
 
