@@ -206,3 +206,13 @@ def test_max_pattern_count_closed_form_cases(n, r):
         assert max_pattern_count(n, r) == 2**n
     # r = 1: 2 * (1 + (n - 1)) = 2n threshold dichotomies on a line
     assert max_pattern_count(n, 1) == 2 * n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n", "d"), [(14, 3), (20, 2)])
+def test_lp_path_matches_vertex_path_at_scale(n, d):
+    # the exact LP path (any data) agrees with the fast path on generic data
+    U = whiten(np.random.default_rng(n).standard_normal((n, d))).U_prime
+    D_lp = enumerate_patterns(U, method="lp")
+    assert np.array_equal(D_lp, enumerate_patterns(U, method="vertex"))
+    assert D_lp.shape[1] == max_pattern_count(n, d) - 1
