@@ -47,6 +47,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ._validation import check_beta, check_data, check_labels, check_matrix
+from .closed_form import universal_lower_bound
 from .convex_program import ConvexProblem, _check_patterns
 from .errors import InputError
 
@@ -169,19 +170,6 @@ def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
     return best * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
 
 
-def _huber_h(t: float, beta: float) -> float:
-    from .closed_form import huber_h
-
-    return float(huber_h(t, beta))
-
-
-def universal_bound(y: np.ndarray, beta: float) -> float:
-    r"""Universal bound :math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)` (paper.md R2)."""
-    return _huber_h(float(np.linalg.norm(np.maximum(y, 0))), beta) + _huber_h(
-        float(np.linalg.norm(np.maximum(-y, 0))), beta
-    )
-
-
 def _certify_residual(
     U: np.ndarray,
     D: np.ndarray,
@@ -198,7 +186,7 @@ def _certify_residual(
     scale = 1.0 if bound <= beta else beta / bound
     lower = dual_objective(y, scale * r)
     gap = objective - lower
-    univ = universal_bound(y, beta) if with_universal else math.nan
+    univ = universal_lower_bound(y, beta) if with_universal else math.nan
     if bound_kind == "global":
         glob = lower if math.isnan(univ) else max(lower, univ)
     else:

@@ -66,7 +66,6 @@ def solve(
             tol_gap_abs=tol,
             tol_gap_rel=tol,
             tol_feas=tol,
-            tol_ktratio=tol,
         )
     except cp.error.SolverError as exc:
         raise SolverError(f"Clarabel failed: {exc}") from exc

@@ -1,0 +1,42 @@
+"""Seeded instances of the convex BN program with the exact pattern set.
+
+Shared by the convex-program, solver, certificate and CVXPY cross-check tests;
+solutions are memoised so that one solve serves several tests.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from bnconvex.numerics.arrangements import enumerate_patterns
+from bnconvex.numerics.convex_program import ConvexProblem, ConvexSolution
+from bnconvex.numerics.solvers import solve_convex
+from bnconvex.numerics.whitening import Whitening, whiten
+
+
+def exact_problem_from_data(X: np.ndarray, y: np.ndarray, beta: float) -> ConvexProblem:
+    """Whiten ``X``, enumerate every pattern of ``U'`` and build the program."""
+    U = np.asarray(whiten(X).U_prime, dtype=np.float64)
+    return ConvexProblem(U, y, beta, enumerate_patterns(U))
+
+
+def seeded_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian ``X`` (n, d) and labels from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.standard_normal(n)
+
+
+@functools.lru_cache(maxsize=32)
+def exact_case(
+    n: int, d: int, seed: int, beta: float
+) -> tuple[Whitening, ConvexProblem]:
+    """Whitening and exact-pattern problem of the seeded instance (memoised)."""
+    X, y = seeded_data(n, d, seed)
+    return whiten(X), exact_problem_from_data(X, y, beta)
+
+
+@functools.lru_cache(maxsize=32)
+def ipm_solution(n: int, d: int, seed: int, beta: float) -> ConvexSolution:
+    """Our solver's solution of :func:`exact_case` (memoised, tol 1e-9)."""
+    return solve_convex(exact_case(n, d, seed, beta)[1], tol=1e-9)
