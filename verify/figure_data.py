@@ -98,8 +98,8 @@ def machine_summary() -> str:
 
 def default_results_dir() -> Path:
     """Return ``benchmarks/results`` of the source tree (or of the working dir)."""
-    repo = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
-    return repo if repo.is_dir() else Path.cwd() / "benchmarks" / "results"
+    repo = Path(__file__).resolve().parent.parent / "benchmarks"
+    return (repo if repo.is_dir() else Path.cwd() / "benchmarks") / "results"
 
 
 def _regression_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
