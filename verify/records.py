@@ -156,6 +156,12 @@ def _versions() -> dict[str, str | None]:
     }
 
 
+def _base_seed() -> int:
+    from bnconvex.verify.strategies import BASE_SEED
+
+    return BASE_SEED
+
+
 def claim_metadata(claim: Any) -> dict[str, Any]:
     """Return the static description of a claim, as stored in the header."""
     return {
@@ -217,6 +223,7 @@ def header_record(
         "seeds": {
             "hypothesis": "derandomize=True: examples are fixed by the claim",
             "numpy": "explicit per instance (see each record's instance)",
+            "strategies_base_seed": _base_seed(),
         },
         "argv": list(argv),
         "bn_convention": BN_CONVENTION_NOTE,
