@@ -1,1 +1,66 @@
-"""placeholder."""
+"""Symbolic theory of convex BN networks (SymPy only; never imports numerics/verify).
+
+Each module derives one object as a :class:`Derivation` of named, provable
+steps: BN scaling identities (:mod:`.bn_scaling`), whitening
+(:mod:`.whitening`), the rescaling lemma (:mod:`.rescaling`), the dual
+(:mod:`.primal2dual`), loss conjugates (:mod:`.conjugates`), closed forms
+(:mod:`.closed_form`) and the gradient geometry of GD (:mod:`.preconditioning`).
+"""
+
+from ._simplify import prove_nonnegative, prove_zero
+from .bn_scaling import (
+    centering_lemmas,
+    convention_conversion,
+    scale_invariance,
+    shift_invariance,
+)
+from .closed_form import (
+    highdim_kkt,
+    highdim_optimum,
+    highdim_weights,
+    huber_h,
+    onehot_closed_form,
+)
+from .conjugates import (
+    conjugate_hinge,
+    conjugate_logistic,
+    conjugate_squared,
+    hinge_derivation,
+    logistic_derivation,
+    squared_derivation,
+)
+from .derivation import Derivation, Step, overall
+from .preconditioning import gradient_orthogonality, sigma2_preconditioning
+from .primal2dual import dual_derivation
+from .rescaling import am_gm
+from .whitening import svd_family, whitened_representation, whitening_orthogonality
+
+__all__ = [
+    "Derivation",
+    "Step",
+    "am_gm",
+    "centering_lemmas",
+    "conjugate_hinge",
+    "conjugate_logistic",
+    "conjugate_squared",
+    "convention_conversion",
+    "dual_derivation",
+    "gradient_orthogonality",
+    "highdim_kkt",
+    "highdim_optimum",
+    "highdim_weights",
+    "hinge_derivation",
+    "huber_h",
+    "logistic_derivation",
+    "onehot_closed_form",
+    "overall",
+    "prove_nonnegative",
+    "prove_zero",
+    "scale_invariance",
+    "shift_invariance",
+    "sigma2_preconditioning",
+    "squared_derivation",
+    "svd_family",
+    "whitened_representation",
+    "whitening_orthogonality",
+]

@@ -1,0 +1,228 @@
+"""Deciding whether a SymPy expression is identically zero, honestly.
+
+:func:`prove_zero` tries a short ladder of *structured* rewrites (cheap,
+predictable) before a size-limited ``simplify``; it answers ``"zero"`` only
+when one of them reduces the expression to the literal ``0``, ``"nonzero"``
+only when an exact or 60-digit evaluation at a random admissible point is
+clearly non-zero, and ``"inconclusive"`` otherwise.  An inconclusive answer
+is never turned into a pass by the callers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import sympy as sp
+
+from .symbols import in_range
+
+__all__ = ["Verdict", "prove_nonnegative", "prove_zero", "random_point"]
+
+Verdict = Literal["zero", "nonzero", "inconclusive"]
+
+#: expressions with more operations than this are not handed to ``simplify``.
+_SIMPLIFY_MAX_OPS = 400
+#: a value this far from zero at 60 digits is a disproof.
+_NONZERO_THRESHOLD = sp.Float("1e-30", 60)
+
+
+def _apply_assumptions(
+    expr: Any, assumptions: Mapping[sp.Symbol, Mapping[str, bool]] | None
+) -> Any:
+    """Replace each symbol of ``assumptions`` by a dummy carrying those assumptions."""
+    if not assumptions:
+        return expr
+    repl = {s: sp.Dummy(s.name, **dict(facts)) for s, facts in assumptions.items()}
+    return expr.xreplace(repl)
+
+
+def _atoms_of_calls(expr: sp.Expr) -> set[sp.Basic]:
+    """Outermost Derivative/Subs atoms (treated as opaque variables)."""
+    atoms = set(expr.atoms(sp.Derivative, sp.Subs))
+    return {a for a in atoms if not any(b != a and b.has(a) for b in atoms)}
+
+
+def _coefficients_vanish(expr: sp.Expr) -> bool:
+    """Expression linear in derivative atoms: every coefficient cancels to 0."""
+    atoms = _atoms_of_calls(expr)
+    if not atoms:
+        return False
+    collected = sp.collect(sp.expand(expr), list(atoms), evaluate=False)
+    return all(sp.cancel(sp.together(coef)) == 0 for coef in collected.values())
+
+
+def _cancel_radicands(expr: sp.Expr) -> sp.Expr:
+    """Cancel and factor the base of every fractional power, then the whole."""
+
+    def fix(power: sp.Pow) -> sp.Expr:
+        return sp.Pow(sp.factor(sp.cancel(sp.expand(power.base))), power.exp)
+
+    rewritten = expr.replace(lambda e: e.is_Pow and not e.exp.is_Integer, fix)
+    return sp.cancel(sp.together(sp.factor_terms(rewritten)))
+
+
+def _truth(rel: sp.Basic) -> sp.Basic:
+    """Truth value of ``lhs (op) rhs`` from the sign of ``factor(lhs - rhs)``, else ``rel``."""
+    diff = sp.factor(sp.cancel(rel.lhs - rel.rhs))
+    sign = {
+        ">": diff.is_positive,
+        "<": diff.is_negative,
+        ">=": diff.is_nonnegative,
+        "<=": diff.is_nonpositive,
+    }.get(rel.rel_op)
+    return rel if sign is None else sp.true if sign else sp.false
+
+
+def _decide_conditions(expr: sp.Expr) -> sp.Expr:
+    """Settle Piecewise guards whose truth follows from the symbols' signs."""
+    guards = {rel: _truth(rel) for rel in expr.atoms(sp.core.relational.Relational)}
+    return sp.cancel(sp.factor_terms(expr.xreplace(guards)))
+
+
+_LADDER: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
+    lambda e: e,
+    lambda e: in_range(e) if e.has(sp.Sum) else e,
+    sp.factor_terms,
+    lambda e: sp.cancel(sp.together(sp.factor_terms(e))),
+    lambda e: sp.cancel(sp.expand(e)),
+    lambda e: sp.cancel(sp.expand(sp.radsimp(sp.together(e)))),
+    _cancel_radicands,
+    lambda e: sp.expand_log(sp.expand(e), force=False),
+    lambda e: _decide_conditions(e) if e.has(sp.Piecewise) else e,
+    lambda e: sp.piecewise_fold(e).simplify() if e.has(sp.Piecewise) else e,
+)
+
+
+def _zero_by_rewrites(expr: sp.Expr) -> bool:
+    for rewrite in _LADDER:
+        if rewrite(expr) == 0:
+            return True
+    if _coefficients_vanish(expr):
+        return True
+    return sp.count_ops(expr) <= _SIMPLIFY_MAX_OPS and sp.simplify(expr) == 0
+
+
+def random_point(
+    symbols: set[sp.Symbol], rng: random.Random, *, den: int = 7
+) -> dict[sp.Symbol, sp.Rational]:
+    """Random rational values respecting each symbol's sign assumptions.
+
+    Positive (or non-negative) symbols get values in ``(0, 3]``, negative ones
+    in ``[-3, 0)``, integers get small integers, everything else ``[-3, 3]``.
+    """
+    point: dict[sp.Symbol, sp.Rational] = {}
+    for sym in sorted(symbols, key=str):
+        if sym.is_integer:
+            value = sp.Integer(rng.randint(2, 9))
+        else:
+            value = sp.Rational(rng.randint(1, 3 * den), den)
+        if sym.is_negative:
+            value = -value
+        elif not (sym.is_positive or sym.is_nonnegative) and rng.random() < 0.5:
+            value = -value
+        point[sym] = value
+    return point
+
+
+def _clearly_nonzero(expr: sp.Expr, seed: int = 20240601) -> bool:
+    """Exact/60-digit evaluation at random admissible points is far from zero."""
+    if _atoms_of_calls(expr) or expr.atoms(sp.core.function.AppliedUndef):
+        return False
+    rng = random.Random(seed)
+    for _ in range(3):
+        value = expr.xreplace(random_point(expr.free_symbols, rng))
+        try:
+            numeric = sp.N(value, 60)
+        except (TypeError, ValueError, ZeroDivisionError):  # pragma: no cover
+            continue
+        if (
+            numeric.is_number
+            and numeric.is_finite
+            and abs(numeric) > _NONZERO_THRESHOLD
+        ):
+            return True
+    return False
+
+
+def prove_zero(
+    expr: Any, assumptions: Mapping[sp.Symbol, Mapping[str, bool]] | None = None
+) -> Verdict:
+    r"""Decide whether ``expr`` (scalar or matrix) is identically zero.
+
+    Parameters
+    ----------
+    expr : sympy expression or Matrix
+        A residual ``lhs - rhs``.
+    assumptions : mapping, optional
+        Extra assumptions, ``{symbol: {"positive": True}}``, imposed by
+        replacing each symbol with a dummy that carries them.
+
+    Returns
+    -------
+    {"zero", "nonzero", "inconclusive"}
+        ``"zero"`` only when a rewrite reached the literal ``0`` for every
+        entry; ``"nonzero"`` when some entry is clearly non-zero at a random
+        admissible rational point; ``"inconclusive"`` otherwise.
+
+    Notes
+    -----
+    The ladder is: the expression itself, ``factor_terms``, ``cancel`` of
+    ``together``, ``cancel`` of ``expand``, ``radsimp``, ``expand_log``,
+    Piecewise folding; then, for expressions linear in derivatives of
+    undefined functions, vanishing of every coefficient; finally ``simplify``
+    when the expression has at most 400 operations.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> prove_zero(sp.sqrt(x**2) - sp.Abs(x))
+    'zero'
+    >>> prove_zero(x - 1)
+    'nonzero'
+    """
+    expr = _apply_assumptions(sp.sympify(expr), assumptions)
+    entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+    verdict: Verdict = "zero"
+    for entry in entries:
+        if _zero_by_rewrites(entry):
+            continue
+        if _clearly_nonzero(entry):
+            return "nonzero"
+        verdict = "inconclusive"
+    return verdict
+
+
+def prove_nonnegative(
+    expr: Any, assumptions: Mapping[sp.Symbol, Mapping[str, bool]] | None = None
+) -> Verdict:
+    r"""Decide whether ``expr >= 0`` for every admissible value of its symbols.
+
+    Returns ``"zero"`` (meaning: the inequality is *proved*) when SymPy's
+    assumption system or the factored form shows every entry non-negative,
+    ``"nonzero"`` when a random admissible point violates it, and
+    ``"inconclusive"`` otherwise.  (The return values mirror
+    :func:`prove_zero`, so that both can be aggregated alike.)
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> prove_nonnegative((a - b)**2 / 2)
+    'zero'
+    """
+    expr = _apply_assumptions(sp.sympify(expr), assumptions)
+    entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+    verdict: Verdict = "zero"
+    rng = random.Random(7)
+    for entry in entries:
+        if any(form.is_nonnegative for form in (entry, sp.factor(sp.cancel(entry)))):
+            continue
+        point = random_point(entry.free_symbols, rng)
+        value = sp.N(entry.xreplace(point), 60)
+        if value.is_number and value < -_NONZERO_THRESHOLD:
+            return "nonzero"
+        verdict = "inconclusive"
+    return verdict

@@ -1,0 +1,232 @@
+r"""BN scaling identities (paper.md §1.1, §6 items 1-5), as named derivations.
+
+Each function returns a :class:`~bnconvex.theory.derivation.Derivation` whose
+steps the symbolic tier proves one by one.  Statements about centring that
+hold for a *generic* batch size ``n`` are proved componentwise with
+``Sum``/``KroneckerDelta``; statements about the BN map itself are proved
+with explicit symbolic entries at the fixed small sizes named in the
+derivation (SymPy cannot normalise a vector of symbolic length), for every
+size the caller asks for.
+
+Notes
+-----
+Convention A, :math:`BN_{\gamma,\alpha}(h) = \gamma\,Ch/\|Ch\|_2 + \alpha\mathbf 1/\sqrt n`,
+:math:`C = I - \tfrac1n\mathbf 1\mathbf 1^T`; convention std,
+:math:`BN^{std}_{\gamma,\alpha}(h) = \gamma (h-\bar h\mathbf 1)/\operatorname{std}(h) + \alpha\mathbf 1`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .derivation import Derivation, Step
+from .symbols import (
+    bn_a,
+    bn_std,
+    c,
+    centering,
+    gamma,
+    i,
+    j,
+    k,
+    matrix,
+    n,
+    norm,
+    ones,
+    relu,
+    v,
+    vector,
+    z,
+)
+
+__all__ = [
+    "centering_lemmas",
+    "convention_conversion",
+    "scale_invariance",
+    "shift_invariance",
+]
+
+
+def _c_entry(row: sp.Symbol, col: sp.Symbol) -> sp.Expr:
+    r""":math:`C_{ij} = \delta_{ij} - 1/n` for the generic size ``n``."""
+    return sp.KroneckerDelta(row, col) - 1 / n
+
+
+def centering_lemmas() -> Derivation:
+    r"""Prove generic-``n`` facts about the centring projector.
+
+    :math:`C\mathbf 1 = 0`, :math:`C^2 = C`, :math:`\mathbf 1^T\mathbf 1/n = 1`,
+    proved entrywise with Kronecker deltas.
+    """
+    steps = (
+        Step(
+            "C1_zero_generic",
+            r"(C\mathbf 1)_i = \sum_{j=1}^n (\delta_{ij} - \tfrac1n) = 1 - 1 = 0"
+            r"\quad(\text{every } n)",
+            expr=sp.S.Zero,
+            source=sp.Sum(_c_entry(i, j), (j, 1, n)),
+        ),
+        Step(
+            "C_idempotent_generic",
+            r"(C^2)_{ik} = \sum_j (\delta_{ij}-\tfrac1n)(\delta_{jk}-\tfrac1n)"
+            r" = \delta_{ik} - \tfrac1n = C_{ik}",
+            expr=_c_entry(i, k),
+            source=sp.Sum(_c_entry(i, j) * _c_entry(j, k), (j, 1, n)),
+        ),
+        Step(
+            "ones_norm_generic",
+            r"\|\mathbf 1/\sqrt n\|_2^2 = \sum_{i=1}^n \tfrac1n = 1",
+            expr=sp.S.One,
+            source=sp.Sum(1 / n, (i, 1, n)),
+        ),
+    )
+    return Derivation("centring projector, generic n", steps)
+
+
+def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
+    r"""BN is invariant to :math:`w\to cw` (:math:`c>0`) and odd in :math:`(w,\gamma)`.
+
+    Parameters
+    ----------
+    size, dim : int
+        ``n`` and ``d`` of the explicit symbolic data matrix ``X``.
+
+    Notes
+    -----
+    .. math::
+        BN_{\gamma,\alpha}(X(cw)) = \gamma\frac{cCXw}{c\|CXw\|} + \frac{\alpha}{\sqrt n}\mathbf 1
+        = BN_{\gamma,\alpha}(Xw),\qquad BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw).
+    """
+    X, w, h = matrix("x", size, dim), vector("w", dim), vector("h", size)
+    C = centering(size)
+    tag = rf"\quad(n={size},\ d={dim})"
+    steps = (
+        Step("linearity", r"X(cw) = c\,Xw" + tag, expr=c * (X * w), source=X * (c * w)),
+        Step("centre", r"C(ch) = c\,Ch" + tag, expr=c * (C * h), source=C * (c * h)),
+        Step(
+            "norm_homogeneous",
+            r"\|cCh\|_2 = \sqrt{c^2\|Ch\|_2^2} = c\,\|Ch\|_2\ (c>0)" + tag,
+            expr=c * norm(C * h),
+            source=norm(c * (C * h)),
+        ),
+        Step(
+            "cancel_c",
+            r"BN_{\gamma,\alpha}(ch) = \gamma\frac{c\,Ch}{c\|Ch\|}+\frac{\alpha}{\sqrt n}\mathbf 1"
+            r" = BN_{\gamma,\alpha}(h)" + tag,
+            expr=bn_a(h),
+            source=bn_a(c * h),
+        ),
+        Step(
+            "sign_flip",
+            r"BN_{\gamma,\alpha}(-h) = \gamma\frac{-Ch}{\|Ch\|}+\frac{\alpha}{\sqrt n}\mathbf 1"
+            r" = BN_{-\gamma,\alpha}(h)" + tag,
+            expr=bn_a(h, -gamma),
+            source=bn_a(-h),
+        ),
+        Step(
+            "statement_scale",
+            r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)" + tag,
+            expr=bn_a(X * w),
+            source=bn_a(X * (c * w)),
+        ),
+        Step(
+            "statement_sign",
+            r"BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw)" + tag,
+            expr=bn_a(X * w, -gamma),
+            source=bn_a(X * (-w)),
+        ),
+    )
+    return Derivation(f"BN scale invariance and sign flip (n={size}, d={dim})", steps)
+
+
+def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
+    r"""BN is invariant to shifting the data mean, :math:`X \to X + \mathbf 1 b^T`.
+
+    Notes
+    -----
+    .. math::
+        (X + \mathbf 1 b^T)w = Xw + (b^Tw)\mathbf 1,\quad C\mathbf 1 = 0
+        \;\Rightarrow\; BN((X+\mathbf 1b^T)w) = BN(Xw).
+
+    :math:`C\mathbf 1 = 0` is proved for generic ``n``; the rest at ``size``.
+    """
+    X, w, b, h = (
+        matrix("x", size, dim),
+        vector("w", dim),
+        vector("b", dim),
+        vector("h", size),
+    )
+    C, one = centering(size), ones(size)
+    tag = rf"\quad(n={size},\ d={dim})"
+    shifted = X + one * b.T
+    steps = (
+        Step(
+            "expand_shift",
+            r"(X + \mathbf 1 b^T)w = Xw + (b^Tw)\mathbf 1" + tag,
+            expr=X * w + (b.T * w)[0, 0] * one,
+            source=shifted * w,
+        ),
+        centering_lemmas().step("C1_zero_generic"),
+        Step(
+            "centre_kills_shift",
+            r"C(h + \tau\mathbf 1) = Ch + \tau C\mathbf 1 = Ch" + tag,
+            expr=C * h,
+            source=C * (h + z * one),
+        ),
+        Step(
+            "statement_shift",
+            r"BN_{\gamma,\alpha}((X + \mathbf 1 b^T)w) = BN_{\gamma,\alpha}(Xw)" + tag,
+            expr=bn_a(X * w),
+            source=bn_a(shifted * w),
+        ),
+    )
+    return Derivation(f"BN data-shift invariance (n={size}, d={dim})", steps)
+
+
+def convention_conversion(size: int = 3) -> Derivation:
+    r"""Derive that standard BN is :math:`\sqrt n` times convention-A BN; :math:`\beta_A = \beta_{std}/\sqrt n`.
+
+    Notes
+    -----
+    :math:`\operatorname{std}(h) = \|Ch\|/\sqrt n` gives
+    :math:`BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h)`.  A std
+    neuron :math:`(BN^{std}(h))_+ v = (BN(h))_+ (\sqrt n v)`, and its rescaled
+    penalty :math:`\beta_{std}\|[\gamma;\alpha]\||v|` equals
+    :math:`(\beta_{std}/\sqrt n)\|[\gamma;\alpha]\|\,|\sqrt n v|`: the convention-A
+    problem with :math:`\beta_A = \beta_{std}/\sqrt n` (paper.md §1.1).
+    """
+    h = vector("h", size)
+    root = sp.sqrt(size)
+    mean = sum(h, sp.S.Zero) / size
+    beta_std, scale = sp.symbols("beta_std a", positive=True)
+    tag = rf"\quad(n={size})"
+    steps = (
+        Step(
+            "std_is_scaled_norm",
+            r"\operatorname{std}(h) = \sqrt{\tfrac1n\sum_i (h_i-\bar h)^2} = \|Ch\|_2/\sqrt n"
+            + tag,
+            expr=norm(centering(size) * h) / root,
+            source=sp.sqrt(sum(((e - mean) ** 2 for e in h), sp.S.Zero) / size),
+        ),
+        Step(
+            "conversion",
+            r"BN^{std}_{\gamma,\alpha}(h) = \gamma\frac{\sqrt n\,Ch}{\|Ch\|} + \alpha\mathbf 1"
+            r" = \sqrt n\,BN_{\gamma,\alpha}(h)" + tag,
+            expr=root * bn_a(h),
+            source=bn_std(h),
+        ),
+        Step(
+            "relu_homogeneous",
+            r"(\sqrt n\,x)_+\,v = (x)_+\,(\sqrt n\,v)",
+            expr=relu(z) * (root * v),
+            source=relu(root * z) * v,
+        ),
+        Step(
+            "beta_conversion",
+            r"\beta_{std}\,\|[\gamma;\alpha]\|\,|v| = \frac{\beta_{std}}{\sqrt n}\,"
+            r"\|[\gamma;\alpha]\|\,|\sqrt n\,v|",
+            expr=(beta_std / root) * scale * sp.Abs(root * v),
+            source=beta_std * scale * sp.Abs(v),
+        ),
+    )
+    return Derivation(f"BN convention conversion std <-> A (n={size})", steps)

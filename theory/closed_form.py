@@ -1,0 +1,295 @@
+r"""Closed forms of the high-dimensional regime (paper.md R2, R3; §6 items 13, 15).
+
+When :math:`\operatorname{rank}(CX) = n-1`, :math:`U'` is orthogonal and the
+rescaled problem becomes
+:math:`\min_{a,b\ge0}\tfrac12\|a-b-y\|^2 + \beta(\|a\|+\|b\|)`, solved by
+two-sided group soft-thresholding:
+:math:`a = (1-\beta/\|y_+\|)_+\,y_+`, :math:`b = (1-\beta/\|y_-\|)_+\,y_-`, value
+:math:`h_\beta(\|y_+\|)+h_\beta(\|y_-\|)`.
+
+The KKT conditions are checked *per coordinate* for generic norms
+:math:`P = \|y_+\|`, :math:`M = \|y_-\|` (a coordinate is in
+:math:`\operatorname{supp} y_+`, in :math:`\operatorname{supp} y_-`, or zero), so the
+proof holds for every ``n``; each of the four cases
+(:math:`P \gtrless \beta`, :math:`M \gtrless \beta`) is encoded exactly:
+active :math:`P = \beta(1+\delta)`, inactive :math:`P = \beta/(1+\delta)`,
+:math:`\delta>0`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy as sp
+
+from .bn_scaling import centering_lemmas
+from .derivation import Derivation, Step
+from .symbols import beta, centering, norm, ones, relu, vector
+from .symbols import bn_a as _bn_a
+from .whitening import svd_family
+
+__all__ = [
+    "highdim_kkt",
+    "highdim_optimum",
+    "highdim_weights",
+    "huber_h",
+    "onehot_closed_form",
+]
+
+_p, _m = sp.symbols("p m", positive=True)  # one entry of y_+ and of y_-
+_dp, _dm = sp.symbols("delta_p delta_m", positive=True)
+
+
+def huber_h(t: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
+    r""":math:`h_\beta(t) = t^2/2` for :math:`t\le\beta`, :math:`\beta t - \beta^2/2` otherwise."""
+    return sp.Piecewise((t**2 / 2, t <= b), (b * t - b**2 / 2, True))
+
+
+def highdim_optimum(pos_norm: sp.Expr, neg_norm: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
+    r""":math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)`."""
+    return huber_h(pos_norm, b) + huber_h(neg_norm, b)
+
+
+def _case_norm(active: bool, delta: sp.Symbol) -> sp.Expr:
+    return beta * (1 + delta) if active else beta / (1 + delta)
+
+
+def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
+    """KKT steps for one of the four cases; coordinates of type +, -, 0."""
+    P, M = _case_norm(active_p, _dp), _case_norm(active_m, _dm)
+    shrink_a = 1 - beta / P if active_p else sp.S.Zero
+    shrink_b = 1 - beta / M if active_m else sp.S.Zero
+    g_a = _p / P if active_p else _p / beta  # subgradient of ||a|| on supp y_+
+    g_b = _m / M if active_m else _m / beta
+    # coordinate types: (y_i, a_i, b_i, g_a_i, g_b_i)
+    coords = {
+        "+": (_p, shrink_a * _p, 0, g_a, 0),
+        "-": (-_m, 0, shrink_b * _m, 0, g_b),
+        "0": (0, 0, 0, 0, 0),
+    }
+    mu_a = {k: a - b - yi + beta * ga for k, (yi, a, b, ga, _) in coords.items()}
+    mu_b = {k: -(a - b - yi) + beta * gb for k, (yi, a, b, _, gb) in coords.items()}
+    tag = f"P{'>' if active_p else '<'}beta,M{'>' if active_m else '<'}beta"
+    note = (
+        "active: ||y_+|| = beta(1+delta_p); inactive: ||y_+|| = beta/(1+delta_p);"
+        " likewise for y_-"
+    )
+    mus = sp.Matrix([mu_a[k] for k in coords] + [mu_b[k] for k in coords])
+    value = ((1 - shrink_a) ** 2 * P**2 + (1 - shrink_b) ** 2 * M**2) / 2 + beta * (
+        shrink_a * P + shrink_b * M
+    )
+    fit_sq = shrink_a**2 * P**2 + shrink_b**2 * M**2
+    return (
+        Step(
+            f"multipliers_{tag}",
+            r"\mu_a = a-b-y+\beta g_a,\ \mu_b = -(a-b-y)+\beta g_b"
+            r"\ \text{on coordinates of type } (+,-,0)",
+            relation=">=",
+            note=note,
+            expr=sp.zeros(6, 1),
+            source=mus,
+        ),
+        Step(
+            f"complementarity_{tag}",
+            r"\mu_{a,i}\,a_i = 0,\ \mu_{b,i}\,b_i = 0",
+            note=note,
+            expr=sp.zeros(6, 1),
+            source=sp.Matrix(
+                [mu_a[k] * coords[k][1] for k in coords]
+                + [mu_b[k] * coords[k][2] for k in coords]
+            ),
+        ),
+        Step(
+            f"subgradient_norm_{tag}",
+            r"1 - \|g_a\|^2 \ge 0,\ 1 - \|g_b\|^2 \ge 0"
+            r"\quad(\|g_a\|^2 = \sum_{+} g_{a,i}^2 = (g_{a,i}/p)^2P^2)",
+            relation=">=",
+            note=note,
+            expr=sp.zeros(2, 1),
+            source=sp.Matrix([1 - (g_a / _p) ** 2 * P**2, 1 - (g_b / _m) ** 2 * M**2]),
+        ),
+        Step(
+            f"primal_feasible_{tag}",
+            r"a = (1-\beta/P)_+\,y_+ \ge 0,\ b \ge 0",
+            relation=">=",
+            note=note,
+            expr=sp.zeros(2, 1),
+            source=sp.Matrix([shrink_a, shrink_b]),
+        ),
+        Step(
+            f"value_{tag}",
+            r"\tfrac12\|a-b-y\|^2 + \beta(\|a\|+\|b\|) = h_\beta(P) + h_\beta(M)",
+            note=note,
+            expr=highdim_optimum(P, M),
+            source=value,
+        ),
+        Step(
+            f"dual_value_{tag}",
+            r"v = y-\hat y:\ -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2 = "
+            r"\tfrac12(P^2+M^2-\|\hat y\|^2) = h_\beta(P)+h_\beta(M)",
+            note=note,
+            expr=highdim_optimum(P, M),
+            source=(P**2 + M**2 - fit_sq) / 2,
+        ),
+        Step(
+            f"dual_feasible_{tag}",
+            r"\max_{\|s\|\le1}|v^T(U's)_+| = \max(\|v_+\|,\|v_-\|)\le\beta"
+            r"\quad(U'\ \text{orthogonal})",
+            relation=">=",
+            note=note,
+            expr=sp.zeros(2, 1),
+            source=sp.Matrix(
+                [
+                    beta**2 - (1 - shrink_a) ** 2 * P**2,
+                    beta**2 - (1 - shrink_b) ** 2 * M**2,
+                ]
+            ),
+        ),
+    )
+
+
+def highdim_kkt() -> Derivation:
+    r"""KKT certificate of the R2 closed form in all four cases (generic ``n``).
+
+    Notes
+    -----
+    Stationarity :math:`a-b-y+\beta g_a-\mu_a = 0`, :math:`-(a-b-y)+\beta g_b-\mu_b=0`
+    with :math:`g\in\partial\|\cdot\|`, multipliers :math:`\mu\ge0` of
+    :math:`a,b\ge0`, complementarity, and equal primal and dual values with
+    a feasible dual point :math:`v = y - \hat y` (strong duality).
+    """
+    steps: tuple[Step, ...] = ()
+    for active_p, active_m in itertools.product((True, False), repeat=2):
+        steps += _kkt_case(active_p, active_m)
+    return Derivation(
+        "R2 closed form: KKT conditions and strong duality (generic n)", steps
+    )
+
+
+def highdim_weights() -> Derivation:
+    r"""Derive the R2 neuron for a target :math:`t\ge0` (explicit SVD family, ``n=3``, rank 2).
+
+    Notes
+    -----
+    :math:`w = V\Sigma^{-1}U^Tt` gives :math:`CXw = UU^Tt = Ct` (rank ``n-1``), and with
+    :math:`\kappa = \sqrt{\|t\|-\beta}`,
+    :math:`\gamma = \kappa\|Ct\|/\|t\|`, :math:`\alpha = \kappa\,\mathbf 1^Tt/(\sqrt n\|t\|)`,
+    :math:`v=\kappa`: :math:`(BN_{\gamma,\alpha}(Xw))_+v = (1-\beta/\|t\|)\,t` and
+    :math:`\tfrac\beta2(\gamma^2+\alpha^2+v^2) = \beta(\|t\|-\beta)`.
+    """
+    fam = svd_family()
+    size = 3
+    t = vector("t", size, positive=True)
+    kappa = sp.Symbol("kappa", positive=True)
+    N = norm(t)
+    b_of_kappa = N - kappa**2  # beta = ||t|| - kappa^2 < ||t||: the neuron is active
+    ct = centering(size) * t
+    g = kappa * norm(ct) / N
+    a = kappa * (ones(size).T * t)[0, 0] / (sp.sqrt(size) * N)
+    w = fam.V * sp.diag(*fam.sigma).inv() * fam.U.T * t
+    lemmas = centering_lemmas()
+    steps = (
+        Step(
+            "pseudo_inverse",
+            r"CXw = U\Sigma V^TV\Sigma^{-1}U^Tt = UU^Tt = Ct\quad(\operatorname{rank}"
+            r" CX = n-1)",
+            expr=ct,
+            source=centering(size) * fam.X * w,
+        ),
+        lemmas.step("ones_norm_generic"),
+        Step(
+            "pythagoras",
+            r"\|Ct\|^2 + (\mathbf 1^Tt)^2/n = \|t\|^2\quad(n=3)",
+            expr=N**2,
+            source=norm(ct) ** 2 + (ones(size).T * t)[0, 0] ** 2 / size,
+        ),
+        Step(
+            "bn_output",
+            r"BN_{\gamma,\alpha}(Xw) = \frac{\kappa}{\|t\|}\Big(Ct + "
+            r"\frac{\mathbf 1^Tt}{n}\mathbf 1\Big) = \frac{\kappa}{\|t\|}\,t",
+            expr=kappa * t / N,
+            source=_bn_a(t, g, a),
+        ),
+        Step(
+            "prediction",
+            r"(BN_{\gamma,\alpha}(Xw))_+\,\kappa = \frac{\kappa^2}{\|t\|}t = "
+            r"(1-\beta/\|t\|)\,t",
+            expr=(1 - b_of_kappa / N) * t,
+            source=(kappa * t / N).applyfunc(relu) * kappa,
+        ),
+        Step(
+            "penalty",
+            r"\tfrac\beta2(\gamma^2+\alpha^2+v^2) = \beta\kappa^2 = \beta(\|t\|-\beta)",
+            expr=beta * (N - b_of_kappa),
+            source=beta / 2 * (g**2 + a**2 + kappa**2),
+        ),
+    )
+    return Derivation(
+        "R2 closed-form weights (explicit SVD family, n=3, rank 2)", steps
+    )
+
+
+def onehot_closed_form() -> Derivation:
+    r"""One-hot vector output: :math:`p^* = \sum_k h_\beta(\sqrt{n_k})` (R3).
+
+    Notes
+    -----
+    Class columns :math:`y_k` have disjoint supports, so
+    :math:`Y^TY = \operatorname{diag}(n_k)` and :math:`\sigma_k(Y) = \sqrt{n_k}`.  One
+    neuron per class (the R2 neuron with :math:`t = y_k`,
+    :math:`v_k = \sqrt{\sqrt{n_k}-\beta}\,e_k`) attains
+    :math:`\sum_k h_\beta(\sqrt{n_k})`, which equals the nuclear-norm lower
+    bound :math:`\sum_k h_\beta(\sigma_k(Y))`; hence it is optimal.  Explicit
+    example: ``n = 6`` samples in classes of sizes ``(2, 3, 1)``; the
+    per-class value is proved for a generic class size.
+    """
+    labels = (0, 0, 1, 1, 1, 2)
+    Y = sp.Matrix(len(labels), 3, lambda r, col: int(labels[r] == col))
+    sizes = [labels.count(k) for k in range(3)]
+    sigma = [
+        sp.sqrt(ev) for ev, mult in (Y.T * Y).eigenvals().items() for _ in range(mult)
+    ]
+    nk = sp.Symbol("n_k", positive=True)
+    steps = (
+        Step(
+            "gram",
+            r"Y^TY = \operatorname{diag}(n_1,\dots,n_K)\quad(\text{labels } 0,0,1,1,1,2)",
+            expr=sp.diag(*sizes),
+            source=Y.T * Y,
+        ),
+        Step(
+            "singular_values",
+            r"\sigma_k(Y) = \sqrt{n_k}",
+            expr=sp.Matrix(sorted(sp.sqrt(s) for s in sizes)),
+            source=sp.Matrix(sorted(sigma)),
+        ),
+    )
+    for active in (True, False):
+        root = _case_norm(active, _dp)  # sqrt(n_k), either side of beta
+        shrink = 1 - beta / root if active else sp.S.Zero
+        tag = "active" if active else "inactive"
+        steps += (
+            Step(
+                f"class_value_{tag}",
+                r"\tfrac12\|(1-c_k)y_k\|^2 + \beta\,c_k\sqrt{n_k} = "
+                r"h_\beta(\sqrt{n_k}),\ c_k = (1-\beta/\sqrt{n_k})_+",
+                note=f"{tag}: sqrt(n_k) = beta*(1+delta)^(+-1)",
+                expr=huber_h(root),
+                source=(1 - shrink) ** 2 * root**2 / 2 + beta * shrink * root,
+            ),
+        )
+    steps += (
+        Step(
+            "lower_bound_attained",
+            r"\sum_k h_\beta(\sigma_k(Y)) = \sum_k h_\beta(\sqrt{n_k})",
+            expr=sum((huber_h(sp.sqrt(s)) for s in sizes), sp.S.Zero),
+            source=sum((huber_h(s) for s in sigma), sp.S.Zero),
+        ),
+        Step(
+            "class_norm",
+            r"\|y_k\|_2 = \sqrt{n_k}\quad(\text{generic } n_k)",
+            expr=sp.sqrt(nk),
+            source=sp.sqrt(sp.Sum(1, (sp.Symbol("i", integer=True), 1, nk)).doit()),
+        ),
+    )
+    return Derivation("one-hot vector output closed form", steps)

@@ -1,0 +1,177 @@
+r"""The dual of the rescaled BN problem, derived step by step (paper.md R1, R5).
+
+Rescaled primal (R0):
+:math:`p^* = \min_{\|s_j\|\le1,\,v_j} \tfrac12\|\sum_j a_j v_j - y\|^2 + \beta\sum_j|v_j|`,
+:math:`a_j = (U's_j)_+`.  With the prediction :math:`z = \sum_j a_j v_j` as a
+constrained variable and multiplier :math:`\lambda`,
+
+.. math::
+    L = \tfrac12\|z-y\|^2 + \lambda^T(\textstyle\sum_j a_jv_j - z) + \beta\sum_j|v_j| .
+
+Minimising over :math:`z` gives :math:`-\ell^*(\lambda) = -\tfrac12\|\lambda\|^2-\lambda^Ty`;
+minimising over :math:`v_j` gives :math:`0` when :math:`|\lambda^Ta_j|\le\beta` and
+:math:`-\infty` otherwise; over all :math:`\|s_j\|\le 1` this is the semi-infinite
+constraint.  With :math:`v = -\lambda`:
+
+.. math::
+    d^* = \max_v -\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2\quad
+    \text{s.t.}\ \max_{\|s\|\le1}|v^T(U's)_+|\le\beta .
+
+The derivation is explicit at ``n = 3`` samples and ``m = 2`` neurons, whose
+ReLU outputs :math:`a_j` are free symbolic vectors (the steps never use
+their form); every step is coordinate-separable or a sum over neurons, so the
+same algebra holds for any ``n`` and ``m``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .conjugates import conjugate_squared
+from .derivation import Derivation, Step
+from .rescaling import penalty, scale_norm, vabs
+from .symbols import beta, c, vector
+
+__all__ = ["dual_derivation", "dual_objective", "primal_objective"]
+
+_SIZE, _NEURONS = 3, 2
+_t, _delta, _A, _W = sp.symbols("t delta A W", positive=True)
+_a = sp.Symbol("a", real=True)
+
+
+def _sq(vec: sp.Matrix) -> sp.Expr:
+    return (vec.T * vec)[0, 0]
+
+
+def primal_objective(z: sp.Matrix, y: sp.Matrix, weights: sp.Matrix) -> sp.Expr:
+    r""":math:`\tfrac12\|z-y\|^2 + \beta\sum_j|v_j|`."""
+    return _sq(z - y) / 2 + beta * sum((sp.Abs(w) for w in weights), sp.S.Zero)
+
+
+def dual_objective(dual: sp.Matrix, y: sp.Matrix) -> sp.Expr:
+    r""":math:`-\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2`."""
+    return -_sq(dual - y) / 2 + _sq(y) / 2
+
+
+def _inner_v_steps() -> tuple[Step, ...]:
+    r"""Build the steps of :math:`\inf_v\, a v + \beta|v|` (0 if :math:`|a|\le\beta`, else :math:`-\infty`)."""
+    w = sp.Symbol("v", real=True)
+    return (
+        Step(
+            "v_gap_identity",
+            r"av + \beta|v| - (\beta-|a|)|v| = av + |a||v|",
+            expr=_a * w + sp.Abs(_a) * sp.Abs(w),
+            source=_a * w + beta * sp.Abs(w) - (beta - sp.Abs(_a)) * sp.Abs(w),
+        ),
+        Step(
+            "v_gap_sign_cases",
+            r"av + |a||v| \in \{2AW, 0, 0, 2AW, 0\}\ \text{for}\ "
+            r"(a, v) = (\pm A, \pm W),\ a v = 0",
+            expr=sp.Matrix([2 * _A * _W, 0, 0, 2 * _A * _W, 0]),
+            source=sp.Matrix(
+                [
+                    (_a * w + sp.Abs(_a) * sp.Abs(w)).subs({_a: sa * _A, w: sw * _W})
+                    for sa, sw in ((1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1))
+                ]
+            ),
+        ),
+        Step(
+            "v_gap_nonneg",
+            r"av + |a||v| \ge 0\ \Rightarrow\ av+\beta|v| \ge (\beta-|a|)|v| \ge 0"
+            r"\text{ when } |a|\le\beta",
+            relation=">=",
+            expr=sp.zeros(5, 1),
+            source=sp.Matrix([2 * _A * _W, 0, 0, 2 * _A * _W, 0]),
+        ),
+        Step(
+            "v_unbounded_pos",
+            r"a = \beta+\delta:\ a(-t) + \beta|{-t}| = -\delta t \to -\infty",
+            expr=-_delta * _t,
+            source=(_a * w + beta * sp.Abs(w)).subs({_a: beta + _delta, w: -_t}),
+        ),
+        Step(
+            "v_unbounded_neg",
+            r"a = -\beta-\delta:\ a t + \beta|t| = -\delta t \to -\infty",
+            expr=-_delta * _t,
+            source=(_a * w + beta * sp.Abs(w)).subs({_a: -beta - _delta, w: _t}),
+        ),
+    )
+
+
+def dual_derivation() -> Derivation:
+    """Derive the dual: rescaled primal -> Lagrangian -> inner minimisation -> dual (see module notes)."""
+    y, z, lam = vector("y", _SIZE), vector("z", _SIZE), vector("lambda", _SIZE)
+    A = sp.Matrix.hstack(*(vector(f"a{j + 1}", _SIZE) for j in range(_NEURONS)))
+    weights = vector("v", _NEURONS)
+    pred = A * weights
+    lagrangian = (
+        _sq(z - y) / 2 + (lam.T * (pred - z))[0, 0] + beta * sum(map(sp.Abs, weights))
+    )
+    z_part = _sq(z - y) / 2 - (lam.T * z)[0, 0]
+    z_star = y + lam
+    dual = -lam
+    steps = (
+        Step(
+            "rescale",
+            r"\min_{c>0}\tfrac\beta2(c^2\|s\|^2 + v^2/c^2) = \beta\|s\||v|"
+            r"\ \Rightarrow\ \text{penalty } \beta\sum_j|v_j|,\ \|s_j\|\le1",
+            expr=beta * scale_norm * vabs,
+            source=penalty().subs(c, sp.sqrt(vabs / scale_norm)),
+        ),
+        Step(
+            "lagrangian_on_constraint",
+            r"L\big|_{z=\sum_j a_jv_j} = \tfrac12\|\sum_j a_jv_j - y\|^2"
+            r" + \beta\sum_j|v_j|\quad(n=3,\ m=2)",
+            expr=primal_objective(pred, y, weights),
+            source=lagrangian.subs(dict(zip(z, pred, strict=False))),
+        ),
+        Step(
+            "z_stationarity",
+            r"\nabla_z L = z - y - \lambda = 0\ \Rightarrow\ z_\star = y+\lambda",
+            expr=z - y - lam,
+            source=sp.Matrix([sp.diff(lagrangian, zi) for zi in z]),
+        ),
+        Step(
+            "z_convexity",
+            r"\nabla_z^2 L = I \succeq 0",
+            expr=sp.eye(_SIZE),
+            source=sp.hessian(lagrangian, list(z)),
+        ),
+        Step(
+            "z_minimum",
+            r"\min_z \tfrac12\|z-y\|^2 - \lambda^Tz = -\tfrac12\|\lambda\|^2 - \lambda^Ty"
+            r" = -\ell^*(\lambda)",
+            expr=-sum((conjugate_squared(li, yi) for li, yi in zip(lam, y, strict=False)), sp.S.Zero),
+            source=z_part.subs(dict(zip(z, z_star, strict=False))),
+        ),
+        *_inner_v_steps(),
+        Step(
+            "dual_objective",
+            r"v = -\lambda:\ -\tfrac12\|\lambda\|^2-\lambda^Ty = "
+            r"-\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2",
+            expr=dual_objective(dual, y),
+            source=-_sq(lam) / 2 - (lam.T * y)[0, 0],
+        ),
+        Step(
+            "dual_constraint",
+            r"|\lambda^Ta_j| \le \beta\ \forall\,\|s_j\|\le1\ \iff\ "
+            r"\max_{\|s\|\le1}|v^T(U's)_+| \le \beta",
+            expr=sp.Abs((dual.T * A[:, 0])[0, 0]),
+            source=sp.Abs((lam.T * A[:, 0])[0, 0]),
+        ),
+        Step(
+            "weak_duality_gap",
+            r"P - D = \tfrac12\|z + v - y\|^2 + \sum_j(\beta|v_j| - "
+            r"(v^Ta_j)\,v_j),\ z = \sum_j a_j v_j",
+            expr=_sq(pred + dual - y) / 2
+            + sum(
+                (
+                    beta * sp.Abs(weights[j]) - (dual.T * A[:, j])[0, 0] * weights[j]
+                    for j in range(_NEURONS)
+                ),
+                sp.S.Zero,
+            ),
+            source=primal_objective(pred, y, weights) - dual_objective(dual, y),
+        ),
+    )
+    return Derivation("dual of the rescaled BN problem (squared loss)", steps)

@@ -1,0 +1,131 @@
+r"""Rescaling lemma (AM-GM), paper.md R0.1 and §6 item 6.
+
+The network output is unchanged by :math:`(\gamma,\alpha,v)\to(c\gamma,c\alpha,v/c)`,
+:math:`c>0`; over :math:`c` the weight decay
+:math:`\varphi(c) = \tfrac\beta2(c^2a^2 + |v|^2/c^2)`, :math:`a = \|[\gamma;\alpha]\|_2`,
+is minimised at :math:`c^2 = |v|/a` with value :math:`\beta a|v|`, and
+:math:`\tfrac12(a^2+v^2)\ge a|v|` with equality iff :math:`a = |v|`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .derivation import Derivation, Step
+from .symbols import alpha, beta, bn_a, c, gamma, relu, v, vector, z
+
+__all__ = ["am_gm", "penalty", "scale_norm", "vabs"]
+
+#: :math:`a = \|[\gamma;\alpha]\|_2` and :math:`|v|`, both positive in the lemma.
+scale_norm, vabs = sp.symbols("a V", positive=True)
+
+
+def penalty(scale: sp.Expr = c) -> sp.Expr:
+    r""":math:`\varphi(c) = \tfrac\beta2\,(c^2 a^2 + V^2/c^2)` with ``a`` and ``V = |v|``."""
+    return beta / 2 * (scale**2 * scale_norm**2 + vabs**2 / scale**2)
+
+
+def am_gm(size: int = 3) -> Derivation:
+    r"""Derive the rescaling lemma (output invariance at ``n = size``).
+
+    Notes
+    -----
+    .. math::
+        \varphi'(c) = \beta(c a^2 - V^2/c^3) = 0 \iff c^2 = V/a,\quad
+        \varphi''(c) = \beta(a^2 + 3V^2/c^4) > 0,\quad
+        \varphi(\sqrt{V/a}) = \beta a V,\quad
+        \tfrac12(a^2+V^2) - aV = \tfrac12(a - V)^2 .
+    """
+    h = vector("h", size)
+    c_star = sp.sqrt(vabs / scale_norm)
+    phi = penalty()
+    steps = (
+        Step(
+            "relu_homogeneous",
+            r"(cx)_+ = c\,(x)_+\quad (c>0)",
+            expr=c * relu(z),
+            source=relu(c * z),
+        ),
+        Step(
+            "output_invariant",
+            rf"(BN_{{c\gamma,c\alpha}}(h))_+\,\frac vc = (BN_{{\gamma,\alpha}}(h))_+\,v\quad(n={size})",
+            expr=bn_a(h).applyfunc(relu) * v,
+            source=bn_a(h, c * gamma, c * alpha).applyfunc(relu) * (v / c),
+        ),
+        Step(
+            "penalty_in_c",
+            r"\tfrac\beta2\big((c\gamma)^2+(c\alpha)^2+(v/c)^2\big) = \tfrac\beta2(c^2a^2 + v^2/c^2)",
+            expr=beta / 2 * (c**2 * (gamma**2 + alpha**2) + v**2 / c**2),
+            source=beta / 2 * ((c * gamma) ** 2 + (c * alpha) ** 2 + (v / c) ** 2),
+        ),
+        Step(
+            "stationarity",
+            r"\varphi'(c) = \beta\,(c\,a^2 - V^2/c^3)",
+            expr=beta * (c * scale_norm**2 - vabs**2 / c**3),
+            source=sp.diff(phi, c),
+        ),
+        Step(
+            "critical_point",
+            r"\varphi'(c_\star) = 0,\quad c_\star^2 = V/a",
+            expr=sp.S.Zero,
+            source=sp.diff(phi, c).subs(c, c_star),
+        ),
+        Step(
+            "second_derivative",
+            r"\varphi''(c) = \beta\,(a^2 + 3V^2/c^4)",
+            expr=beta * (scale_norm**2 + 3 * vabs**2 / c**4),
+            source=sp.diff(phi, c, 2),
+        ),
+        Step(
+            "convex_in_c",
+            r"\beta\,(a^2 + 3V^2/c^4) \ge 0",
+            relation=">=",
+            expr=sp.S.Zero,
+            source=beta * (scale_norm**2 + 3 * vabs**2 / c**4),
+        ),
+        Step(
+            "minimum_value",
+            r"\varphi(c_\star) = \tfrac\beta2\,(Va + Va) = \beta\,a\,V",
+            expr=beta * scale_norm * vabs,
+            source=phi.subs(c, c_star),
+        ),
+        Step(
+            "balanced_at_minimum",
+            r"c_\star^2 a^2 = V^2/c_\star^2\ \ (\text{i.e. } "
+            r"\|[c\gamma;c\alpha]\| = |v/c|)",
+            expr=vabs**2 / c_star**2,
+            source=c_star**2 * scale_norm**2,
+        ),
+        Step(
+            "am_gm_gap",
+            r"\tfrac12(a^2+V^2) - aV = \tfrac12(a-V)^2",
+            expr=(scale_norm - vabs) ** 2 / 2,
+            source=(scale_norm**2 + vabs**2) / 2 - scale_norm * vabs,
+        ),
+        Step(
+            "am_gm_inequality",
+            r"\tfrac12(a-V)^2 \ge 0",
+            relation=">=",
+            expr=sp.S.Zero,
+            source=(scale_norm - vabs) ** 2 / 2,
+        ),
+        Step(
+            "equality_condition",
+            r"\tfrac12(a-V)^2 = 0 \iff a = V",
+            expr=sp.Matrix([vabs]),
+            source=sp.Matrix(
+                sp.solve(sp.Eq((scale_norm - vabs) ** 2 / 2, 0), scale_norm)
+            ),
+        ),
+        Step(
+            "rescaled_penalty",
+            r"\min_{c>0}\tfrac\beta2\big(c^2(\gamma^2+\alpha^2) + v^2/c^2\big)"
+            r" = \beta\,\|[\gamma;\alpha]\|_2\,|v|",
+            expr=beta * sp.sqrt(gamma**2 + alpha**2) * sp.Abs(v),
+            source=phi.subs(c, c_star).subs(
+                {scale_norm: sp.sqrt(gamma**2 + alpha**2), vabs: sp.Abs(v)}
+            ),
+            note="for (gamma, alpha) != 0 and v != 0, where a and |v| are positive",
+        ),
+    )
+    return Derivation(f"rescaling lemma (AM-GM, n={size})", steps)

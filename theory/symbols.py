@@ -1,0 +1,180 @@
+"""Shared SymPy symbols (with assumptions) and small constructors.
+
+Every theory module takes its scalar symbols from here so that the same
+assumptions (``real``, ``positive``) are used throughout, and builds explicit
+vectors and matrices of symbolic entries with :func:`vector` and
+:func:`matrix`.  The BN operation itself is written once here, in both
+conventions, on an explicit symbolic pre-activation vector.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = [
+    "INDICES",
+    "alpha",
+    "beta",
+    "bn_a",
+    "bn_std",
+    "c",
+    "cayley3",
+    "centering",
+    "eta",
+    "gamma",
+    "i",
+    "in_range",
+    "j",
+    "k",
+    "lam",
+    "matrix",
+    "n",
+    "norm",
+    "ones",
+    "relu",
+    "rotation2",
+    "t",
+    "v",
+    "vector",
+    "z",
+]
+
+#: BN scale and shift, output weight, scalar dual variable, scalar prediction.
+gamma, alpha, v, lam, z = sp.symbols("gamma alpha v lambda z", real=True)
+#: weight-decay coefficient, a positive rescaling factor, a GD step size.
+beta, c, eta = sp.symbols("beta c eta", positive=True)
+#: a non-negative scalar (a norm).
+t = sp.Symbol("t", nonnegative=True)
+#: the generic batch size.
+n = sp.Symbol("n", positive=True, integer=True)
+#: summation indices of generic-size statements; each ranges over 1..n.
+i, j, k = sp.symbols("i j k", positive=True, integer=True)
+INDICES: tuple[sp.Symbol, ...] = (i, j, k)
+
+
+def in_range(expr: sp.Expr) -> sp.Expr:
+    """Evaluate sums and use that every index of :data:`INDICES` lies in ``1..n``.
+
+    ``Sum(...).doit()`` returns ``Piecewise`` branches guarded by ``i <= n``;
+    those guards are true for an index, so they are replaced by ``True``.
+    """
+    done = sp.sympify(expr).doit()
+    guards = {
+        rel: sp.true
+        for rel in done.atoms(sp.core.relational.Relational)
+        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs == n
+    }
+    return sp.piecewise_fold(done.xreplace(guards)) if guards else done
+
+
+def vector(name: str, size: int, **assumptions: bool) -> sp.Matrix:
+    """Column vector ``[name_1, ..., name_size]`` of fresh symbols.
+
+    Parameters
+    ----------
+    name : str
+        Base name of the entries.
+    size : int
+        Number of entries (at least 1).
+    **assumptions : bool
+        SymPy assumptions of every entry; ``real=True`` when none is given.
+
+    Returns
+    -------
+    sympy.Matrix
+        Shape ``(size, 1)``.
+    """
+    assumptions = assumptions or {"real": True}
+    return sp.Matrix([sp.Symbol(f"{name}_{i + 1}", **assumptions) for i in range(size)])
+
+
+def matrix(name: str, rows: int, cols: int, **assumptions: bool) -> sp.Matrix:
+    """Matrix of fresh symbols ``name_{ij}`` (1-based), real unless told otherwise."""
+    assumptions = assumptions or {"real": True}
+    return sp.Matrix(
+        rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", **assumptions)
+    )
+
+
+def ones(size: int) -> sp.Matrix:
+    """Return the all-ones column vector of length ``size``."""
+    return sp.ones(size, 1)
+
+
+def centering(size: int) -> sp.Matrix:
+    r"""Return the centring projector :math:`C = I_n - \tfrac1n \mathbf 1\mathbf 1^T`."""
+    return sp.eye(size) - sp.ones(size, size) / size
+
+
+def norm(vec: sp.Matrix) -> sp.Expr:
+    r"""Euclidean norm :math:`\sqrt{\sum_i x_i^2}` of a column vector of real entries."""
+    return sp.sqrt(sum((e**2 for e in vec), sp.S.Zero))
+
+
+def relu(expr: sp.Expr) -> sp.Expr:
+    r"""ReLU written as :math:`(x + |x|)/2`, which SymPy manipulates algebraically."""
+    return (expr + sp.Abs(expr)) / 2
+
+
+def bn_a(h: sp.Matrix, scale: sp.Expr = gamma, shift: sp.Expr = alpha) -> sp.Matrix:
+    r"""Convention-A batch normalisation of one pre-activation column.
+
+    Parameters
+    ----------
+    h : sympy.Matrix, shape (n, 1)
+        Pre-activation :math:`h = Xw` with real entries.
+    scale, shift : sympy.Expr
+        :math:`\gamma` and :math:`\alpha`.
+
+    Returns
+    -------
+    sympy.Matrix
+        :math:`\gamma\, Ch/\|Ch\|_2 + \alpha\,\mathbf 1/\sqrt n`.
+
+    Notes
+    -----
+    Undefined when :math:`Ch = 0` (the norm vanishes); callers choose
+    instances with a non-constant ``h``.
+    """
+    size = h.shape[0]
+    ch = centering(size) * h
+    return scale * ch / norm(ch) + shift / sp.sqrt(size) * ones(size)
+
+
+def bn_std(h: sp.Matrix, scale: sp.Expr = gamma, shift: sp.Expr = alpha) -> sp.Matrix:
+    r"""Batch-normalise one column in the standard convention (batch-std, biased, no epsilon) batch normalisation of one column.
+
+    Returns
+    -------
+    sympy.Matrix
+        :math:`\gamma (h - \bar h \mathbf 1)/\operatorname{std}(h) + \alpha\mathbf 1`,
+        :math:`\operatorname{std}(h) = \sqrt{\tfrac1n \sum_i (h_i - \bar h)^2}`.
+    """
+    size = h.shape[0]
+    mean = sum(h, sp.S.Zero) / size
+    dev = h - mean * ones(size)
+    std = sp.sqrt(sum((e**2 for e in dev), sp.S.Zero) / size)
+    return scale * dev / std + shift * ones(size)
+
+
+def rotation2(tau: sp.Expr) -> sp.Matrix:
+    r"""Return a rational 2x2 rotation, exactly orthogonal for every real tau.
+
+    :math:`\frac{1}{1+\tau^2}\begin{bmatrix}1-\tau^2 & -2\tau\\
+    2\tau & 1-\tau^2\end{bmatrix}`.
+    """
+    den = 1 + tau**2
+    return sp.Matrix([[1 - tau**2, -2 * tau], [2 * tau, 1 - tau**2]]) / den
+
+
+def cayley3(p: sp.Expr, q: sp.Expr, r: sp.Expr) -> sp.Matrix:
+    r"""Rational 3x3 orthogonal matrix :math:`(I - A)(I + A)^{-1}`, A skew-symmetric.
+
+    Every entry is a rational function of ``p, q, r``, so orthogonality holds
+    exactly and survives substitution of rationals.
+    """
+    skew = sp.Matrix([[0, -r, q], [r, 0, -p], [-q, p, 0]])
+    eye = sp.eye(3)
+    return ((eye - skew) * (eye + skew).adjugate() / (eye + skew).det()).applyfunc(
+        sp.cancel
+    )
