@@ -94,11 +94,16 @@ def _block_inverse(H: np.ndarray) -> np.ndarray:
     return np.linalg.inv(Hs) * d[..., :, None] * d[..., None, :]
 
 
+def _blockmul(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Blockwise matrix-vector products ``A[..., i, j] b[..., j]``."""
+    return (A @ b[..., None])[..., 0]
+
+
 def _hessian_matvec(
     blk: Blocks, H: np.ndarray, tau: float, dz: np.ndarray
 ) -> np.ndarray:
     r""":math:`(H + \tau J^TJ)\,dz` blockwise."""
-    out = np.einsum("spij,spj->spi", H, dz)
+    out = _blockmul(H, dz)
     out[..., : blk.m] += (
         tau * SIGNS[:, None, None] * blk.adjoint(blk.predict(dz[..., : blk.m]))
     )
@@ -114,18 +119,19 @@ class _WoodburySolver:
         Hs = (
             self.Hi[0, :, :m, :m] + self.Hi[1, :, :m, :m]
         )  # J_b Hinv J_b^T is sign free
-        Z = blk.D.T[:, :, None] * (blk.U @ Hs)  # (P, n, m)
-        V = blk.D.T[:, :, None] * blk.U[None]
-        S = np.einsum("pnm,plm->nl", Z, V) + np.eye(blk.n) / tau
+        # S = sum_p D_p (U Hs_p U^T) D_p: batched small products and a masked sum
+        # (no long BLAS reduction, which thrashes when OpenBLAS threads compete)
+        S = np.einsum("pij,pij->ij", blk.DD, (blk.U @ Hs) @ blk.U.T)
+        S += np.eye(blk.n) / tau
         self.cho = scipy.linalg.cho_factor(S)
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
         blk, m = self.blk, self.blk.m
-        h = np.einsum("spij,spj->spi", self.Hi, b)
+        h = _blockmul(self.Hi, b)
         u = scipy.linalg.cho_solve(self.cho, blk.predict(h[..., :m]))
         rhs = np.zeros_like(b)
         rhs[..., :m] = SIGNS[:, None, None] * blk.adjoint(u)
-        return h - np.einsum("spij,spj->spi", self.Hi, rhs)
+        return h - _blockmul(self.Hi, rhs)
 
 
 def newton_step(blk: Blocks, st: BarrierState, *, refine: int = 2):

@@ -21,7 +21,7 @@ SIGNS = np.array([1.0, -1.0])
 
 @dataclasses.dataclass(frozen=True)
 class Blocks:
-    """Patterns kept for the solve, in a normalised scale (``||y|| = 1``).
+    r"""Patterns kept for the solve, in a normalised scale (``||y|| = 1``).
 
     Attributes
     ----------
@@ -31,6 +31,8 @@ class Blocks:
         ``2D - 1``.
     UU : ndarray (n, m*m)
         Row ``k`` is the flattened outer product of row ``k`` of ``U`` with itself.
+    DD : ndarray (P, n, n)
+        Masks :math:`\mathrm{diag}(D_i)\mathbf 1 \mathbf 1^T \mathrm{diag}(D_i)`.
     y : ndarray (n,)
         Labels divided by ``scale``.
     beta : float
@@ -45,6 +47,7 @@ class Blocks:
     D: np.ndarray
     sign: np.ndarray
     UU: np.ndarray
+    DD: np.ndarray
     y: np.ndarray
     beta: float
     scale: float
@@ -101,9 +104,11 @@ def make_blocks(problem: ConvexProblem, kept: np.ndarray) -> Blocks:
     scale = norm_y if norm_y > 0 else 1.0
     D = problem.D[:, kept].astype(np.float64)
     UU = np.einsum("nm,nk->nmk", U, U).reshape(U.shape[0], -1)
+    DD = D.T[:, :, None] * D.T[:, None, :]
     return Blocks(
         U=U,
         D=D,
+        DD=DD,
         sign=2.0 * D - 1.0,
         UU=UU,
         y=problem.y / scale,
