@@ -287,3 +287,40 @@ def test_solve_mp_certificate_reaches_the_requested_digits(tmp_path):
     assert mp["digits"] >= 30, mp
     assert mp["bound_kind"] == "global"
     assert math.isclose(float(mp["primal"]), json.loads(out)["objective"], rel_tol=1e-9)
+
+
+def test_certify_rejects_a_network_of_the_wrong_input_dimension(data14, tmp_path):
+    net = tmp_path / "net.npz"
+    np.savez(net, W=np.ones((2, 3)), gamma=np.ones(3), alpha=np.zeros(3), v=np.ones(3))
+    rc, out, err = bnconvex("certify", net, data14, "--beta", "0.1", "--json")
+    assert_usage_error(rc, err, "`NETWORK` has input dimension d=2", "d=3")
+    assert out == ""
+
+
+def test_certify_missing_network_file(data14, tmp_path):
+    rc, _, err = bnconvex("certify", tmp_path / "none.npz", data14, "--beta", "0.1")
+    assert_usage_error(rc, err, "`NETWORK` file not found")
+
+
+def test_verify_tier_and_tag_filters(tmp_path, capsys):
+    # of these three only dual.certificate has an mp tier *and* the "solver" tag
+    ids = ["dual.certificate", "convex.strong_duality", "reconstruct.model_class"]
+    rc = main(
+        [
+            "verify",
+            "--claim",
+            *ids,
+            "--tier",
+            "mp",
+            "--tag",
+            "solver",
+            "--quick",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0, capsys.readouterr().out
+    _, records = read_jsonl(tmp_path / "report.jsonl")
+    assert {r["tier"] for r in records} == {"mp"}
+    assert {r["id"] for r in records} == {"dual.certificate"}

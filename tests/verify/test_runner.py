@@ -152,3 +152,21 @@ def test_dask_scheduler_without_dask_gives_an_install_hint(toy_claims, monkeypat
     units = runner.plan_units([get_claim("toy.passing")], (), runner.RunOptions())
     with pytest.raises(InputError, match=r"`--scheduler` needs Dask.*bnconvex\[dask\]"):
         runner.run_units(units, runner.RunOptions(scheduler="tcp://127.0.0.1:1"))
+
+
+def test_progress_writes_only_when_enabled():
+    import io
+
+    from bnconvex.verify._progress import Progress, progress_enabled
+
+    stream = io.StringIO()
+    bar = Progress(2, enabled=True, stream=stream)
+    bar.update("claim.a [float64] passed")
+    bar.close()
+    assert "[1/2]" in stream.getvalue()
+    assert stream.getvalue().endswith("claim.a [float64] passed\n")
+    quiet = io.StringIO()
+    Progress(2, enabled=False, stream=quiet).update("x")
+    assert quiet.getvalue() == ""
+    assert progress_enabled(False, io.StringIO()) is False  # not a terminal
+    assert progress_enabled(True) is False
