@@ -57,14 +57,24 @@ _STATUS_ORDER = ("failed", "inconclusive", "passed", "skipped")
 # --------------------------------------------------------------------------
 
 #: LaTeX -> mathtext rewrites, applied in order (regex, replacement).
-_REWRITES: tuple[tuple[str, str], ...] = (
+_REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\\operatorname\*?\{([^{}]*)\}", r"\\mathrm{\1}"),
-    (r"\\(?:text|textrm|textnormal)\{([^{}]*)\}", r"\\mathrm{\1}"),
+    (
+        r"\\(?:text|textrm|textnormal)\{([^{}]*)\}",
+        lambda m: "\\mathrm{" + m.group(1).replace(" ", "\\ ") + "}",
+    ),
     (r"\\(?:textbf|bm)\{([^{}]*)\}", r"\\mathbf{\1}"),
     (r"\\(?:underbrace|overbrace|mathop)\{([^{}]*)\}", r"{\1}"),
     (r"\\xrightarrow\{[^{}]*\}", r"\\rightarrow"),
     (r"\\tfrac", r"\\frac"),
-    (r"\\([dt]?frac)\s*([0-9A-Za-z])\s*([0-9A-Za-z])", r"\\\1{\2}{\3}"),
+    (
+        r"\\([dt]?frac)\s*(\\[A-Za-z]+|[0-9A-Za-z])\s*(\\[A-Za-z]+|[0-9A-Za-z])",
+        r"\\\1{\2}{\3}",
+    ),
+    (
+        r"\\(mathbf|mathbb|mathrm|mathcal|mathit|sqrt|hat|tilde|bar|vec)\s+([0-9A-Za-z])",
+        r"\\\1{\2}",
+    ),
     (r"\\(?:lVert|rVert)", r"\\Vert "),
     (r"\\(?:lvert|rvert)", "|"),
     (r"\\[Bb]ig{1,2}[lr]?(?![a-zA-Z])", ""),
@@ -186,38 +196,72 @@ def _display_lines(latex: str) -> list[str]:
     return [re.sub(r"\\frac(?![a-zA-Z])", r"\\dfrac", ln) for ln in lines]
 
 
+_CASES_RE = re.compile(r"^(.*?)\\begin\{cases\}(.*?)\\end\{cases\}(.*)$", re.S)
+
+
 class _MathRenderer:
-    """Turns LaTeX into page markup, numbering formulas for unique SVG ids."""
+    r"""Turns LaTeX into page markup, numbering formulas for unique SVG ids.
+
+    One-line formulas become one SVG; ``\\``-separated lines (aligned-type
+    environments) one SVG per line; a ``cases`` environment is laid out by
+    HTML (a brace and one row per case, each piece typeset).  Anything else
+    mathtext cannot parse is shown as raw LaTeX.
+    """
 
     def __init__(self) -> None:
         self._count = itertools.count()
         self.failed: list[str] = []
 
-    def _svgs(self, latex: str, display: bool) -> list[str] | None:
-        if "cases}" in latex or "array}" in latex or "matrix}" in latex:
-            return None  # two-dimensional layouts mathtext cannot do: show the source
-        lines = _display_lines(latex) if display else [latex]
+    def _svg(self, latex: str, size: float) -> str:
+        """Typeset one line; raise ``ValueError`` when mathtext cannot."""
+        svg = latex_to_svg(latex, size=size, key=f"f{next(self._count)}")
+        if svg is None:
+            raise ValueError(latex)
+        return svg
+
+    def _cases(self, match: re.Match[str], size: float) -> str:
+        prefix, body, suffix = match.groups()
+        rows = []
+        for line in re.split(r"\\\\", body):
+            cells = [c.strip() for c in line.split("&")]
+            if any(cells):
+                pieces = [self._svg(c, size) for c in cells if c]
+                rows.append('<span class="case">' + "&emsp;".join(pieces) + "</span>")
+        left = self._svg(prefix, size) if prefix.strip() else ""
+        right = self._svg(suffix, size) if suffix.strip() else ""
+        return (
+            f'<span class="cases">{left}<span class="brace">{{</span>'
+            f'<span class="rows">{"".join(rows)}</span>{right}</span>'
+        )
+
+    def _markup(self, latex: str, display: bool) -> str:
         size = 13.0 if display else 11.0
-        svgs = [
-            latex_to_svg(ln, size=size, key=f"f{next(self._count)}") for ln in lines
-        ]
-        return None if not svgs or any(s is None for s in svgs) else svgs  # type: ignore[return-value]
+        match = _CASES_RE.match(latex.strip())
+        if match is not None and "cases}" not in match.group(2) + match.group(3):
+            return self._cases(match, size)
+        if re.search(r"\\begin\{(?:cases|array|[pbvBV]?matrix)\}", latex):
+            raise ValueError(latex)  # two-dimensional layouts mathtext cannot do
+        lines = _display_lines(latex) if display else [latex]
+        return "<br>".join(self._svg(ln, size) for ln in lines)
 
     def __call__(self, latex: str | None, *, display: bool = False) -> str:
         if not latex:
             return ""
         cls = "math display" if display else "math"
         raw = html.escape(latex)
-        svgs = self._svgs(latex, display)
-        if svgs is None:
+        try:
+            markup = self._markup(latex, display)
+        except ValueError:
             self.failed.append(latex)
             return f'<code class="{cls} latex" title="LaTeX (not typeset)">{raw}</code>'
-        title = f'<svg role="img" aria-label="{raw}" '
-        parts = [
-            svg.replace("<svg ", title, 1).replace(">", f"><title>{raw}</title>", 1)
-            for svg in svgs
-        ]
-        return f'<span class="{cls}" data-latex="{raw}">{"<br>".join(parts)}</span>'
+        markup = re.sub(
+            r"<svg ([^>]*)>",
+            lambda m: (
+                f'<svg role="img" aria-label="{raw}" {m.group(1)}><title>{raw}</title>'
+            ),
+            markup,
+        )
+        return f'<span class="{cls}" title="{raw}" data-latex="{raw}">{markup}</span>'
 
 
 # --------------------------------------------------------------------------
@@ -351,6 +395,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .claim.passed{border-color:#2e7d32}
 .claim.inconclusive{border-color:#c98a00}
 .math svg{vertical-align:middle;max-width:100%;height:auto}
+.cases{display:inline-flex;align-items:center}.rows{display:inline-flex;flex-direction:column}
+.brace{font-size:2.6em;font-weight:200;line-height:1;margin:0 .1em}
 .math.display{display:block;margin:.4em 0}
 code.latex{background:#f6f6f6;padding:0 .3em}
 ol.deriv li{margin:.35em 0}
@@ -371,6 +417,8 @@ def _fmt(value: float | None, spec: str = ".2e") -> str:
         return "–"
     if math.isinf(value):
         return "∞"
+    if value == 0:
+        return "0"
     return format(value, spec)
 
 
@@ -410,11 +458,20 @@ def _table(
     return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _env_text(value: Any) -> Any:
+    """Show a header mapping as ``key: value; ...`` (absent values left out)."""
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return value
+
+
 def _header_section(header: Mapping[str, Any]) -> str:
     if not header:
         return '<p class="small">No header record (environment unknown).</p>'
     rows = "".join(
-        f"<tr><th>{_esc(k)}</th><td>{_esc(_short(v, 600))}</td></tr>"
+        f"<tr><th>{_esc(k)}</th><td>{_esc(_short(_env_text(v), 600))}</td></tr>"
         for k, v in header.items()
         if k not in ("type", "claims")
     )
@@ -523,9 +580,12 @@ def _hypothesis_cell(recs: Sequence[Record]) -> str:
     maxima = sorted(
         {h["max_examples"] for h in hyp if isinstance(h.get("max_examples"), int)}
     )
-    text = f"{len(recs)} run"
+    examples = len({r.get("example") for r in recs})
+    text = f"{examples} example{'s' if examples != 1 else ''}"
     if maxima:
         text += f" (max_examples {', '.join(map(str, maxima))})"
+    if len(recs) > examples:
+        text += f", {len(recs)} records"
     if any(h.get("shrunk") for h in hyp):
         text += ", shrunk counterexample"
     return _cell(_esc(text))
@@ -534,12 +594,14 @@ def _hypothesis_cell(recs: Sequence[Record]) -> str:
 def _tier_row(tier: str, status: str, recs: Sequence[Record]) -> list[str]:
     errs = [e for e in map(_error_of, recs) if e is not None]
     tols = [t for t in (_num(r.get("tolerance")) for r in recs) if t is not None]
-    prec = sorted({str(r.get("dps") or r.get("dtype") or "") for r in recs} - {""})
+    dps = sorted({int(r["dps"]) for r in recs if isinstance(r.get("dps"), int)})
+    dtypes = sorted({str(r["dtype"]) for r in recs if r.get("dtype")})
+    prec = [f"{p} dps" for p in dps] + dtypes
     seconds = sum(_num(r.get("seconds")) or 0.0 for r in recs)
     return [
         _cell(_esc(tier)),
         _cell(_badge(status)),
-        _cell(str(len(recs)), num=True),
+        _cell(str(len({r.get("example") for r in recs})), num=True),
         _hypothesis_cell(recs),
         _cell(_fmt(max(errs) if errs else None), num=True),
         _cell(_fmt(min(tols) if tols else None), num=True),

@@ -26,6 +26,7 @@ DERIVATION = [
         "latex": r"h(t) = \begin{cases} t^2/2 & t \le \beta \\"
         r" \beta t - \beta^2/2 & t > \beta \end{cases}",
     },
+    {"name": "matrix", "latex": r"M = \begin{pmatrix} a & b \\ c & d \end{pmatrix}"},
 ]
 
 CLAIMS = [

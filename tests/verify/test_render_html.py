@@ -131,13 +131,15 @@ def test_maths_is_inline_svg_with_latex_title_and_raw_fallback(page):
     assert f"<title>{escaped}</title>" in page, (
         "statement not typeset with its LaTeX title"
     )
-    # the cases environment cannot be typeset by mathtext: raw LaTeX is shown
+    # a cases environment is laid out in HTML: brace + one row per case
+    assert page.count('<span class="case">') == 2, "cases rows not laid out"
+    # a matrix cannot be typeset by mathtext: the raw LaTeX is shown instead
     assert re.search(
-        r'<code class="math display latex"[^>]*>h\(t\) = \\begin\{cases\}', page
+        r'<code class="math display latex"[^>]*>M = \\begin\{pmatrix\}', page
     )
     n_svg = page.count("<svg ")
-    # 3 statements + 2 one-line derivation steps; the cases step is raw LaTeX
-    assert n_svg == 5, f"expected 5 typeset formulas, got {n_svg}"
+    # 3 statements + 2 one-line steps + cases (prefix and 2 x 2 cells); not the matrix
+    assert n_svg == 10, f"expected 10 typeset formulas, got {n_svg}"
 
 
 def test_titles_are_html_escaped(page):
@@ -205,3 +207,11 @@ def test_latex_to_svg_returns_none_on_unparsable_input():
     assert svg is not None, "x^2 should typeset"
     assert svg.startswith("<svg"), svg[:200]
     assert 'id="k-' in svg, f"ids not prefixed: {svg[:300]}"
+
+
+def test_evidence_counts_examples_and_precisions(page):
+    section = page[page.index('id="claim-bn-scale_invariance"') :]
+    section = section[: section.index("</section>")]
+    assert "3 examples (max_examples 3)" in section, "Hypothesis count missing"
+    assert "50 dps" in section, "mp precision missing"
+    assert "mp: 50 dps minus guard digits" in section, "tolerance note missing"
