@@ -109,11 +109,11 @@ def _neuron_blocks(net: BNNetwork, whitening: Whitening) -> np.ndarray:
     r"""Return the rows ``s_j = [\gamma'_j q_j/\|q_j\|; \alpha_j]`` of the neurons."""
     Q = (whitening.sigma[:, None] * (whitening.Vt @ np.asarray(net.W))).T  # (m, r)
     norm_q = np.linalg.norm(Q, axis=1)
+    # eps > 0 allows q = 0 (constant pre-activation): BN then outputs alpha/sqrt(n)
+    safe = np.where(norm_q > 0, norm_q, 1.0)
     shrink = norm_q / np.sqrt(norm_q**2 + whitening.n * net.eps)
     gamma = np.asarray(net.gamma) * shrink
-    return np.column_stack(
-        [gamma[:, None] * Q / norm_q[:, None], np.asarray(net.alpha)]
-    )
+    return np.column_stack([gamma[:, None] * Q / safe[:, None], np.asarray(net.alpha)])
 
 
 def network_to_convex(

@@ -172,3 +172,32 @@ def test_network_to_convex_rejects_vector_output_and_bad_X():
     net = BNNetwork(np.ones((2, 1)), np.ones(1), np.ones(1), np.ones(1))
     with pytest.raises(InputError, match=r"`X` must have shape \(n, 2\)"):
         network_to_convex(net, np.eye(3))
+
+
+def test_network_to_convex_constant_neuron_with_eps():
+    # eps > 0, w = 0: std BN outputs alpha * 1, i.e. a block [0, 0, c] (gamma' = 0)
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
+    W = np.column_stack([rng.standard_normal(2), np.zeros(2)])
+    net = BNNetwork(
+        W,
+        np.array([1.0, 0.7]),
+        np.array([0.3, 0.5]),
+        np.array([1.2, -0.8]),
+        convention="std",
+        eps=1e-5,
+    )
+    w = whiten(X)
+    D, S_plus, S_minus = network_to_convex(net, X, whitening=w)
+    blocks = np.concatenate([S_plus, S_minus])
+    assert np.isfinite(blocks).all(), f"non-finite blocks: {blocks}"
+    problem = ConvexProblem(
+        w.U_prime, y, convert_beta(0.2, 6, source="std", target="a"), D
+    )
+    f = forward(net, X)
+    xp_assert_close(predict(problem, S_plus, S_minus), f, rtol=0, atol=1e-13)
+    convex_value, value = (
+        convex_objective(problem, S_plus, S_minus),
+        objective(net, X, y, 0.2),
+    )
+    assert convex_value <= value, f"convex {convex_value!r} > network {value!r}"
