@@ -1,1 +1,36 @@
-"""placeholder."""
+"""Full-scale convex BN models (issue 4): array-API solver, large whitening, regularisers.
+
+Public API
+----------
+fit, FullScaleModel
+    whitening + regulariser + sampled patterns + solve, and ``predict`` on new data.
+solve_fullscale, solve_path, FullScaleSolution
+    the convex program on given features ``F`` (= U') and patterns ``D``.
+whiten_large, left_factor, SpectralFactors
+    centred SVD of large matrices (chunked float64 Gram).
+truncated_whitening, spectral_features, FeatureMap
+    explicit regularisers (paper.md §4).
+sample_patterns
+    seeded Gaussian patterns with their generators.
+"""
+
+from .model import FullScaleModel, fit
+from .patterns import sample_patterns
+from .regularizers import FeatureMap, spectral_features, truncated_whitening
+from .solver import FullScaleSolution, solve_fullscale, solve_path
+from .whitening import SpectralFactors, left_factor, whiten_large
+
+__all__ = [
+    "FeatureMap",
+    "FullScaleModel",
+    "FullScaleSolution",
+    "SpectralFactors",
+    "fit",
+    "left_factor",
+    "sample_patterns",
+    "solve_fullscale",
+    "solve_path",
+    "spectral_features",
+    "truncated_whitening",
+    "whiten_large",
+]

@@ -1,0 +1,117 @@
+r"""Matrix-free augmented Lagrangian with a FISTA inner solver (any ``n``).
+
+Each round minimises the PHR augmented Lagrangian
+
+.. math::
+    \tfrac12\|\hat Y - Y\|^2 + \frac1{2\rho}\sum\bigl(\|(\lambda - \rho A s)_+\|^2
+    - \|\lambda\|^2\bigr) + \beta\sum_g\|s_g\|
+
+by FISTA with gradient restarts and group soft-thresholding, step
+:math:`1/(\|M\|^2 + \rho\|F\|^2)`, then sets
+:math:`\lambda \leftarrow (\lambda - \rho A s)_+` and multiplies :math:`\rho` by
+ten when the violation fell by less than a factor 4.  Only chunked GEMMs and
+elementwise work: memory is :math:`O(nPK)` for the multipliers plus the chunk
+temporaries.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .._array_api import Array
+from ._ops import group_shrink
+from ._problem import Problem
+
+__all__ = ["ALMethod"]
+
+_RHO_MAX = 1e8
+
+
+class ALMethod:
+    """Augmented-Lagrangian method state (see the module docstring)."""
+
+    name = "al"
+
+    def __init__(self, pb: Problem, S: Array, lam: Array | None, rho: float) -> None:
+        self.pb, self.S, self.lam, self.rho = pb, S, lam, float(rho)
+        self.eps, self.prev_viol = 1e-2, math.inf
+        self.iters = self.outer = 0
+        self.viol = 0.0
+
+    # -- one round ------------------------------------------------------
+    def advance(self, budget: int, deadline: float = math.inf) -> None:
+        """Inner FISTA solve (until ``deadline``, a ``perf_counter`` time), then the multiplier update."""
+        pb = self.pb
+        L = pb.L_loss + (0.0 if pb.gated else self.rho * pb.F2)
+        self.iters += self._fista(L, self.eps * pb.g0, max(1, budget), deadline)
+        self.outer += 1
+        self.viol = (
+            0.0 if pb.gated else pb.op.multiplier_step(self.S, self.lam, self.rho)
+        )
+
+    def current(self) -> tuple[Array, Array | None, float]:
+        """Blocks, multipliers for the certificate, cone violation."""
+        return self.S, self.lam, self.viol
+
+    def adapt(self, viol_tol: float, tol: float) -> None:
+        """Grow ``rho`` when the violation stalls; tighten the inner tolerance."""
+        if (
+            not self.pb.gated
+            and self.viol > 0.25 * self.prev_viol
+            and self.viol > viol_tol
+        ):
+            self.rho = min(10.0 * self.rho, _RHO_MAX)
+        self.prev_viol = self.viol
+        self.eps = max(0.1 * self.eps, 1e-3 * tol)
+
+    def _fista(self, L: float, tol_abs: float, budget: int, deadline: float) -> int:
+        r"""FISTA with O'Donoghue-Candès gradient restarts; updates ``self.S``.
+
+        Stops when the gradient-mapping norm :math:`L\|x_{k+1}-y_k\|` is at most
+        ``tol_abs``.
+        """
+        pb = self.pb
+        xp, op = pb.xp, pb.op
+        x = self.S
+        y, t = x, 1.0
+        for it in range(1, budget + 1):
+            _, G = op.gradient(y, pb.Y, self.lam, self.rho)
+            x_new = group_shrink(y - G / L, pb.beta / L, xp, pb.group)
+            step = x_new - y
+            if (
+                L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs
+                or time.perf_counter() > deadline
+            ):
+                self.S = x_new
+                return it
+            if float(xp.sum(-step * (x_new - x))) > 0:
+                y, t = x_new, 1.0
+            else:
+                t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+                y = x_new + ((t - 1.0) / t_new) * (x_new - x)
+                t = t_new
+            x = x_new
+        self.S = x
+        return budget
+
+    # -- checkpoints ----------------------------------------------------
+    def state(self) -> tuple[dict, dict]:
+        """Arrays and scalars that determine the next iterates."""
+        arrays = {"S": self.S, "lam": self.lam}
+        meta = {
+            "rho": self.rho,
+            "eps": self.eps,
+            "prev_viol": self.prev_viol,
+            "iters": self.iters,
+            "outer": self.outer,
+            "viol": self.viol,
+        }
+        return arrays, meta
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        """Inverse of :meth:`state`."""
+        self.S, self.lam = arrays["S"], arrays.get("lam")
+        for key in ("rho", "eps", "prev_viol", "viol"):
+            setattr(self, key, float(meta[key]))
+        self.iters, self.outer = int(meta["iters"]), int(meta["outer"])

@@ -1,0 +1,164 @@
+r"""High-level full-scale fit: whitening, regulariser, patterns, solve, predict.
+
+This is the entry point for ``bnconvex train`` and the CIFAR benchmark::
+
+    from bnconvex.numerics.fullscale import fit
+    model = fit(X_train, Y_onehot, beta=1e-3, patterns=256, seed=0, k=100,
+                dtype="float32", time_limit=600)
+    scores = model.predict(X_test)          # (N, K); argmax for the class
+    model.solution.status, model.solution.relative_gap
+
+Everything is array-API code: pass CuPy arrays to run on a GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .._array_api import Array, array_namespace, xp_capabilities
+from .._validation import check_beta
+from ..errors import InputError
+from .patterns import sample_patterns
+from .regularizers import FeatureMap, spectral_features
+from .solver import FullScaleSolution, solve_fullscale
+from .whitening import whiten_large
+
+__all__ = ["FullScaleModel", "fit"]
+
+
+@dataclasses.dataclass
+class FullScaleModel:
+    r"""A fitted convex BN model (the BN network is implicit in its blocks).
+
+    Attributes
+    ----------
+    features : FeatureMap
+        Whitening / regulariser map :math:`\\phi` (replaces :math:`U'`).
+    gates : Array or None
+        ``(m, P)`` pattern generators :math:`u_i` (``None`` when patterns were given).
+    solution : FullScaleSolution
+        The solver output (status, objective, certified gap, blocks).
+    beta_a : float
+        The coefficient in convention A actually used.
+    """
+
+    features: FeatureMap
+    gates: Array | None
+    solution: FullScaleSolution
+    beta_a: float
+
+    def predict(self, X: Array, *, chunk_rows: int = 4096) -> Array:
+        r"""Network output on new samples, ``(N,)`` or ``(N, K)``.
+
+        Exact model: :math:`f(x) = \sum_i (\phi(x)^Ts_i)_+ - (\phi(x)^Ts'_i)_+`,
+        the ReLU network of R1 with BN statistics frozen at the training batch.
+        Gated relaxation: :math:`\sum_i 1[\phi(x)^Tu_i \ge 0]\,\phi(x)^T(s_i - s'_i)`.
+        """
+        xp = array_namespace(X)
+        sol = self.solution
+        Sp, Sm = sol.S_plus, sol.S_minus
+        vector = len(Sp.shape) == 3
+        if not vector:
+            Sp, Sm = Sp[:, :, None], Sm[:, :, None]
+        if sol.gated and self.gates is None:
+            raise InputError(
+                "`predict` of a gated model needs the pattern generators; "
+                "fit with an integer `patterns`"
+            )
+        dtype = Sp.dtype
+        out = []
+        for r0 in range(0, X.shape[0], chunk_rows):
+            phi = self.features.transform(X[r0 : r0 + chunk_rows, :], dtype=dtype)
+            out.append(self._predict_chunk(xp, phi, Sp, Sm))
+        Y = xp.concat(out, axis=0)
+        return Y if vector else Y[:, 0]
+
+    def _predict_chunk(self, xp, phi: Array, Sp: Array, Sm: Array) -> Array:
+        P, m, K = Sp.shape
+        Zp = xp.reshape(
+            xp.matmul(phi, xp.reshape(xp.permute_dims(Sp, (1, 0, 2)), (m, P * K))),
+            (phi.shape[0], P, K),
+        )
+        Zm = xp.reshape(
+            xp.matmul(phi, xp.reshape(xp.permute_dims(Sm, (1, 0, 2)), (m, P * K))),
+            (phi.shape[0], P, K),
+        )
+        if self.solution.gated:
+            gate = xp.astype(xp.matmul(phi, self.gates) >= 0, phi.dtype)[:, :, None]
+            return xp.sum(gate * (Zp - Zm), axis=1)
+        return xp.sum(xp.maximum(Zp, 0.0) - xp.maximum(Zm, 0.0), axis=1)
+
+
+@xp_capabilities()
+def fit(
+    X: Array,
+    y: Array,
+    beta: float,
+    *,
+    patterns: int | Array = 256,
+    seed: int = 0,
+    k: int | None = None,
+    power: float = 0.0,
+    scale: float = 1.0,
+    bn: str = "a",
+    dtype: Any = "float64",
+    gated: bool = False,
+    rtol: float | None = None,
+    **solver_options: Any,
+) -> FullScaleModel:
+    r"""Fit the convex BN model on full-scale data.
+
+    Parameters
+    ----------
+    X : Array
+        ``(n, d)`` training data (NumPy, CuPy or array-api-strict).
+    y : Array
+        ``(n,)`` targets or ``(n, K)`` one-hot / real targets.
+    beta : float
+        Weight decay, in the convention ``bn``.
+    patterns : int or Array
+        Number of Gaussian pattern generators to sample (seeded by ``seed``), or
+        an ``(n, P)`` bool pattern array.
+    seed : int
+        Seed of the pattern sampling.
+    k, power, scale : int, float, float
+        Regulariser :math:`[U_k(\Sigma_k/\sigma_1)^p, c/\sqrt n]`
+        (:mod:`~bnconvex.numerics.fullscale.regularizers`); defaults give R1's
+        :math:`U'` exactly.
+    bn : {"a", "std"}
+        BN convention of ``beta``; ``"std"`` uses :math:`\beta/\sqrt n`.
+    dtype : {"float64", "float32"}
+        Working precision of the solver (whitening is always float64).
+    gated : bool
+        Solve the gated relaxation instead of the exact program.
+    rtol : float, optional
+        Rank cut-off of the whitening.
+    **solver_options
+        Passed to :func:`~bnconvex.numerics.fullscale.solve_fullscale`
+        (``tol``, ``time_limit``, ``max_iter``, ``method``, ``verbose``,
+        ``checkpoint``, ``resume``, ``group``, ...).
+
+    Returns
+    -------
+    FullScaleModel
+    """
+    xp = array_namespace(X, y)
+    beta = check_beta(beta)
+    if bn not in ("a", "std"):
+        raise InputError(f"`bn` must be 'a' or 'std'; got {bn!r}")
+    if dtype not in ("float64", "float32"):
+        raise InputError(f"`dtype` must be 'float64' or 'float32'; got {dtype!r}")
+    n = X.shape[0]
+    beta_a = beta / math.sqrt(n) if bn == "std" else beta
+    fmap = spectral_features(whiten_large(X, rtol=rtol), power, k=k, scale=scale)
+    F = fmap.transform(X, dtype=getattr(xp, dtype))
+    if isinstance(patterns, (int, np.integer)) and not isinstance(patterns, bool):
+        D, gates = sample_patterns(F, int(patterns), seed=seed)
+    else:
+        D, gates = patterns, None
+    sol = solve_fullscale(F, y, beta_a, D, gated=gated, **solver_options)
+    return FullScaleModel(fmap, gates, sol, beta_a)

@@ -1,0 +1,472 @@
+r"""Full-scale solver of the convex BN program (paper.md R1, R3), array-API.
+
+One code path for NumPy, CuPy and ``array-api-strict``: matrix-free, chunked
+over samples and patterns, float32 or float64, warm starts, a path over
+``beta``, exact ReLU cone constraints (augmented Lagrangian) or the gated
+relaxation, an honest :class:`~bnconvex.numerics.status.SolverStatus` with a
+certified duality gap, progress on stderr and ``.npz`` checkpoints.
+
+Entry points: :func:`solve_fullscale` (given features ``F = U'`` and patterns
+``D``) and :func:`solve_path`; :func:`bnconvex.numerics.fullscale.fit` wraps
+whitening, regularisers and pattern sampling around them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from .._array_api import Array, array_namespace, to_numpy, xp_capabilities
+from .._validation import check_beta, check_positive_int
+from ..errors import InputError
+from ..status import SolverStatus
+from ._ops import ChunkedOperator, chunk_sizes
+from ._problem import Problem, certificate, loss_lipschitz, objective, spectral_norm_sq
+from .admm import ADMMMethod
+from .al import ALMethod
+
+__all__ = ["FullScaleSolution", "Group", "solve_fullscale", "solve_path"]
+
+Group = Literal["class", "pattern"]
+Method = Literal["auto", "admm", "al"]
+_ADMM_MAX_N = 4096
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+@dataclasses.dataclass
+class FullScaleSolution:
+    r"""Result of :func:`solve_fullscale`.
+
+    Attributes
+    ----------
+    S_plus, S_minus : Array
+        ``(P, m)`` for a 1-D ``y``, ``(P, m, K)`` for ``Y`` of shape ``(n, K)``.
+    objective : float
+        Primal objective at the returned point (with its ``max_violation``).
+    lower_bound : float
+        Certified lower bound on the optimum of the program over the given
+        patterns (dual value of a scaled residual, see Notes of
+        :func:`solve_fullscale`).
+    gap, relative_gap : float
+        ``objective - lower_bound`` and ``gap / objective``.
+    max_violation : float
+        Largest violation of the cone constraints ``(2D_i - I) F s >= 0``
+        (0 for the gated relaxation, which has none).
+    status : SolverStatus
+    iterations, outer_iterations : int
+        Proximal-gradient steps in total and augmented-Lagrangian rounds.
+    seconds : float
+        Wall time of this call.
+    multipliers : Array or None
+        Cone multipliers :math:`\lambda\ge 0`, ``(n, 2, K, P)`` (warm starts).
+    rho : float
+        Final penalty parameter.
+    predictions : Array
+        ``(n,)`` or ``(n, K)``.
+    beta, group, gated, method
+        The problem options and the method used (``"admm"`` or ``"al"``).
+    solver : str
+        ``"fullscale-<method>"``, with ``"-gated"`` for the gated relaxation.
+    """
+
+    S_plus: Array
+    S_minus: Array
+    objective: float
+    lower_bound: float
+    gap: float
+    relative_gap: float
+    max_violation: float
+    status: SolverStatus
+    iterations: int
+    outer_iterations: int
+    seconds: float
+    multipliers: Array | None
+    rho: float
+    predictions: Array
+    beta: float
+    group: str
+    gated: bool
+    method: str
+    solver: str
+
+
+# --------------------------------------------------------------------------
+# validation
+def _solve_iv(
+    F: Array, Y: Array, beta: float, D: Array, group: str
+) -> tuple[ModuleType, Array, Array, bool]:
+    xp = array_namespace(F, Y, D)
+    if len(F.shape) != 2 or not xp.isdtype(F.dtype, "real floating"):
+        raise InputError(
+            f"`F` must be a 2-D real floating array (n x m); got shape {F.shape}, dtype {F.dtype}"
+        )
+    n = F.shape[0]
+    if len(Y.shape) not in (1, 2) or Y.shape[0] != n:
+        raise InputError(
+            f"`y` must have shape (n,) or (n, K) with n={n}; got shape {Y.shape}"
+        )
+    if len(D.shape) != 2 or D.shape[0] != n or D.shape[1] < 1:
+        raise InputError(
+            f"`D` must be an (n, P) pattern array with n={n}, P >= 1; got shape {D.shape}"
+        )
+    check_beta(beta)
+    if group not in ("class", "pattern"):
+        raise InputError(f"`group` must be 'class' or 'pattern'; got {group!r}")
+    vector = len(Y.shape) == 2
+    Y2 = xp.astype(Y if vector else xp.reshape(Y, (n, 1)), F.dtype)
+    if not bool(xp.all(xp.isfinite(F))) or not bool(xp.all(xp.isfinite(Y2))):
+        raise InputError("`F` and `y` must contain only finite values")
+    Dm = xp.astype(D if xp.isdtype(D.dtype, "bool") else D != 0, F.dtype)
+    return xp, Y2, Dm, vector
+
+
+def _to_blocks(S: Array, xp: ModuleType, vector: bool) -> tuple[Array, Array]:
+    Sp = xp.permute_dims(S[:, 0, :, :], (2, 0, 1))
+    Sm = xp.permute_dims(S[:, 1, :, :], (2, 0, 1))
+    if not vector:
+        Sp, Sm = Sp[:, :, 0], Sm[:, :, 0]
+    return Sp, Sm
+
+
+def _from_blocks(Sp: Array, Sm: Array, xp: ModuleType, dtype) -> Array:
+    Sp, Sm = xp.asarray(Sp, dtype=dtype), xp.asarray(Sm, dtype=dtype)
+    if len(Sp.shape) == 2:
+        Sp, Sm = Sp[:, :, None], Sm[:, :, None]
+    S = xp.stack(
+        [xp.permute_dims(Sp, (1, 2, 0)), xp.permute_dims(Sm, (1, 2, 0))], axis=1
+    )
+    return S
+
+
+def _progress_printer(verbose: bool | None):
+    on = sys.stderr.isatty() if verbose is None else bool(verbose)
+
+    def emit(msg: str) -> None:
+        if on:
+            print(msg, file=sys.stderr, flush=True)
+
+    return emit
+
+
+@xp_capabilities()
+def solve_fullscale(
+    F: Array,
+    y: Array,
+    beta: float,
+    D: Array,
+    *,
+    gated: bool = False,
+    group: Group = "class",
+    tol: float = 1e-6,
+    viol_tol: float = 1e-6,
+    max_iter: int = 20000,
+    max_outer: int = 100_000,
+    time_limit: float | None = None,
+    init: FullScaleSolution | None = None,
+    rho: float | None = None,
+    row_chunk: int | None = None,
+    pattern_chunk: int | None = None,
+    method: Method = "auto",
+    verbose: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    resume: str | Path | None = None,
+) -> FullScaleSolution:
+    r"""Solve the convex BN program over given patterns, matrix-free and chunked.
+
+    Parameters
+    ----------
+    F : Array
+        Features, ``(n, m)``: the whitened matrix :math:`U' = [U, 1/\sqrt n]` or a
+        regularised version (:mod:`bnconvex.numerics.fullscale.regularizers`).
+        Its dtype (float32 or float64) is the working precision; its namespace
+        (NumPy, CuPy, array-api-strict) is used throughout.
+    y : Array
+        ``(n,)`` or one-hot/real ``(n, K)`` labels.
+    beta : float
+        Regularisation :math:`\beta > 0` (convention A).
+    D : Array
+        ``(n, P)`` bool patterns (column ``i`` = diagonal of :math:`D_i`).
+    gated : bool
+        Drop the cone constraints (gated-ReLU relaxation; its optimum is a lower
+        bound on the exact one).
+    group : {"class", "pattern"}
+        Group norms per (pattern, sign, class) -- the default; ``K`` independent
+        scalar programs, each a BN network with one output per class -- or per
+        (pattern, sign), a Frobenius norm over the ``m x K`` block.
+    tol, viol_tol : float
+        Stop when the certified relative gap is ``<= tol`` and the largest cone
+        violation is ``<= viol_tol`` (absolute, in units of ``y``).
+    max_iter, max_outer : int
+        Budgets of iterations (FISTA or ADMM steps) and of certificate checks.
+    time_limit : float, optional
+        Wall-time budget in seconds.
+    init : FullScaleSolution, optional
+        Warm start (blocks, multipliers and ``rho``), e.g. from a larger ``beta``.
+    rho : float, optional
+        Initial penalty (AL: :math:`\|M\|^2/\|F\|^2`; ADMM: 1).
+    row_chunk, pattern_chunk : int, optional
+        Chunk sizes (default: temporaries of about 128 K entries, cache-sized).
+    method : {"auto", "admm", "al"}
+        ``"admm"``: ADMM with a cached ``n x n`` Woodbury factor
+        (:mod:`~bnconvex.numerics.fullscale.admm`, memory :math:`O(n^2 + nPK)`);
+        ``"al"``: matrix-free augmented Lagrangian with FISTA
+        (:mod:`~bnconvex.numerics.fullscale.al`).  ``"auto"`` picks ADMM for
+        ``n <= 4096``.
+    verbose : bool, optional
+        Progress lines on stderr; default on only when stderr is a terminal.
+    checkpoint : path, optional
+        ``.npz`` written at the end of an outer round at most every
+        ``checkpoint_every`` seconds, and at exit.
+    resume : path, optional
+        Continue from a checkpoint: the iterates are identical to an
+        uninterrupted run.
+
+    Returns
+    -------
+    FullScaleSolution
+
+    Notes
+    -----
+    Program (per class ``k`` when ``group="class"``), with
+    :math:`A_i = (2D_i - I)F`:
+
+    .. math::
+        \min_{S}\ \tfrac12\Bigl\|\sum_i D_i F (S_i - S'_i) - Y\Bigr\|_F^2
+        + \beta\sum_{i,k}\bigl(\|s_{ik}\|_2 + \|s'_{ik}\|_2\bigr)
+        \quad\text{s.t.}\quad A_i s_{ik}\ge 0,\ A_i s'_{ik}\ge 0 .
+
+    *Methods.*  See :mod:`~bnconvex.numerics.fullscale.admm` and
+    :mod:`~bnconvex.numerics.fullscale.al`; both only use the chunked GEMMs
+    :math:`\hat Y = \operatorname{rowsum}(D\circ(FS))` and
+    :math:`F^T(D\circ R)`, and both expose multipliers
+    :math:`\lambda\ge0` of the cone constraints for the certificate.
+
+    *Certificate.*  With :math:`r = Y - \hat Y` and any :math:`\lambda\ge0`,
+    :math:`B = \max_{i,\pm}\|\pm F^TD_ir + A_i^T\lambda\|` bounds the dual
+    constraint (Moreau decomposition; :math:`\lambda = 0` for the gated
+    relaxation), so :math:`v = r\min(1,\beta/B)` gives the lower bound
+    :math:`-\tfrac12\|v - Y\|^2 + \tfrac12\|Y\|^2` (per class for
+    ``group="class"``).  The bound is valid for the program *over the given
+    patterns*; it is a bound on the BN network optimum only when ``D`` holds
+    every pattern.
+    """
+    t_start = time.perf_counter()
+    xp, Y, Dm, vector = _solve_iv(F, y, beta, D, group)
+    check_positive_int(max_iter, "max_iter")
+    if method not in ("auto", "al", "admm"):
+        raise InputError(f"`method` must be 'auto', 'al' or 'admm'; got {method!r}")
+    if method == "auto":
+        method = "admm" if F.shape[0] <= _ADMM_MAX_N else "al"
+    rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
+    op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
+    pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
+    pb.L_loss, pb.F2 = loss_lipschitz(op), spectral_norm_sq(F, xp)
+    G0 = op.loss_gradient(Y)
+    pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
+    S0, lam0, rho0 = _initial_point(pb, init, rho, method)
+    solver = (ADMMMethod if method == "admm" else ALMethod)(pb, S0, lam0, rho0)
+    if resume is not None:
+        _load_checkpoint(resume, solver, pb)
+    ckpt = None if checkpoint is None else (Path(checkpoint), float(checkpoint_every))
+    return _run(
+        solver,
+        pb,
+        vector,
+        t_start,
+        max_iter=max_iter,
+        max_outer=max_outer,
+        tol=tol,
+        viol_tol=viol_tol,
+        time_limit=time_limit,
+        emit=_progress_printer(verbose),
+        checkpoint=ckpt,
+    )
+
+
+def _initial_point(
+    pb: Problem, init: FullScaleSolution | None, rho: float | None, method: str
+) -> tuple[Array, Array | None, float]:
+    xp, op = pb.xp, pb.op
+    K = pb.Y.shape[1]
+    shape = (op.m, 2, K, op.P)
+    rho_default = 1.0 if method == "admm" else pb.L_loss / pb.F2
+    if init is None:
+        S, lam = xp.zeros(shape, dtype=pb.Y.dtype), None
+    else:
+        S = _from_blocks(init.S_plus, init.S_minus, xp, pb.Y.dtype)
+        if tuple(S.shape) != shape:
+            raise InputError(
+                f"`init` has blocks of shape {tuple(init.S_plus.shape)}; "
+                f"expected P={op.P}, m={op.m}, K={K}"
+            )
+        lam = init.multipliers
+        if init.method == method:
+            rho_default = init.rho
+    if not pb.gated and lam is None:
+        lam = xp.zeros((op.n, 2, K, op.P), dtype=pb.Y.dtype)
+    return (
+        S,
+        (None if pb.gated else lam),
+        float(rho if rho is not None else rho_default),
+    )
+
+
+def _run(
+    solver,
+    pb: Problem,
+    vector: bool,
+    t_start: float,
+    *,
+    max_iter: int,
+    max_outer: int,
+    tol: float,
+    viol_tol: float,
+    time_limit: float | None,
+    emit,
+    checkpoint: tuple[Path, float] | None,
+) -> FullScaleSolution:
+    last_ckpt = time.perf_counter()
+    while True:
+        solver.advance(
+            max_iter - solver.iters,
+            math.inf if time_limit is None else t_start + time_limit,
+        )
+        S, lam, viol = solver.current()
+        obj, R = objective(pb, S)
+        lb = certificate(pb, S, R, lam)
+        rel = (obj - lb) / max(abs(obj), _TINY)
+        emit(
+            f"[fullscale/{solver.name}] check {solver.outer:4d} iters {solver.iters:6d} "
+            f"obj {obj:.10g} lb {lb:.10g} rel.gap {rel:.2e} viol {viol:.2e} rho {solver.rho:.2e}"
+        )
+        if rel <= tol and viol <= viol_tol:
+            status = SolverStatus.OPTIMAL
+        elif solver.iters >= max_iter or solver.outer >= max_outer:
+            status = SolverStatus.MAX_ITERATIONS
+        elif time_limit is not None and time.perf_counter() - t_start >= time_limit:
+            status = SolverStatus.TIME_LIMIT
+        else:
+            solver.adapt(viol_tol, tol)
+            if (
+                checkpoint is not None
+                and time.perf_counter() - last_ckpt >= checkpoint[1]
+            ):
+                _save_checkpoint(checkpoint[0], solver, pb)
+                last_ckpt = time.perf_counter()
+            continue
+        break
+    if checkpoint is not None:
+        _save_checkpoint(checkpoint[0], solver, pb)
+    Sp, Sm = _to_blocks(S, pb.xp, vector)
+    pred = R + pb.Y
+    return FullScaleSolution(
+        S_plus=Sp,
+        S_minus=Sm,
+        objective=obj,
+        lower_bound=lb,
+        gap=obj - lb,
+        relative_gap=rel,
+        max_violation=viol,
+        status=status,
+        iterations=solver.iters,
+        outer_iterations=solver.outer,
+        seconds=time.perf_counter() - t_start,
+        multipliers=lam,
+        rho=solver.rho,
+        predictions=pred if vector else pred[:, 0],
+        beta=pb.beta,
+        group=pb.group,
+        gated=pb.gated,
+        method=solver.name,
+        solver=f"fullscale-{solver.name}" + ("-gated" if pb.gated else ""),
+    )
+
+
+# --------------------------------------------------------------------------
+# checkpoints
+def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
+    arrays, meta = solver.state()
+    meta = {
+        **meta,
+        "method": solver.name,
+        "gated": pb.gated,
+        "group": pb.group,
+        "beta": pb.beta,
+        "shape": list(solver.current()[0].shape),
+    }
+    data = {k: to_numpy(v) for k, v in arrays.items() if v is not None}
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, _meta=np.asarray(json.dumps(meta)), **data)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
+    try:
+        with np.load(path) as data:
+            meta = json.loads(str(data["_meta"]))
+            arrays = {
+                k: pb.xp.asarray(data[k], dtype=pb.Y.dtype)
+                for k in data.files
+                if k != "_meta"
+            }
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(
+            f"`resume` must be a checkpoint .npz written by solve_fullscale; "
+            f"got {str(path)!r} ({exc})"
+        ) from None
+    expected = {
+        "method": solver.name,
+        "gated": pb.gated,
+        "group": pb.group,
+        "shape": list(solver.current()[0].shape),
+    }
+    found = {k: meta.get(k) for k in expected}
+    if found != expected:
+        raise InputError(
+            f"`resume` checkpoint {str(path)!r} is for another problem: {found} != {expected}"
+        )
+    solver.restore(arrays, meta)
+
+
+@xp_capabilities()
+def solve_path(
+    F: Array, y: Array, betas, D: Array, **kwargs
+) -> list[FullScaleSolution]:
+    """Solve for each ``beta`` in decreasing order, warm-starting from the previous one.
+
+    Parameters
+    ----------
+    F, y, D
+        As in :func:`solve_fullscale`.
+    betas : sequence of float
+        Regularisation values; solved from the largest to the smallest (where
+        the solution is sparsest first) and returned in that order.
+    **kwargs
+        Passed to :func:`solve_fullscale` (not ``init``).
+
+    Returns
+    -------
+    list of FullScaleSolution
+    """
+    if "init" in kwargs:
+        raise InputError(
+            "`init` is set by solve_path from the previous beta; do not pass it"
+        )
+    betas = sorted((check_beta(b) for b in betas), reverse=True)
+    if not betas:
+        raise InputError(
+            "`betas` must contain at least one value; got an empty sequence"
+        )
+    out: list[FullScaleSolution] = []
+    for b in betas:
+        out.append(solve_fullscale(F, y, b, D, init=out[-1] if out else None, **kwargs))
+    return out

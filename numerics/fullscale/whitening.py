@@ -1,0 +1,172 @@
+r"""Centred SVD of large data matrices without ``n x n`` objects.
+
+:func:`whiten_large` accumulates the centred Gram matrix
+:math:`G = (CX)^T(CX) = \sum_{\text{chunks}} (X_c - \mathbf 1\mu^T)^T(X_c - \mathbf 1\mu^T)`
+in float64 over row chunks, takes its eigendecomposition
+:math:`G = V\Sigma^2V^T` (``d x d``), and returns :math:`(\mu, \Sigma, V^T)`;
+the left factor :math:`U = CXV\Sigma^{-1}` is formed chunk-wise on demand by
+:func:`left_factor` (or, for new samples, by the feature maps of
+:mod:`bnconvex.numerics.fullscale.regularizers`).  Memory: ``O(d^2 + chunk*d)``.
+
+Accuracy (float64, unit roundoff :math:`u \approx 1.1\times10^{-16}`): the
+eigenvalues :math:`\sigma_k^2` carry an absolute error
+:math:`O(u\,\sigma_1^2)`, so :math:`\sigma_k` has relative error about
+:math:`u(\sigma_1/\sigma_k)^2` and the columns of :math:`U` lose orthogonality
+by about the same amount.  The default rank cut-off ``rtol = 1e-5`` keeps only
+directions with :math:`\sigma_k \ge 10^{-5}\sigma_1`, where these errors are
+below :math:`10^{-6}`; for well-conditioned data (e.g. the 2,000 x 300 test)
+the agreement with LAPACK's SVD is about :math:`10^{-12}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .._array_api import Array, array_namespace, xp_capabilities
+from .._validation import check_positive_int
+from ..errors import InputError
+
+__all__ = ["SpectralFactors", "left_factor", "whiten_large"]
+
+_DEFAULT_RTOL = 1e-5
+
+
+@dataclasses.dataclass(frozen=True)
+class SpectralFactors:
+    r"""Centred compact SVD :math:`CX = U\\Sigma V^T` without ``U``.
+
+    Attributes
+    ----------
+    mean : Array
+        Column means :math:`\\mu` ``(d,)``, float64.
+    sigma : Array
+        :math:`\\sigma_1 \\ge \\dots \\ge \\sigma_r > 0` ``(r,)``, float64.
+    Vt : Array
+        ``(r, d)`` right singular vectors, float64.
+    n : int
+        Number of samples.
+    rank : int
+        :math:`r = \\#\\{\\sigma_k > \\mathrm{rtol}\\,\\sigma_1\\}`.
+    rtol : float
+        The cut-off used.
+    """
+
+    mean: Array
+    sigma: Array
+    Vt: Array
+    n: int
+    rank: int
+    rtol: float
+
+
+@xp_capabilities()
+def whiten_large(
+    X: Array, *, rtol: float | None = None, chunk_rows: int = 8192
+) -> SpectralFactors:
+    r"""Centred compact SVD of ``X`` (``n x d``) by a chunked float64 Gram matrix.
+
+    Parameters
+    ----------
+    X : Array
+        Data, any real dtype (float32 is fine: chunks are promoted to float64).
+    rtol : float, optional
+        Relative singular-value cut-off for the rank (default ``1e-5``).
+    chunk_rows : int
+        Rows per chunk.
+
+    Returns
+    -------
+    SpectralFactors
+
+    Raises
+    ------
+    InputError
+        Wrong shape, non-finite values, or constant data (rank 0).
+
+    Notes
+    -----
+    Two passes over the rows: :math:`\mu = \tfrac1n X^T\mathbf 1`, then
+    :math:`G = \sum_c (X_c - \mathbf 1\mu^T)^T (X_c - \mathbf 1\mu^T)`; then
+    ``eigh(G)``.  See the module docstring for the accuracy.
+    """
+    xp = array_namespace(X)
+    _whiten_iv(X, xp)
+    chunk_rows = check_positive_int(chunk_rows, "chunk_rows")
+    rtol = _DEFAULT_RTOL if rtol is None else float(rtol)
+    if not 0.0 < rtol < 1.0:
+        raise InputError(f"`rtol` must be in (0, 1); got {rtol!r}")
+    n, d = X.shape
+    mean = xp.zeros((d,), dtype=xp.float64)
+    for r0 in range(0, n, chunk_rows):
+        mean = mean + xp.sum(xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64), axis=0)
+    mean = mean / n
+    G = xp.zeros((d, d), dtype=xp.float64)
+    for r0 in range(0, n, chunk_rows):
+        Xc = xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64) - mean
+        G = G + xp.matmul(Xc.T, Xc)
+    evals, evecs = xp.linalg.eigh(0.5 * (G + G.T))
+    sigma = xp.sqrt(xp.maximum(xp.flip(evals), 0.0))
+    Vt = xp.flip(evecs, axis=1).T
+    s1 = float(sigma[0])
+    rank = int(xp.sum(xp.astype(sigma > rtol * s1, xp.int64))) if s1 > 0 else 0
+    if rank == 0:
+        raise InputError(
+            "`X` is constant data: its centred matrix has rank 0, BN is undefined"
+        )
+    return SpectralFactors(mean, sigma[:rank], Vt[:rank, :], n, rank, rtol)
+
+
+def _whiten_iv(X: Array, xp) -> None:
+    if len(X.shape) != 2 or X.shape[0] < 2:
+        raise InputError(
+            f"`X` must be a 2-D array with at least 2 rows; got shape {X.shape}"
+        )
+    if not xp.isdtype(X.dtype, ("real floating", "integral")):
+        raise InputError(f"`X` must be a real numeric array; got dtype={X.dtype}")
+    if xp.isdtype(X.dtype, "real floating") and not bool(xp.all(xp.isfinite(X))):
+        raise InputError("`X` contains NaN or infinite values")
+
+
+@xp_capabilities()
+def left_factor(
+    fac: SpectralFactors,
+    X: Array,
+    *,
+    k: int | None = None,
+    chunk_rows: int = 8192,
+    dtype=None,
+) -> Array:
+    r"""Left singular vectors :math:`U_k = (X - \mathbf 1\mu^T) V_k\Sigma_k^{-1}`, chunk-wise.
+
+    Parameters
+    ----------
+    fac : SpectralFactors
+        From :func:`whiten_large` on the same ``X``.
+    X : Array
+        The data the factors were computed from (``n x d``).
+    k : int, optional
+        Number of leading directions (default: the rank).
+    chunk_rows : int
+        Rows per chunk.
+    dtype : optional
+        Output dtype (default float64).
+
+    Returns
+    -------
+    Array
+        ``(n, k)``.
+    """
+    xp = array_namespace(X)
+    k = fac.rank if k is None else check_positive_int(k, "k")
+    if k > fac.rank:
+        raise InputError(f"`k` must be at most the rank r={fac.rank}; got {k}")
+    A = fac.Vt[:k, :].T / fac.sigma[:k]
+    dtype = xp.float64 if dtype is None else dtype
+    parts = [
+        xp.astype(
+            xp.matmul(xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64) - fac.mean, A),
+            dtype,
+        )
+        for r0 in range(0, X.shape[0], chunk_rows)
+    ]
+    return xp.concat(parts, axis=0)
