@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -199,3 +200,39 @@ def test_detector_sees_external_request_and_console_error(tmp_path):
     problems = _problems(events, page)
     assert problems["requests"] == ["http://127.0.0.1:9/x.png"], problems
     assert problems["console"], f"console.error not seen: {problems}"
+
+
+def test_report_written_by_bnconvex_verify_opens_cleanly(tmp_path):
+    # The whole pipeline: `bnconvex verify` on two fast claims writes report.html
+    # (rendered by this module through the verify command); the browser must load
+    # it with no error and no request, one summary row per claim in the header.
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bnconvex.verify",
+        "verify",
+        "--quick",
+        "--out",
+        str(out),
+        "--claim",
+        "closed_form.universal_lower_bound",
+        "--claim",
+        "arrangements.count_bound",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, (
+        f"verify failed ({proc.returncode}): {proc.stderr[-2000:]}"
+    )
+    page = out / "report.html"
+    n_claims = len(
+        json.loads((out / "report.jsonl").read_text().splitlines()[0])["claims"]
+    )
+    rows, events = load_in_browser(
+        page, tmp_path, "document.querySelectorAll('#summary tbody tr').length"
+    )
+    problems = _problems(events, page)
+    assert problems == {"console": [], "exceptions": [], "log": [], "requests": []}, (
+        problems
+    )
+    assert rows == n_claims == 2, f"{rows} summary rows for {n_claims} claims"
