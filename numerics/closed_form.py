@@ -195,6 +195,19 @@ def highdim_network(X: np.ndarray, y: np.ndarray, beta: float) -> BNNetwork:
     :math:`\beta(\|t\| - \beta)`.  If :math:`U^Tt = 0` (constant ``t``;
     numerically :math:`\|U^Tt\| \le n\varepsilon\|t\|`) then
     :math:`\gamma = 0` and any ``w`` with :math:`CXw \ne 0` is used.
+
+    Examples
+    --------
+    Three points in general position (:math:`r = 2 = n - 1`),
+    :math:`\|y_\pm\| = 1 > \beta`: two neurons and
+    :math:`p^* = 2 h_{0.5}(1) = 2(0.5 - 0.125)`.
+
+    >>> import numpy as np
+    >>> from bnconvex.numerics.network import objective
+    >>> X, y = np.eye(3), np.array([1.0, -1.0, 0.0])
+    >>> net = highdim_network(X, y, 0.5)
+    >>> net.m, round(objective(net, X, y, 0.5), 12), highdim_optimum(y, 0.5)
+    (2, 0.75, 0.75)
     """
     X, y = check_data(X, _check_y(y))
     beta = check_beta(beta)

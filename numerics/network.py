@@ -153,6 +153,18 @@ def forward(net: BNNetwork, X: Array) -> Array:
     -------
     array, shape (n,) or (n, K)
         :math:`f(X) = (BN(XW))_+ v`.
+
+    Examples
+    --------
+    One neuron on ``x = (0, 2)``: :math:`Ch = (-1, 1)`, so
+    :math:`BN = (-1, 1)/\sqrt 2` and :math:`f = 2\,(0, 1/\sqrt 2)`.
+
+    >>> import numpy as np
+    >>> net = BNNetwork(W=[[1.0]], gamma=[1.0], alpha=[0.0], v=[2.0])
+    >>> forward(net, np.array([[0.0], [2.0]]))
+    array([0.        , 1.41421356])
+    >>> objective(net, np.array([[0.0], [2.0]]), np.array([0.0, 2.0**0.5]), 1.0)
+    2.5
     """
     _, A = _hidden(net, X)
     return A @ net.v
