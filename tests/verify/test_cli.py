@@ -185,6 +185,7 @@ def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_pa
     assert math.isclose(cert["objective"], res["objective"], rel_tol=1e-9), (cert, res)
     assert cert["relative_gap"] <= 1e-7, cert
     assert cert["bound_kind"] == "global"
+    assert cert["status"] == "optimal"
 
 
 def test_solve_std_convention_is_convention_a_with_beta_over_sqrt_n(data14, tmp_path):

@@ -18,7 +18,11 @@ import numpy as np
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify.commands import _common as common
 
-__all__ = ["add_parser", "run"]
+__all__ = ["OPTIMAL_RTOL", "add_parser", "run"]
+
+#: ``status`` is ``"optimal"`` when the certified relative gap is at most this;
+#: otherwise ``"gap"``: the network is suboptimal by at most ``gap``.
+OPTIMAL_RTOL = 1e-6
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "neurons": int(net.m),
         "arrangements": int(D.shape[1]),
         "arrangements_complete": bool(complete),
-        "status": "certified",
+        "status": "optimal" if (obj - lower) <= OPTIMAL_RTOL * abs(obj) else "gap",
         "seconds": time.perf_counter() - start,
         "bn_convention": net.convention,
         "beta": float(args.beta),
