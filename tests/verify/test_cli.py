@@ -325,3 +325,34 @@ def test_verify_tier_and_tag_filters(tmp_path, capsys):
     _, records = read_jsonl(tmp_path / "report.jsonl")
     assert {r["tier"] for r in records} == {"mp"}
     assert {r["id"] for r in records} == {"dual.certificate"}
+
+
+def test_certify_random_network_with_sampled_patterns_uses_the_universal_bound(
+    data14, tmp_path
+):
+    rng = np.random.default_rng(3)  # a random, clearly suboptimal network
+    net = tmp_path / "net.npz"
+    np.savez(
+        net,
+        W=rng.standard_normal((3, 2)),
+        gamma=rng.standard_normal(2),
+        alpha=rng.standard_normal(2),
+        v=rng.standard_normal(2),
+    )
+    rc, out, err = bnconvex(
+        "certify", net, data14, "--beta", "0.1", "--json", "--arrangements", "200"
+    )
+    assert rc == 0, err
+    cert = json.loads(out)
+    y = np.load(data14)["y"]
+
+    def h(t, beta=0.1):  # paper.md R2: t^2/2 if t <= beta else beta t - beta^2/2
+        return t * t / 2 if t <= beta else beta * t - beta**2 / 2
+
+    universal = h(np.linalg.norm(np.maximum(y, 0))) + h(
+        np.linalg.norm(np.maximum(-y, 0))
+    )
+    assert cert["bound_kind"] == "universal"
+    assert math.isclose(cert["lower_bound"], universal, rel_tol=1e-12)
+    assert cert["status"] == "gap"
+    assert cert["gap"] > 0
