@@ -108,6 +108,11 @@ class Derivation:
     def __add__(self, other: Derivation) -> Derivation:
         return Derivation(f"{self.name}; {other.name}", self.steps + other.steps)
 
+    def suffixed(self, suffix: str) -> Derivation:
+        """Return the same derivation with every step name suffixed (to concatenate)."""
+        steps = tuple(dataclasses.replace(s, name=s.name + suffix) for s in self.steps)
+        return Derivation(self.name, steps)
+
     def step(self, name: str) -> Step:
         """Return the step called ``name`` (``KeyError`` lists the known names)."""
         for s in self.steps:
