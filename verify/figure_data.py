@@ -168,6 +168,30 @@ def training_objective_data(
 ) -> dict[str, Any]:
     r"""GD on the non-convex BN network from several inits, with p* and a dual bound.
 
+    Parameters
+    ----------
+    n, d : int
+        Size of the synthetic regression data (:func:`_regression_data`).
+    beta : float
+        Weight decay (convention A).
+    m : int
+        Width of the trained networks.
+    seeds : sequence of int
+        Initialisation seeds, one GD run each.
+    max_iter : int
+        GD steps per run.
+    lr : float
+        GD step size.
+    data_seed : int
+        Seed of the data.
+
+    Returns
+    -------
+    dict
+        ``settings``, ``convex_optimum``, ``dual_lower_bound``, ``curves``
+        (objective at the start and after each step, one list per seed),
+        ``seeds`` and ``caption``.
+
     Notes
     -----
     The convex program (paper.md R1) over *every* hyperplane pattern of
@@ -245,7 +269,27 @@ def closed_form_beta_data(
     data_seed: int = 1,
     tol: float = 1e-9,
 ) -> dict[str, Any]:
-    r"""Closed-form optimum and neuron count vs the exact solver, over a beta grid.
+    r"""Closed-form optimum and the two neurons vs the exact solver, over a beta grid.
+
+    Parameters
+    ----------
+    n, d : int
+        Gaussian data with ``n <= d``, so that generically
+        :math:`\operatorname{rank}(CX) = n - 1`.
+    num_beta : int
+        Grid size; the grid spans :math:`0.08\min\|y_\pm\|` to
+        :math:`1.3\max\|y_\pm\|` geometrically.
+    data_seed : int
+        Seed of ``X`` and ``y``.
+    tol : float
+        Solver tolerance.
+
+    Returns
+    -------
+    dict
+        ``rows`` (per beta: closed form, solver optimum, certified lower bound,
+        output norm of each sign, prediction error, non-zero blocks),
+        ``norm_pos``, ``norm_neg``, ``solver_tol``, ``settings``, ``caption``.
 
     Notes
     -----
@@ -331,6 +375,14 @@ def implicit_bias_data(
         eta=2e-3, T=300).
     k : int
         The "top-k" of panel (a).
+
+    Returns
+    -------
+    dict
+        ``topk_bn``, ``topk_whitened`` (seeds x T top-k fractions from
+        iteration 1), ``per_direction_bn``, ``per_direction_whitened``
+        (seeds x d fractions at iteration T), ``iterations``, ``spectrum``,
+        ``k``, ``settings``, ``caption``.
 
     Notes
     -----
