@@ -215,3 +215,9 @@ def test_evidence_counts_examples_and_precisions(page):
     assert "3 examples (max_examples 3)" in section, "Hypothesis count missing"
     assert "50 dps" in section, "mp precision missing"
     assert "mp: 50 dps minus guard digits" in section, "tolerance note missing"
+
+
+def test_written_report_is_readable_by_others(tmp_path):
+    header, records = sample_records()
+    out = render_html(records, tmp_path / "report.html", header=header, figures=())
+    assert out.stat().st_mode & 0o777 == 0o644, oct(out.stat().st_mode)
