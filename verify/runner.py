@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import importlib
 import math
 import multiprocessing
 import time
@@ -230,17 +231,12 @@ def _record(
 
 
 def _namespace(backend: str) -> tuple[Any, str]:
-    if backend == "numpy":
-        import numpy
-
-        return numpy, "cpu"
-    if backend == "array-api-strict":
-        import array_api_strict
-
-        return array_api_strict, "CPU_DEVICE"
-    import cupy
-
-    return cupy, f"cuda:{cupy.cuda.runtime.getDevice()}"
+    """Return the array module of ``--backend`` and its default device name."""
+    module = {"numpy": "numpy", "array-api-strict": "array_api_strict"}.get(
+        backend, backend
+    )
+    xp = importlib.import_module(module)
+    return xp, str(getattr(xp.asarray(0.0), "device", "cpu"))
 
 
 def _check_instance(

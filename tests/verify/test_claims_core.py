@@ -102,3 +102,13 @@ def test_strong_duality_fails_if_local_search_beats_the_bound(monkeypatch):
     recs = _statuses("convex.strong_duality", "float64")
     assert recs[-1]["status"] == "failed"
     assert recs[-1]["details"]["local_below_bound_rel"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_model_class_xp_tier_under_array_api_strict():
+    pytest.importorskip("array_api_strict")
+    options = runner.RunOptions(mode="quick", backend="array-api-strict")
+    recs = runner.run_unit(runner.Unit("reconstruct.model_class", "xp", options))
+    assert {r["status"] for r in recs} == {"passed"}, [r["details"] for r in recs]
+    assert {r["backend"] for r in recs} == {"array-api-strict"}
+    assert "CPU_DEVICE" in recs[0]["device"]
+    assert recs[0]["details"]["namespace"] == "array_api_strict"

@@ -353,15 +353,36 @@ class PolynomialSize(Claim):
 
 
 # ---------------------------------------------------------------- claim 9
-def _model_class_network(wh: Any, s: np.ndarray) -> tuple[Any, float]:
-    """R1 reconstruction of one block ``s`` by the paper's formulas."""
+def _model_class_network(wh: Any, s: Any, xp: Any = np) -> tuple[Any, float]:
+    """Rebuild one neuron from the block ``s`` by the R1 formulas, in namespace ``xp``.
+
+    ``w = V Sigma^{-1} s[:r]``, ``gamma = ||s[:r]|| / sqrt(||s||)``,
+    ``alpha = s[r] / sqrt(||s||)``, ``v = sqrt(||s||)``.
+    """
     from bnconvex.numerics.network import BNNetwork
 
     r = wh.rank
-    ns = float(np.linalg.norm(s))
-    w = np.asarray(wh.Vt).T @ (s[:r] / np.asarray(wh.sigma))
-    gamma = np.linalg.norm(s[:r]) / math.sqrt(ns)
-    return BNNetwork(w[:, None], [gamma], [s[r] / math.sqrt(ns)], [math.sqrt(ns)]), ns
+    ns = float(xp.linalg.vector_norm(s))
+    w = xp.permute_dims(wh.Vt, (1, 0)) @ (s[:r] / wh.sigma)
+    head = float(xp.linalg.vector_norm(s[:r]))
+    params = [head / math.sqrt(ns), float(s[r]) / math.sqrt(ns), math.sqrt(ns)]
+    gamma, alpha, v = (xp.asarray([p], dtype=xp.float64) for p in params)
+    return BNNetwork(xp.reshape(w, (-1, 1)), gamma, alpha, v), ns
+
+
+def _relu_output_errors(
+    wh: Any, X: Any, s: Any, beta: float, xp: Any
+) -> dict[str, float]:
+    """Errors of ``(BN(Xw))_+ v = (U's)_+`` and of the penalty, any namespace."""
+    from bnconvex.numerics._array_api import to_numpy
+    from bnconvex.numerics.network import forward, penalty
+
+    net, ns = _model_class_network(wh, s, xp)
+    target = np.maximum(to_numpy(wh.U_prime @ s), 0)
+    return {
+        "relu_output": _vec_rel(to_numpy(forward(net, X)), target),
+        "penalty": _rel(penalty(net, beta), beta * ns),
+    }
 
 
 @register
@@ -379,12 +400,13 @@ class ModelClass(Claim):
         r"(BN_{\gamma,\alpha}(Xw))_+ v = (U's)_+,\ "
         r"\tfrac\beta2(\gamma^2+\alpha^2+v^2) = \beta\|s\|"
     )
-    tolerances = {"float64": 1e-9, "mp": 1e-25}
-    tolerance_kind = {"float64": "rel", "mp": "rel"}
+    tolerances = {"float64": 1e-9, "mp": 1e-25, "xp": 1e-9}
+    tolerance_kind = {"float64": "rel", "mp": "rel", "xp": "rel"}
     tolerance_notes = {
         "float64": "relative; w = V Sigma^-1 s loses about cond(CX) * eps, and the "
         "instances have cond(CX) < 1e3",
         "mp": "relative, at every dps >= 30 (guard digits of whiten_mp)",
+        "xp": "as float64: the same float64 algorithm under another array namespace",
     }
     tags = ("reconstruct",)
     examples = {"quick": 3, "default": 10, "thorough": 200}
@@ -411,12 +433,24 @@ class ModelClass(Claim):
         net2 = convex_to_network(wh, s[None, :], np.zeros((1, s.size)))
         errs = {
             "bn_vs_Us": _vec_rel(bn, Us / math.sqrt(ns)),
-            "relu_output": _vec_rel(forward(net, X), np.maximum(Us, 0)),
-            "penalty": _rel(penalty(net, beta), beta * ns),
+            **_relu_output_errors(wh, X, s, beta, np),
             "convex_to_network_output": _vec_rel(forward(net2, X), np.maximum(Us, 0)),
             "convex_to_network_penalty": _rel(penalty(net2, beta), beta * ns),
         }
         return Evidence(max_rel_err=max(errs.values()), details=errs)
+
+    def check_xp(self, inst: dict[str, Any], xp: Any) -> Evidence:
+        """Whitening, reconstruction and forward pass in the namespace ``xp``."""
+        from bnconvex.numerics.whitening import whiten
+
+        X = xp.asarray(inst["X"])
+        wh = whiten(X)
+        if len(inst["s"]) != wh.rank + 1:
+            return Evidence(status="skipped", details={"reason": "rank rule differs"})
+        errs = _relu_output_errors(wh, X, xp.asarray(inst["s"]), inst["beta"], xp)
+        return Evidence(
+            max_rel_err=max(errs.values()), details={**errs, "namespace": xp.__name__}
+        )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         r"""``BN(Xw) = U's/\sqrt{\|s\|}`` in mpmath with ``whiten_mp``."""
