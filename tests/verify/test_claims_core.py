@@ -42,8 +42,8 @@ def test_core_claim_passes_in_quick_mode(claim_id):
 def test_model_class_fails_for_a_wrong_output_weight(monkeypatch):
     real = core._model_class_network
 
-    def off_by_one_percent(wh, s):
-        net, ns = real(wh, s)
+    def off_by_one_percent(wh, s, xp=np):
+        net, ns = real(wh, s, xp)
         return net.replace(v=net.v * 1.01), ns
 
     monkeypatch.setattr(core, "_model_class_network", off_by_one_percent)
