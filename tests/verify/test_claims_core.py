@@ -112,3 +112,36 @@ def test_model_class_xp_tier_under_array_api_strict():
     assert {r["backend"] for r in recs} == {"array-api-strict"}
     assert "CPU_DEVICE" in recs[0]["device"]
     assert recs[0]["details"]["namespace"] == "array_api_strict"
+
+
+def test_affine_equivalence_fails_on_a_non_affine_pattern(monkeypatch):
+    from bnconvex.numerics import arrangements
+
+    real = arrangements.enumerate_patterns
+
+    def with_alternating(U, **kw):
+        D = real(U, **kw)
+        alternating = (np.arange(D.shape[0]) % 2 == 0)[:, None]
+        order = np.argsort(U[:, 0])  # alternate along the first whitened coordinate
+        column = np.empty_like(alternating)
+        column[order] = alternating
+        return np.column_stack([D, column])
+
+    monkeypatch.setattr(arrangements, "enumerate_patterns", with_alternating)
+    recs = _statuses("arrangements.affine_equivalence", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["details"]["U_patterns_not_affine"] >= 1
+
+
+def test_convention_equivalence_fails_for_a_wrong_rescaling(monkeypatch):
+    # scaling (gamma, alpha, v) by n^(-1/2) instead of n^(-1/4) must be detected
+    def wrong(net, n):
+        c = float(n) ** -0.5
+        return net.replace(
+            gamma=net.gamma * c, alpha=net.alpha * c, v=net.v * c, convention="std"
+        )
+
+    monkeypatch.setattr(core, "_std_from_a", wrong)
+    recs = _statuses("convex.convention_equivalence", "float64")
+    assert recs[-1]["status"] == "failed"
+    assert recs[-1]["details"]["std_vs_convex_rel_err"] > 1e-6
