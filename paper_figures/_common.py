@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "COLORS",
     "DATA_SUFFIX",
+    "benchmark_runs",
     "caption_text",
     "data_path",
     "figure",
@@ -203,3 +204,22 @@ def plot_from_data(
     with figure(ncols, width=width, height=height) as (fig, axes):
         draw(axes, data)
         return save_figure(fig, out_dir, name, caption)
+
+
+def benchmark_runs(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return every run of the benchmark result files cached in ``data["results"]``.
+
+    A file holds ``runs`` directly or in blocks ``results: [{"runs": [...]}]``
+    (the layout of ``benchmarks/bench_cifar10.py``); a run's curve may sit in
+    ``run["curve"]`` or in the run itself.  Each returned run has its curve
+    keys (``seconds``, ``iterations``/``epochs``, ``test_accuracy``) at the top.
+    """
+    runs = []
+    for res in data.get("results", []):
+        for block in res.get("results", [res]):
+            for run in block.get("runs", []):
+                curve = run.get("curve")
+                runs.append(
+                    {**run, **curve} if isinstance(curve, Mapping) else dict(run)
+                )
+    return runs

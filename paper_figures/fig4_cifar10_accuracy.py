@@ -13,26 +13,21 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from bnconvex.paper_figures._common import COLORS, plot_from_data
+from bnconvex.paper_figures._common import COLORS, benchmark_runs, plot_from_data
 
 NAME = "fig4_cifar10_accuracy"
 
 WHAT = (
     "(a) CIFAR-10 test accuracy against training wall time; (b) against iterations "
-    "(epochs for SGD, solver iterations for the convex models). Non-convex BN network "
-    "trained by SGD (blue), convex BN model (vermillion), convex model with the "
-    "explicit "
-    "truncated-whitening regulariser for several k (purple shades)."
+    "(minibatch steps for SGD, solver iterations for the convex models). Non-convex "
+    "BN network trained by SGD (blue), convex BN model (vermillion), convex model "
+    "with the explicit truncated-whitening regulariser for several k (pink shades)."
 )
-
-
-def _runs(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [run for res in data["results"] for run in res.get("runs", [])]
 
 
 def _style(run: dict[str, Any], ks: list[int]) -> dict[str, Any]:
     model = str(run.get("model", ""))
-    if model.startswith("nonconvex"):
+    if model.startswith(("nonconvex", "non-convex")):
         return {"color": COLORS["nonconvex"], "ls": "-"}
     if run.get("k") is not None and ks:
         shade = plt.get_cmap("RdPu")(
@@ -49,22 +44,32 @@ def _label(run: dict[str, Any]) -> str:
     return f"{run.get('model', '?')}{k}"
 
 
+def _iterations(run: dict[str, Any]) -> np.ndarray | None:
+    """Return solver iterations, or SGD steps (epochs x steps per epoch)."""
+    if run.get("iterations") is not None:
+        return np.asarray(run["iterations"], dtype=float)
+    epochs, steps, done = run.get("epochs"), run.get("steps"), run.get("epochs_done")
+    if epochs is None or not steps or not done:
+        return None
+    return np.asarray(epochs, dtype=float) * (steps / done)
+
+
 def _draw(axes: Any, data: dict[str, Any]) -> None:
-    runs = _runs(data)
+    runs = benchmark_runs(data)
     ks = sorted({int(r["k"]) for r in runs if r.get("k") is not None})
     ax_a, ax_b = axes
     for run in runs:
         acc = 100 * np.asarray(run["test_accuracy"], dtype=float)
         style = _style(run, ks)
         ax_a.plot(run["seconds"], acc, label=_label(run), **style)
-        steps = run.get("iterations", run.get("epochs"))
+        steps = _iterations(run)
         if steps is not None:
             ax_b.plot(steps, acc, **style)
     ax_a.set(
         xlabel="wall time (s)", ylabel="test accuracy (%)", title="(a) accuracy vs time"
     )
     ax_b.set(
-        xlabel="iterations / epochs",
+        xlabel="iterations (solver iterations; SGD steps)",
         ylabel="test accuracy (%)",
         title="(b) accuracy vs iterations",
         xscale="log",

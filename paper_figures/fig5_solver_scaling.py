@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.paper_figures._common import COLORS, plot_from_data
+from bnconvex.paper_figures._common import COLORS, benchmark_runs, plot_from_data
 
 NAME = "fig5_solver_scaling"
 
@@ -22,10 +22,6 @@ WHAT = (
 )
 
 _MARKERS = ("o", "s", "^", "D", "v")
-
-
-def _runs(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [run for res in data["results"] for run in res.get("runs", [])]
 
 
 def _solver_colors(solvers: list[str]) -> dict[str, str]:
@@ -54,7 +50,7 @@ def _panel(ax: Any, runs: list[dict[str, Any]], key: str) -> None:
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
-    runs = _runs(data)
+    runs = benchmark_runs(data)
     _panel(axes[0], runs, "n")
     _panel(axes[1], runs, "P")
     axes[0].set(xlabel="samples n", title="(a) time vs n")

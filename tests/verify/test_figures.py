@@ -84,36 +84,44 @@ STAND_INS = {
 
 
 def _results_dir(tmp_path):
-    """A stand-in benchmark results folder in the layout of docs/architecture.md."""
+    """A stand-in benchmark results folder (layouts of the benchmark scripts)."""
     res = tmp_path / "results"
     res.mkdir()
+    # the layout benchmarks/bench_cifar10.py writes: runs in results[0], curves nested
+    curve = {"seconds": [0, 1.5, 3], "iterations": [1, 10, 100]}
     runs = [
         {
-            "model": "nonconvex_sgd",
-            "seconds": [0, 1, 2],
-            "epochs": [1, 2, 3],
-            "test_accuracy": [0.3, 0.4, 0.45],
+            "model": "nonconvex-sgd",
+            "k": None,
+            "label": "non-convex BN net, SGD",
+            "curve": {
+                "seconds": [0, 1, 2],
+                "epochs": [1, 2, 3],
+                "test_accuracy": [0.3, 0.4, 0.45],
+            },
+            "steps": 30,
+            "epochs_done": 3,
         },
         {
             "model": "convex",
-            "seconds": [0, 1.5, 3],
-            "iterations": [1, 10, 100],
-            "test_accuracy": [0.35, 0.47, 0.5],
+            "k": None,
+            "label": "convex (U')",
+            "curve": {**curve, "test_accuracy": [0.35, 0.47, 0.5]},
         },
         {
-            "model": "convex_regularized",
+            "model": "convex-truncated",
             "k": 10,
-            "seconds": [0, 1, 2],
-            "iterations": [1, 10, 100],
-            "test_accuracy": [0.36, 0.48, 0.52],
+            "label": "convex, truncated k=10",
+            "curve": {**curve, "test_accuracy": [0.36, 0.48, 0.52]},
         },
     ]
-    (res / "cifar10_test.json").write_text(
+    (res / "cifar10.json").write_text(
         json.dumps(
             {
-                "settings": {"n_train": 100, "beta": 1e-3},
-                "machine": "test",
-                "runs": runs,
+                "benchmark": "cifar10",
+                "settings": {"n_train": 100, "beta_a": 1e-3},
+                "machine": {"cpu_count": 2},
+                "results": [{"runs": runs}],
             }
         )
     )
@@ -198,7 +206,7 @@ def test_data_is_cached_next_to_the_figure(made):
 def test_benchmark_settings_reach_the_caption(made):
     _, out = made
     caption = (out / "fig4_cifar10_accuracy.caption.txt").read_text()
-    assert "cifar10_test.json: n_train=100, beta=0.001, machine=test" in caption, (
+    assert "cifar10.json: n_train=100, beta_a=0.001, machine=cpu_count=2" in caption, (
         caption
     )
 
