@@ -27,7 +27,10 @@ __all__ = [
     "float_evidence",
     "mp_evidence",
     "mp_matrix",
+    "mp_grad",
+    "mp_list",
     "mp_whiten",
+    "skipped",
     "symbolic_evidence",
 ]
 
@@ -86,20 +89,29 @@ def _flatten(values: Any) -> list[Any]:
 
 
 def mp_evidence(
-    pairs: Mapping[str, tuple[Any, Any]], values: Mapping[str, Any], dps: int, **details: Any
+    pairs: Mapping[str, tuple[Any, Any]],
+    values: Mapping[str, Any],
+    dps: int,
+    *,
+    scales: Mapping[str, Any] | None = None,
+    **details: Any,
 ) -> Evidence:
     r"""Compare ``actual`` with ``desired`` for every named pair at the current precision.
 
     ``max_rel_err`` is normwise, :math:`\max|a-b| / \max(\max|b|, 10^{-dps})`; ``digits`` is
-    :math:`-\log_{10}` of it (capped at ``dps``).  The evidence *fails* when
-    fewer than ``dps - MP_GUARD_DIGITS`` digits agree.
+    :math:`-\log_{10}` of it (capped at ``dps``).  ``scales`` overrides the
+    scale of a pair whose desired value is zero (e.g. a cosine, scale 1).  The
+    evidence *fails* when fewer than ``dps - MP_GUARD_DIGITS`` digits agree.
     """
+    scales = scales or {}
     worst_abs, worst_rel = mpmath.mpf(0), mpmath.mpf(0)
     per_pair = {}
     for name, (actual, desired) in pairs.items():
         a, b = _flatten(actual), _flatten(desired)
         diff = max((abs(x - y) for x, y in zip(a, b, strict=True)), default=mpmath.mpf(0))
-        scale = max(max((abs(y) for y in b), default=mpmath.mpf(0)), mpmath.mpf(10) ** (-dps))
+        scale = scales.get(name) or max(
+            max((abs(y) for y in b), default=mpmath.mpf(0)), mpmath.mpf(10) ** (-dps)
+        )
         worst_abs, worst_rel = max(worst_abs, diff), max(worst_rel, diff / scale)
         per_pair[name] = mpmath.nstr(diff / scale, 5)
     digits = float(min(dps, -mpmath.log10(worst_rel))) if worst_rel else float(dps)
@@ -129,14 +141,21 @@ def _named(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def float_evidence(pairs: Mapping[str, tuple[Any, Any]], **details: Any) -> Evidence:
+def float_evidence(
+    pairs: Mapping[str, tuple[Any, Any]],
+    *,
+    scales: Mapping[str, float] | None = None,
+    **details: Any,
+) -> Evidence:
     """Float64 analogue of :func:`mp_evidence` (normwise relative error, no digits)."""
     worst_abs, worst_rel, per_pair = 0.0, 0.0, {}
+    scales = scales or {}
     for name, (actual, desired) in pairs.items():
         a = np.asarray(actual, dtype=np.float64).ravel()
         b = np.asarray(desired, dtype=np.float64).ravel()
         diff = float(np.max(np.abs(a - b))) if a.size else 0.0
-        rel = diff / max(float(np.max(np.abs(b))) if b.size else 0.0, np.finfo(float).tiny)
+        scale = scales.get(name) or (float(np.max(np.abs(b))) if b.size else 0.0)
+        rel = diff / max(scale, np.finfo(float).tiny)
         worst_abs, worst_rel = max(worst_abs, diff), max(worst_rel, rel)
         per_pair[name] = rel
     return Evidence(max_abs_err=worst_abs, max_rel_err=worst_rel,
@@ -151,3 +170,14 @@ def skipped(reason: str) -> Evidence:
 def mp_list(values: Sequence[float]) -> list[Any]:
     """Exact conversion of floats to ``mpf``."""
     return [mpmath.mpf(float(x)) for x in values]
+
+
+def mp_grad(f: Callable[[list[Any]], Any], point: Sequence[Any]) -> list[Any]:
+    """Gradient of ``f(list)`` at ``point`` by :func:`mpmath.diff` (high-precision)."""
+    size = len(point)
+
+    def partial(k: int) -> Any:
+        orders = tuple(int(i == k) for i in range(size))
+        return mpmath.diff(lambda *xs: f(list(xs)), tuple(point), orders)
+
+    return [partial(k) for k in range(size)]
