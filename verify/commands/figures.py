@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bnconvex.paper_figures.make_all import FIGURES
 from bnconvex.paper_figures.make_all import run as run_figures
+from bnconvex.verify._progress import progress_enabled
 from bnconvex.verify.figure_data import ensure_data
 
 __all__ = ["add_parser", "run"]
@@ -54,7 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="benchmark results folder (default: benchmarks/results of the repo)",
     )
-    p.add_argument("--quiet", action="store_true", help="no per-figure lines on stderr")
+    p.add_argument(
+        "--quiet", action="store_true", help="no per-figure progress lines on stderr"
+    )
     p.set_defaults(run=run)
 
 
@@ -63,13 +66,19 @@ def run(args: argparse.Namespace) -> int:
     prepare = functools.partial(
         _prepare, recompute=args.recompute, results_dir=args.results
     )
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    show = progress_enabled(args.quiet)
+    log = (lambda line: print(line, file=sys.stderr)) if show else None
     outcomes = run_figures(args.out, only=args.only, prepare=prepare, log=log)
     for o in outcomes:
         if o.status != "produced":
             print(
                 f"bnconvex figures: {o.name} NOT PRODUCED: {o.message}", file=sys.stderr
             )
+    made = [o.name for o in outcomes if o.status == "produced"]
+    print(
+        f"{len(made)} of {len(outcomes)} figures produced in {args.out}"
+        + (f": {', '.join(made)}" if made else "")
+    )
     required = set(args.only or ())
     bad = [
         o
