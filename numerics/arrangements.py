@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linprog
 
-from .errors import InputError
+from .errors import InputError, SolverError
 
 __all__ = [
     "LP_MARGIN_TOL",
@@ -117,55 +117,95 @@ def _dedupe_columns(S: np.ndarray) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------
-# fast path: extreme rays of the regions (general position)
+# main path: lines (extreme rays) of the arrangement, recursing at degenerate ones
 # -------------------------------------------------------------------------
 
 
-def _ray_signs(A: np.ndarray, T: np.ndarray) -> np.ndarray | None:
-    """Sign vectors (bool, ``(k, N)``) around the rays spanned by row subsets ``T``.
+def _first_unique_rows(B: np.ndarray) -> np.ndarray:
+    """Return the indices of the first occurrence of each distinct bool row."""
+    packed = np.ascontiguousarray(np.packbits(B, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    return np.unique(keys, return_index=True)[1]
 
-    Returns ``None`` if some subset is rank deficient or some ray lies on a
-    further hyperplane (data not in general position).
+
+def _lines(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct lines ``(rays (L, D), zero sets (L, k))`` of ``M``'s rows.
+
+    A line is the null space of ``D - 1`` independent rows; two subsets give
+    the same line iff the line lies on the same hyperplanes, so lines are
+    deduplicated by their zero set.
     """
-    D = A.shape[1]
-    _, S, Vh = np.linalg.svd(A[T], full_matrices=True)
-    if np.any(S[:, -1] <= _RAY_ZERO_TOL):
-        return None
-    rays = Vh[:, -1, :]  # (k, D), unit null vectors
-    vals = rays @ A.T  # (k, N)
-    zero = np.abs(vals) <= _RAY_ZERO_TOL
-    if np.any(zero.sum(axis=1) != D - 1):
-        return None
-    base = vals > 0
+    k, D = M.shape
+    subsets = np.array(list(itertools.combinations(range(k), D - 1)), dtype=np.intp)
+    rays, zeros = [np.empty((0, D))], [np.empty((0, k), dtype=bool)]
+    for start in range(0, len(subsets), _CHUNK):
+        _, S, Vh = np.linalg.svd(M[subsets[start : start + _CHUNK]], full_matrices=True)
+        chunk = Vh[S[:, -1] > _RAY_ZERO_TOL, -1, :]  # unit null vectors
+        zero = np.abs(chunk @ M.T) <= _RAY_ZERO_TOL
+        first = _first_unique_rows(zero)
+        rays.append(chunk[first])
+        zeros.append(zero[first])
+    rays_all, zeros_all = np.concatenate(rays), np.concatenate(zeros)
+    first = _first_unique_rows(zeros_all)
+    return rays_all[first], zeros_all[first]
+
+
+def _simple_regions(M: np.ndarray, rays: np.ndarray, zeros: np.ndarray) -> np.ndarray:
+    """Regions at lines lying on exactly ``D - 1`` hyperplanes: all sign choices."""
+    D = M.shape[1]
+    base = rays @ M.T > 0  # (L, k)
+    on = np.nonzero(zeros)[1].reshape(len(rays), D - 1)
     combos = np.array(list(itertools.product((False, True), repeat=D - 1)))
-    out = np.repeat(base[:, None, :], len(combos), axis=1)  # (k, 2^(D-1), N)
-    rows = np.arange(len(T))[:, None]
+    out = np.repeat(base[:, None, :], len(combos), axis=1)  # (L, 2^(D-1), k)
+    rows = np.arange(len(rays))[:, None]
     for c in range(len(combos)):
-        out[rows, c, T] = combos[c]
-    return out.reshape(-1, A.shape[0])
+        out[rows, c, on] = combos[c]
+    return out.reshape(-1, M.shape[0]).T
+
+
+def _degenerate_regions(M: np.ndarray, ray: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """Regions at a line lying on more than ``D - 1`` hyperplanes (recursion)."""
+    sub = M[zero]
+    basis = np.linalg.svd(sub)[2][: M.shape[1] - 1]  # row space of sub, dim D - 1
+    local = _regions(sub @ basis.T)
+    out = np.repeat((M @ ray > 0)[:, None], local.shape[1], axis=1)
+    out[zero] = local
+    return out
+
+
+def _regions(M: np.ndarray) -> np.ndarray:
+    r"""Sign vectors (bool, ``(k, R)``) of all regions of the rows of ``M``.
+
+    ``M`` must have full column rank ``D`` (an essential arrangement) and no
+    two proportional rows.
+
+    Every region of an essential central arrangement in :math:`\mathbb R^D`,
+    :math:`D \ge 2`, is a pointed cone, so it has an extreme ray, on a line
+    cut out by :math:`D-1` independent hyperplanes.  The regions whose closure
+    contains a ray :math:`\rho` keep the signs of :math:`\rho` off the
+    hyperplanes :math:`Z` through it and, on :math:`Z`, run over all regions
+    of the arrangement :math:`Z` in :math:`\rho^\perp` (dimension
+    :math:`D-1`): all :math:`2^{D-1}` sign choices when :math:`|Z| = D-1`
+    (general position), else found recursively.  Regions come in pairs
+    :math:`\pm`, so only :math:`+\rho` is visited.
+    """
+    D = M.shape[1]
+    if D == 1:
+        return np.column_stack([M[:, 0] > 0, M[:, 0] < 0])
+    rays, zeros = _lines(M)
+    simple = zeros.sum(axis=1) == D - 1
+    blocks = [_simple_regions(M, rays[simple], zeros[simple])]
+    for ray, zero in zip(rays[~simple], zeros[~simple], strict=True):
+        blocks.append(_degenerate_regions(M, ray, zero))
+    S = _dedupe_columns(np.concatenate(blocks, axis=1))
+    return _dedupe_columns(np.concatenate([S, ~S], axis=1))
 
 
 def _enumerate_vertex(A: np.ndarray) -> np.ndarray | None:
-    r"""All regions via their extreme rays, or ``None`` for degenerate data.
-
-    Every region of an essential central arrangement in :math:`\mathbb R^D` is
-    a pointed cone, hence has an extreme ray, which lies on at least
-    :math:`D-1` hyperplanes.  In general position each ray lies on exactly
-    :math:`D-1` independent hyperplanes and all :math:`2^{D-1}` sign choices
-    on them are regions; the other signs are those of the ray.
-    """
-    N, D = A.shape
-    subsets = np.array(list(itertools.combinations(range(N), D - 1)), dtype=np.intp)
-    found: list[np.ndarray] = []
-    for start in range(0, len(subsets), _CHUNK):
-        signs = _ray_signs(A, subsets[start : start + _CHUNK])
-        if signs is None:
-            return None
-        found.append(_dedupe_columns(signs.T))
-    S = _dedupe_columns(np.concatenate(found, axis=1))
-    S = _dedupe_columns(np.concatenate([S, ~S], axis=1))  # regions come in +- pairs
-    if S.shape[1] != max_pattern_count(N, D - 1):
-        return None
+    """Return all regions by the line method; ``None`` if above the count bound."""
+    S = _regions(A)
+    if S.shape[1] > max_pattern_count(A.shape[0], A.shape[1] - 1):
+        return None  # numerical trouble: let the LP path decide
     return S
 
 
@@ -233,10 +273,12 @@ def enumerate_patterns(U_prime: np.ndarray, *, method: Method = "auto") -> np.nd
     U_prime : array, shape (n, r+1)
         Whitened data :math:`U'`; its last column must be positive.
     method : {"auto", "vertex", "lp"}, default "auto"
-        ``"vertex"``: extreme-ray enumeration, valid for data in general
-        position (raises :class:`InputError` otherwise); ``"lp"``: incremental
-        LP splitting, valid for any data; ``"auto"``: ``"vertex"`` and, if the
-        data turn out degenerate, ``"lp"``.
+        ``"vertex"``: enumeration from the lines (extreme rays) of the
+        arrangement, recursing at lines that lie on more than ``r``
+        hyperplanes; ``"lp"``: incremental LP splitting, slower, an
+        independent cross-check; ``"auto"``: ``"vertex"``, falling back to
+        ``"lp"`` if its count exceeds :func:`max_pattern_count` (which only
+        rounding trouble can cause).  Both are exact for any data.
 
     Returns
     -------
@@ -245,16 +287,23 @@ def enumerate_patterns(U_prime: np.ndarray, *, method: Method = "auto") -> np.nd
         lexicographic order.  ``P + 1 <= max_pattern_count(n, r)``, with
         equality for data in general position.
 
+    Raises
+    ------
+    InputError
+        ``U_prime`` not 2-D, non-finite, last column not positive, or an
+        unknown ``method``.
+
     Notes
     -----
     Repeated data points give equal rows of :math:`U'` (merged when closer than
     ``1e-10``); they are one hyperplane and always share their sign.  The
-    vertex path costs :math:`O(\binom{n}{r} 2^r n)`; its result is accepted
-    only if no ray is degenerate *and* the count equals
-    :func:`max_pattern_count`.  The LP path solves one small LP per region and
-    hyperplane.  Both are exact up to regions thinner than
-    :data:`LP_MARGIN_TOL` (largest inscribed margin with
-    :math:`\|u\|_\infty \le 1`).
+    vertex path visits the :math:`O(\binom{n}{r})` lines and costs
+    :math:`O(\binom{n}{r} 2^r n)` in general position; a row is zero on a
+    line when :math:`|U'_j\rho| \le 10^{-10}` (:math:`\|\rho\| = 1`).  The
+    LP path solves one small LP per region and hyperplane and counts a region
+    when its largest inscribed margin (with :math:`\|u\|_\infty \le 1`)
+    exceeds :data:`LP_MARGIN_TOL`.  Regions thinner than these tolerances
+    (nearly degenerate data) may be merged or missed.
 
     Examples
     --------
@@ -270,8 +319,9 @@ def enumerate_patterns(U_prime: np.ndarray, *, method: Method = "auto") -> np.nd
     B, index = _unique_rows(A)
     S = None if method == "lp" else _enumerate_vertex(B)
     if S is None and method == "vertex":
-        raise InputError(
-            "`U_prime` is not in general position; use method='lp' or 'auto'"
+        raise SolverError(
+            "pattern enumeration by lines found more regions than the bound "
+            "(rounding trouble); use method='lp'"
         )
     if S is None:
         S = _enumerate_lp(B)

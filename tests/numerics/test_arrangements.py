@@ -136,10 +136,24 @@ def test_sample_patterns_is_deterministic_subset():
         sample_patterns(U, 0, seed=0)
 
 
-def test_vertex_method_refuses_degenerate_data():
-    U = whiten(np.array([[0.0, 0], [1, 1], [2, 2], [0, 1]])).U_prime
-    with pytest.raises(InputError, match=r"not in general position"):
-        enumerate_patterns(U, method="vertex")
+@settings(max_examples=15)
+@given(inst=degenerate_points(k_range=(3, 7), d_range=(1, 3)))
+def test_vertex_and_lp_paths_agree_on_degenerate_data(inst):
+    # the line method recurses at lines on more than r hyperplanes (collinear
+    # points); the LP path is an independent exact method
+    U = whiten(inst["X"]).U_prime
+    D_vertex = enumerate_patterns(U, method="vertex")
+    D_lp = enumerate_patterns(U, method="lp")
+    assert np.array_equal(D_vertex, D_lp), f"{D_vertex.shape} vs {D_lp.shape}"
+
+
+def test_vertex_and_lp_agree_on_integer_grid_data():
+    # many collinear and coplanar triples/quadruples, and repeated points
+    X = np.random.default_rng(7).integers(0, 3, size=(12, 3)).astype(float)
+    U = whiten(X).U_prime
+    D_vertex = enumerate_patterns(U, method="vertex")
+    assert np.array_equal(D_vertex, enumerate_patterns(U, method="lp"))
+    assert D_vertex.shape[1] + 1 < max_pattern_count(12, 3), "data must be degenerate"
 
 
 @pytest.mark.parametrize(
