@@ -21,6 +21,14 @@ def _columns(D):
     return {tuple(col) for col in D.T.tolist()}
 
 
+def _assert_paths_agree(X):
+    U = whiten(X).U_prime
+    D_vertex = enumerate_patterns(U, method="vertex")
+    D_lp = enumerate_patterns(U, method="lp")
+    assert np.array_equal(D_vertex, D_lp), f"{D_vertex.shape} vs {D_lp.shape}"
+    return D_vertex
+
+
 def _affine(X):
     return np.column_stack([X, np.ones(len(X))])
 
@@ -42,10 +50,7 @@ def test_count_equals_formula_for_generic_data(inst):
 @settings(max_examples=10)
 @given(inst=regression_instances(n_range=(3, 7), d_range=(1, 3)))
 def test_vertex_and_lp_paths_agree(inst):
-    U = whiten(inst["X"]).U_prime
-    D_vertex = enumerate_patterns(U, method="vertex")
-    D_lp = enumerate_patterns(U, method="lp")
-    assert np.array_equal(D_vertex, D_lp), f"{D_vertex.shape} vs {D_lp.shape}"
+    _assert_paths_agree(inst["X"])
 
 
 @settings(max_examples=10)
@@ -141,19 +146,14 @@ def test_sample_patterns_is_deterministic_subset():
 def test_vertex_and_lp_paths_agree_on_degenerate_data(inst):
     # the line method recurses at lines on more than r hyperplanes (collinear
     # points); the LP path is an independent exact method
-    U = whiten(inst["X"]).U_prime
-    D_vertex = enumerate_patterns(U, method="vertex")
-    D_lp = enumerate_patterns(U, method="lp")
-    assert np.array_equal(D_vertex, D_lp), f"{D_vertex.shape} vs {D_lp.shape}"
+    _assert_paths_agree(inst["X"])
 
 
 def test_vertex_and_lp_agree_on_integer_grid_data():
     # many collinear and coplanar triples/quadruples, and repeated points
     X = np.random.default_rng(7).integers(0, 3, size=(12, 3)).astype(float)
-    U = whiten(X).U_prime
-    D_vertex = enumerate_patterns(U, method="vertex")
-    assert np.array_equal(D_vertex, enumerate_patterns(U, method="lp"))
-    assert D_vertex.shape[1] + 1 < max_pattern_count(12, 3), "data must be degenerate"
+    D = _assert_paths_agree(X)
+    assert D.shape[1] + 1 < max_pattern_count(12, 3), "data must be degenerate"
 
 
 @pytest.mark.parametrize(
