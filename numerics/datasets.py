@@ -59,6 +59,7 @@ __all__ = [
     "read_idx",
     "read_image_folder",
     "read_image_tar",
+    "resolve_source",
     "save_raw_cache",
     "select",
 ]
@@ -647,6 +648,12 @@ def default_source(name: str) -> Path:
     )
 
 
+def resolve_source(dataset: str | os.PathLike[str]) -> Path:
+    """Path of ``dataset``: a name of :data:`DATASET_NAMES` or a path (unchanged)."""
+    name = str(dataset)
+    return default_source(name) if name in DATASET_NAMES else Path(dataset)
+
+
 def _detect_reader(path: Path) -> Callable[..., RawImages]:
     name = path.name.lower()
     if path.is_file():
@@ -937,7 +944,7 @@ def load_classification(
     ((100, 784), 2)
     """
     name = str(dataset)
-    path = default_source(name) if name in DATASET_NAMES else Path(dataset)
+    path = resolve_source(dataset)
     raw = select(
         load_raw(path, splits=splits, cache=cache),
         classes=classes,

@@ -1,0 +1,545 @@
+"""CIFAR-10 benchmark: convex BN models against the SGD-trained BN network.
+
+Issue 4, item 6c.  All 50,000 training images, 10 classes, test on the 10,000
+test images; features = pixels / 255, per-channel standardised with training
+statistics, flattened (d = 3072); squared loss on one-hot labels, BN convention
+A with ``beta_a`` (the SGD network uses the *same objective* written in the std
+convention, ``beta_std = sqrt(n) * beta_a``, which is better conditioned for
+SGD).  Models, each in its own process (so that peak memory is per model) and
+each with the same wall-time budget:
+
+* ``convex``: the exact convex program (paper.md R1) over ``P`` sampled
+  patterns, features ``U' = [U, 1/sqrt(n)]``;
+* ``convex-truncated`` (k in ``--ks``): the explicit regulariser
+  ``[U_k, 1/sqrt(n)]`` (paper.md §4, candidate 1);
+* ``nonconvex-sgd``: the two-layer BN network of the same width trained by
+  minibatch SGD with momentum (minibatch BN statistics in training, full-batch
+  training statistics at test; :mod:`bnconvex.numerics.sgd`).
+
+Each run records test accuracy against wall time (convex: after every time
+slice of a warm-started solve; SGD: every ``--record-every`` epochs, with
+running-average statistics), final train/test accuracy, objective and
+certified gap (convex), peak resident memory (``ru_maxrss``) and the peak of
+traced allocations during training (``tracemalloc``).  Results go to
+``benchmarks/results/cifar10.json`` (machine facts, versions, date, seeds,
+settings) and the rows of the CIFAR-10 section of ``benchmarks/README.md``.
+
+Usage::
+
+    python benchmarks/bench_cifar10.py --budget 360 --ks 64,256 --patterns 32
+    python benchmarks/bench_cifar10.py --subset 2000 --budget 20 --out /tmp/c.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+RESULTS = HERE / "results" / "cifar10.json"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "bnconvex-cifar10-raw.npz"
+SECTION_START = "<!-- bench_cifar10: start (written by bench_cifar10.py) -->"
+SECTION_END = "<!-- bench_cifar10: end -->"
+
+
+# --------------------------------------------------------------------------
+# worker side: one model in one process
+# --------------------------------------------------------------------------
+def _load(spec: dict[str, Any]) -> Any:
+    from bnconvex.numerics.datasets import load_classification
+
+    return load_classification(
+        spec["dataset"],
+        subset=spec["subset"],
+        seed=spec["seed"],
+        dtype=spec["dtype"],
+        cache=spec["cache"],
+    )
+
+
+def _accuracy(scores: Any, labels: np.ndarray) -> float:
+    from bnconvex.numerics._array_api import to_numpy
+
+    return float(np.mean(np.argmax(to_numpy(scores), axis=1) == labels))
+
+
+def _run_sgd(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    from bnconvex.numerics import sgd
+
+    n = data.X_train.shape[0]
+    Y = data.one_hot()
+    res = sgd.train_sgd(
+        data.X_train,
+        Y,
+        spec["beta_a"] * math.sqrt(n),
+        spec["width"],
+        seed=spec["seed"],
+        convention="std",
+        optimizer="sgd",
+        lr=spec["sgd_lr"],
+        momentum=0.9,
+        batch_size=spec["batch_size"],
+        epochs=10_000,
+        time_limit=spec["budget"],
+        loss="squared",
+        eps=1e-5,
+        X_test=data.X_test,
+        y_test=data.y_test,
+        record_every=spec["record_every"],
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    predict = lambda X: sgd.predict(res.net, res.statistics, X)  # noqa: E731
+    h = res.history
+    return {
+        "train_accuracy": _accuracy(predict(data.X_train), data.y_train),
+        "test_accuracy_final": _accuracy(predict(data.X_test), data.y_test),
+        "objective_std": res.objective,
+        "status": str(res.status),
+        "epochs_done": res.epochs,
+        "steps": res.steps,
+        "train_seconds": res.seconds,
+        "width": spec["width"],
+        "curve": {
+            "seconds": h["seconds"].tolist(),
+            "epochs": h["epoch"].tolist(),
+            "test_accuracy": h["test_accuracy"].tolist(),
+            "curve_statistics": "running averages (momentum 0.1)",
+        },
+        "sgd": res.settings,
+    }
+
+
+def _convex_setup(data: Any, spec: dict[str, Any]) -> tuple[Any, ...]:
+    from bnconvex.numerics.fullscale.patterns import sample_patterns
+    from bnconvex.numerics.fullscale.regularizers import spectral_features
+    from bnconvex.numerics.fullscale.whitening import whiten_large
+
+    t0 = time.perf_counter()
+    fmap = spectral_features(whiten_large(data.X_train), 0.0, k=spec["k"])
+    F = fmap.transform(data.X_train, dtype=np.dtype(spec["dtype"]))
+    D, gates = sample_patterns(F, spec["patterns"], seed=spec["seed"])
+    return fmap, F, D, gates, time.perf_counter() - t0
+
+
+def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    from bnconvex.numerics.fullscale.model import FullScaleModel
+    from bnconvex.numerics.fullscale.solver import solve_fullscale
+
+    Y = data.one_hot()
+    fmap, F, D, gates, setup = _convex_setup(data, spec)
+    curve: dict[str, list[float]] = {
+        "seconds": [],
+        "iterations": [],
+        "test_accuracy": [],
+    }
+    sol, spent, iters, n_slices = None, setup, 0, spec["slices"]
+    while sol is None or spent < spec["budget"]:  # setup counts; one slice at least
+        left = spec["budget"] - spent
+        slice_s = max(1.0, min(left, spec["budget"] / n_slices))
+        sol = solve_fullscale(
+            F,
+            Y,
+            spec["beta_a"],
+            D,
+            init=sol,
+            time_limit=slice_s,
+            max_iter=spec["max_iter"],
+            verbose=True,
+        )
+        spent += sol.seconds
+        iters += sol.iterations
+        model = FullScaleModel(fmap, gates, sol, spec["beta_a"])
+        curve["seconds"].append(spent)
+        curve["iterations"].append(iters)
+        curve["test_accuracy"].append(
+            _accuracy(model.predict(data.X_test), data.y_test)
+        )
+        print(
+            f"convex k={spec['k']}: {spent:.0f}s, {iters} it, status {sol.status}, "
+            f"rel gap {sol.relative_gap:.3g}, "
+            f"test acc {curve['test_accuracy'][-1]:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if str(sol.status) == "optimal" or sol.iterations == 0:
+            break
+    return _convex_summary(data, spec, model, sol, curve, setup, spent, iters)
+
+
+def _convex_summary(
+    data: Any,
+    spec: dict[str, Any],
+    model: Any,
+    sol: Any,
+    curve: dict[str, list[float]],
+    setup: float,
+    spent: float,
+    iters: int,
+) -> dict[str, Any]:
+    from bnconvex.numerics._array_api import to_numpy
+
+    norms = [np.linalg.norm(to_numpy(S), axis=1) for S in (sol.S_plus, sol.S_minus)]
+    neurons = int(sum(np.count_nonzero(nrm > 0) for nrm in norms))
+    return {
+        "train_accuracy": _accuracy(model.predict(data.X_train), data.y_train),
+        "test_accuracy_final": curve["test_accuracy"][-1],
+        "objective": sol.objective,
+        "lower_bound": sol.lower_bound,
+        "gap": sol.gap,
+        "relative_gap": sol.relative_gap,
+        "max_violation": sol.max_violation,
+        "status": str(sol.status),
+        "iterations": iters,
+        "setup_seconds": setup,
+        "train_seconds": spent,
+        "neurons": neurons,
+        "patterns_sampled_kept": int(sol.S_plus.shape[0]),
+        "method": sol.method,
+        "curve": curve,
+    }
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load the data, train one model, measure memory; return its record."""
+    t0 = time.perf_counter()
+    data = _load(spec)
+    load_seconds = time.perf_counter() - t0
+    tracemalloc.start()
+    run = (
+        _run_sgd(data, spec)
+        if spec["model"] == "nonconvex-sgd"
+        else _run_convex(data, spec)
+    )
+    traced_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    curve = run.pop("curve")
+    return {
+        "model": spec["model"],
+        "k": spec["k"],
+        "label": spec["label"],
+        **curve,
+        **run,
+        "load_seconds": load_seconds,
+        "peak_rss_gb": rss_kb / 2**20,
+        "traced_peak_gb": traced_peak / 2**30,
+        "wall_seconds": time.perf_counter() - t0,
+        "budget_seconds": spec["budget"],
+    }
+
+
+# --------------------------------------------------------------------------
+# driver side
+# --------------------------------------------------------------------------
+def _machine() -> dict[str, Any]:
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or None,
+        "cpu_count": os.cpu_count(),
+        "memory_gb": mem,
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def _versions() -> dict[str, Any]:
+    from importlib import metadata
+
+    out: dict[str, Any] = {"python": platform.python_version()}
+    for dist in ("bnconvex", "numpy", "scipy", "pillow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    try:
+        out["git_revision"] = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["git_revision"] = None
+    return out
+
+
+def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    base = {
+        "dataset": args.data,
+        "cache": str(args.cache),
+        "subset": args.subset,
+        "seed": args.seed,
+        "dtype": args.dtype,
+        "beta_a": args.beta,
+        "patterns": args.patterns,
+        "budget": args.budget,
+        "slices": args.slices,
+        "max_iter": args.max_iter,
+        "sgd_lr": args.sgd_lr,
+        "batch_size": args.batch_size,
+        "record_every": args.record_every,
+    }
+    specs = [{**base, "model": "convex", "k": None, "label": "convex (U')"}]
+    specs += [
+        {
+            **base,
+            "model": "convex-truncated",
+            "k": k,
+            "label": f"convex, truncated k={k}",
+        }
+        for k in args.ks
+    ]
+    specs.append(
+        {**base, "model": "nonconvex-sgd", "k": None, "label": "non-convex BN net, SGD"}
+    )
+    return [s for s in specs if not args.only or s["model"] in args.only]
+
+
+def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            json.dumps(spec),
+            "--result",
+            str(out),
+        ]
+        proc = subprocess.run(cmd, timeout=spec["budget"] * 3 + 900, check=False)
+        if proc.returncode != 0 or not out.is_file():
+            return {
+                "model": spec["model"],
+                "k": spec["k"],
+                "label": spec["label"],
+                "status": f"worker failed (exit {proc.returncode})",
+            }
+        return json.loads(out.read_text())
+
+
+def _width_from(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    """SGD width: the largest neuron count among the convex models run so far."""
+    counts = [r.get("neurons") or 0 for r in runs if r["model"].startswith("convex")]
+    return args.sgd_width or max(counts, default=0) or 2 * args.patterns * 10
+
+
+def _row(r: dict[str, Any]) -> str:
+    def f(key: str, fmt: str) -> str:
+        v = r.get(key)
+        return format(v, fmt) if isinstance(v, (int, float)) else "-"
+
+    width = r.get("neurons") if r["model"].startswith("convex") else r.get("width")
+    return (
+        f"| {r['label']} | {width if width is not None else '-'} | "
+        f"{f('test_accuracy_final', '.4f')} | {f('train_accuracy', '.4f')} | "
+        f"{f('train_seconds', '.0f')} | {f('peak_rss_gb', '.2f')} | "
+        f"{f('relative_gap', '.2e')} | {r.get('status', '-')} |"
+    )
+
+
+def readme_section(result: dict[str, Any]) -> str:
+    """Markdown section with the table rows of one benchmark result."""
+    s = result["settings"]
+    head = (
+        f"Run {result['date']} on {result['machine']['cpu_count']} shared cores; "
+        f"n = {s['n_train']}, test = {s['n_test']}, beta_a = {s['beta_a']}, "
+        f"P = {s['patterns']} sampled patterns, {s['dtype']}, budget "
+        f"{s['budget_seconds']:.0f} s per model, seed {s['seed']}."
+    )
+    rows = "\n".join(_row(r) for r in result["results"][0]["runs"])
+    return "\n".join(
+        [
+            SECTION_START,
+            "## CIFAR-10 (bench_cifar10.py)",
+            "",
+            head,
+            "",
+            "| model | width (neurons) | test acc | train acc | train time (s) | "
+            "peak RSS (GB) | rel. gap | status |",
+            "|---|---|---|---|---|---|---|---|",
+            rows,
+            "",
+            "Command: `" + " ".join(result["argv"]) + "`",
+            SECTION_END,
+        ]
+    )
+
+
+def update_readme(section: str, path: Path = README) -> None:
+    """Replace (or append) only this benchmark's section of the README."""
+    from bnconvex.numerics.datasets import atomic_write_text
+
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        after = rest.split(SECTION_END, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    atomic_write_text(path, text)
+
+
+def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
+    from bnconvex.numerics.datasets import load_raw, resolve_source, select
+
+    raw = select(
+        load_raw(resolve_source(args.data), cache=args.cache),
+        subset=args.subset,
+        seed=args.seed,
+    )
+    return {
+        "n_train": int(raw.train_labels.size),
+        "n_test": int(raw.test_labels.size),
+        "d": int(np.prod(raw.image_shape)),
+        "K": len(raw.classes),
+        "classes": list(raw.classes),
+        "source": raw.source,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every model in turn (one process each) and write the results."""
+    args = _parser().parse_args(argv)
+    if args.worker is not None:
+        record = worker(json.loads(args.worker))
+        Path(args.result).write_text(json.dumps(record))
+        return 0
+    facts = {**_prepare_cache(args), "machine": _machine()}
+    runs: list[dict[str, Any]] = []
+    for spec in _specs(args):
+        if spec["model"] == "nonconvex-sgd":
+            spec["width"] = _width_from(runs, args)
+        print(
+            f"== {spec['label']} (budget {spec['budget']} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        runs.append(_run_worker(spec))
+    result = _result(args, facts, runs)
+    from bnconvex.numerics.datasets import atomic_write_text
+
+    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    if args.update_readme:
+        update_readme(readme_section(result))
+    print(readme_section(result))
+    return 0
+
+
+def _result(
+    args: argparse.Namespace, facts: dict[str, Any], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    machine = facts.pop("machine")
+    machine["load_average_at_end"] = list(os.getloadavg())
+    return {
+        "benchmark": "cifar10",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "machine": machine,
+        "versions": _versions(),
+        "argv": ["python", "benchmarks/bench_cifar10.py", *sys.argv[1:]],
+        "settings": {
+            **facts,
+            "beta_a": args.beta,
+            "beta_std_sgd": None
+            if not facts["n_train"]
+            else args.beta * math.sqrt(facts["n_train"]),
+            "bn_convention": "a (convex); SGD: same objective in std convention",
+            "loss": "squared, one-hot labels",
+            "patterns": args.patterns,
+            "pattern_sampling": "Gaussian generators u_i on the feature matrix",
+            "ks": args.ks,
+            "dtype": args.dtype,
+            "budget_seconds": args.budget,
+            "slices": args.slices,
+            "seed": args.seed,
+            "subset": args.subset,
+            "sgd": {
+                "lr": args.sgd_lr,
+                "momentum": 0.9,
+                "batch_size": args.batch_size,
+                "eps": 1e-5,
+                "init": "W~N(0,1/d), gamma=1, alpha=0, v~U(+-1/sqrt(m))",
+            },
+            "preprocessing": "pixel/255, per-channel standardisation (train stats), "
+            "flatten (H, W, C)",
+            "memory": "peak_rss_gb = ru_maxrss of the model's own process (data "
+            "included); traced_peak_gb = tracemalloc peak during training",
+        },
+        "results": [{"runs": runs}],
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="cifar10", help="cifar10 or a path (any format)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="decoded-image cache (.npz, written once)",
+    )
+    p.add_argument("--subset", type=int, default=None, help="training images (all)")
+    p.add_argument("--beta", type=float, default=1e-3, help="beta in convention A")
+    p.add_argument("--patterns", type=int, default=32, help="sampled patterns P")
+    p.add_argument(
+        "--ks",
+        type=lambda t: [int(v) for v in t.split(",") if v],
+        default=[64, 256],
+        help="truncation levels k, comma separated",
+    )
+    p.add_argument("--budget", type=float, default=360.0, help="seconds per model")
+    p.add_argument("--slices", type=int, default=6, help="convex curve points")
+    p.add_argument("--max-iter", type=int, default=1_000_000)
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sgd-lr", type=float, default=0.005)
+    p.add_argument(
+        "--sgd-width",
+        type=int,
+        default=None,
+        help="SGD width (default: neurons of the largest convex model)",
+    )
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--record-every", type=float, default=0.25, help="SGD curve, epochs")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        choices=("convex", "convex-truncated", "nonconvex-sgd"),
+    )
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="rewrite this benchmark's section of benchmarks/README.md",
+    )
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
