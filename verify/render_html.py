@@ -196,16 +196,29 @@ def _display_lines(latex: str) -> list[str]:
     return [re.sub(r"\\frac(?![a-zA-Z])", r"\\dfrac", ln) for ln in lines]
 
 
-_CASES_RE = re.compile(r"^(.*?)\\begin\{cases\}(.*?)\\end\{cases\}(.*)$", re.S)
+#: Two-dimensional environments laid out in HTML (not nested).
+_GRID_RE = re.compile(r"\\begin\{(cases|[pbvBV]?matrix)\}(.*?)\\end\{\1\}", re.S)
+#: Delimiters of each environment (left, right).
+_DELIMS = {
+    "cases": ("{", ""),
+    "matrix": ("", ""),
+    "pmatrix": ("(", ")"),
+    "bmatrix": ("[", "]"),
+    "Bmatrix": ("{", "}"),
+    "vmatrix": ("|", "|"),
+    "Vmatrix": ("‖", "‖"),
+}
 
 
 class _MathRenderer:
     r"""Turns LaTeX into page markup, numbering formulas for unique SVG ids.
 
     One-line formulas become one SVG; ``\\``-separated lines (aligned-type
-    environments) one SVG per line; a ``cases`` environment is laid out by
-    HTML (a brace and one row per case, each piece typeset).  Anything else
-    mathtext cannot parse is shown as raw LaTeX.
+    environments) one SVG per line.  ``cases`` and ``matrix``-type
+    environments, which mathtext cannot typeset, are laid out by HTML (a
+    delimiter and a grid of cells, each cell typeset); the LaTeX between them
+    is typeset piece by piece.  Anything else mathtext cannot parse is shown
+    as raw LaTeX.
     """
 
     def __init__(self) -> None:
@@ -219,28 +232,47 @@ class _MathRenderer:
             raise ValueError(latex)
         return svg
 
-    def _cases(self, match: re.Match[str], size: float) -> str:
-        prefix, body, suffix = match.groups()
-        rows = []
-        for line in re.split(r"\\\\", body):
-            cells = [c.strip() for c in line.split("&")]
-            if any(cells):
-                pieces = [self._svg(c, size) for c in cells if c]
-                rows.append('<span class="case">' + "&emsp;".join(pieces) + "</span>")
-        left = self._svg(prefix, size) if prefix.strip() else ""
-        right = self._svg(suffix, size) if suffix.strip() else ""
-        return (
-            f'<span class="cases">{left}<span class="brace">{{</span>'
-            f'<span class="rows">{"".join(rows)}</span>{right}</span>'
+    def _grid(self, env: str, body: str, size: float) -> str:
+        """Lay out one cases/matrix environment: delimiters around a cell grid."""
+        rows = [
+            [c.strip() for c in line.split("&")] for line in re.split(r"\\\\", body)
+        ]
+        rows = [r for r in rows if any(r)]
+        ncols = max(len(r) for r in rows)
+        cells = "".join(
+            f'<span class="cell">{self._svg(c, size) if c else ""}</span>'
+            for r in rows
+            for c in r + [""] * (ncols - len(r))
         )
+        left, right = _DELIMS[env]
+        align = "start" if env == "cases" else "center"
+        grid = (
+            f'<span class="grid" style="grid-template-columns:repeat({ncols},auto);'
+            f'justify-items:{align}">{cells}</span>'
+        )
+        return (
+            f'<span class="env"><span class="delim">{left}</span>{grid}'
+            f'<span class="delim">{right}</span></span>'
+        )
+
+    def _inline(self, latex: str, size: float) -> str:
+        """Typeset LaTeX that contains grid environments, piece by piece."""
+        parts, pos = [], 0
+        for match in _GRID_RE.finditer(latex):
+            if latex[pos : match.start()].strip():
+                parts.append(self._svg(latex[pos : match.start()], size))
+            parts.append(self._grid(match.group(1), match.group(2), size))
+            pos = match.end()
+        if latex[pos:].strip():
+            parts.append(self._svg(latex[pos:], size))
+        return f'<span class="envline">{"".join(parts)}</span>'
 
     def _markup(self, latex: str, display: bool) -> str:
         size = 13.0 if display else 11.0
-        match = _CASES_RE.match(latex.strip())
-        if match is not None and "cases}" not in match.group(2) + match.group(3):
-            return self._cases(match, size)
-        if re.search(r"\\begin\{(?:cases|array|[pbvBV]?matrix)\}", latex):
-            raise ValueError(latex)  # two-dimensional layouts mathtext cannot do
+        if _GRID_RE.search(latex):
+            return self._inline(latex, size)
+        if re.search(r"\\begin\{array\}", latex):
+            raise ValueError(latex)  # arrays: show the source
         lines = _display_lines(latex) if display else [latex]
         return "<br>".join(self._svg(ln, size) for ln in lines)
 
@@ -395,8 +427,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .claim.passed{border-color:#2e7d32}
 .claim.inconclusive{border-color:#c98a00}
 .math svg{vertical-align:middle;max-width:100%;height:auto}
-.cases{display:inline-flex;align-items:center}.rows{display:inline-flex;flex-direction:column}
-.brace{font-size:2.6em;font-weight:200;line-height:1;margin:0 .1em}
+.envline,.env{display:inline-flex;align-items:center;vertical-align:middle}
+.grid{display:inline-grid;column-gap:1em;row-gap:.1em;align-items:center}
+.delim{font-size:2.4em;font-weight:200;line-height:1;margin:0 .08em}
 .math.display{display:block;margin:.4em 0}
 code.latex{background:#f6f6f6;padding:0 .3em}
 ol.deriv li{margin:.35em 0}

@@ -27,6 +27,7 @@ DERIVATION = [
         r" \beta t - \beta^2/2 & t > \beta \end{cases}",
     },
     {"name": "matrix", "latex": r"M = \begin{pmatrix} a & b \\ c & d \end{pmatrix}"},
+    {"name": "array", "latex": r"\begin{array}{cc} a & b \end{array}"},
 ]
 
 CLAIMS = [

@@ -131,15 +131,14 @@ def test_maths_is_inline_svg_with_latex_title_and_raw_fallback(page):
     assert f"<title>{escaped}</title>" in page, (
         "statement not typeset with its LaTeX title"
     )
-    # a cases environment is laid out in HTML: brace + one row per case
-    assert page.count('<span class="case">') == 2, "cases rows not laid out"
-    # a matrix cannot be typeset by mathtext: the raw LaTeX is shown instead
-    assert re.search(
-        r'<code class="math display latex"[^>]*>M = \\begin\{pmatrix\}', page
-    )
+    # cases and matrices are laid out in HTML: delimiter + a grid of typeset cells
+    assert page.count('<span class="cell">') == 8, "cases/matrix cells not laid out"
+    assert '<span class="delim">(</span>' in page, "pmatrix delimiter missing"
+    # an array cannot be typeset by mathtext: the raw LaTeX is shown instead
+    assert re.search(r'<code class="math display latex"[^>]*>\\begin\{array\}', page)
     n_svg = page.count("<svg ")
-    # 3 statements + 2 one-line steps + cases (prefix and 2 x 2 cells); not the matrix
-    assert n_svg == 10, f"expected 10 typeset formulas, got {n_svg}"
+    # 3 statements, 2 one-line steps, cases (prefix + 4 cells), matrix (prefix + 4)
+    assert n_svg == 15, f"expected 15 typeset formulas, got {n_svg}"
 
 
 def test_titles_are_html_escaped(page):
