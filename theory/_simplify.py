@@ -195,6 +195,17 @@ def prove_zero(
     return verdict
 
 
+def _violated_somewhere(expr: sp.Expr, rng: random.Random, tries: int = 8) -> bool:
+    """``expr`` is clearly negative at one of ``tries`` random admissible points."""
+    if _atoms_of_calls(expr) or expr.atoms(sp.core.function.AppliedUndef):
+        return False
+    for _ in range(tries):
+        value = sp.N(expr.xreplace(random_point(expr.free_symbols, rng)), 60)
+        if value.is_number and value.is_real and value < -_NONZERO_THRESHOLD:
+            return True
+    return False
+
+
 def prove_nonnegative(
     expr: Any, assumptions: Mapping[sp.Symbol, Mapping[str, bool]] | None = None
 ) -> Verdict:
@@ -220,9 +231,7 @@ def prove_nonnegative(
     for entry in entries:
         if any(form.is_nonnegative for form in (entry, sp.factor(sp.cancel(entry)))):
             continue
-        point = random_point(entry.free_symbols, rng)
-        value = sp.N(entry.xreplace(point), 60)
-        if value.is_number and value < -_NONZERO_THRESHOLD:
+        if _violated_somewhere(entry, rng):
             return "nonzero"
         verdict = "inconclusive"
     return verdict

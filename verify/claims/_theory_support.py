@@ -120,8 +120,8 @@ def mp_evidence(
         max_rel_err=float(worst_rel),
         digits=digits,
         values={k: mpmath.nstr(v, dps, strip_zeros=False) for k, v in _named(values).items()},
-        details={"relative_error_per_check": per_pair, "required_digits": dps - MP_GUARD_DIGITS,
-                 **details},
+        details={"relative_error_per_check": per_pair, "digits_vs_reference": digits,
+                 "required_digits": dps - MP_GUARD_DIGITS, **details},
     )
     if digits < dps - MP_GUARD_DIGITS:
         ev.status = "failed"

@@ -1,0 +1,45 @@
+"""The Derivation/Step containers."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from bnconvex.theory import Derivation, Step, overall
+
+x = sp.Symbol("x", real=True)
+
+
+def _steps():
+    return (Step("square", "(x+1)^2 = x^2+2x+1", expr=x**2 + 2 * x + 1, source=(x + 1) ** 2),
+            Step("definition", "f = x", expr=x),
+            Step("positive", "x^2 + 1 >= 0", expr=sp.S.Zero, source=x**2 + 1, relation=">="))
+
+
+def test_prove_each_step_and_records():
+    der = Derivation("demo", _steps())
+    assert der.prove() == {"square": "zero", "definition": "zero", "positive": "zero"}
+    assert der.as_records()[0] == {"name": "square", "latex": "(x+1)^2 = x^2+2x+1"}
+    assert len(der) == 3 and [s.name for s in der] == ["square", "definition", "positive"]
+
+
+def test_duplicate_step_names_are_rejected():
+    step = _steps()[0]
+    with pytest.raises(ValueError, match=r"repeat names \['square'\]"):
+        Derivation("dup", (step, step))
+
+
+def test_suffixed_and_concatenated():
+    der = Derivation("demo", _steps())
+    both = der + der.suffixed("_2")
+    assert [s.name for s in both][-1] == "positive_2"
+    with pytest.raises(KeyError, match="no step 'missing'"):
+        both.step("missing")
+
+
+def test_false_step_is_nonzero_and_overall():
+    bad = Step("bad", "x = x + 1", expr=x + 1, source=x)
+    assert bad.prove() == "nonzero"
+    assert overall({"a": "zero", "b": "inconclusive"}) == "inconclusive"
+    assert overall({"a": "nonzero", "b": "inconclusive"}) == "nonzero"
+    assert overall({"a": "zero"}) == "zero"

@@ -1,0 +1,67 @@
+"""prove_zero / prove_nonnegative: zero, nonzero and inconclusive are reported honestly."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from bnconvex.theory import prove_nonnegative, prove_zero
+from bnconvex.theory.symbols import INDICES, in_range, n
+
+x, y = sp.symbols("x y", real=True)
+p = sp.Symbol("p", positive=True)
+
+
+@pytest.mark.parametrize(
+    ("expr", "verdict"),
+    [
+        (sp.sqrt(x**2) - sp.Abs(x), "zero"),
+        ((x + y) ** 2 - x**2 - 2 * x * y - y**2, "zero"),
+        (sp.sqrt(p**2 * (x**2 + 1)) - p * sp.sqrt(x**2 + 1), "zero"),
+        (sp.Matrix([x - x, (x**2 - 1) / (x - 1) - x - 1]), "zero"),
+        (x - 1, "nonzero"),
+        (sp.Matrix([0, sp.sqrt(x**2 + 1) - x - 1]), "nonzero"),
+    ],
+)
+def test_prove_zero_verdicts(expr, verdict):
+    assert prove_zero(expr) == verdict, f"prove_zero({expr}) should be {verdict}"
+
+
+def test_prove_zero_uses_assumptions():
+    # sqrt(x^2) = x only for x >= 0: undecided as real, proved once x is positive.
+    assert prove_zero(sp.sqrt(x**2) - x) != "zero", "sqrt(x^2) = x must not be proved for real x"
+    assert prove_zero(sp.sqrt(x**2) - x, {x: {"positive": True}}) == "zero"
+
+
+def test_prove_zero_is_inconclusive_not_passed_for_undefined_functions():
+    # G(x) - G(y) is not zero, but no random evaluation of an undefined G is possible.
+    G = sp.Function("G")
+    assert prove_zero(G(x) - G(y)) == "inconclusive", "undefined-function residual must be inconclusive"
+
+
+def test_prove_zero_collects_derivative_coefficients():
+    G = sp.Function("G")
+    expr = sp.diff(G(2 * x), x) - 2 * sp.Subs(sp.Derivative(G(y), y), y, 2 * x)
+    assert prove_zero(expr) == "zero", "chain rule residual should cancel"
+
+
+def test_prove_zero_decides_piecewise_guards():
+    beta, delta = sp.symbols("beta delta", positive=True)
+    h = sp.Piecewise((p**2 / 2, p <= beta), (beta * p - beta**2 / 2, True))
+    active = h.subs(p, beta * (1 + delta))
+    assert prove_zero(active - (beta**2 * (1 + delta) - beta**2 / 2)) == "zero"
+    assert prove_zero(active - beta**2 * (1 + delta) ** 2 / 2) == "nonzero"
+
+
+@pytest.mark.parametrize(
+    ("expr", "verdict"),
+    [((x - y) ** 2 / 2, "zero"), (p + 1 / p, "zero"), (-p, "nonzero"), (x, "nonzero")],
+)
+def test_prove_nonnegative(expr, verdict):
+    assert prove_nonnegative(expr) == verdict, f"prove_nonnegative({expr}) should be {verdict}"
+
+
+def test_in_range_settles_index_guards():
+    i, j = INDICES[:2]
+    total = sp.Sum(sp.KroneckerDelta(i, j), (j, 1, n))
+    assert in_range(total) == 1, f"sum of delta_ij over j should be 1, got {in_range(total)}"
