@@ -326,3 +326,18 @@ def test_training_data_never_beats_the_certified_bound():
     for curve in data["curves"]:
         assert min(curve) >= data["dual_lower_bound"] - 1e-12, "GD went below the bound"
         assert len(curve) == 51, len(curve)
+
+
+def test_make_all_entry_point_replots_from_cached_data_only(
+    tmp_path, stand_ins, monkeypatch
+):
+    # `python -m bnconvex.paper_figures.make_all` uses the cache: restyling a
+    # figure must not call the COMPUTE step again.
+    from bnconvex.paper_figures import make_all
+
+    name = "fig3_implicit_bias"
+    assert make_all.main(["--out", str(tmp_path), "--only", name]) == 0
+    (tmp_path / f"{name}.png").unlink()
+    assert make_all.main(["--out", str(tmp_path), "--only", name]) == 0
+    assert (tmp_path / f"{name}.png").is_file(), "figure not re-made"
+    assert stand_ins[name] == 1, f"COMPUTE ran {stand_ins[name]} times"
