@@ -130,5 +130,12 @@ def pinv_solve(ctx: Any, A: Any, b: Any, rtol: Any) -> Any:
 
 
 def spd_solve(ctx: Any, H: Any, g: Any) -> Any:
-    """Solve ``H x = g`` for a symmetric positive definite ``H`` (Cholesky)."""
-    return ctx.cholesky_solve(H, g)
+    """Solve ``H x = g`` for a symmetric positive definite ``H`` (Cholesky).
+
+    When rounding makes ``H`` numerically indefinite (a badly scaled
+    regularised Hessian), fall back to the SVD pseudo-inverse.
+    """
+    try:
+        return ctx.cholesky_solve(H, g)
+    except (ValueError, ZeroDivisionError):
+        return pinv_solve(ctx, H, g, ctx.eps * H.rows)

@@ -413,7 +413,8 @@ def refine_solution(
         The float ``U'`` of ``solution``; default
         ``numerics.whitening.whiten(X).U_prime``.
     prune_rtol : float, default 1e-4
-        Blocks with ``||s|| <= prune_rtol * sum ||s||`` are dropped first
+        Blocks with ``||s|| <= prune_rtol * max(sum ||s||, ||y||, beta)`` are
+        dropped first
         (interior-point solvers leave zero blocks at about ``sqrt(tol)``); a
         pruned block that is needed is added back by the dual check.
     active_rtol : float, default 1e-6
@@ -469,7 +470,14 @@ def refine_solution(
         ctx.dps = dps + GUARD_DPS
         W = _whiten(ctx, X, _default_rtol(X), dps)
         blocks, s_float = _initial_blocks(
-            W, Uf, S_plus, S_minus, D, prune_rtol, active_rtol
+            W,
+            Uf,
+            S_plus,
+            S_minus,
+            D,
+            prune_rtol,
+            active_rtol,
+            max(float(np.linalg.norm(y)), beta),
         )
         s_list = [la.mp_matrix(ctx, s) for s in s_float]
         return _refine(
@@ -487,12 +495,15 @@ def _initial_blocks(
     D: np.ndarray,
     prune_rtol: float,
     active_rtol: float,
+    scale: float,
 ) -> tuple[list[_Block], list[np.ndarray]]:
     """Map float blocks to mp coordinates, prune small ones, find tight rows."""
     Um = la.to_float(W.U_prime)
     Q = Um.T @ Uf
     mapped = ((1, S_plus @ Q.T), (-1, S_minus @ Q.T))
     total = sum(float(np.linalg.norm(S, axis=1).sum()) for _, S in mapped)
+    # s has the units of y (and of beta): a zero solution stays zero
+    total = max(total, scale)
     blocks, s_float = [], []
     for sign, S in mapped:
         for i, s in enumerate(S):

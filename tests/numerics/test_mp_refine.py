@@ -23,7 +23,7 @@ from bnconvex.numerics.mp_refine import (
     whiten_mp,
 )
 from bnconvex.numerics.whitening import whiten
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -68,7 +68,9 @@ def _all_patterns(Uf: np.ndarray) -> np.ndarray:
     return np.asarray(enumerate_patterns(Uf), dtype=bool)
 
 
-def _cvxpy_solution(Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray):
+def _cvxpy_solution(
+    Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray, tol: float = 1e-9
+):
     cp = pytest.importorskip("cvxpy")
     P, m = D.shape[1], Uf.shape[1]
     S_plus, S_minus = cp.Variable((P, m)), cp.Variable((P, m))
@@ -87,22 +89,20 @@ def _cvxpy_solution(Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray):
     # accepted (its warning silenced here).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)
-        problem.solve(
-            solver="CLARABEL", tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9
-        )
+        problem.solve(solver="CLARABEL", tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol)
     assert problem.status in ("optimal", "optimal_inaccurate"), problem.status
     return SimpleNamespace(
         S_plus=S_plus.value, S_minus=S_minus.value, objective=problem.value
     )
 
 
-def _general_instance(n: int, d: int, seed: int):
+def _general_instance(n: int, d: int, seed: int, *, beta=BETA, tol=1e-9):
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
     Uf = np.asarray(whiten(X).U_prime)
     D = _all_patterns(Uf)
     assert D.shape[1] == _pattern_bound(n, d), "arrangement not in general position"
-    return X, y, D, _cvxpy_solution(Uf, y, BETA, D)
+    return X, y, D, _cvxpy_solution(Uf, y, beta, D, tol)
 
 
 def _highdim_blocks(Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray):
@@ -242,6 +242,76 @@ def test_perturbed_start_converges_to_same_optimum(small, small_refined):
     assert _rel(refined.objective, small_refined.objective) < 1e-45, refined.objective
 
 
+def test_missing_blocks_are_added_back(small, small_refined):
+    """All s'_i dropped from the start: the dual check must bring them back."""
+    X, y, D, sol = small
+    assert np.linalg.norm(sol.S_minus) > 0.1, "instance needs negative blocks"
+    start = SimpleNamespace(S_plus=sol.S_plus, S_minus=np.zeros_like(sol.S_minus))
+    refined = refine_solution(X, y, BETA, D, start, dps=50)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits"
+    assert any(sign == -1 for _, sign, _ in refined.active), refined.active
+    assert _rel(refined.objective, small_refined.objective) < 1e-40, "other optimum"
+
+
+def test_spurious_block_is_dropped(small, small_refined):
+    """A 1%-sized block inside an unused cone must be driven out."""
+    X, y, D, sol = small
+    Uf = np.asarray(whiten(X).U_prime)
+    u = np.array([0.3, -1.0, 0.2])  # a generic direction, fixed for the record
+    column = int(np.flatnonzero((D == (Uf @ u >= 0)[:, None]).all(axis=0))[0])
+    assert np.linalg.norm(sol.S_plus[column]) < 1e-6, "pattern must be unused"
+    S_plus = sol.S_plus.copy()
+    S_plus[column] = 0.01 * np.linalg.norm(sol.S_plus, axis=1).sum() * u
+    start = SimpleNamespace(S_plus=S_plus, S_minus=sol.S_minus)
+    refined = refine_solution(X, y, BETA, D, start, dps=50)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits"
+    assert _rel(refined.objective, small_refined.objective) < 1e-40, "other optimum"
+
+
+@pytest.mark.parametrize(("n", "d", "seed"), [(8, 2, 105), (8, 3, 106), (10, 2, 102)])
+def test_crude_float_start(n, d, seed):
+    """Float solutions at solver tolerance 1e-6 still refine to >= 30 digits."""
+    beta = 0.4
+    X, y, D, sol = _general_instance(n, d, seed, beta=beta, tol=1e-6)
+    refined = refine_solution(X, y, beta, D, sol, dps=50)
+    cert = certify_mp(X, y, beta, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_n12_d3_reaches_30_digits(seed):
+    """The n=12, d=3 instance of the report (463 patterns)."""
+    X, y, D, sol = _general_instance(12, 3, seed)
+    refined = refine_solution(X, y, BETA, D, sol, dps=50)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+
+
+def _parabola_X(n: int, perturbation: np.ndarray) -> np.ndarray:
+    """Points near the parabola (t, t^2): no three collinear for small noise."""
+    t = np.linspace(-1, 1, n)
+    return np.column_stack([t, t**2]) + 0.01 * perturbation
+
+
+@settings(deadline=None, max_examples=8)
+@given(
+    perturbation=arrays(np.float64, (7, 2), elements=st.floats(-1, 1)),
+    y=arrays(np.float64, 7, elements=st.floats(-3, 3)),
+    beta=st.floats(0.05, 1.0),
+)
+def test_general_property(perturbation, y, beta):
+    X = _parabola_X(7, perturbation)
+    Uf = np.asarray(whiten(X).U_prime)
+    D = _all_patterns(Uf)
+    assume(D.shape[1] == _pattern_bound(7, 2))
+    refined = refine_solution(X, y, beta, D, _cvxpy_solution(Uf, y, beta, D))
+    cert = certify_mp(X, y, beta, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+
+
 # ----------------------------------------------------------------------------
 # high-dimensional regime (R2)
 # ----------------------------------------------------------------------------
@@ -353,4 +423,3 @@ def test_bad_solution_and_patterns(small, small_refined):
         refine_solution(X, y, BETA, D, sol, U_prime=np.eye(8))
     with pytest.raises(InputError, match="`rtol` must lie in"):
         whiten_mp(X, dps=30, rtol=0.0)
-
