@@ -328,9 +328,7 @@ def test_training_data_never_beats_the_certified_bound():
         assert len(curve) == 51, len(curve)
 
 
-def test_make_all_entry_point_replots_from_cached_data_only(
-    tmp_path, stand_ins, monkeypatch
-):
+def test_make_all_entry_point_replots_from_cached_data_only(tmp_path, stand_ins):
     # `python -m bnconvex.paper_figures.make_all` uses the cache: restyling a
     # figure must not call the COMPUTE step again.
     from bnconvex.paper_figures import make_all
