@@ -1,13 +1,13 @@
 """Tests of numerics.mp_refine: mp whitening, refinement, certificate, closed form.
 
-Float solutions are made here with cvxpy + Clarabel (a test-only dependency) or
-with the R2 closed form; patterns with ``numerics.arrangements`` when present,
-else with the small vertex enumeration below (a local stand-in).
+Float solutions come from cvxpy + Clarabel (a test-only dependency; it leaves
+many near-zero and duplicated blocks, the hard case for refinement), from the
+project's ``ipm`` solver, or from the R2 closed form; exact patterns from
+``numerics.arrangements.enumerate_patterns``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from types import SimpleNamespace
@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import mpmath
 import numpy as np
 import pytest
+from bnconvex.numerics.arrangements import enumerate_patterns
+from bnconvex.numerics.convex_program import ConvexProblem
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.mp_refine import (
     certify_mp,
@@ -22,6 +24,7 @@ from bnconvex.numerics.mp_refine import (
     refine_solution,
     whiten_mp,
 )
+from bnconvex.numerics.solvers import solve_convex
 from bnconvex.numerics.whitening import whiten
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -40,31 +43,7 @@ def _pattern_bound(n: int, r: int) -> int:
     return 2 * sum(math.comb(n - 1, k) for k in range(r + 1)) - 1
 
 
-def _vertex_patterns(Uf: np.ndarray) -> np.ndarray:
-    """Every region of the central arrangement of the rows of Uf (general position).
-
-    Each region touches a ray where m-1 hyperplanes meet; around such a ray the
-    m-1 tight rows take every sign combination.
-    """
-    n, m = Uf.shape
-    found = set()
-    for rows in itertools.combinations(range(n), m - 1):
-        u0 = np.linalg.svd(Uf[list(rows)])[2][-1]
-        for direction in (u0, -u0):
-            base = Uf @ direction > 0
-            for signs in itertools.product((False, True), repeat=m - 1):
-                pattern = base.copy()
-                pattern[list(rows)] = signs
-                found.add(pattern.tobytes())
-    D = np.array([np.frombuffer(p, dtype=bool) for p in sorted(found)]).T
-    return D[:, D.any(axis=0)]
-
-
 def _all_patterns(Uf: np.ndarray) -> np.ndarray:
-    try:
-        from bnconvex.numerics.arrangements import enumerate_patterns
-    except ImportError:
-        return _vertex_patterns(Uf)
     return np.asarray(enumerate_patterns(Uf), dtype=bool)
 
 
@@ -277,6 +256,33 @@ def test_crude_float_start(n, d, seed):
     X, y, D, sol = _general_instance(n, d, seed, beta=beta, tol=1e-6)
     refined = refine_solution(X, y, beta, D, sol, dps=50)
     cert = certify_mp(X, y, beta, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+
+
+def test_project_ipm_solution_end_to_end():
+    """ConvexSolution of the ipm plug-in, default U_prime (numerics.whitening)."""
+    rng = np.random.default_rng(21)
+    X, y = rng.standard_normal((9, 3)), rng.standard_normal(9)
+    Uf = np.asarray(whiten(X).U_prime)
+    D = _all_patterns(Uf)
+    sol = solve_convex(ConvexProblem(Uf, y, BETA, D), solver="ipm")
+    refined = refine_solution(X, y, BETA, D, sol, dps=50)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+    # ipm reports its own float gap; the objectives agree to its accuracy
+    assert _rel(refined.objective, mpmath.mpf(sol.objective)) < 1e-9, sol.objective
+
+
+def test_degenerate_data_repeated_points():
+    """Repeated samples: duplicated cone rows, rank-deficient tight sets."""
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((5, 2))
+    X = np.vstack([A, A[:3]])
+    y = rng.standard_normal(8)
+    Uf = np.asarray(whiten(X).U_prime)
+    D = _all_patterns(Uf)
+    refined = refine_solution(X, y, BETA, D, _cvxpy_solution(Uf, y, BETA, D))
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, complete=True)
     assert cert.digits >= 30, f"only {cert.digits:.1f} digits, gap {cert.gap}"
 
 
