@@ -285,6 +285,17 @@ def whiten_mp(
     zero in exact arithmetic come out near :math:`10^{-\mathrm{dps}}\|X\|_F`, far
     below the float threshold; a float and an mp rank can only differ when a
     singular value lies within float rounding of the threshold itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.mp_refine import whiten_mp
+    >>> W = whiten_mp(np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]]), dps=30)
+    >>> W.rank, W.U_prime.rows, W.U_prime.cols
+    (1, 3, 2)
+    >>> import mpmath
+    >>> mpmath.nstr(W.sigma[0], 30)  # ||x - mean(x)|| = sqrt(2)
+    '1.41421356237309504880168872421'
     """
     X = check_matrix(X, "X", min_rows=2)
     dps = _check_dps(dps)
@@ -966,6 +977,7 @@ def certify_mp(
             f"n={mp_solution.whitening.n}; "
             f"`D` has P={D.shape[1]}, n={X.shape[0]}"
         )
+    _check_same_data(X, mp_solution.whitening)
     prec = ctx.prec
     try:
         ctx.dps = dps + GUARD_DPS
@@ -974,6 +986,16 @@ def certify_mp(
         )
     finally:
         ctx.prec = prec
+
+
+def _check_same_data(X: np.ndarray, W: MpWhitening) -> None:
+    """Raise unless the column means of ``X`` match those of the whitening."""
+    mean = np.array([float(m) for m in W.mean])
+    err = float(np.max(np.abs(X.mean(axis=0) - mean), initial=0.0))
+    if mean.shape != (X.shape[1],) or err > 1e-12 * (1 + np.max(np.abs(X))):
+        raise InputError(
+            "`X` is not the data `mp_solution` was refined on (column means differ)"
+        )
 
 
 def _certify(
@@ -1154,6 +1176,12 @@ def highdim_optimum_mp(y: Any, beta: float, *, dps: int, ctx: Any = mpmath.mp) -
 
     It is the optimum of the convex program whenever ``rank(CX) = n - 1``, and
     a lower bound on it for every ``X`` (paper digest R2).
+
+    Examples
+    --------
+    >>> from bnconvex.numerics.mp_refine import highdim_optimum_mp
+    >>> highdim_optimum_mp([3.0, -4.0], 1.0, dps=30)  # (3 - 1/2) + (4 - 1/2)
+    mpf('6.0')
     """
     y = _check_vector(y)
     beta = check_beta(beta)

@@ -400,6 +400,20 @@ def test_precision_restored(small, small_refined):
     assert mpmath.mp.dps == 21, f"mp.dps left at {mpmath.mp.dps}"
 
 
+def test_private_context(small, small_refined):
+    """A separate MPContext gives the same digits and leaves mpmath.mp alone."""
+    X, y, D, sol = small
+    ctx = mpmath.MPContext()
+    mpmath.mp.dps = 17
+    refined = refine_solution(X, y, BETA, D, sol, dps=50, ctx=ctx)
+    cert = certify_mp(X, y, BETA, D, refined, dps=50, ctx=ctx)
+    assert (mpmath.mp.dps, ctx.dps) == (17, 15), (mpmath.mp.dps, ctx.dps)
+    assert cert.digits >= 30, f"only {cert.digits:.1f} digits"
+    with mpmath.workdps(60):
+        diff = abs(refined.objective - small_refined.objective)
+    assert diff < 1e-45, f"objective differs by {diff} from the mpmath.mp run"
+
+
 @pytest.mark.parametrize("dps", [10, 14, 20.5, True])
 def test_bad_dps(small, small_refined, dps):
     X, y, D, sol = small
@@ -427,5 +441,7 @@ def test_bad_solution_and_patterns(small, small_refined):
         certify_mp(X, y, BETA, D[:, :-1], small_refined)
     with pytest.raises(InputError, match="`U_prime` must have shape"):
         refine_solution(X, y, BETA, D, sol, U_prime=np.eye(8))
+    with pytest.raises(InputError, match="`X` is not the data"):
+        certify_mp(X + 1.0, y, BETA, D, small_refined)
     with pytest.raises(InputError, match="`rtol` must lie in"):
         whiten_mp(X, dps=30, rtol=0.0)
