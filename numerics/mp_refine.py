@@ -25,7 +25,13 @@ import numpy as np
 import scipy.optimize
 
 from . import _mp_linalg as la
-from ._validation import check_beta, check_data, check_labels, check_matrix
+from ._validation import (
+    check_beta,
+    check_data,
+    check_labels,
+    check_matrix,
+    check_positive_int,
+)
 from .errors import InputError
 from .whitening import default_rtol, whiten
 
@@ -476,6 +482,10 @@ def refine_solution(
     dps = _check_dps(dps)
     S_plus, S_minus = _check_solution(solution, D.shape[1])
     Uf = _float_U_prime(X, U_prime, S_plus.shape[1])
+    for name, value in (("prune_rtol", prune_rtol), ("active_rtol", active_rtol)):
+        if not 0 <= value < 1:
+            raise InputError(f"`{name}` must lie in [0, 1); got {value!r}")
+    max_iter = check_positive_int(max_iter, "max_iter")
     prec = ctx.prec
     try:
         ctx.dps = dps + GUARD_DPS

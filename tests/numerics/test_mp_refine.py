@@ -441,6 +441,10 @@ def test_bad_solution_and_patterns(small, small_refined):
         certify_mp(X, y, BETA, D[:, :-1], small_refined)
     with pytest.raises(InputError, match="`U_prime` must have shape"):
         refine_solution(X, y, BETA, D, sol, U_prime=np.eye(8))
+    with pytest.raises(InputError, match="`prune_rtol` must lie in"):
+        refine_solution(X, y, BETA, D, sol, prune_rtol=2.0)
+    with pytest.raises(InputError, match="`max_iter` must be a positive integer"):
+        refine_solution(X, y, BETA, D, sol, max_iter=0)
     with pytest.raises(InputError, match="`X` is not the data"):
         certify_mp(X + 1.0, y, BETA, D, small_refined)
     with pytest.raises(InputError, match="`rtol` must lie in"):
