@@ -41,6 +41,19 @@ def _mpf(x: float) -> Any:
     return mpmath.mpf(float(x))
 
 
+def _bracketed_root(f: Any, lo: float, hi: float) -> Any:
+    """Root of an increasing or decreasing ``f`` on ``[lo, hi]``: 40 bisections, then secant."""
+    lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
+    sign_lo = mpmath.sign(f(lo))
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if mpmath.sign(f(mid)) == sign_lo:
+            lo = mid
+        else:
+            hi = mid
+    return mpmath.findroot(f, (lo + hi) / 2)
+
+
 def _relu(x: Any) -> Any:
     return x if x > 0 else 0 * x
 
@@ -108,10 +121,11 @@ class RescalingAmGm(TheoryClaim):
         return scale, abs(v), b
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """Numerical minimiser of phi (findroot of phi') against the closed forms."""
+        """Numerical minimiser of phi (bracketed root of phi') against the closed forms."""
         a, V, b = self._phi(inst, _mpf)
-        dphi = lambda c: b * (c * a * a - V * V / c**3)  # noqa: E731
-        c_star = mpmath.findroot(dphi, mpmath.mpf(1))
+        # phi'(c) = 0 in u = log c: a^2 e^{2u} - V^2 e^{-2u} is increasing; bracket it
+        slope = lambda u: a * a * mpmath.exp(2 * u) - V * V * mpmath.exp(-2 * u)  # noqa: E731
+        c_star = mpmath.exp(_bracketed_root(slope, -40, 40))
         phi = b / 2 * (c_star**2 * a * a + V * V / c_star**2)
         return mp_evidence({
             "argmin": (c_star**2, V / a),
@@ -361,10 +375,13 @@ _LOSSES = {"squared": (conj.squared_loss, conj.conjugate_squared),
 
 
 @functools.lru_cache(maxsize=16)
-def _loss_fns(loss: str, modules: str) -> tuple[Any, Any]:
+def _loss_fns(loss: str, modules: str) -> tuple[Any, Any, Any]:
+    """Lambdified ``l(z, y)``, ``l*(lambda, y)`` and ``d/dz (lambda z - l(z, y))``."""
     ell, star = _LOSSES[loss]
     z = theory.symbols.z
-    return (sp.lambdify([z, conj.y], ell(), modules), sp.lambdify([lam, conj.y], star(), modules))
+    slope = sp.diff(lam * z - ell(), z)
+    return (sp.lambdify([z, conj.y], ell(), modules), sp.lambdify([lam, conj.y], star(), modules),
+            sp.lambdify([z, lam, conj.y], slope, modules))
 
 
 @register
@@ -394,15 +411,15 @@ class LossConjugates(TheoryClaim):
     quick_instances = instances
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """Supremum by mpmath root finding (smooth losses) or at the hinge's kink."""
-        ell, star = _loss_fns(inst["loss"], "mpmath")
+        """Supremum by bracketed root finding of the slope (smooth losses) or at the kink."""
+        ell, star, slope = _loss_fns(inst["loss"], "mpmath")
         lm, y = _mpf(inst["lam"]), _mpf(inst["y"])
         objective = lambda z: lm * z - ell(z, y)  # noqa: E731
         if inst["loss"] == "hinge":
             z_star = 1 / y
             excess = max(objective(z_star + s) - objective(z_star) for s in (-1, 1))
         else:
-            z_star = mpmath.findroot(lambda z: mpmath.diff(objective, z), (-30, 30), solver="anderson")
+            z_star = _bracketed_root(lambda z: slope(z, lm, y), -40, 40)
             excess = mpmath.mpf(0)
         sup = objective(z_star)
         want = star(lm, y)
@@ -414,7 +431,7 @@ class LossConjugates(TheoryClaim):
         """scipy.optimize.minimize_scalar against the lambdified closed form."""
         from scipy.optimize import minimize_scalar
 
-        ell, star = _loss_fns(inst["loss"], "numpy")
+        ell, star, _ = _loss_fns(inst["loss"], "numpy")
         lm, y = inst["lam"], inst["y"]
         if inst["loss"] == "hinge":
             sup = lm / y - ell(1 / y, y)
