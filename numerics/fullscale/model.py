@@ -72,7 +72,9 @@ class FullScaleModel:
         dtype = Sp.dtype
         out = []
         for r0 in range(0, X.shape[0], chunk_rows):
-            phi = self.features.transform(X[r0 : r0 + chunk_rows, :], dtype=dtype)
+            phi = self.features.transform(
+                X[r0 : min(r0 + chunk_rows, X.shape[0]), :], dtype=dtype
+            )
             out.append(self._predict_chunk(xp, phi, Sp, Sm))
         Y = xp.concat(out, axis=0)
         return Y if vector else Y[:, 0]

@@ -77,7 +77,10 @@ class FeatureMap:
         dtype = xp.float64 if dtype is None else dtype
         parts = []
         for r0 in range(0, X.shape[0], chunk_rows):
-            Xc = xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64) - self.mean
+            Xc = (
+                xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], xp.float64)
+                - self.mean
+            )
             Z = xp.matmul(Xc, self.A)
             ones = xp.full((Z.shape[0], 1), self.shift, dtype=xp.float64)
             parts.append(xp.astype(xp.concat([Z, ones], axis=1), dtype))

@@ -98,11 +98,13 @@ def whiten_large(
     n, d = X.shape
     mean = xp.zeros((d,), dtype=xp.float64)
     for r0 in range(0, n, chunk_rows):
-        mean = mean + xp.sum(xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64), axis=0)
+        mean = mean + xp.sum(
+            xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], xp.float64), axis=0
+        )
     mean = mean / n
     G = xp.zeros((d, d), dtype=xp.float64)
     for r0 in range(0, n, chunk_rows):
-        Xc = xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64) - mean
+        Xc = xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], xp.float64) - mean
         G = G + xp.matmul(Xc.T, Xc)
     evals, evecs = xp.linalg.eigh(0.5 * (G + G.T))
     sigma = xp.sqrt(xp.maximum(xp.flip(evals), 0.0))
@@ -164,7 +166,11 @@ def left_factor(
     dtype = xp.float64 if dtype is None else dtype
     parts = [
         xp.astype(
-            xp.matmul(xp.astype(X[r0 : r0 + chunk_rows, :], xp.float64) - fac.mean, A),
+            xp.matmul(
+                xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], xp.float64)
+                - fac.mean,
+                A,
+            ),
             dtype,
         )
         for r0 in range(0, X.shape[0], chunk_rows)

@@ -1,0 +1,201 @@
+"""Full-scale convex BN solver: agreement with CVXPY/Clarabel, backends, checkpoints, input errors."""
+
+import numpy as np
+import pytest
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.fullscale import (
+    fit,
+    sample_patterns,
+    solve_fullscale,
+    solve_path,
+)
+from bnconvex.numerics.status import SolverStatus
+from bnconvex.numerics.whitening import whiten
+
+from tests.common.assertions import assert_rel_close, xp_assert_close
+
+BETA = 0.1
+
+
+def _instance(n=30, d=2, num=24, seed=0, K=None):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if K is None:
+        y = np.sin(X @ rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)
+    else:
+        y = np.eye(K)[rng.integers(0, K, n)]
+    F = np.asarray(whiten(X).U_prime)
+    D, _ = sample_patterns(F, num, seed=seed)
+    return F, y, D
+
+
+def _cvxpy_value(F, y, D, beta, *, gated):
+    cp = pytest.importorskip("cvxpy")
+    m, P = F.shape[1], D.shape[1]
+    Sp, Sm = cp.Variable((m, P)), cp.Variable((m, P))
+    Df = D.astype(float)
+    pred = cp.sum(cp.multiply(Df, F @ (Sp - Sm)), axis=1)
+    norms = cp.sum(cp.norm(Sp, 2, axis=0)) + cp.sum(cp.norm(Sm, 2, axis=0))
+    E = 2 * Df - 1
+    cons = [] if gated else [cp.multiply(E, F @ Sp) >= 0, cp.multiply(E, F @ Sm) >= 0]
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(pred - y) + beta * norms), cons)
+    prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    return prob.value
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_exact_program_matches_clarabel(method):
+    F, y, D = _instance()
+    ref = _cvxpy_value(F, y, D, BETA, gated=False)
+    sol = solve_fullscale(F, y, BETA, D, method=method, tol=1e-8)
+    assert sol.status == SolverStatus.OPTIMAL, sol.status
+    assert sol.max_violation <= 1e-6, sol.max_violation
+    # reference: CVXPY + Clarabel at 1e-10 tolerances on the same program
+    assert_rel_close(sol.objective, ref, 1e-6, "objective vs Clarabel")
+    assert sol.lower_bound <= ref * (1 + 1e-9), (sol.lower_bound, ref)
+
+
+def test_gated_relaxation_below_exact_and_matches_clarabel():
+    F, y, D = _instance(seed=1)
+    gated = solve_fullscale(F, y, BETA, D, gated=True, tol=1e-8)
+    exact = solve_fullscale(F, y, BETA, D, tol=1e-8)
+    assert_rel_close(
+        gated.objective, _cvxpy_value(F, y, D, BETA, gated=True), 1e-6, "gated"
+    )
+    # the gated relaxation drops constraints: its optimum cannot exceed the exact one
+    assert gated.objective <= exact.objective * (1 + 1e-8), (
+        gated.objective,
+        exact.objective,
+    )
+    assert gated.max_violation == 0.0
+
+
+def test_vector_output_class_groups_equal_separate_programs():
+    F, Y, D = _instance(n=24, K=3, seed=2)
+    joint = solve_fullscale(F, Y, BETA, D, tol=1e-8)
+    separate = sum(
+        solve_fullscale(F, Y[:, k], BETA, D, tol=1e-8).objective for k in range(3)
+    )
+    assert joint.S_plus.shape == (D.shape[1], F.shape[1], 3)
+    assert_rel_close(joint.objective, separate, 1e-6, "joint vs per-class programs")
+
+
+def test_pattern_groups_lower_than_class_groups():
+    # Frobenius groups per (pattern, sign) relax the per-class penalty: sum ||s_k|| >= ||S||_F
+    F, Y, D = _instance(n=24, K=2, seed=3)
+    per_class = solve_fullscale(F, Y, BETA, D, tol=1e-7)
+    per_pattern = solve_fullscale(
+        F, Y, BETA, D, group="pattern", tol=1e-5, max_iter=20000
+    )
+    assert per_pattern.lower_bound <= per_class.objective * (1 + 1e-7)
+    assert per_pattern.objective <= per_class.objective * (1 + 1e-5)
+
+
+def test_array_api_strict_matches_numpy(xp):
+    F, y, D = _instance(n=20, num=10, seed=4)
+    kw = dict(max_iter=5, polish=False, method="admm")
+    ref = solve_fullscale(F, y, BETA, D, **kw)
+    sol = solve_fullscale(xp.asarray(F), xp.asarray(y), BETA, xp.asarray(D), **kw)
+    xp_assert_close(sol.S_plus, xp.asarray(ref.S_plus), rtol=1e-10, atol=1e-12)
+    xp_assert_close(sol.S_minus, xp.asarray(ref.S_minus), rtol=1e-10, atol=1e-12)
+    assert_rel_close(sol.objective, ref.objective, 1e-10, "objective across backends")
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_checkpoint_resume_gives_identical_iterates(tmp_path, method):
+    F, y, D = _instance(n=20, num=10, seed=5)
+    kw = dict(method=method, polish=False, tol=1e-12)
+    full = solve_fullscale(F, y, BETA, D, max_outer=4, **kw)
+    path = tmp_path / "ckpt.npz"
+    solve_fullscale(F, y, BETA, D, max_outer=2, checkpoint=path, **kw)
+    resumed = solve_fullscale(F, y, BETA, D, max_outer=4, resume=path, **kw)
+    assert resumed.iterations == full.iterations
+    np.testing.assert_array_equal(resumed.S_plus, full.S_plus)
+    np.testing.assert_array_equal(resumed.S_minus, full.S_minus)
+
+
+def test_float32_solution_close_to_float64():
+    F, y, D = _instance(seed=6)
+    s64 = solve_fullscale(F, y, BETA, D, tol=1e-7)
+    s32 = solve_fullscale(F.astype(np.float32), y, BETA, D, tol=1e-4, viol_tol=1e-4)
+    assert s32.S_plus.dtype == np.float32
+    # float32 working precision: objective to ~1e-4 relative
+    assert_rel_close(s32.objective, s64.objective, 1e-3, "float32 objective")
+
+
+def test_path_warm_starts_are_optimal_and_monotone():
+    F, y, D = _instance(seed=7)
+    sols = solve_path(F, y, [0.05, 0.2, 0.1], D, tol=1e-7)
+    assert [s.beta for s in sols] == [0.2, 0.1, 0.05]
+    assert all(s.status == SolverStatus.OPTIMAL for s in sols), [s.status for s in sols]
+    objs = [s.objective for s in sols]
+    assert objs[0] >= objs[1] >= objs[2], objs
+
+
+def test_fit_predict_reproduces_training_predictions():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 3))
+    y = np.tanh(X[:, 0]) + 0.1 * rng.standard_normal(40)
+    model = fit(X, y, BETA, patterns=32, seed=0, tol=1e-7)
+    assert model.solution.status == SolverStatus.OPTIMAL
+    # feasible blocks: (U's)_+ = D_i U's, so the ReLU network equals the convex prediction
+    xp_assert_close(model.predict(X), model.solution.predictions, rtol=0, atol=1e-5)
+    gated = fit(X, y, BETA, patterns=32, seed=0, gated=True, tol=1e-7)
+    xp_assert_close(gated.predict(X), gated.solution.predictions, rtol=0, atol=1e-9)
+
+
+def test_fit_std_convention_rescales_beta():
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((16, 2)), rng.standard_normal(16)
+    model = fit(X, y, 0.4, bn="std", patterns=8, max_iter=3, polish=False)
+    assert model.beta_a == pytest.approx(0.1, rel=1e-15)  # 0.4 / sqrt(16)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(F=np.ones(5)), r"`F` must be a 2-D real floating array"),
+        (dict(y=np.ones(4)), r"`y` must have shape \(n,\) or \(n, K\) with n=5"),
+        (
+            dict(D=np.ones((4, 2), bool)),
+            r"`D` must be an \(n, P\) pattern array with n=5",
+        ),
+        (dict(beta=-1.0), r"`beta` must be a positive"),
+        (dict(group="rows"), r"`group` must be 'class' or 'pattern'; got 'rows'"),
+        (
+            dict(method="newton"),
+            r"`method` must be 'auto', 'al' or 'admm'; got 'newton'",
+        ),
+        (dict(max_iter=0), r"`max_iter` must be a positive integer; got 0"),
+    ],
+)
+def test_bad_input_messages(kwargs, match):
+    args = dict(F=np.eye(5, 3), y=np.ones(5), beta=0.1, D=np.ones((5, 2), bool))
+    extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in args}
+    args.update(kwargs)
+    with pytest.raises(InputError, match=match):
+        solve_fullscale(args["F"], args["y"], args["beta"], args["D"], **extra)
+
+
+def test_resume_from_other_problem_is_rejected(tmp_path):
+    F, y, D = _instance(n=20, num=10, seed=10)
+    path = tmp_path / "c.npz"
+    solve_fullscale(
+        F, y, BETA, D, max_iter=3, checkpoint=path, method="admm", polish=False
+    )
+    with pytest.raises(
+        InputError, match=r"`resume` checkpoint .* is for another problem"
+    ):
+        solve_fullscale(F, y, BETA, D, resume=path, method="al")
+    with pytest.raises(InputError, match=r"`resume` must be a checkpoint \.npz"):
+        solve_fullscale(F, y, BETA, D, resume=tmp_path / "missing.npz")
+
+
+def test_sample_patterns_deterministic_and_distinct():
+    F, _, _ = _instance(n=25, seed=11)
+    D1, g1 = sample_patterns(F, 50, seed=3)
+    D2, g2 = sample_patterns(F, 50, seed=3)
+    np.testing.assert_array_equal(D1, D2)
+    assert np.array_equal(D1, F @ g1 >= 0), "gates must reproduce the patterns"
+    assert len({c.tobytes() for c in D1.T}) == D1.shape[1], "duplicate patterns"
+    assert D1.any(axis=0).all(), "the empty pattern must be dropped"
