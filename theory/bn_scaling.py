@@ -111,14 +111,16 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
         ),
         Step(
             "cancel_c",
-            r"BN_{\gamma,\alpha}(ch) = \gamma\frac{c\,Ch}{c\|Ch\|}+\frac{\alpha}{\sqrt n}\mathbf 1"
+            r"BN_{\gamma,\alpha}(ch) ="
+            r" \gamma\frac{c\,Ch}{c\|Ch\|}+\frac{\alpha}{\sqrt n}\mathbf 1"
             r" = BN_{\gamma,\alpha}(h)" + tag,
             expr=bn_a(h),
             source=bn_a(c * h),
         ),
         Step(
             "sign_flip",
-            r"BN_{\gamma,\alpha}(-h) = \gamma\frac{-Ch}{\|Ch\|}+\frac{\alpha}{\sqrt n}\mathbf 1"
+            r"BN_{\gamma,\alpha}(-h) = \gamma\frac{-Ch}{\|Ch\|}+\frac{\alpha}{\sqrt"
+            r" n}\mathbf 1"
             r" = BN_{-\gamma,\alpha}(h)" + tag,
             expr=bn_a(h, -gamma),
             source=bn_a(-h),
@@ -203,14 +205,15 @@ def convention_conversion(size: int = 3) -> Derivation:
     steps = (
         Step(
             "std_is_scaled_norm",
-            r"\operatorname{std}(h) = \sqrt{\tfrac1n\sum_i (h_i-\bar h)^2} = \|Ch\|_2/\sqrt n"
-            + tag,
+            r"\operatorname{std}(h) = \sqrt{\tfrac1n\sum_i (h_i-\bar h)^2} ="
+            r" \|Ch\|_2/\sqrt n" + tag,
             expr=norm(centering(size) * h) / root,
             source=sp.sqrt(sum(((e - mean) ** 2 for e in h), sp.S.Zero) / size),
         ),
         Step(
             "conversion",
-            r"BN^{std}_{\gamma,\alpha}(h) = \gamma\frac{\sqrt n\,Ch}{\|Ch\|} + \alpha\mathbf 1"
+            r"BN^{std}_{\gamma,\alpha}(h) = \gamma\frac{\sqrt n\,Ch}{\|Ch\|} +"
+            r" \alpha\mathbf 1"
             r" = \sqrt n\,BN_{\gamma,\alpha}(h)" + tag,
             expr=root * bn_a(h),
             source=bn_std(h),

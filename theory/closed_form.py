@@ -253,7 +253,8 @@ def onehot_closed_form() -> Derivation:
     steps = (
         Step(
             "gram",
-            r"Y^TY = \operatorname{diag}(n_1,\dots,n_K)\quad(\text{labels } 0,0,1,1,1,2)",
+            r"Y^TY = \operatorname{diag}(n_1,\dots,n_K)\quad(\text{labels }"
+            r" 0,0,1,1,1,2)",
             expr=sp.diag(*sizes),
             source=Y.T * Y,
         ),

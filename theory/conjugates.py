@@ -104,7 +104,8 @@ def squared_derivation() -> Derivation:
             ),
             Step(
                 "value",
-                r"\ell^*(\lambda) = \lambda z_\star - \ell(z_\star) = \tfrac12\lambda^2 + \lambda y",
+                r"\ell^*(\lambda) = \lambda z_\star - \ell(z_\star) ="
+                r" \tfrac12\lambda^2 + \lambda y",
                 expr=conjugate_squared(),
                 source=objective.subs(z, z_star),
             ),
@@ -128,7 +129,8 @@ def _logistic_unit(label: int) -> tuple[Step, ...]:
     return (
         Step(
             f"stationarity_{tag}",
-            rf"\partial_z(\lambda z - \ell(z)) = \lambda + \frac{{y}}{{1+e^{{yz}}}}\ ({tag})",
+            rf"\partial_z(\lambda z - \ell(z)) = \lambda + \frac{{y}}{{1+e^{{yz}}}}"
+            rf"\ ({tag})",
             expr=lam + label / (1 + sp.exp(label * z)),
             source=sp.diff(objective, z),
         ),
@@ -141,7 +143,8 @@ def _logistic_unit(label: int) -> tuple[Step, ...]:
         ),
         Step(
             f"concavity_{tag}",
-            rf"-\partial_z^2(\lambda z - \ell(z)) = \frac{{e^{{z}}}}{{(1+e^{{z}})^2}}\ge0\ ({tag})",
+            rf"-\partial_z^2(\lambda z - \ell(z)) ="
+            rf" \frac{{e^{{z}}}}{{(1+e^{{z}})^2}}\ge0\ ({tag})",
             relation=">=",
             expr=sp.S.Zero,
             source=-sp.diff(objective, z, 2),
@@ -243,7 +246,8 @@ def hinge_derivation() -> Derivation:
             ),
             Step(
                 "unbounded_left",
-                r"\lambda = -1-\mu:\ \lambda(1-t) - \ell(1-t) = \lambda + \mu t\to+\infty",
+                r"\lambda = -1-\mu:\ \lambda(1-t) - \ell(1-t) = \lambda + \mu"
+                r" t\to+\infty",
                 expr=sp.S.Zero,
                 source=1
                 / sp.limit(

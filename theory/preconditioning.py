@@ -75,7 +75,10 @@ def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Deriva
                 r"w^T\nabla_w F(Xw) = (Xw)^T\nabla_h F(h)\big|_{h=Xw}",
                 expr=sum(
                     (
-                        hx * sp.Derivative(_F(*h), hv).subs(dict(zip(h, X * w, strict=False)))
+                        hx
+                        * sp.Derivative(_F(*h), hv).subs(
+                            dict(zip(h, X * w, strict=False))
+                        )
                         for hx, hv in zip(X * w, h, strict=False)
                     ),
                     sp.S.Zero,
@@ -115,7 +118,9 @@ def sigma2_preconditioning(dim: int = 3) -> Derivation:
     w, g = vector("w", dim), vector("g", 2)
     xs = vector("xi", 2)
     q_w = Sigma * V.T * w
-    grad_q = sp.Matrix([sp.Derivative(_G(*xs), x).subs(dict(zip(xs, q_w, strict=False))) for x in xs])
+    grad_q = sp.Matrix(
+        [sp.Derivative(_G(*xs), x).subs(dict(zip(xs, q_w, strict=False))) for x in xs]
+    )
     step_w = w - eta * V * Sigma * g
     return Derivation(
         f"Sigma^2 preconditioning of a GD step (d={dim}, r=2)",

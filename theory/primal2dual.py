@@ -139,9 +139,13 @@ def dual_derivation() -> Derivation:
         ),
         Step(
             "z_minimum",
-            r"\min_z \tfrac12\|z-y\|^2 - \lambda^Tz = -\tfrac12\|\lambda\|^2 - \lambda^Ty"
+            r"\min_z \tfrac12\|z-y\|^2 - \lambda^Tz = -\tfrac12\|\lambda\|^2 -"
+            r" \lambda^Ty"
             r" = -\ell^*(\lambda)",
-            expr=-sum((conjugate_squared(li, yi) for li, yi in zip(lam, y, strict=False)), sp.S.Zero),
+            expr=-sum(
+                (conjugate_squared(li, yi) for li, yi in zip(lam, y, strict=False)),
+                sp.S.Zero,
+            ),
             source=z_part.subs(dict(zip(z, z_star, strict=False))),
         ),
         *_inner_v_steps(),

@@ -48,13 +48,15 @@ def am_gm(size: int = 3) -> Derivation:
         ),
         Step(
             "output_invariant",
-            rf"(BN_{{c\gamma,c\alpha}}(h))_+\,\frac vc = (BN_{{\gamma,\alpha}}(h))_+\,v\quad(n={size})",
+            rf"(BN_{{c\gamma,c\alpha}}(h))_+\,\frac vc ="
+            rf" (BN_{{\gamma,\alpha}}(h))_+\,v\quad(n={size})",
             expr=bn_a(h).applyfunc(relu) * v,
             source=bn_a(h, c * gamma, c * alpha).applyfunc(relu) * (v / c),
         ),
         Step(
             "penalty_in_c",
-            r"\tfrac\beta2\big((c\gamma)^2+(c\alpha)^2+(v/c)^2\big) = \tfrac\beta2(c^2a^2 + v^2/c^2)",
+            r"\tfrac\beta2\big((c\gamma)^2+(c\alpha)^2+(v/c)^2\big) ="
+            r" \tfrac\beta2(c^2a^2 + v^2/c^2)",
             expr=beta / 2 * (c**2 * (gamma**2 + alpha**2) + v**2 / c**2),
             source=beta / 2 * ((c * gamma) ** 2 + (c * alpha) ** 2 + (v / c) ** 2),
         ),

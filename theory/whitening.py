@@ -102,8 +102,10 @@ def whitening_orthogonality() -> Derivation:
         ),
         Step(
             "U_prime_orthonormal",
-            r"U'^TU' = \begin{bmatrix}U^TU & U^T\mathbf 1/\sqrt n\\ \mathbf 1^TU/\sqrt n &"
-            r" \mathbf 1^T\mathbf 1/n\end{bmatrix} = I_{r+1}\quad(\text{explicit family})",
+            r"U'^TU' = \begin{bmatrix}U^TU & U^T\mathbf 1/\sqrt n\\ \mathbf"
+            r" 1^TU/\sqrt n &"
+            r" \mathbf 1^T\mathbf 1/n\end{bmatrix} = I_{r+1}\quad(\text{explicit"
+            r" family})",
             expr=sp.eye(3),
             source=fam.U_prime.T * fam.U_prime,
         ),
@@ -145,7 +147,8 @@ def whitened_representation() -> Derivation:
         ),
         Step(
             "bn_in_q",
-            r"BN_{\gamma,\alpha}(Xw) = \gamma\frac{CXw}{\|CXw\|} + \frac{\alpha}{\sqrt n}"
+            r"BN_{\gamma,\alpha}(Xw) = \gamma\frac{CXw}{\|CXw\|} +"
+            r" \frac{\alpha}{\sqrt n}"
             r"\mathbf 1 = \gamma\frac{Uq}{\|q\|} + \frac{\alpha}{\sqrt n}\mathbf 1",
             expr=fam.U * q_w + alpha / sp.sqrt(3) * ones(3),
             source=gamma * fam.U * q / norm(fam.U * q) + alpha / sp.sqrt(3) * ones(3),
@@ -164,7 +167,8 @@ def whitened_representation() -> Derivation:
         ),
         Step(
             "norm_s",
-            r"\|s\|_2^2 = \gamma^2\frac{\|q\|^2}{\|q\|^2} + \alpha^2 = \gamma^2+\alpha^2",
+            r"\|s\|_2^2 = \gamma^2\frac{\|q\|^2}{\|q\|^2} + \alpha^2 ="
+            r" \gamma^2+\alpha^2",
             expr=gamma**2 + alpha**2,
             source=norm(q_w.col_join(sp.Matrix([alpha]))) ** 2,
         ),

@@ -16,7 +16,6 @@ import random
 from typing import Any
 
 import sympy as sp
-
 from bnconvex.theory.symbols import INDICES, n
 
 _X = sp.Symbol("x")
@@ -37,7 +36,9 @@ def _random_polynomial(arity: int, rng: random.Random) -> sp.Lambda:
     return sp.Lambda(xs, sum(c * t for c, t in zip(coeffs, terms, strict=True)))
 
 
-def instantiate(expr: Any, point: dict[sp.Basic, Any], functions: dict[Any, sp.Lambda]) -> Any:
+def instantiate(
+    expr: Any, point: dict[sp.Basic, Any], functions: dict[Any, sp.Lambda]
+) -> Any:
     """Substitute numbers and concrete polynomials, then evaluate sums/derivatives."""
     out = sp.sympify(expr)
     for f, poly in functions.items():
@@ -52,10 +53,14 @@ def random_point(exprs: list[Any], rng: random.Random) -> tuple[dict, dict]:
     if free & ({n} | set(INDICES)):
         size = rng.randint(2, 6)
         point[n] = sp.Integer(size)
-        point.update({idx: sp.Integer(rng.randint(1, size)) for idx in INDICES if idx in free})
+        point.update(
+            {idx: sp.Integer(rng.randint(1, size)) for idx in INDICES if idx in free}
+        )
     for sym in sorted(free - set(point), key=str):
         point[sym] = random_rational(sym, rng)
-    calls = set().union(*(sp.sympify(e).atoms(sp.core.function.AppliedUndef) for e in exprs))
+    calls = set().union(
+        *(sp.sympify(e).atoms(sp.core.function.AppliedUndef) for e in exprs)
+    )
     functions = {c.func: _random_polynomial(len(c.args), rng) for c in calls}
     return point, functions
 

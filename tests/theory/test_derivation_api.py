@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-
 from bnconvex.theory import Derivation, Step, overall
 
 x = sp.Symbol("x", real=True)
 
 
 def _steps():
-    return (Step("square", "(x+1)^2 = x^2+2x+1", expr=x**2 + 2 * x + 1, source=(x + 1) ** 2),
-            Step("definition", "f = x", expr=x),
-            Step("positive", "x^2 + 1 >= 0", expr=sp.S.Zero, source=x**2 + 1, relation=">="))
+    return (
+        Step(
+            "square", "(x+1)^2 = x^2+2x+1", expr=x**2 + 2 * x + 1, source=(x + 1) ** 2
+        ),
+        Step("definition", "f = x", expr=x),
+        Step(
+            "positive", "x^2 + 1 >= 0", expr=sp.S.Zero, source=x**2 + 1, relation=">="
+        ),
+    )
 
 
 def test_prove_each_step_and_records():
     der = Derivation("demo", _steps())
     assert der.prove() == {"square": "zero", "definition": "zero", "positive": "zero"}
     assert der.as_records()[0] == {"name": "square", "latex": "(x+1)^2 = x^2+2x+1"}
-    assert len(der) == 3 and [s.name for s in der] == ["square", "definition", "positive"]
+    assert len(der) == 3 and [s.name for s in der] == [
+        "square",
+        "definition",
+        "positive",
+    ]
 
 
 def test_duplicate_step_names_are_rejected():

@@ -6,7 +6,6 @@ import random
 
 import pytest
 import sympy as sp
-
 from bnconvex import theory
 
 from ._substitution import entries, instantiate, is_exact_zero, random_point
@@ -43,8 +42,12 @@ def _derivation(key: str) -> theory.Derivation:
 def _cases() -> list:
     # Building every derivation at collection time is cheap (< 2 s) and lets each
     # step be its own test id.
-    return [pytest.param(key, step.name, id=f"{key}:{step.name}")
-            for key in DERIVATIONS for step in _derivation(key) if step.source is not None]
+    return [
+        pytest.param(key, step.name, id=f"{key}:{step.name}")
+        for key in DERIVATIONS
+        for step in _derivation(key)
+        if step.source is not None
+    ]
 
 
 @pytest.mark.parametrize(("key", "step_name"), _cases())
@@ -69,7 +72,9 @@ def test_every_derivation_has_named_latex_steps():
         der = _derivation(key)
         assert len(der) >= 3, f"{key}: only {len(der)} steps"
         records = der.as_records()
-        assert all(r["name"] and r["latex"] for r in records), f"{key}: empty name/latex"
+        assert all(r["name"] and r["latex"] for r in records), (
+            f"{key}: empty name/latex"
+        )
 
 
 def test_substitution_detects_a_wrong_step():
@@ -78,8 +83,16 @@ def test_substitution_detects_a_wrong_step():
     from bnconvex.theory.symbols import bn_a, c, gamma, vector
 
     h = vector("h", 3)
-    wrong = Step("wrong", "BN(ch) = BN_{2gamma}(h)", expr=bn_a(h, 2 * gamma), source=bn_a(c * h))
+    wrong = Step(
+        "wrong", "BN(ch) = BN_{2gamma}(h)", expr=bn_a(h, 2 * gamma), source=bn_a(c * h)
+    )
     point, functions = random_point([wrong.source, wrong.expr], random.Random(0))
-    diffs = [a - b for a, b in zip(entries(instantiate(wrong.source, point, functions)),
-                                   entries(instantiate(wrong.expr, point, functions)), strict=True)]
+    diffs = [
+        a - b
+        for a, b in zip(
+            entries(instantiate(wrong.source, point, functions)),
+            entries(instantiate(wrong.expr, point, functions)),
+            strict=True,
+        )
+    ]
     assert not all(is_exact_zero(d) for d in diffs), f"false step accepted at {point}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-
 from bnconvex.theory import prove_nonnegative, prove_zero
 from bnconvex.theory.symbols import INDICES, in_range, n
 
@@ -29,14 +28,18 @@ def test_prove_zero_verdicts(expr, verdict):
 
 def test_prove_zero_uses_assumptions():
     # sqrt(x^2) = x only for x >= 0: undecided as real, proved once x is positive.
-    assert prove_zero(sp.sqrt(x**2) - x) != "zero", "sqrt(x^2) = x must not be proved for real x"
+    assert prove_zero(sp.sqrt(x**2) - x) != "zero", (
+        "sqrt(x^2) = x must not be proved for real x"
+    )
     assert prove_zero(sp.sqrt(x**2) - x, {x: {"positive": True}}) == "zero"
 
 
 def test_prove_zero_is_inconclusive_not_passed_for_undefined_functions():
     # G(x) - G(y) is not zero, but no random evaluation of an undefined G is possible.
     G = sp.Function("G")
-    assert prove_zero(G(x) - G(y)) == "inconclusive", "undefined-function residual must be inconclusive"
+    assert prove_zero(G(x) - G(y)) == "inconclusive", (
+        "undefined-function residual must be inconclusive"
+    )
 
 
 def test_prove_zero_collects_derivative_coefficients():
@@ -58,10 +61,14 @@ def test_prove_zero_decides_piecewise_guards():
     [((x - y) ** 2 / 2, "zero"), (p + 1 / p, "zero"), (-p, "nonzero"), (x, "nonzero")],
 )
 def test_prove_nonnegative(expr, verdict):
-    assert prove_nonnegative(expr) == verdict, f"prove_nonnegative({expr}) should be {verdict}"
+    assert prove_nonnegative(expr) == verdict, (
+        f"prove_nonnegative({expr}) should be {verdict}"
+    )
 
 
 def test_in_range_settles_index_guards():
     i, j = INDICES[:2]
     total = sp.Sum(sp.KroneckerDelta(i, j), (j, 1, n))
-    assert in_range(total) == 1, f"sum of delta_ij over j should be 1, got {in_range(total)}"
+    assert in_range(total) == 1, (
+        f"sum of delta_ij over j should be 1, got {in_range(total)}"
+    )

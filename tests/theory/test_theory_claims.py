@@ -5,18 +5,25 @@ from __future__ import annotations
 import mpmath
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
-
 from bnconvex.theory import Derivation, Step
 from bnconvex.verify.claims._theory_support import mp_evidence, symbolic_evidence
 from bnconvex.verify.registry import get_claim
 from bnconvex.verify.runner import decide_status
+from hypothesis import HealthCheck, given, settings
 
 THEORY_IDS = (
-    "bn.scale_invariance", "bn.shift_invariance", "whitening.orthogonality",
-    "bn.whitened_representation", "bn.convention_conversion", "rescaling.am_gm",
-    "bn.gradient_orthogonality", "dual.derivation", "loss.conjugates",
-    "closed_form.highdim", "vector.onehot", "gd.sigma2_preconditioning",
+    "bn.scale_invariance",
+    "bn.shift_invariance",
+    "whitening.orthogonality",
+    "bn.whitened_representation",
+    "bn.convention_conversion",
+    "rescaling.am_gm",
+    "bn.gradient_orthogonality",
+    "dual.derivation",
+    "loss.conjugates",
+    "closed_form.highdim",
+    "vector.onehot",
+    "gd.sigma2_preconditioning",
 )
 
 
@@ -31,8 +38,13 @@ def test_symbolic_tier_passes(claim_id):
 def test_mp_and_float64_tiers_pass(claim_id):
     claim = get_claim(claim_id)
 
-    @settings(max_examples=3, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=3,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(claim.quick_instances())
     def check(inst):
         for dps in (30, 50):
@@ -41,7 +53,9 @@ def test_mp_and_float64_tiers_pass(claim_id):
             status, _, reason = decide_status(claim, "mp", ev)
             assert status == "passed", f"{claim_id} mp at dps {dps}: {reason}"
             # agreement with the closed form / reference: at least dps - 10 digits
-            assert ev.details["digits_vs_reference"] >= dps - 10, f"{claim_id}: {ev.details}"
+            assert ev.details["digits_vs_reference"] >= dps - 10, (
+                f"{claim_id}: {ev.details}"
+            )
         ev = claim.check_float64(inst)
         status, _, reason = decide_status(claim, "float64", ev)
         assert status == "passed", f"{claim_id} float64: {reason} {ev.details}"
@@ -52,7 +66,9 @@ def test_mp_and_float64_tiers_pass(claim_id):
 def test_symbolic_evidence_never_passes_an_inconclusive_step():
     G = sp.Function("G")
     x, y = sp.symbols("x y", real=True)
-    der = Derivation("undecidable", (Step("opaque", "G(x) = G(y)", expr=G(y), source=G(x)),))
+    der = Derivation(
+        "undecidable", (Step("opaque", "G(x) = G(y)", expr=G(y), source=G(x)),)
+    )
     ev = symbolic_evidence(der)
     assert ev.status == "inconclusive", f"got {ev.status}"
     assert "opaque" in ev.details["reason"]
@@ -60,13 +76,18 @@ def test_symbolic_evidence_never_passes_an_inconclusive_step():
 
 def test_symbolic_evidence_fails_a_false_step():
     x = sp.Symbol("x", real=True)
-    ev = symbolic_evidence(Derivation("false", (Step("bad", "x = x+1", expr=x + 1, source=x),)))
+    ev = symbolic_evidence(
+        Derivation("false", (Step("bad", "x = x+1", expr=x + 1, source=x),))
+    )
     assert ev.status == "failed", f"got {ev.status}"
 
 
 def test_mp_evidence_fails_below_required_digits():
     with mpmath.workdps(50):
-        ev = mp_evidence({"v": (mpmath.mpf(1) + mpmath.mpf("1e-20"), mpmath.mpf(1))},
-                         {"v": mpmath.mpf(1)}, 50)
+        ev = mp_evidence(
+            {"v": (mpmath.mpf(1) + mpmath.mpf("1e-20"), mpmath.mpf(1))},
+            {"v": mpmath.mpf(1)},
+            50,
+        )
     assert ev.status == "failed" and "need 40" in ev.details["reason"], ev.details
     assert ev.max_rel_err == pytest.approx(1e-20, rel=1e-6), f"rel err {ev.max_rel_err}"

@@ -16,7 +16,6 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
-
 from bnconvex.theory import Derivation, overall
 from bnconvex.theory.symbols import alpha, bn_a, bn_std, gamma, vector
 from bnconvex.verify.registry import Evidence
@@ -26,9 +25,9 @@ __all__ = [
     "bn_function",
     "float_evidence",
     "mp_evidence",
-    "mp_matrix",
     "mp_grad",
     "mp_list",
+    "mp_matrix",
     "mp_whiten",
     "skipped",
     "symbolic_evidence",
@@ -42,7 +41,9 @@ def symbolic_evidence(derivation: Derivation) -> Evidence:
     """Prove every step of ``derivation``; ``passed`` only if every step is ``zero``."""
     verdicts = derivation.prove()
     verdict = overall(verdicts)
-    status = {"zero": "passed", "inconclusive": "inconclusive", "nonzero": "failed"}[verdict]
+    status = {"zero": "passed", "inconclusive": "inconclusive", "nonzero": "failed"}[
+        verdict
+    ]
     details: dict[str, Any] = {"steps": verdicts, "derivation": derivation.name}
     if status != "passed":
         bad = [k for k, v in verdicts.items() if v != "zero"]
@@ -108,7 +109,9 @@ def mp_evidence(
     per_pair = {}
     for name, (actual, desired) in pairs.items():
         a, b = _flatten(actual), _flatten(desired)
-        diff = max((abs(x - y) for x, y in zip(a, b, strict=True)), default=mpmath.mpf(0))
+        diff = max(
+            (abs(x - y) for x, y in zip(a, b, strict=True)), default=mpmath.mpf(0)
+        )
         scale = scales.get(name) or max(
             max((abs(y) for y in b), default=mpmath.mpf(0)), mpmath.mpf(10) ** (-dps)
         )
@@ -119,13 +122,21 @@ def mp_evidence(
         max_abs_err=float(worst_abs),
         max_rel_err=float(worst_rel),
         digits=digits,
-        values={k: mpmath.nstr(v, dps, strip_zeros=False) for k, v in _named(values).items()},
-        details={"relative_error_per_check": per_pair, "digits_vs_reference": digits,
-                 "required_digits": dps - MP_GUARD_DIGITS, **details},
+        values={
+            k: mpmath.nstr(v, dps, strip_zeros=False) for k, v in _named(values).items()
+        },
+        details={
+            "relative_error_per_check": per_pair,
+            "digits_vs_reference": digits,
+            "required_digits": dps - MP_GUARD_DIGITS,
+            **details,
+        },
     )
     if digits < dps - MP_GUARD_DIGITS:
         ev.status = "failed"
-        ev.details["reason"] = f"{digits:.1f} digits agree at dps {dps}; need {dps - MP_GUARD_DIGITS}"
+        ev.details["reason"] = (
+            f"{digits:.1f} digits agree at dps {dps}; need {dps - MP_GUARD_DIGITS}"
+        )
     return ev
 
 
@@ -158,8 +169,11 @@ def float_evidence(
         rel = diff / max(scale, np.finfo(float).tiny)
         worst_abs, worst_rel = max(worst_abs, diff), max(worst_rel, rel)
         per_pair[name] = rel
-    return Evidence(max_abs_err=worst_abs, max_rel_err=worst_rel,
-                    details={"relative_error_per_check": per_pair, **details})
+    return Evidence(
+        max_abs_err=worst_abs,
+        max_rel_err=worst_rel,
+        details={"relative_error_per_check": per_pair, **details},
+    )
 
 
 def skipped(reason: str) -> Evidence:

@@ -14,9 +14,6 @@ from typing import Any
 
 import mpmath
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
-
 from bnconvex import theory
 from bnconvex.verify.claims._theory_support import (
     bn_function,
@@ -28,6 +25,8 @@ from bnconvex.verify.claims._theory_support import (
 )
 from bnconvex.verify.registry import Claim, Evidence, register
 from bnconvex.verify.strategies import bounded_floats, perturbed_matrix
+from hypothesis import assume
+from hypothesis import strategies as st
 
 __all__ = ["bn_instances"]
 
@@ -39,25 +38,44 @@ _MP_NOTE = (
 
 
 @st.composite
-def bn_instances(draw: st.DrawFn, n_range: tuple[int, int] = (3, 7),
-                 d_range: tuple[int, int] = (1, 4)) -> dict[str, Any]:
+def bn_instances(
+    draw: st.DrawFn,
+    n_range: tuple[int, int] = (3, 7),
+    d_range: tuple[int, int] = (1, 4),
+) -> dict[str, Any]:
     """One neuron on a batch: ``X, w, gamma, alpha, c > 0, b, v, y, eta, beta``.
 
     ``X`` and ``w`` are perturbed generic bases (verify.strategies), so
     :math:`CXw \\ne 0` except on a null set, which ``assume`` discards.
     """
-    n, d = draw(st.integers(*n_range), label="n"), draw(st.integers(*d_range), label="d")
+    n, d = (
+        draw(st.integers(*n_range), label="n"),
+        draw(st.integers(*d_range), label="d"),
+    )
     X = draw(perturbed_matrix(n, d), label="X")
     w = draw(perturbed_matrix(d, 1), label="w")[:, 0]
     h = X @ w
-    assume(np.linalg.norm(h - h.mean()) > 1e-3 * (1 + np.linalg.norm(X) * np.linalg.norm(w)))
-    vec = lambda size, bound: draw(st.lists(bounded_floats(bound), min_size=size,  # noqa: E731
-                                            max_size=size).map(np.array))
+    assume(
+        np.linalg.norm(h - h.mean())
+        > 1e-3 * (1 + np.linalg.norm(X) * np.linalg.norm(w))
+    )
+    vec = lambda size, bound: draw(
+        st.lists(
+            bounded_floats(bound),
+            min_size=size,
+            max_size=size,
+        ).map(np.array)
+    )
     return {
-        "X": X, "w": w, "gamma": 0.5 + abs(draw(bounded_floats(2.0))),
-        "alpha": draw(bounded_floats(2.0)), "c": draw(st.floats(0.1, 10.0)),
-        "b": vec(d, 3.0), "v": 0.3 + abs(draw(bounded_floats(2.0))),
-        "y": vec(n, 2.0), "eta": draw(st.floats(1e-3, 0.5)),
+        "X": X,
+        "w": w,
+        "gamma": 0.5 + abs(draw(bounded_floats(2.0))),
+        "alpha": draw(bounded_floats(2.0)),
+        "c": draw(st.floats(0.1, 10.0)),
+        "b": vec(d, 3.0),
+        "v": 0.3 + abs(draw(bounded_floats(2.0))),
+        "y": vec(n, 2.0),
+        "eta": draw(st.floats(1e-3, 0.5)),
         "beta": draw(st.floats(0.05, 1.0)),
     }
 
@@ -109,16 +127,24 @@ class ScaleInvariance(TheoryClaim):
     id = "bn.scale_invariance"
     title = "BN is invariant to positive rescaling of w and odd in (w, gamma)"
     paper_ref = "paper.md §1.1 (invariances); §6 item 1"
-    statement = (r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)\ (c>0),\quad "
-                 r"BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw)")
+    statement = (
+        r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)\ (c>0),\quad "
+        r"BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw)"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-11}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "normwise relative; BN entries are O(|gamma|+|alpha|) and the centred norm "
-        "is bounded away from 0 by construction, so a few hundred ulps suffice")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "normwise relative; BN entries are O(|gamma|+|alpha|) and the centred norm "
+            "is bounded away from 0 by construction, so a few hundred ulps suffice"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Symbolic proof at (n, d) = (3, 2) and (4, 3); BN entries explicit."""
-        return theory.scale_invariance(3, 2) + theory.scale_invariance(4, 3).suffixed("_n4")
+        return theory.scale_invariance(3, 2) + theory.scale_invariance(4, 3).suffixed(
+            "_n4"
+        )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN (mpmath) at X(cw), Xw, X(-w)."""
@@ -126,10 +152,14 @@ class ScaleInvariance(TheoryClaim):
         g, a, c = _scalars(inst, "gamma", "alpha", "c")
         h = _mp_col(X * w)
         ref = _bn_mp(h, g, a)
-        return mp_evidence({
-            "scale": (_bn_mp(_mp_col(X * (c * w)), g, a), ref),
-            "sign": (_bn_mp(_mp_col(X * (-w)), g, a), _bn_mp(h, -g, a)),
-        }, {"bn": ref}, dps)
+        return mp_evidence(
+            {
+                "scale": (_bn_mp(_mp_col(X * (c * w)), g, a), ref),
+                "sign": (_bn_mp(_mp_col(X * (-w)), g, a), _bn_mp(h, -g, a)),
+            },
+            {"bn": ref},
+            dps,
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.bn.batch_norm against itself and the lambdified formula."""
@@ -137,11 +167,13 @@ class ScaleInvariance(TheoryClaim):
 
         X, w, g, a, c = (inst[k] for k in ("X", "w", "gamma", "alpha", "c"))
         ref = batch_norm(X @ w, g, a)
-        return float_evidence({
-            "scale": (batch_norm(X @ (c * w), g, a), ref),
-            "sign": (batch_norm(X @ (-w), g, a), batch_norm(X @ w, -g, a)),
-            "formula": (ref, _bn_np(X @ w, g, a)),
-        })
+        return float_evidence(
+            {
+                "scale": (batch_norm(X @ (c * w), g, a), ref),
+                "sign": (batch_norm(X @ (-w), g, a), batch_norm(X @ w, -g, a)),
+                "formula": (ref, _bn_np(X @ w, g, a)),
+            }
+        )
 
 
 @register
@@ -153,13 +185,19 @@ class ShiftInvariance(TheoryClaim):
     paper_ref = "paper.md §1.1 (invariances); §6 item 2"
     statement = r"BN_{\gamma,\alpha}((X + \mathbf 1 b^T)w) = BN_{\gamma,\alpha}(Xw)"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "normwise relative; the shift |b^T w| <= 3 ||w||_1 adds cancellation in "
-        "the centring, bounded by (1 + |b^T w|/||Ch||) ulps")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "normwise relative; the shift |b^T w| <= 3 ||w||_1 adds cancellation in "
+            "the centring, bounded by (1 + |b^T w|/||Ch||) ulps"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Generic-n C1 = 0; BN identity at (n, d) = (3, 2) and (4, 3)."""
-        return theory.shift_invariance(3, 2) + theory.shift_invariance(4, 3).suffixed("_n4")
+        return theory.shift_invariance(3, 2) + theory.shift_invariance(4, 3).suffixed(
+            "_n4"
+        )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN (mpmath) at (X + 1 b^T) w and X w."""
@@ -167,7 +205,9 @@ class ShiftInvariance(TheoryClaim):
         g, a = _scalars(inst, "gamma", "alpha")
         shifted = X + mpmath.ones(X.rows, 1) * b.T
         ref = _bn_mp(_mp_col(X * w), g, a)
-        return mp_evidence({"shift": (_bn_mp(_mp_col(shifted * w), g, a), ref)}, {"bn": ref}, dps)
+        return mp_evidence(
+            {"shift": (_bn_mp(_mp_col(shifted * w), g, a), ref)}, {"bn": ref}, dps
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.bn.batch_norm on shifted data and the lambdified formula."""
@@ -175,10 +215,15 @@ class ShiftInvariance(TheoryClaim):
 
         X, w, b, g, a = (inst[k] for k in ("X", "w", "b", "gamma", "alpha"))
         ref = batch_norm(X @ w, g, a)
-        return float_evidence({
-            "shift": (batch_norm((X + b[None, :]) @ w, g, a), ref),
-            "formula": (batch_norm((X + b[None, :]) @ w, g, a), _bn_np(X @ w, g, a)),
-        })
+        return float_evidence(
+            {
+                "shift": (batch_norm((X + b[None, :]) @ w, g, a), ref),
+                "formula": (
+                    batch_norm((X + b[None, :]) @ w, g, a),
+                    _bn_np(X @ w, g, a),
+                ),
+            }
+        )
 
 
 @register
@@ -188,18 +233,24 @@ class WhiteningOrthogonality(TheoryClaim):
     id = "whitening.orthogonality"
     title = "The whitened matrix U' = [U, 1/sqrt(n)] has orthonormal columns"
     paper_ref = "paper.md §1 (centred SVD); §6 item 3"
-    statement = r"U^T\mathbf 1 = 0,\qquad U'^TU' = I_{r+1},\ U' = [U,\ \mathbf 1/\sqrt n]"
+    statement = (
+        r"U^T\mathbf 1 = 0,\qquad U'^TU' = I_{r+1},\ U' = [U,\ \mathbf 1/\sqrt n]"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-12}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "max |U'^T U' - I| and relative error of sigma against mpmath at dps 30; "
-        "LAPACK SVD is backward stable, so O(n eps) plus conditioning of sigma")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "max |U'^T U' - I| and relative error of sigma against mpmath at dps 30; "
+            "LAPACK SVD is backward stable, so O(n eps) plus conditioning of sigma"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Generic-n C1 = 0 and 1^T1/n = 1; explicit exact SVD family at n = 3."""
         return theory.whitening_orthogonality()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """mpmath centred SVD: U'^T U' against I."""
+        """Mpmath centred SVD: U'^T U' against I."""
         U, S, _ = mp_whiten(inst["X"])
         n = U.rows
         Up = mpmath.matrix(n, len(S) + 1)
@@ -207,8 +258,12 @@ class WhiteningOrthogonality(TheoryClaim):
             for k in range(len(S)):
                 Up[i, k] = U[i, k]
             Up[i, len(S)] = 1 / mpmath.sqrt(n)
-        return mp_evidence({"gram": (Up.T * Up, mpmath.eye(len(S) + 1))}, {"sigma": S}, dps,
-                           rank=len(S))
+        return mp_evidence(
+            {"gram": (Up.T * Up, mpmath.eye(len(S) + 1))},
+            {"sigma": S},
+            dps,
+            rank=len(S),
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.whitening.whiten: orthonormality and sigma against mpmath."""
@@ -219,10 +274,13 @@ class WhiteningOrthogonality(TheoryClaim):
         with mpmath.workdps(30):
             _, S, _ = mp_whiten(inst["X"])
             sigma_mp = np.array([float(s) for s in S])
-        return float_evidence({
-            "gram": (Up.T @ Up, np.eye(Up.shape[1])),
-            "sigma_vs_mp": (np.asarray(wh.sigma), sigma_mp),
-        }, rank=int(wh.rank))
+        return float_evidence(
+            {
+                "gram": (Up.T @ Up, np.eye(Up.shape[1])),
+                "sigma_vs_mp": (np.asarray(wh.sigma), sigma_mp),
+            },
+            rank=int(wh.rank),
+        )
 
 
 def _mp_whitened_s(inst: dict[str, Any]) -> tuple[mpmath.matrix, list[Any]]:
@@ -248,29 +306,40 @@ class WhitenedRepresentation(TheoryClaim):
     id = "bn.whitened_representation"
     title = "BN(Xw) = U's with ||s||^2 = gamma^2 + alpha^2 (BN sees only U')"
     paper_ref = "paper.md §1.1 (key identity); §6 item 4"
-    statement = (r"BN_{\gamma,\alpha}(Xw) = U'\begin{bmatrix}\gamma q/\|q\|\\ \alpha\end{bmatrix},"
-                 r"\ q = \Sigma V^Tw,\quad \|s\|^2 = \gamma^2+\alpha^2")
+    statement = (
+        r"BN_{\gamma,\alpha}(Xw) = U'\begin{bmatrix}\gamma q/\|q\|\\"
+        r" \alpha\end{bmatrix},"
+        r"\ q = \Sigma V^Tw,\quad \|s\|^2 = \gamma^2+\alpha^2"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "normwise relative; q = Sigma V^T w loses digits in proportion to "
-        "||w|| sigma_1/||q||, bounded for the perturbed generic instances")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "normwise relative; q = Sigma V^T w loses digits in proportion to "
+            "||w|| sigma_1/||q||, bounded for the perturbed generic instances"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Exact rational-parametrised centred SVD family (n = 3, r = d = 2)."""
         return theory.whitened_representation()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """mpmath SVD and lambdified BN: BN(Xw) vs U's, ||s||^2 vs gamma^2 + alpha^2."""
+        """Mpmath SVD and lambdified BN: BN(Xw) vs U's, ||s||^2 vs gamma^2 + alpha^2."""
         Up, s = _mp_whitened_s(inst)
         g, a = _scalars(inst, "gamma", "alpha")
         bn = _bn_mp(_mp_col(mp_matrix(inst["X"]) * mp_matrix(inst["w"])), g, a)
-        return mp_evidence({
-            "representation": (bn, _mp_col(Up * mpmath.matrix(s))),
-            "norm_s": (sum(x * x for x in s), g * g + a * a),
-        }, {"s": s}, dps)
+        return mp_evidence(
+            {
+                "representation": (bn, _mp_col(Up * mpmath.matrix(s))),
+                "norm_s": (sum(x * x for x in s), g * g + a * a),
+            },
+            {"s": s},
+            dps,
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
-        """numerics whiten + batch_norm against U's."""
+        """Numerics whiten + batch_norm against U's."""
         from bnconvex.numerics.bn import batch_norm
         from bnconvex.numerics.whitening import whiten
 
@@ -278,10 +347,12 @@ class WhitenedRepresentation(TheoryClaim):
         wh = whiten(X)
         q = np.asarray(wh.sigma) * (np.asarray(wh.Vt) @ w)
         s = np.append(g * q / np.linalg.norm(q), a)
-        return float_evidence({
-            "representation": (batch_norm(X @ w, g, a), np.asarray(wh.U_prime) @ s),
-            "norm_s": (s @ s, g * g + a * a),
-        })
+        return float_evidence(
+            {
+                "representation": (batch_norm(X @ w, g, a), np.asarray(wh.U_prime) @ s),
+                "norm_s": (s @ s, g * g + a * a),
+            }
+        )
 
 
 @register
@@ -291,14 +362,21 @@ class ConventionConversion(TheoryClaim):
     id = "bn.convention_conversion"
     title = "Standard BN is sqrt(n) times convention-A BN; beta converts by sqrt(n)"
     paper_ref = "paper.md §1.1 (conversion); §6 item 5"
-    statement = (r"BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h),\quad "
-                 r"\beta_A = \beta_{std}/\sqrt n")
+    statement = (
+        r"BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h),\quad "
+        r"\beta_A = \beta_{std}/\sqrt n"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-12}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": "normwise relative, a few ulps of sqrt(n)"}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": "normwise relative, a few ulps of sqrt(n)",
+    }
 
     def derivation(self) -> theory.Derivation:
         """Explicit entries at n = 3 and n = 4."""
-        return theory.convention_conversion(3) + theory.convention_conversion(4).suffixed("_n4")
+        return theory.convention_conversion(3) + theory.convention_conversion(
+            4
+        ).suffixed("_n4")
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN^std and BN^A (mpmath)."""
@@ -309,13 +387,29 @@ class ConventionConversion(TheoryClaim):
         return mp_evidence({"conversion": (std, scaled)}, {"bn_std": std}, dps)
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
-        """numerics batch_norm in both conventions and convert_beta."""
+        """Numerics batch_norm in both conventions and convert_beta."""
         from bnconvex.numerics.bn import batch_norm, convert_beta
 
-        h, g, a, beta = inst["X"] @ inst["w"], inst["gamma"], inst["alpha"], inst["beta"]
+        h, g, a, beta = (
+            inst["X"] @ inst["w"],
+            inst["gamma"],
+            inst["alpha"],
+            inst["beta"],
+        )
         n = h.shape[0]
-        return float_evidence({
-            "conversion": (batch_norm(h, g, a, convention="std"), math.sqrt(n) * batch_norm(h, g, a)),
-            "formula": (batch_norm(h, g, a, convention="std"), _bn_np(h, g, a, "std")),
-            "beta": (convert_beta(beta, n, source="std", target="a"), beta / math.sqrt(n)),
-        })
+        return float_evidence(
+            {
+                "conversion": (
+                    batch_norm(h, g, a, convention="std"),
+                    math.sqrt(n) * batch_norm(h, g, a),
+                ),
+                "formula": (
+                    batch_norm(h, g, a, convention="std"),
+                    _bn_np(h, g, a, "std"),
+                ),
+                "beta": (
+                    convert_beta(beta, n, source="std", target="a"),
+                    beta / math.sqrt(n),
+                ),
+            }
+        )

@@ -15,9 +15,6 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-
 from bnconvex import theory
 from bnconvex.theory import conjugates as conj
 from bnconvex.theory.symbols import beta as beta_sym
@@ -32,7 +29,12 @@ from bnconvex.verify.claims._theory_support import (
 )
 from bnconvex.verify.claims.theory_bn import _MP_NOTE, _MP_TOL, TheoryClaim
 from bnconvex.verify.registry import Evidence, register
-from bnconvex.verify.strategies import bounded_floats, highdim_instances, perturbed_matrix
+from bnconvex.verify.strategies import (
+    bounded_floats,
+    highdim_instances,
+)
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 __all__: list[str] = []
 
@@ -91,8 +93,12 @@ def _one_neuron(inst: dict[str, Any], scale: float = 1.0) -> Any:
     """The instance's neuron as a numerics BNNetwork (``(c gamma, c alpha, v/c)``)."""
     from bnconvex.numerics.network import BNNetwork
 
-    return BNNetwork(W=inst["w"][:, None], gamma=np.array([scale * inst["gamma"]]),
-                     alpha=np.array([scale * inst["alpha"]]), v=np.array([inst["v"] / scale]))
+    return BNNetwork(
+        W=inst["w"][:, None],
+        gamma=np.array([scale * inst["gamma"]]),
+        alpha=np.array([scale * inst["alpha"]]),
+        v=np.array([inst["v"] / scale]),
+    )
 
 
 @register
@@ -102,13 +108,20 @@ class RescalingAmGm(TheoryClaim):
     id = "rescaling.am_gm"
     title = "Rescaling lemma: min_c of the weight decay is beta ||[gamma; alpha]|| |v|"
     paper_ref = "paper.md R0.1; §6 item 6"
-    statement = (r"\min_{c>0}\tfrac\beta2\big(c^2(\gamma^2+\alpha^2)+v^2/c^2\big) = "
-                 r"\beta\|[\gamma;\alpha]\|_2|v|\ \text{at}\ c^2 = |v|/\|[\gamma;\alpha]\|;"
-                 r"\ \tfrac12(a^2+v^2)\ge a|v|,\ = \iff a = |v|")
+    statement = (
+        r"\min_{c>0}\tfrac\beta2\big(c^2(\gamma^2+\alpha^2)+v^2/c^2\big) = "
+        r"\beta\|[\gamma;\alpha]\|_2|v|\ \text{at}\ c^2 = |v|/\|[\gamma;\alpha]\|;"
+        r"\ \tfrac12(a^2+v^2)\ge a|v|,\ = \iff a = |v|"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "brentq root of phi'(c) to xtol 1e-14 and numerics.network forward/penalty; "
-        "normwise relative")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "brentq root of phi'(c) to xtol 1e-14 and numerics.network"
+            " forward/penalty; "
+            "normwise relative"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Generic a = ||[gamma; alpha]||, |v|, c, beta; output invariance at n = 3."""
@@ -127,28 +140,38 @@ class RescalingAmGm(TheoryClaim):
         slope = lambda u: a * a * mpmath.exp(2 * u) - V * V * mpmath.exp(-2 * u)  # noqa: E731
         c_star = mpmath.exp(_bracketed_root(slope, -40, 40))
         phi = b / 2 * (c_star**2 * a * a + V * V / c_star**2)
-        return mp_evidence({
-            "argmin": (c_star**2, V / a),
-            "min_value": (phi, b * a * V),
-            "am_gm_gap": ((a * a + V * V) / 2 - a * V, (a - V) ** 2 / 2),
-        }, {"c_star": c_star, "min_value": phi}, dps, scales={"am_gm_gap": (a * a + V * V) / 2})
+        return mp_evidence(
+            {
+                "argmin": (c_star**2, V / a),
+                "min_value": (phi, b * a * V),
+                "am_gm_gap": ((a * a + V * V) / 2 - a * V, (a - V) ** 2 / 2),
+            },
+            {"c_star": c_star, "min_value": phi},
+            dps,
+            scales={"am_gm_gap": (a * a + V * V) / 2},
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.network: output invariance under rescaling, penalty at c_star."""
+        from bnconvex.numerics.network import forward, penalty
         from scipy.optimize import brentq
 
-        from bnconvex.numerics.network import forward, penalty
-
         a, V, b = self._phi(inst, float)
-        c_root = brentq(lambda c: c * a * a - V * V / c**3, 1e-6, 1e6, xtol=1e-14, rtol=1e-15)
+        c_root = brentq(
+            lambda c: c * a * a - V * V / c**3, 1e-6, 1e6, xtol=1e-14, rtol=1e-15
+        )
         c_star = float(np.sqrt(V / a))
         X = inst["X"]
-        return float_evidence({
-            "forward_invariant": (forward(_one_neuron(inst, inst["c"]), X),
-                                  forward(_one_neuron(inst), X)),
-            "argmin": (c_root, c_star),
-            "penalty_at_c_star": (penalty(_one_neuron(inst, c_star), b), b * a * V),
-        })
+        return float_evidence(
+            {
+                "forward_invariant": (
+                    forward(_one_neuron(inst, inst["c"]), X),
+                    forward(_one_neuron(inst), X),
+                ),
+                "argmin": (c_root, c_star),
+                "penalty_at_c_star": (penalty(_one_neuron(inst, c_star), b), b * a * V),
+            }
+        )
 
 
 @register
@@ -160,11 +183,17 @@ class GradientOrthogonality(TheoryClaim):
     paper_ref = "paper.md §4 (scale invariance); §6 item 7"
     statement = r"q^T\nabla_qL(q) = 0,\qquad w^T\nabla_wL(w) = 0"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
-    tolerance_notes = {"mp": _MP_NOTE + (
-        "; |w.grad_w L| is divided by a rigorous bound of ||w|| ||grad_w L|| "
-        "(|gamma v| (||r||+||y||+1) ||X||_F ||w|| / ||CXw||), likewise in q"), "float64": (
-        "w.grad_W of numerics.network.objective_and_gradient over the same bound; "
-        "the analytic gradient's rounding is a few ulps of that bound")}
+    tolerance_notes = {
+        "mp": _MP_NOTE
+        + (
+            "; |w.grad_w L| is divided by a rigorous bound of ||w|| ||grad_w L|| "
+            "(|gamma v| (||r||+||y||+1) ||X||_F ||w|| / ||CXw||), likewise in q"
+        ),
+        "float64": (
+            "w.grad_W of numerics.network.objective_and_gradient over the same bound; "
+            "the analytic gradient's rounding is a few ulps of that bound"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Euler identity; generic undefined losses; BN at n = 3 (and n = d = 2 for w)."""
@@ -181,12 +210,21 @@ class GradientOrthogonality(TheoryClaim):
         bound = _mpf(_gradient_bound(inst))
         h = mp_matrix(inst["X"]) * mpmath.matrix(w)
         centred = mpmath.sqrt(sum((x - sum(h) / h.rows) ** 2 for x in h))
-        scale_w = bound * mpmath.mnorm(mp_matrix(inst["X"]), "f") * mpmath.norm(
-            mpmath.matrix(w)) / centred
-        return mp_evidence({
-            "w_dot_grad_w": (_dot(w, gw), 0), "q_dot_grad_q": (_dot(q, gq), 0),
-        }, {"loss": _neuron_loss_w(inst)(w), "q": q}, dps,
-            scales={"w_dot_grad_w": scale_w, "q_dot_grad_q": bound})
+        scale_w = (
+            bound
+            * mpmath.mnorm(mp_matrix(inst["X"]), "f")
+            * mpmath.norm(mpmath.matrix(w))
+            / centred
+        )
+        return mp_evidence(
+            {
+                "w_dot_grad_w": (_dot(w, gw), 0),
+                "q_dot_grad_q": (_dot(q, gq), 0),
+            },
+            {"loss": _neuron_loss_w(inst)(w), "q": q},
+            dps,
+            scales={"w_dot_grad_w": scale_w, "q_dot_grad_q": bound},
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.network.objective_and_gradient: cos(w, grad_W)."""
@@ -195,10 +233,16 @@ class GradientOrthogonality(TheoryClaim):
         X, w = inst["X"], inst["w"]
         _, grad = objective_and_gradient(_one_neuron(inst), X, inst["y"], inst["beta"])
         h = X @ w
-        scale = _gradient_bound(inst) * np.linalg.norm(X) * np.linalg.norm(w) / np.linalg.norm(
-            h - h.mean())
-        return float_evidence({"w_dot_grad_w": (float(w @ np.asarray(grad.W)[:, 0]), 0.0)},
-                              scales={"w_dot_grad_w": scale})
+        scale = (
+            _gradient_bound(inst)
+            * np.linalg.norm(X)
+            * np.linalg.norm(w)
+            / np.linalg.norm(h - h.mean())
+        )
+        return float_evidence(
+            {"w_dot_grad_w": (float(w @ np.asarray(grad.W)[:, 0]), 0.0)},
+            scales={"w_dot_grad_w": scale},
+        )
 
 
 def _gradient_bound(inst: dict[str, Any]) -> float:
@@ -211,7 +255,9 @@ def _gradient_bound(inst: dict[str, Any]) -> float:
 
     X, w, y = inst["X"], inst["w"], inst["y"]
     r = np.maximum(batch_norm(X @ w, inst["gamma"], inst["alpha"]), 0) * inst["v"] - y
-    return abs(inst["gamma"] * inst["v"]) * (np.linalg.norm(r) + np.linalg.norm(y) + 1.0)
+    return abs(inst["gamma"] * inst["v"]) * (
+        np.linalg.norm(r) + np.linalg.norm(y) + 1.0
+    )
 
 
 def _dot(a: list[Any], b: list[Any]) -> Any:
@@ -225,17 +271,29 @@ class Sigma2Preconditioning(TheoryClaim):
     id = "gd.sigma2_preconditioning"
     title = "GD on BN weights is GD in whitened coordinates preconditioned by Sigma^2"
     paper_ref = "paper.md §4 (mechanism); §6 item 19"
-    statement = r"q(w - \eta\nabla_wL) - q(w) = -\eta\,\Sigma^2\nabla_qL,\quad q = \Sigma V^Tw"
+    statement = (
+        r"q(w - \eta\nabla_wL) - q(w) = -\eta\,\Sigma^2\nabla_qL,\quad q = \Sigma V^Tw"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-6}
-    tolerance_notes = {"mp": _MP_NOTE + (
-        "; errors relative to eta sigma_1^2 |gamma v| (||r||+||y||+1)/||q||, a bound of "
-        "||eta Sigma^2 grad_q L||"), "float64": (
-        "same scale as mp; grad_q L by float64 central differences (step 1e-6 ||q||): truncation "
-        "O(1e-12 L''') plus rounding O(eps/1e-6) ~ 1e-10, with margin")}
+    tolerance_notes = {
+        "mp": _MP_NOTE
+        + (
+            "; errors relative to eta sigma_1^2 |gamma v| (||r||+||y||+1)/||q||, a"
+            " bound of "
+            "||eta Sigma^2 grad_q L||"
+        ),
+        "float64": (
+            "same scale as mp; grad_q L by float64 central differences (step 1e-6"
+            " ||q||): truncation "
+            "O(1e-12 L''') plus rounding O(eps/1e-6) ~ 1e-10, with margin"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Rational orthogonal V (d = 3 Cayley, d = 2 rotation), r = 2, undefined loss G."""
-        return theory.sigma2_preconditioning(3) + theory.sigma2_preconditioning(2).suffixed("_d2")
+        return theory.sigma2_preconditioning(3) + theory.sigma2_preconditioning(
+            2
+        ).suffixed("_d2")
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """mpmath.diff gradients; Delta q against -eta Sigma^2 grad_q."""
@@ -250,27 +308,36 @@ class Sigma2Preconditioning(TheoryClaim):
         dq = SV * mpmath.matrix([-eta * g for g in gw])
         want = [-eta * S[k] ** 2 * gq[k] for k in range(len(S))]
         scale = eta * S[0] ** 2 * _mpf(_gradient_bound(inst)) / mpmath.norm(qm)
-        return mp_evidence({"delta_q": ([dq[k, 0] for k in range(dq.rows)], want)},
-                           {"q": q, "sigma": S}, dps, scales={"delta_q": scale})
+        return mp_evidence(
+            {"delta_q": ([dq[k, 0] for k in range(dq.rows)], want)},
+            {"q": q, "sigma": S},
+            dps,
+            scales={"delta_q": scale},
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
-        """numerics gradient and whitening; grad_q by central differences."""
+        """Numerics gradient and whitening; grad_q by central differences."""
         from bnconvex.numerics.network import objective_and_gradient
         from bnconvex.numerics.whitening import whiten
 
-        _, grad = objective_and_gradient(_one_neuron(inst), inst["X"], inst["y"], inst["beta"])
+        _, grad = objective_and_gradient(
+            _one_neuron(inst), inst["X"], inst["y"], inst["beta"]
+        )
         wh = whiten(inst["X"])
         sigma, Vt, U = (np.asarray(t) for t in (wh.sigma, wh.Vt, wh.U))
         q = sigma * (Vt @ inst["w"])
         dq = sigma * (Vt @ (-inst["eta"] * np.asarray(grad.W)[:, 0]))
         gq = _central_grad(lambda x: _loss_q_np(inst, U, x), q)
         scale = inst["eta"] * sigma[0] ** 2 * _gradient_bound(inst) / np.linalg.norm(q)
-        return float_evidence({"delta_q": (dq, -inst["eta"] * sigma**2 * gq)},
-                              scales={"delta_q": scale})
+        return float_evidence(
+            {"delta_q": (dq, -inst["eta"] * sigma**2 * gq)}, scales={"delta_q": scale}
+        )
 
 
 def _loss_q_np(inst: dict[str, Any], U: np.ndarray, q: np.ndarray) -> float:
-    out = inst["gamma"] * (U @ q) / np.linalg.norm(q) + inst["alpha"] / np.sqrt(U.shape[0])
+    out = inst["gamma"] * (U @ q) / np.linalg.norm(q) + inst["alpha"] / np.sqrt(
+        U.shape[0]
+    )
     return 0.5 * float(np.sum((np.maximum(out, 0) * inst["v"] - inst["y"]) ** 2))
 
 
@@ -284,10 +351,20 @@ def _central_grad(f: Any, x: np.ndarray) -> np.ndarray:
 def _dual_instances(draw: st.DrawFn) -> dict[str, Any]:
     """Labels, a multiplier, ReLU outputs ``A >= 0`` and output weights (n<=7, m<=3)."""
     n, m = draw(st.integers(3, 7), label="n"), draw(st.integers(1, 3), label="m")
-    vec = lambda shape, bound: draw(hnp.arrays(np.float64, shape,  # noqa: E731
-                                               elements=bounded_floats(bound)))
-    return {"y": vec((n,), 2.0), "lam": vec((n,), 2.0), "A": np.abs(vec((n, m), 2.0)),
-            "weights": vec((m,), 2.0), "beta": draw(st.floats(0.05, 1.0))}
+    vec = lambda shape, bound: draw(
+        hnp.arrays(
+            np.float64,
+            shape,
+            elements=bounded_floats(bound),
+        )
+    )
+    return {
+        "y": vec((n,), 2.0),
+        "lam": vec((n,), 2.0),
+        "A": np.abs(vec((n, m), 2.0)),
+        "weights": vec((m,), 2.0),
+        "beta": draw(st.floats(0.05, 1.0)),
+    }
 
 
 @functools.lru_cache(maxsize=16)
@@ -305,15 +382,19 @@ class DualDerivation(TheoryClaim):
     id = "dual.derivation"
     title = "Rescaled primal -> Lagrangian -> inner minimisation -> dual with semi-infinite constraint"
     paper_ref = "paper.md R1 (dual problem, proof idea steps 1-2); R5"
-    statement = (r"d^* = \max_v -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2\ \ \text{s.t.}\ "
-                 r"\max_{\|s\|\le1}|v^T(U's)_+|\le\beta;\quad P - D = \tfrac12\|z+v-y\|^2 + "
-                 r"\sum_j(\beta|v_j| - (v^Ta_j)v_j) \ge 0")
+    statement = (
+        r"d^* = \max_v -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2\ \ \text{s.t.}\ "
+        r"\max_{\|s\|\le1}|v^T(U's)_+|\le\beta;\quad P - D = \tfrac12\|z+v-y\|^2 + "
+        r"\sum_j(\beta|v_j| - (v^Ta_j)v_j) \ge 0"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-12}
-    tolerance_notes = {"mp": _MP_NOTE + "; errors relative to 1 + ||y||^2 + ||lambda||^2 + P",
-                       "float64": "relative to 1 + ||y||^2 + ||v||^2; sums of O(10) terms"}
+    tolerance_notes = {
+        "mp": _MP_NOTE + "; errors relative to 1 + ||y||^2 + ||lambda||^2 + P",
+        "float64": "relative to 1 + ||y||^2 + ||v||^2; sums of O(10) terms",
+    }
 
     def derivation(self) -> theory.Derivation:
-        """n = 3 samples, m = 2 neurons with free ReLU outputs; scalar inner problems."""
+        """N = 3 samples, m = 2 neurons with free ReLU outputs; scalar inner problems."""
         return theory.dual_derivation()
 
     def instances(self) -> Any:
@@ -328,7 +409,7 @@ class DualDerivation(TheoryClaim):
         return y, lam_, A, wts
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """findroot for the inner z-minimum; weak-duality identity at dps."""
+        """Findroot for the inner z-minimum; weak-duality identity at dps."""
         y, lm, A, wts = self._parts(inst, mp_matrix)
         b = _mpf(inst["beta"])
         n = y.rows
@@ -339,14 +420,20 @@ class DualDerivation(TheoryClaim):
         minus_conj = -sum(conj_sq(lm[i], y[i]) for i in range(n))
         z, dual = A * wts, -lm
         primal = mpmath.norm(z - y) ** 2 / 2 + b * sum(abs(x) for x in wts)
-        dual_val = -mpmath.norm(dual - y) ** 2 / 2 + mpmath.norm(y) ** 2 / 2
+        dual_val = -(mpmath.norm(dual - y) ** 2) / 2 + mpmath.norm(y) ** 2 / 2
         gap = mpmath.norm(z + dual - y) ** 2 / 2 + sum(
-            b * abs(wts[j]) - (dual.T * A[:, j])[0, 0] * wts[j] for j in range(wts.rows))
+            b * abs(wts[j]) - (dual.T * A[:, j])[0, 0] * wts[j] for j in range(wts.rows)
+        )
         scale = 1 + mpmath.norm(y) ** 2 + mpmath.norm(lm) ** 2 + primal
-        return mp_evidence({"z_minimum": (inner, minus_conj),
-                            "weak_duality_gap": (primal - dual_val, gap)},
-                           {"inner": inner, "gap": gap}, dps,
-                           scales={"z_minimum": scale, "weak_duality_gap": scale})
+        return mp_evidence(
+            {
+                "z_minimum": (inner, minus_conj),
+                "weak_duality_gap": (primal - dual_val, gap),
+            },
+            {"inner": inner, "gap": gap},
+            dps,
+            scales={"z_minimum": scale, "weak_duality_gap": scale},
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.certificate.dual_objective against the lambdified dual objective."""
@@ -354,8 +441,10 @@ class DualDerivation(TheoryClaim):
 
         y, v = inst["y"], -inst["lam"]
         want = _dual_objective_np(y.size)(*v, *y)
-        return float_evidence({"dual_objective": (dual_objective(y, v), want)},
-                              scales={"dual_objective": 1 + y @ y + v @ v})
+        return float_evidence(
+            {"dual_objective": (dual_objective(y, v), want)},
+            scales={"dual_objective": 1 + y @ y + v @ v},
+        )
 
 
 @st.composite
@@ -363,15 +452,21 @@ def _conjugate_instances(draw: st.DrawFn) -> dict[str, Any]:
     """A loss, a label and a dual point inside the conjugate's domain."""
     loss = draw(st.sampled_from(("squared", "logistic", "hinge")), label="loss")
     if loss == "squared":
-        return {"loss": loss, "y": draw(bounded_floats(2.0)), "lam": draw(bounded_floats(2.0))}
+        return {
+            "loss": loss,
+            "y": draw(bounded_floats(2.0)),
+            "lam": draw(bounded_floats(2.0)),
+        }
     label = draw(st.sampled_from((-1.0, 1.0)), label="y")
     u = draw(st.floats(0.02, 0.98), label="u")
     return {"loss": loss, "y": label, "lam": -label * u}
 
 
-_LOSSES = {"squared": (conj.squared_loss, conj.conjugate_squared),
-           "logistic": (conj.logistic_loss, conj.conjugate_logistic),
-           "hinge": (conj.hinge_loss, conj.conjugate_hinge)}
+_LOSSES = {
+    "squared": (conj.squared_loss, conj.conjugate_squared),
+    "logistic": (conj.logistic_loss, conj.conjugate_logistic),
+    "hinge": (conj.hinge_loss, conj.conjugate_hinge),
+}
 
 
 @functools.lru_cache(maxsize=16)
@@ -380,8 +475,11 @@ def _loss_fns(loss: str, modules: str) -> tuple[Any, Any, Any]:
     ell, star = _LOSSES[loss]
     z = theory.symbols.z
     slope = sp.diff(lam * z - ell(), z)
-    return (sp.lambdify([z, conj.y], ell(), modules), sp.lambdify([lam, conj.y], star(), modules),
-            sp.lambdify([z, lam, conj.y], slope, modules))
+    return (
+        sp.lambdify([z, conj.y], ell(), modules),
+        sp.lambdify([lam, conj.y], star(), modules),
+        sp.lambdify([z, lam, conj.y], slope, modules),
+    )
 
 
 @register
@@ -391,18 +489,28 @@ class LossConjugates(TheoryClaim):
     id = "loss.conjugates"
     title = "Convex conjugates of the squared, logistic and hinge losses"
     paper_ref = "paper.md R1 (squared loss dual), R5 (arbitrary convex loss)"
-    statement = (r"\ell^*_{sq}(\lambda) = \tfrac12\lambda^2+\lambda y;\ "
-                 r"\ell^*_{log}(\lambda) = u\log u+(1-u)\log(1-u),\ u=-y\lambda\in[0,1];\ "
-                 r"\ell^*_{hinge}(\lambda) = y\lambda,\ y\lambda\in[-1,0]")
+    statement = (
+        r"\ell^*_{sq}(\lambda) = \tfrac12\lambda^2+\lambda y;\ "
+        r"\ell^*_{log}(\lambda) = u\log u+(1-u)\log(1-u),\ u=-y\lambda\in[0,1];\ "
+        r"\ell^*_{hinge}(\lambda) = y\lambda,\ y\lambda\in[-1,0]"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-9}
-    tolerance_notes = {"mp": _MP_NOTE + "; errors relative to max(1, |l*|)", "float64": (
-        "scipy Brent maximiser of lambda z - l(z): the value's error is quadratic in "
-        "the maximiser's (~1e-8), so 1e-9 relative to max(1, |l*|) with margin")}
+    tolerance_notes = {
+        "mp": _MP_NOTE + "; errors relative to max(1, |l*|)",
+        "float64": (
+            "scipy Brent maximiser of lambda z - l(z): the value's error is"
+            " quadratic in "
+            "the maximiser's (~1e-8), so 1e-9 relative to max(1, |l*|) with margin"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """Squared, logistic (y = +-1, u = P/(P+Q)) and hinge derivations."""
-        return theory.squared_derivation() + theory.logistic_derivation().suffixed("_logistic") \
+        return (
+            theory.squared_derivation()
+            + theory.logistic_derivation().suffixed("_logistic")
             + theory.hinge_derivation().suffixed("_hinge")
+        )
 
     def instances(self) -> Any:
         """A loss, a label and an interior dual point."""
@@ -423,9 +531,12 @@ class LossConjugates(TheoryClaim):
             excess = mpmath.mpf(0)
         sup = objective(z_star)
         want = star(lm, y)
-        return mp_evidence({"conjugate": (sup, want), "is_max": (max(excess, 0), 0)},
-                           {"conjugate": sup}, dps,
-                           scales={"is_max": 1, "conjugate": max(1, abs(want))})
+        return mp_evidence(
+            {"conjugate": (sup, want), "is_max": (max(excess, 0), 0)},
+            {"conjugate": sup},
+            dps,
+            scales={"is_max": 1, "conjugate": max(1, abs(want))},
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """scipy.optimize.minimize_scalar against the lambdified closed form."""
@@ -436,22 +547,30 @@ class LossConjugates(TheoryClaim):
         if inst["loss"] == "hinge":
             sup = lm / y - ell(1 / y, y)
         else:
-            res = minimize_scalar(lambda z: -(lm * z - ell(z, y)), bracket=(-1.0, 1.0),
-                                  options={"xtol": 1e-12})
+            res = minimize_scalar(
+                lambda z: -(lm * z - ell(z, y)),
+                bracket=(-1.0, 1.0),
+                options={"xtol": 1e-12},
+            )
             sup = -res.fun
         want = float(star(lm, y))
-        return float_evidence({"conjugate": (sup, want)},
-                              scales={"conjugate": max(1.0, abs(want))})
+        return float_evidence(
+            {"conjugate": (sup, want)}, scales={"conjugate": max(1.0, abs(want))}
+        )
 
 
 @functools.lru_cache(maxsize=4)
 def _huber_fns(modules: str) -> tuple[Any, Any]:
     P, M, t = sp.symbols("P M t", nonnegative=True)
-    return (sp.lambdify([P, M, beta_sym], theory.highdim_optimum(P, M), modules),
-            sp.lambdify([t, beta_sym], theory.huber_h(t), modules))
+    return (
+        sp.lambdify([P, M, beta_sym], theory.highdim_optimum(P, M), modules),
+        sp.lambdify([t, beta_sym], theory.huber_h(t), modules),
+    )
 
 
-def _mp_r2_neuron(X: Any, wh: tuple[Any, list[Any], Any], t: list[Any], b: Any) -> tuple[list[Any], Any] | None:
+def _mp_r2_neuron(
+    X: Any, wh: tuple[Any, list[Any], Any], t: list[Any], b: Any
+) -> tuple[list[Any], Any] | None:
     """Output ``(BN(Xw))_+ kappa`` and penalty of the R2 neuron for target ``t >= 0``."""
     U, S, Vt = wh
     n = U.rows
@@ -476,12 +595,18 @@ class HighdimClosedForm(TheoryClaim):
     id = "closed_form.highdim"
     title = "High-dimensional closed form: value h(||y+||) + h(||y-||), prediction, weights, KKT"
     paper_ref = "paper.md R2; §6 item 13 (formula and KKT)"
-    statement = (r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
-                 r"(1-\beta/\|y_-\|)_+y_-\ \ (\operatorname{rank} CX = n-1)")
+    statement = (
+        r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
+        r"(1-\beta/\|y_-\|)_+y_-\ \ (\operatorname{rank} CX = n-1)"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-9}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": (
-        "numerics.closed_form network objective vs formula; w = V Sigma^-1 U^T t "
-        "amplifies rounding by sigma_1/sigma_r of the perturbed generic data")}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": (
+            "numerics.closed_form network objective vs formula; w = V Sigma^-1 U^T t "
+            "amplifies rounding by sigma_1/sigma_r of the perturbed generic data"
+        ),
+    }
 
     def derivation(self) -> theory.Derivation:
         """KKT in four cases (generic n, per coordinate) and the weights (n = 3)."""
@@ -512,8 +637,12 @@ class HighdimClosedForm(TheoryClaim):
         want = _huber_fns("mpmath")[0](*norms, b)
         shrink = [(1 - b / nm if nm > b else 0) for nm in norms]
         pred_want = [shrink[0] * max(x, 0) - shrink[1] * max(-x, 0) for x in y]
-        return mp_evidence({"objective": (obj, want), "prediction": (pred, pred_want)},
-                           {"objective": obj}, dps, rank=len(wh[1]))
+        return mp_evidence(
+            {"objective": (obj, want), "prediction": (pred, pred_want)},
+            {"objective": obj},
+            dps,
+            rank=len(wh[1]),
+        )
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.closed_form.highdim_network / highdim_optimum vs the formula."""
@@ -522,13 +651,17 @@ class HighdimClosedForm(TheoryClaim):
 
         X, y, b = inst["X"], inst["y"], inst["beta"]
         net = cf.highdim_network(X, y, b)
-        want = _huber_fns("numpy")[0](np.linalg.norm(np.maximum(y, 0)),
-                                      np.linalg.norm(np.maximum(-y, 0)), b)
-        return float_evidence({
-            "network_objective": (objective(net, X, y, b), want),
-            "optimum": (cf.highdim_optimum(y, b), want),
-            "prediction": (forward(net, X), cf.highdim_prediction(y, b)),
-        }, neurons=int(net.m))
+        want = _huber_fns("numpy")[0](
+            np.linalg.norm(np.maximum(y, 0)), np.linalg.norm(np.maximum(-y, 0)), b
+        )
+        return float_evidence(
+            {
+                "network_objective": (objective(net, X, y, b), want),
+                "optimum": (cf.highdim_optimum(y, b), want),
+                "prediction": (forward(net, X), cf.highdim_prediction(y, b)),
+            },
+            neurons=int(net.m),
+        )
 
 
 @st.composite
@@ -537,7 +670,9 @@ def _onehot_instances(draw: st.DrawFn) -> dict[str, Any]:
     base = draw(highdim_instances(n_range=(3, 6)))
     n = base["X"].shape[0]
     K = draw(st.integers(2, min(3, n)), label="K")
-    rest = draw(st.lists(st.integers(0, K - 1), min_size=n - K, max_size=n - K), label="labels")
+    rest = draw(
+        st.lists(st.integers(0, K - 1), min_size=n - K, max_size=n - K), label="labels"
+    )
     labels = np.array(list(range(K)) + rest)
     return {"X": base["X"], "Y": np.eye(K)[labels], "beta": draw(st.floats(0.05, 1.5))}
 
@@ -551,7 +686,10 @@ class OnehotClosedForm(TheoryClaim):
     paper_ref = "paper.md R3; §6 item 15"
     statement = r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad(\operatorname{rank} CX = n-1,\ Y\ \text{one-hot})"
     tolerances = {"mp": _MP_TOL, "float64": 1e-9}
-    tolerance_notes = {"mp": _MP_NOTE, "float64": "as closed_form.highdim (Sigma^-1 conditioning)"}
+    tolerance_notes = {
+        "mp": _MP_NOTE,
+        "float64": "as closed_form.highdim (Sigma^-1 conditioning)",
+    }
 
     def derivation(self) -> theory.Derivation:
         """Gram/singular values of an explicit one-hot Y; per-class value, generic n_k."""
@@ -586,5 +724,9 @@ class OnehotClosedForm(TheoryClaim):
         h = _huber_fns("numpy")[1]
         want = float(sum(h(np.sqrt(Y[:, k].sum()), b) for k in range(Y.shape[1])))
         net = cf.onehot_network(X, Y, b)
-        return float_evidence({"network_objective": (objective(net, X, Y, b), want),
-                               "optimum": (cf.onehot_optimum(Y, b), want)})
+        return float_evidence(
+            {
+                "network_objective": (objective(net, X, Y, b), want),
+                "optimum": (cf.onehot_optimum(Y, b), want),
+            }
+        )
