@@ -6,7 +6,13 @@ The list below is the single place where claim modules are enumerated.
 
 import importlib
 
-_CLAIM_MODULES: tuple[str, ...] = ("implicit_bias", "core", "theory_bn", "theory_optim")
+_CLAIM_MODULES: tuple[str, ...] = (
+    "implicit_bias",
+    "core",
+    "theory_bn",
+    "theory_optim",
+    "fullscale",
+)
 
 for _name in _CLAIM_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
