@@ -64,7 +64,7 @@ def _cancel_radicands(expr: sp.Expr) -> sp.Expr:
 
 
 def _truth(rel: sp.Basic) -> sp.Basic:
-    """Truth value of ``lhs (op) rhs`` from the sign of ``factor(lhs - rhs)``, else ``rel``."""
+    """Return the truth of ``lhs (op) rhs`` from the sign of ``lhs - rhs``, or rel."""
     diff = sp.factor(sp.cancel(rel.lhs - rel.rhs))
     sign = {
         ">": diff.is_positive,

@@ -10,9 +10,11 @@ size the caller asks for.
 
 Notes
 -----
-Convention A, :math:`BN_{\gamma,\alpha}(h) = \gamma\,Ch/\|Ch\|_2 + \alpha\mathbf 1/\sqrt n`,
+Convention A,
+:math:`BN_{\gamma,\alpha}(h) = \gamma\,Ch/\|Ch\|_2 + \alpha\mathbf 1/\sqrt n`,
 :math:`C = I - \tfrac1n\mathbf 1\mathbf 1^T`; convention std,
-:math:`BN^{std}_{\gamma,\alpha}(h) = \gamma (h-\bar h\mathbf 1)/\operatorname{std}(h) + \alpha\mathbf 1`.
+:math:`BN^{std}_{\gamma,\alpha}(h) = \gamma (h-\bar h\mathbf 1)/\operatorname{std}(h)
++ \alpha\mathbf 1`.
 """
 
 from __future__ import annotations
@@ -94,8 +96,9 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
     Notes
     -----
     .. math::
-        BN_{\gamma,\alpha}(X(cw)) = \gamma\frac{cCXw}{c\|CXw\|} + \frac{\alpha}{\sqrt n}\mathbf 1
-        = BN_{\gamma,\alpha}(Xw),\qquad BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw).
+        BN_{\gamma,\alpha}(X(cw)) = \gamma\frac{cCXw}{c\|CXw\|}
+        + \frac{\alpha}{\sqrt n}\mathbf 1 = BN_{\gamma,\alpha}(Xw),\qquad
+        BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw).
     """
     X, w, h = matrix("x", size, dim), vector("w", dim), vector("h", size)
     C = centering(size)
@@ -186,7 +189,7 @@ def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
 
 
 def convention_conversion(size: int = 3) -> Derivation:
-    r"""Derive that standard BN is :math:`\sqrt n` times convention-A BN; :math:`\beta_A = \beta_{std}/\sqrt n`.
+    r"""Derive :math:`BN^{std} = \sqrt n\,BN^A`, :math:`\beta_A = \beta_{std}/\sqrt n`.
 
     Notes
     -----

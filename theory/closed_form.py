@@ -41,7 +41,10 @@ _dp, _dm = sp.symbols("delta_p delta_m", positive=True)
 
 
 def huber_h(t: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
-    r""":math:`h_\beta(t) = t^2/2` for :math:`t\le\beta`, :math:`\beta t - \beta^2/2` otherwise."""
+    r"""Return the Huber-like :math:`h_\beta(t)`.
+
+    :math:`t^2/2` for :math:`t\le\beta`, else :math:`\beta t-\beta^2/2`.
+    """
     return sp.Piecewise((t**2 / 2, t <= b), (b * t - b**2 / 2, True))
 
 
@@ -167,13 +170,14 @@ def highdim_kkt() -> Derivation:
 
 
 def highdim_weights() -> Derivation:
-    r"""Derive the R2 neuron for a target :math:`t\ge0` (explicit SVD family, ``n=3``, rank 2).
+    r"""Derive the R2 neuron for a target :math:`t\ge0` (SVD family, ``n=3``, rank 2).
 
     Notes
     -----
     :math:`w = V\Sigma^{-1}U^Tt` gives :math:`CXw = UU^Tt = Ct` (rank ``n-1``), and with
     :math:`\kappa = \sqrt{\|t\|-\beta}`,
-    :math:`\gamma = \kappa\|Ct\|/\|t\|`, :math:`\alpha = \kappa\,\mathbf 1^Tt/(\sqrt n\|t\|)`,
+    :math:`\gamma = \kappa\|Ct\|/\|t\|`,
+    :math:`\alpha = \kappa\,\mathbf 1^Tt/(\sqrt n\|t\|)`,
     :math:`v=\kappa`: :math:`(BN_{\gamma,\alpha}(Xw))_+v = (1-\beta/\|t\|)\,t` and
     :math:`\tfrac\beta2(\gamma^2+\alpha^2+v^2) = \beta(\|t\|-\beta)`.
     """

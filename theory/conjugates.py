@@ -8,7 +8,8 @@ scalar ones).  Each loss comes with a derivation: stationarity, concavity of
 
 Notes
 -----
-* squared, :math:`\ell(z) = \tfrac12(z-y)^2`: :math:`\ell^*(\lambda) = \tfrac12\lambda^2 + \lambda y`;
+* squared, :math:`\ell(z) = \tfrac12(z-y)^2`:
+  :math:`\ell^*(\lambda) = \tfrac12\lambda^2 + \lambda y`;
 * logistic, :math:`\ell(z) = \log(1+e^{-yz})`, :math:`y\in\{\pm1\}`:
   :math:`\ell^*(\lambda) = u\log u + (1-u)\log(1-u)` with :math:`u = -y\lambda\in[0,1]`
   (:math:`0\log 0 = 0`), :math:`+\infty` otherwise;
@@ -62,7 +63,7 @@ def conjugate_squared(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
 
 
 def conjugate_logistic(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
-    r""":math:`u\log u + (1-u)\log(1-u)`, :math:`u=-y\lambda\in[0,1]`; ``oo`` outside."""
+    r"""Return :math:`u\log u + (1-u)\log(1-u)` (:math:`u=-y\lambda`), or oo."""
     u = -label * dual
     entropy = sp.Piecewise((0, sp.Eq(u, 0)), (u * sp.log(u), True)) + sp.Piecewise(
         (0, sp.Eq(u, 1)), ((1 - u) * sp.log(1 - u), True)
@@ -120,7 +121,7 @@ def squared_derivation() -> Derivation:
 
 
 def _logistic_unit(label: int) -> tuple[Step, ...]:
-    """Build the steps of the logistic conjugate for one label value, with u = P/(P+Q)."""
+    """Build the logistic conjugate's steps for one label value, u = P/(P+Q)."""
     u = _P / (_P + _Q)
     dual = -label * u
     objective = lam * z - logistic_loss(z, label)
@@ -159,7 +160,7 @@ def _logistic_unit(label: int) -> tuple[Step, ...]:
 
 
 def logistic_derivation() -> Derivation:
-    r"""Derive the logistic conjugate, for :math:`y = +1` and :math:`y = -1`, plus its domain.
+    r"""Derive the logistic conjugate for :math:`y = \pm1`, and its domain.
 
     The interior point is parametrised as :math:`u = P/(P+Q)\in(0,1)` so that
     logarithms expand exactly; the boundary values are limits, and outside
@@ -194,9 +195,10 @@ def logistic_derivation() -> Derivation:
 
 
 def hinge_derivation() -> Derivation:
-    r"""Derive the hinge conjugate (label :math:`y=1`; :math:`y=-1` follows by :math:`z\to -z`).
+    r"""Derive the hinge conjugate (:math:`y=1`; :math:`y=-1` by :math:`z\to -z`).
 
-    For :math:`\lambda = -u`, :math:`u\in[0,1]`, the gap :math:`\lambda - (\lambda z - \ell(z))`
+    For :math:`\lambda = -u`, :math:`u\in[0,1]`, the gap
+    :math:`\lambda - (\lambda z - \ell(z))`
     is non-negative on both sides of the hinge and zero at :math:`z = 1`.
     """
     u = _P / (_P + _Q)

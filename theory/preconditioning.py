@@ -36,7 +36,7 @@ def _euler(vec: sp.Matrix, variables: sp.Matrix) -> sp.Matrix:
 
 
 def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Derivation:
-    r""":math:`q^T\nabla_q G(q/\|q\|) = 0`, :math:`\sum_i h_i\partial_{h_i}BN(h) = 0`, :math:`w^T\nabla_wL=0`.
+    r"""Derive :math:`q^T\nabla_q G(q/\|q\|) = 0` and :math:`w^T\nabla_w F(BN(Xw)) = 0`.
 
     Notes
     -----
@@ -102,7 +102,7 @@ def _orthogonal_w_source() -> sp.Expr:
 
 
 def sigma2_preconditioning(dim: int = 3) -> Derivation:
-    r"""One GD step on ``w`` moves :math:`q = \Sigma V^Tw` by :math:`-\eta\Sigma^2\nabla_qG`.
+    r"""Derive that GD moves :math:`q = \Sigma V^Tw` by :math:`-\eta\Sigma^2\nabla_qG`.
 
     Parameters
     ----------

@@ -1,14 +1,18 @@
 r"""The dual of the rescaled BN problem, derived step by step (paper.md R1, R5).
 
 Rescaled primal (R0):
-:math:`p^* = \min_{\|s_j\|\le1,\,v_j} \tfrac12\|\sum_j a_j v_j - y\|^2 + \beta\sum_j|v_j|`,
+.. math::
+    p^* = \min_{\|s_j\|\le1,\,v_j} \tfrac12\|\textstyle\sum_j a_j v_j - y\|^2
+    + \beta\sum_j|v_j|,
+
 :math:`a_j = (U's_j)_+`.  With the prediction :math:`z = \sum_j a_j v_j` as a
 constrained variable and multiplier :math:`\lambda`,
 
 .. math::
     L = \tfrac12\|z-y\|^2 + \lambda^T(\textstyle\sum_j a_jv_j - z) + \beta\sum_j|v_j| .
 
-Minimising over :math:`z` gives :math:`-\ell^*(\lambda) = -\tfrac12\|\lambda\|^2-\lambda^Ty`;
+Minimising over :math:`z` gives
+:math:`-\ell^*(\lambda) = -\tfrac12\|\lambda\|^2-\lambda^Ty`;
 minimising over :math:`v_j` gives :math:`0` when :math:`|\lambda^Ta_j|\le\beta` and
 :math:`-\infty` otherwise; over all :math:`\|s_j\|\le 1` this is the semi-infinite
 constraint.  With :math:`v = -\lambda`:
@@ -54,7 +58,7 @@ def dual_objective(dual: sp.Matrix, y: sp.Matrix) -> sp.Expr:
 
 
 def _inner_v_steps() -> tuple[Step, ...]:
-    r"""Build the steps of :math:`\inf_v\, a v + \beta|v|` (0 if :math:`|a|\le\beta`, else :math:`-\infty`)."""
+    r"""Build the steps of :math:`\inf_v\, a v + \beta|v|` (0 or :math:`-\infty`)."""
     w = sp.Symbol("v", real=True)
     return (
         Step(
@@ -99,7 +103,7 @@ def _inner_v_steps() -> tuple[Step, ...]:
 
 
 def dual_derivation() -> Derivation:
-    """Derive the dual: rescaled primal -> Lagrangian -> inner minimisation -> dual (see module notes)."""
+    """Derive the dual: primal, Lagrangian, inner minimisation, dual (module notes)."""
     y, z, lam = vector("y", _SIZE), vector("z", _SIZE), vector("lambda", _SIZE)
     A = sp.Matrix.hstack(*(vector(f"a{j + 1}", _SIZE) for j in range(_NEURONS)))
     weights = vector("v", _NEURONS)

@@ -2,7 +2,8 @@ r"""Rescaling lemma (AM-GM), paper.md R0.1 and §6 item 6.
 
 The network output is unchanged by :math:`(\gamma,\alpha,v)\to(c\gamma,c\alpha,v/c)`,
 :math:`c>0`; over :math:`c` the weight decay
-:math:`\varphi(c) = \tfrac\beta2(c^2a^2 + |v|^2/c^2)`, :math:`a = \|[\gamma;\alpha]\|_2`,
+:math:`\varphi(c) = \tfrac\beta2(c^2a^2 + |v|^2/c^2)`,
+:math:`a = \|[\gamma;\alpha]\|_2`,
 is minimised at :math:`c^2 = |v|/a` with value :math:`\beta a|v|`, and
 :math:`\tfrac12(a^2+v^2)\ge a|v|` with equality iff :math:`a = |v|`.
 """
@@ -21,7 +22,7 @@ scale_norm, vabs = sp.symbols("a V", positive=True)
 
 
 def penalty(scale: sp.Expr = c) -> sp.Expr:
-    r""":math:`\varphi(c) = \tfrac\beta2\,(c^2 a^2 + V^2/c^2)` with ``a`` and ``V = |v|``."""
+    r"""Return :math:`\varphi(c) = \tfrac\beta2\,(c^2 a^2 + V^2/c^2)`, ``V = |v|``."""
     return beta / 2 * (scale**2 * scale_norm**2 + vabs**2 / scale**2)
 
 

@@ -102,12 +102,12 @@ def ones(size: int) -> sp.Matrix:
 
 
 def centering(size: int) -> sp.Matrix:
-    r"""Return the centring projector :math:`C = I_n - \tfrac1n \mathbf 1\mathbf 1^T`."""
+    r"""Return the centring projector :math:`C = I_n - \tfrac1n\mathbf 1\mathbf 1^T`."""
     return sp.eye(size) - sp.ones(size, size) / size
 
 
 def norm(vec: sp.Matrix) -> sp.Expr:
-    r"""Euclidean norm :math:`\sqrt{\sum_i x_i^2}` of a column vector of real entries."""
+    r"""Return the Euclidean norm :math:`\sqrt{\sum_i x_i^2}` of a real column."""
     return sp.sqrt(sum((e**2 for e in vec), sp.S.Zero))
 
 
@@ -142,7 +142,7 @@ def bn_a(h: sp.Matrix, scale: sp.Expr = gamma, shift: sp.Expr = alpha) -> sp.Mat
 
 
 def bn_std(h: sp.Matrix, scale: sp.Expr = gamma, shift: sp.Expr = alpha) -> sp.Matrix:
-    r"""Batch-normalise one column in the standard convention (batch-std, biased, no epsilon) batch normalisation of one column.
+    r"""Batch-normalise one column, standard convention (batch std, biased, no eps).
 
     Returns
     -------

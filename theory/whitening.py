@@ -50,7 +50,7 @@ class SvdFamily:
 
 
 def svd_family() -> SvdFamily:
-    r"""Build the rational-parametrised centred SVD family at ``n = 3``, ``d = r = 2``."""
+    r"""Build the rational-parametrised centred SVD family (``n=3``, ``d=r=2``)."""
     tau, rho = sp.symbols("tau rho", real=True)
     sigma = vector("sigma", 2, positive=True)
     base = sp.Matrix(
@@ -72,7 +72,8 @@ def whitening_orthogonality() -> Derivation:
     Notes
     -----
     From :math:`CX = U\Sigma V^T` with invertible :math:`\Sigma`,
-    :math:`U = CXV\Sigma^{-1}`, so :math:`\mathbf 1^TU = (\mathbf 1^TC)XV\Sigma^{-1} = 0`
+    :math:`U = CXV\Sigma^{-1}`, so
+    :math:`\mathbf 1^TU = (\mathbf 1^TC)XV\Sigma^{-1} = 0`
     because :math:`C\mathbf 1 = 0` (generic ``n``).  Then
     :math:`U'^TU' = \begin{bmatrix}U^TU & U^T\mathbf 1/\sqrt n\\ \mathbf 1^TU/\sqrt n &
     \mathbf 1^T\mathbf 1/n\end{bmatrix} = I`.
@@ -114,7 +115,7 @@ def whitening_orthogonality() -> Derivation:
 
 
 def whitened_representation() -> Derivation:
-    r""":math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`s = [\gamma q/\|q\|;\alpha]`, :math:`\|s\|^2 = \gamma^2+\alpha^2`.
+    r"""Show :math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`\|s\|^2 = \gamma^2+\alpha^2`.
 
     Notes
     -----

@@ -25,7 +25,8 @@ def test_prove_each_step_and_records():
     der = Derivation("demo", _steps())
     assert der.prove() == {"square": "zero", "definition": "zero", "positive": "zero"}
     assert der.as_records()[0] == {"name": "square", "latex": "(x+1)^2 = x^2+2x+1"}
-    assert len(der) == 3 and [s.name for s in der] == [
+    assert len(der) == 3, f"{len(der)} steps"
+    assert [s.name for s in der] == [
         "square",
         "definition",
         "positive",

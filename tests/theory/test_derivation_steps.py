@@ -1,4 +1,4 @@
-"""Every derivation step, checked independently by exact random-rational substitution."""
+"""Every derivation step, checked independently by exact random-rational values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""prove_zero / prove_nonnegative: zero, nonzero and inconclusive are reported honestly."""
+"""prove_zero / prove_nonnegative report zero, nonzero and inconclusive honestly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The theory claims: symbolic tier passes, mp agrees to >= dps - 10 digits, float64 passes."""
+"""Theory claims: symbolic passes, mp agrees to >= dps - 10 digits, float64 passes."""
 
 from __future__ import annotations
 
@@ -89,5 +89,6 @@ def test_mp_evidence_fails_below_required_digits():
             {"v": mpmath.mpf(1)},
             50,
         )
-    assert ev.status == "failed" and "need 40" in ev.details["reason"], ev.details
+    assert ev.status == "failed", ev.details
+    assert "need 40" in ev.details["reason"], ev.details
     assert ev.max_rel_err == pytest.approx(1e-20, rel=1e-6), f"rel err {ev.max_rel_err}"

@@ -97,9 +97,10 @@ def mp_evidence(
     scales: Mapping[str, Any] | None = None,
     **details: Any,
 ) -> Evidence:
-    r"""Compare ``actual`` with ``desired`` for every named pair at the current precision.
+    r"""Compare ``actual`` with ``desired`` for every named pair at working precision.
 
-    ``max_rel_err`` is normwise, :math:`\max|a-b| / \max(\max|b|, 10^{-dps})`; ``digits`` is
+    ``max_rel_err`` is normwise, :math:`\max|a-b| / \max(\max|b|, 10^{-dps})`;
+    ``digits`` is
     :math:`-\log_{10}` of it (capped at ``dps``).  ``scales`` overrides the
     scale of a pair whose desired value is zero (e.g. a cosine, scale 1).  The
     evidence *fails* when fewer than ``dps - MP_GUARD_DIGITS`` digits agree.
@@ -177,7 +178,7 @@ def float_evidence(
 
 
 def skipped(reason: str) -> Evidence:
-    """Evidence for a tier that cannot run (e.g. a numerics module not yet available)."""
+    """Return evidence for a tier that cannot run (e.g. a missing numerics module)."""
     return Evidence(status="skipped", details={"reason": reason})
 
 

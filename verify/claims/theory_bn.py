@@ -27,6 +27,7 @@ from bnconvex.verify.registry import Claim, Evidence, register
 from bnconvex.verify.strategies import bounded_floats, perturbed_matrix
 from hypothesis import assume
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 __all__ = ["bn_instances"]
 
@@ -43,7 +44,7 @@ def bn_instances(
     n_range: tuple[int, int] = (3, 7),
     d_range: tuple[int, int] = (1, 4),
 ) -> dict[str, Any]:
-    """One neuron on a batch: ``X, w, gamma, alpha, c > 0, b, v, y, eta, beta``.
+    r"""Draw one neuron on a batch: ``X, w, gamma, alpha, c > 0, b, v, y, eta, beta``.
 
     ``X`` and ``w`` are perturbed generic bases (verify.strategies), so
     :math:`CXw \\ne 0` except on a null set, which ``assume`` discards.
@@ -59,13 +60,10 @@ def bn_instances(
         np.linalg.norm(h - h.mean())
         > 1e-3 * (1 + np.linalg.norm(X) * np.linalg.norm(w))
     )
-    vec = lambda size, bound: draw(
-        st.lists(
-            bounded_floats(bound),
-            min_size=size,
-            max_size=size,
-        ).map(np.array)
-    )
+
+    def vec(size: int, bound: float) -> np.ndarray:
+        return draw(hnp.arrays(np.float64, (size,), elements=bounded_floats(bound)))
+
     return {
         "X": X,
         "w": w,
@@ -88,7 +86,7 @@ class TheoryClaim(Claim):
     tier_examples = {"mp": {"quick": 2, "default": 5, "thorough": 50}}
 
     def derivation(self) -> theory.Derivation:  # pragma: no cover - overridden
-        """The claim's derivation (overridden)."""
+        """Return the claim's derivation (overridden by every claim)."""
         raise NotImplementedError
 
     def check_symbolic(self) -> Evidence:

@@ -1,4 +1,4 @@
-"""Theory claims about the optimisation problem (paper.md §6 items 6, 7, 13, 15, 19; R1, R5).
+"""Theory claims about the optimisation problem (paper.md §6 6, 7, 13, 15, 19; R1, R5).
 
 Rescaling lemma, gradient geometry of GD, the dual derivation, loss
 conjugates and the high-dimensional / one-hot closed forms.  Same three tiers
@@ -44,7 +44,7 @@ def _mpf(x: float) -> Any:
 
 
 def _bracketed_root(f: Any, lo: float, hi: float) -> Any:
-    """Root of an increasing or decreasing ``f`` on ``[lo, hi]``: 40 bisections, then secant."""
+    """Find the root of a monotone ``f`` on ``[lo, hi]``: 40 bisections, then secant."""
     lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
     sign_lo = mpmath.sign(f(lo))
     for _ in range(40):
@@ -90,7 +90,7 @@ def _neuron_loss_q(inst: dict[str, Any], U: mpmath.matrix) -> Any:
 
 
 def _one_neuron(inst: dict[str, Any], scale: float = 1.0) -> Any:
-    """The instance's neuron as a numerics BNNetwork (``(c gamma, c alpha, v/c)``)."""
+    """Return the instance's neuron as a BNNetwork with ``(c gamma, c alpha, v/c)``."""
     from bnconvex.numerics.network import BNNetwork
 
     return BNNetwork(
@@ -124,7 +124,7 @@ class RescalingAmGm(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Generic a = ||[gamma; alpha]||, |v|, c, beta; output invariance at n = 3."""
+        """Return the AM-GM derivation (generic a, |v|, c, beta; n = 3)."""
         return theory.am_gm()
 
     @staticmethod
@@ -134,7 +134,7 @@ class RescalingAmGm(TheoryClaim):
         return scale, abs(v), b
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """Numerical minimiser of phi (bracketed root of phi') against the closed forms."""
+        """Compare the numerical minimiser of phi (root of phi') with closed forms."""
         a, V, b = self._phi(inst, _mpf)
         # phi'(c) = 0 in u = log c: a^2 e^{2u} - V^2 e^{-2u} is increasing; bracket it
         slope = lambda u: a * a * mpmath.exp(2 * u) - V * V * mpmath.exp(-2 * u)  # noqa: E731
@@ -196,7 +196,7 @@ class GradientOrthogonality(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Euler identity; generic undefined losses; BN at n = 3 (and n = d = 2 for w)."""
+        """Return the Euler-identity derivation (undefined losses; BN at n = 3)."""
         return theory.gradient_orthogonality()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
@@ -290,7 +290,7 @@ class Sigma2Preconditioning(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Rational orthogonal V (d = 3 Cayley, d = 2 rotation), r = 2, undefined loss G."""
+        """Return the derivation for rational orthogonal V (d = 3 and d = 2), r = 2."""
         return theory.sigma2_preconditioning(3) + theory.sigma2_preconditioning(
             2
         ).suffixed("_d2")
@@ -351,13 +351,10 @@ def _central_grad(f: Any, x: np.ndarray) -> np.ndarray:
 def _dual_instances(draw: st.DrawFn) -> dict[str, Any]:
     """Labels, a multiplier, ReLU outputs ``A >= 0`` and output weights (n<=7, m<=3)."""
     n, m = draw(st.integers(3, 7), label="n"), draw(st.integers(1, 3), label="m")
-    vec = lambda shape, bound: draw(
-        hnp.arrays(
-            np.float64,
-            shape,
-            elements=bounded_floats(bound),
-        )
-    )
+
+    def vec(shape: tuple[int, ...], bound: float) -> np.ndarray:
+        return draw(hnp.arrays(np.float64, shape, elements=bounded_floats(bound)))
+
     return {
         "y": vec((n,), 2.0),
         "lam": vec((n,), 2.0),
@@ -380,7 +377,10 @@ class DualDerivation(TheoryClaim):
     """The dual of the rescaled problem, derived step by step."""
 
     id = "dual.derivation"
-    title = "Rescaled primal -> Lagrangian -> inner minimisation -> dual with semi-infinite constraint"
+    title = (
+        "Rescaled primal -> Lagrangian -> inner minimisation -> dual with "
+        "semi-infinite constraint"
+    )
     paper_ref = "paper.md R1 (dual problem, proof idea steps 1-2); R5"
     statement = (
         r"d^* = \max_v -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2\ \ \text{s.t.}\ "
@@ -394,7 +394,7 @@ class DualDerivation(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """N = 3 samples, m = 2 neurons with free ReLU outputs; scalar inner problems."""
+        """Return the dual derivation (n = 3, m = 2, free ReLU outputs)."""
         return theory.dual_derivation()
 
     def instances(self) -> Any:
@@ -449,7 +449,7 @@ class DualDerivation(TheoryClaim):
 
 @st.composite
 def _conjugate_instances(draw: st.DrawFn) -> dict[str, Any]:
-    """A loss, a label and a dual point inside the conjugate's domain."""
+    """Draw a loss, a label and a dual point inside the conjugate's domain."""
     loss = draw(st.sampled_from(("squared", "logistic", "hinge")), label="loss")
     if loss == "squared":
         return {
@@ -513,13 +513,13 @@ class LossConjugates(TheoryClaim):
         )
 
     def instances(self) -> Any:
-        """A loss, a label and an interior dual point."""
+        """Return the strategy of losses, labels and interior dual points."""
         return _conjugate_instances()
 
     quick_instances = instances
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """Supremum by bracketed root finding of the slope (smooth losses) or at the kink."""
+        """Compute the supremum by a bracketed root of the slope, or at the kink."""
         ell, star, slope = _loss_fns(inst["loss"], "mpmath")
         lm, y = _mpf(inst["lam"]), _mpf(inst["y"])
         objective = lambda z: lm * z - ell(z, y)  # noqa: E731
@@ -571,7 +571,7 @@ def _huber_fns(modules: str) -> tuple[Any, Any]:
 def _mp_r2_neuron(
     X: Any, wh: tuple[Any, list[Any], Any], t: list[Any], b: Any
 ) -> tuple[list[Any], Any] | None:
-    """Output ``(BN(Xw))_+ kappa`` and penalty of the R2 neuron for target ``t >= 0``."""
+    """Return ``(BN(Xw))_+ kappa`` and the penalty of the R2 neuron for ``t >= 0``."""
     U, S, Vt = wh
     n = U.rows
     tn = mpmath.sqrt(sum(x * x for x in t))
@@ -593,7 +593,10 @@ class HighdimClosedForm(TheoryClaim):
     """R2: optimal value, prediction, weights and KKT in the high-dimensional regime."""
 
     id = "closed_form.highdim"
-    title = "High-dimensional closed form: value h(||y+||) + h(||y-||), prediction, weights, KKT"
+    title = (
+        "High-dimensional closed form: value h(||y+||) + h(||y-||), prediction, "
+        "weights, KKT"
+    )
     paper_ref = "paper.md R2; §6 item 13 (formula and KKT)"
     statement = (
         r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
@@ -613,7 +616,7 @@ class HighdimClosedForm(TheoryClaim):
         return theory.highdim_kkt() + theory.highdim_weights()
 
     def instances(self) -> Any:
-        """Data with rank(CX) = n - 1 (verify.strategies.highdim_instances)."""
+        """Return data with rank(CX) = n - 1 (verify.strategies.highdim_instances)."""
         return highdim_instances()
 
     def quick_instances(self) -> Any:
@@ -621,7 +624,7 @@ class HighdimClosedForm(TheoryClaim):
         return highdim_instances(n_range=(3, 5))
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """The R2 network evaluated in mpmath against the lambdified h-formula."""
+        """Evaluate the R2 network in mpmath against the lambdified h-formula."""
         X, b = mp_matrix(inst["X"]), _mpf(inst["beta"])
         y = [_mpf(t) for t in inst["y"]]
         wh = mp_whiten(inst["X"])
@@ -684,7 +687,10 @@ class OnehotClosedForm(TheoryClaim):
     id = "vector.onehot"
     title = "One-hot vector output: p* = sum_k h_beta(sqrt(n_k)), one neuron per class"
     paper_ref = "paper.md R3; §6 item 15"
-    statement = r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad(\operatorname{rank} CX = n-1,\ Y\ \text{one-hot})"
+    statement = (
+        r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad"
+        r"(\operatorname{rank} CX = n-1,\ Y\ \text{one-hot})"
+    )
     tolerances = {"mp": _MP_TOL, "float64": 1e-9}
     tolerance_notes = {
         "mp": _MP_NOTE,
@@ -692,7 +698,7 @@ class OnehotClosedForm(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Gram/singular values of an explicit one-hot Y; per-class value, generic n_k."""
+        """Return the one-hot derivation (explicit Y; per-class value, generic n_k)."""
         return theory.onehot_closed_form()
 
     def instances(self) -> Any:
