@@ -325,55 +325,83 @@ class _Fitted:
     arrays: dict[str, np.ndarray]
 
 
+def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
+    """``--patterns``: a sample size, or the ``(n, P)`` array of a ``.npy`` file."""
+    if isinstance(args.patterns, int):
+        return args.patterns
+    from bnconvex.numerics.arrangements import load_patterns
+
+    try:
+        D = load_patterns(args.patterns, n)
+    except InputError as exc:
+        raise InputError(str(exc).replace("`path`", "`--patterns`")) from None
+    return xp.asarray(np.asarray(D, dtype=bool))
+
+
 def _fit_convex(
     X: Any,
     Y: Any,
     beta_a: float,
     args: argparse.Namespace,
-    emit: Callable[[str], None] | None,
+    verbose: bool,
 ) -> _Fitted:
-    """TEMPORARY STAND-IN for ``bnconvex.numerics.fullscale`` (owner H6a).
+    r"""Fit :func:`bnconvex.numerics.fullscale.fit` and collect what is reported.
 
-    A least-squares model on the (regularised) whitened features, no
-    patterns: it exercises the command's plumbing only and is replaced by the
-    full-scale convex solver as soon as that lands.
+    ``--regularizer truncated:k`` keeps the top ``k`` whitened directions,
+    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`.
     """
     from bnconvex.numerics._array_api import array_namespace, to_numpy
-    from bnconvex.numerics.whitening import whiten
+    from bnconvex.numerics.fullscale import fit
 
-    xp = array_namespace(X)
-    start = time.perf_counter()
-    wh = whiten(X)
-    F = wh.U_prime
-    B = xp.linalg.solve(F.T @ F + beta_a * xp.eye(F.shape[1], dtype=F.dtype), F.T @ Y)
-
-    def predict(X_new: Any) -> Any:
-        ones = xp.ones((X_new.shape[0], 1), dtype=X_new.dtype) / math.sqrt(wh.n)
-        return xp.concat([wh.transform(X_new), ones], axis=1) @ B
-
-    R = F @ B - Y
-    objective = 0.5 * float(xp.sum(R * R)) + 0.5 * beta_a * float(xp.sum(B * B))
-    if emit is not None:
-        emit(f"stand-in model fitted in {time.perf_counter() - start:.2f}s")
-    summary = {
-        "objective": objective,
-        "lower_bound": None,
-        "gap": None,
-        "status": "stand-in",
-        "iterations": 0,
-        "solve_seconds": time.perf_counter() - start,
-        "neurons": None,
-    }
-    return _Fitted(
-        predict,
-        summary,
-        {
-            "B": to_numpy(B),
-            "mean": to_numpy(wh.mean),
-            "Vt": to_numpy(wh.Vt),
-            "sigma": to_numpy(wh.sigma),
-        },
+    reg = args.regularizer
+    model = fit(
+        X,
+        Y,
+        beta_a,
+        patterns=_patterns(args, X.shape[0], array_namespace(X)),
+        seed=args.seed,
+        k=int(reg.value) if reg.kind == "truncated" else None,
+        power=float(reg.value) if reg.kind == "spectral" else 0.0,
+        bn="a",
+        dtype=args.dtype,
+        max_iter=args.max_iter,
+        time_limit=args.time_limit,
+        verbose=verbose,
     )
+    sol = model.solution
+    norms = [
+        np.linalg.norm(to_numpy(S).reshape(S.shape[0], -1), axis=1)
+        for S in (sol.S_plus, sol.S_minus)
+    ]
+    summary = {
+        "objective": sol.objective,
+        "lower_bound": sol.lower_bound,
+        "gap": sol.gap,
+        "relative_gap": sol.relative_gap,
+        "max_violation": sol.max_violation,
+        "status": str(sol.status),
+        "iterations": sol.iterations,
+        "solve_seconds": sol.seconds,
+        "solver": sol.solver,
+        "neurons": int(sum(np.count_nonzero(v > 0) for v in norms)),
+        "patterns_used": int(sol.S_plus.shape[0]),
+        "gap_note": "certified for the program over the patterns used, "
+        "not for the BN network over all patterns",
+    }
+    fm = model.features
+    arrays = {
+        "S_plus": to_numpy(sol.S_plus),
+        "S_minus": to_numpy(sol.S_minus),
+        "feature_mean": to_numpy(fm.mean),
+        "feature_A": to_numpy(fm.A),
+        "feature_shift": np.asarray(fm.shift),
+        "feature_k": np.asarray(fm.k),
+        "feature_power": np.asarray(fm.power),
+        "beta_a": np.asarray(model.beta_a),
+    }
+    if model.gates is not None:
+        arrays["gates"] = to_numpy(model.gates)
+    return _Fitted(model.predict, summary, arrays)
 
 
 # --------------------------------------------------------------------------
@@ -463,7 +491,7 @@ def run(args: argparse.Namespace) -> int:
     Y = xp.asarray(data.one_hot())
     n = X.shape[0]
     beta_a = args.beta if args.bn == "a" else args.beta / math.sqrt(n)
-    fitted = _fit_convex(X, Y, beta_a, args, emit)
+    fitted = _fit_convex(X, Y, beta_a, args, emit is not None)
     acc = {
         "train": _accuracy(fitted.predict(X), data.y_train),
         "test": _accuracy(fitted.predict(X_test), data.y_test),
