@@ -177,6 +177,14 @@ class Claim:
         """Strategy used by ``--quick``; defaults to :meth:`instances`."""
         return self.instances()
 
+    def explicit_examples(self) -> list[Any]:
+        """Pinned instances run before the generated ones in every mode.
+
+        Each is a counterexample found earlier (style.md item 22: pin every bug
+        as an explicit example, with a comment saying where it came from).
+        """
+        return []
+
     def derivation(self) -> Any:
         """Optional named derivation steps (see ``bnconvex.theory``)."""
         return None
@@ -191,13 +199,19 @@ _REGISTRY: dict[str, Claim] = {}
 def _validate(cls: type[Claim]) -> None:
     for attr in ("id", "title", "paper_ref", "statement"):
         if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
-            raise ClaimError(f"claim class {cls.__name__} must set a non-empty `{attr}`")
+            raise ClaimError(
+                f"claim class {cls.__name__} must set a non-empty `{attr}`"
+            )
     inst = cls()
     if not inst.tiers:
-        raise ClaimError(f"claim {cls.id!r} implements no tier (check_symbolic/mp/float64/xp)")
+        raise ClaimError(
+            f"claim {cls.id!r} implements no tier (check_symbolic/mp/float64/xp)"
+        )
     for tier in inst.tiers:
         if tier != "symbolic" and tier not in cls.tolerances:
-            raise ClaimError(f"claim {cls.id!r}: tier {tier!r} needs a tolerance in `tolerances`")
+            raise ClaimError(
+                f"claim {cls.id!r}: tier {tier!r} needs a tolerance in `tolerances`"
+            )
 
 
 def register(cls: type[Claim]) -> type[Claim]:

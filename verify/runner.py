@@ -5,7 +5,9 @@ Hypothesis: ``given(strategy)`` under ``settings(max_examples=N,
 database=None, derandomize=True, deadline=None)``; every generated example
 gives one record (three for the ``mp`` tier, one per precision level).  When a
 check fails, Hypothesis shrinks the instance and the *shrunk* counterexample
-is recorded as the failed record (``hypothesis.shrunk = true``).
+is recorded as the failed record (``hypothesis.shrunk = true``).  A claim's
+``explicit_examples()`` (pinned counterexamples) run first, in every mode, and
+their records carry ``hypothesis.explicit = true``.
 
 Status decision (the checker measures, the runner decides):
 
@@ -347,7 +349,7 @@ class _CheckFailed(AssertionError):
 def _drive(
     claim: Claim, tier: str, strategy: Any, n_examples: int, options: RunOptions
 ) -> list[dict[str, Any]]:
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 
     kept: list[dict[str, Any]] = []
     last_failed: list[list[dict[str, Any]]] = []
@@ -370,17 +372,24 @@ def _drive(
     @given(strategy)
     def check(instance: Any) -> None:
         recs = _check_instance(claim, tier, instance, options)
+        if any(instance is ex for ex in pinned):
+            for r in recs:
+                r["hypothesis"] = {**hyp, "explicit": True}
         if any(r["status"] == "failed" for r in recs):
             last_failed[:] = [recs]
             raise _CheckFailed(claim.id)
         if not last_failed:
             kept.extend(recs)
 
+    pinned = claim.explicit_examples()
+    for ex in pinned:
+        check = example(ex)(check)
     try:
         check()
     except _CheckFailed:
         for r in last_failed[0]:
-            r["hypothesis"] = {**hyp, "shrunk": True}
+            explicit = bool(r["hypothesis"].get("explicit"))
+            r["hypothesis"] = {**hyp, **r["hypothesis"], "shrunk": not explicit}
         kept.extend(last_failed[0])
     except Exception as exc:  # health check, unsatisfiable strategy, flaky failure
         kept.extend(last_failed[0] if last_failed else [])

@@ -57,6 +57,15 @@ class FailingClaim(Claim):
         return Evidence(max_abs_err=float(max(0, x - 4)))
 
 
+class PinnedClaim(FailingClaim):
+    """Same check, with the counterexample 7 pinned: it is run first, not shrunk."""
+
+    id = "toy.pinned"
+
+    def explicit_examples(self):
+        return [7]
+
+
 class RaisingClaim(Claim):
     """Raises for x >= 3: a checker exception is a failed record, shrunk to 3."""
 
@@ -132,6 +141,7 @@ class TolerancePassClaim(Claim):
 ALL = (
     PassingClaim,
     FailingClaim,
+    PinnedClaim,
     RaisingClaim,
     SymbolicClaim,
     MpClaim,

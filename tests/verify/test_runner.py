@@ -170,3 +170,12 @@ def test_progress_writes_only_when_enabled():
     assert quiet.getvalue() == ""
     assert progress_enabled(False, io.StringIO()) is False  # not a terminal
     assert progress_enabled(True) is False
+
+
+def test_pinned_examples_run_first_and_are_not_shrunk(toy_claims):
+    recs = _run("toy.pinned", "float64", mode="quick")
+    assert len(recs) == 1, recs  # an explicit failure stops the run at once
+    assert recs[0]["instance"] == 7
+    assert recs[0]["status"] == "failed"
+    assert recs[0]["hypothesis"]["explicit"] is True
+    assert recs[0]["hypothesis"]["shrunk"] is False
