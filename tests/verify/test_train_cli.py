@@ -236,3 +236,41 @@ def test_synthetic_dataset(tmp_path, capsys):
     assert summary["lower_bound"] <= summary["objective"]
     assert summary["status"] in ("optimal", "max_iterations")
     assert summary["iterations"] <= 60
+
+
+def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys):
+    # n = 5 training images; three patterns given as an (n, P) 0/1 array
+    D = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [0, 0, 1], [1, 1, 1]], dtype=np.int8)
+    np.save(tmp_path / "p.npy", D)
+    argv = _train_argv(
+        tree,
+        tmp_path / "o",
+        "--patterns",
+        str(tmp_path / "p.npy"),
+        "--regularizer",
+        "truncated:2",
+        "--max-iter",
+        "100",
+        "--quiet",
+    )
+    assert main(argv) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["patterns_used"] == 3
+    assert summary["regularizer"] == "truncated:2"
+    with np.load(tmp_path / "o" / "model.npz") as model:
+        assert model["feature_A"].shape == (60, 2)  # d = 4*5*3, k = 2
+        assert "gates" not in model.files  # given patterns have no generators
+
+
+def test_pattern_file_wrong_rows(tree, tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.ones((4, 2), dtype=bool))
+    assert (
+        main(
+            _train_argv(
+                tree, tmp_path / "o", "--patterns", str(tmp_path / "p.npy"), "--quiet"
+            )
+        )
+        == 2
+    )
+    assert "`--patterns`" in capsys.readouterr().err

@@ -334,7 +334,7 @@ def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
     try:
         D = load_patterns(args.patterns, n)
     except InputError as exc:
-        raise InputError(str(exc).replace("`path`", "`--patterns`")) from None
+        raise InputError(str(exc).replace("`patterns`", "`--patterns`")) from None
     return xp.asarray(np.asarray(D, dtype=bool))
 
 
