@@ -27,6 +27,7 @@ from .symbols import (
     bn_std,
     c,
     centering,
+    check_size,
     gamma,
     i,
     j,
@@ -100,6 +101,10 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
         + \frac{\alpha}{\sqrt n}\mathbf 1 = BN_{\gamma,\alpha}(Xw),\qquad
         BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw).
     """
+    size, dim = (
+        check_size("size", size, range(2, 9)),
+        check_size("dim", dim, range(1, 6)),
+    )
     X, w, h = matrix("x", size, dim), vector("w", dim), vector("h", size)
     C = centering(size)
     tag = rf"\quad(n={size},\ d={dim})"
@@ -155,6 +160,10 @@ def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
 
     :math:`C\mathbf 1 = 0` is proved for generic ``n``; the rest at ``size``.
     """
+    size, dim = (
+        check_size("size", size, range(2, 9)),
+        check_size("dim", dim, range(1, 6)),
+    )
     X, w, b, h = (
         matrix("x", size, dim),
         vector("w", dim),
@@ -200,7 +209,7 @@ def convention_conversion(size: int = 3) -> Derivation:
     :math:`(\beta_{std}/\sqrt n)\|[\gamma;\alpha]\|\,|\sqrt n v|`: the convention-A
     problem with :math:`\beta_A = \beta_{std}/\sqrt n` (paper.md §1.1).
     """
-    h = vector("h", size)
+    h = vector("h", check_size("size", size, range(2, 9)))
     root = sp.sqrt(size)
     mean = sum(h, sp.S.Zero) / size
     beta_std, scale = sp.symbols("beta_std a", positive=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, Step
-from .symbols import bn_a, cayley3, eta, matrix, norm, rotation2, vector
+from .symbols import bn_a, cayley3, check_size, eta, matrix, norm, rotation2, vector
 
 __all__ = ["gradient_orthogonality", "sigma2_preconditioning"]
 
@@ -45,6 +45,9 @@ def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Deriva
     loss through them has a gradient orthogonal to its argument; with
     :math:`h = Xw` (linear), :math:`w^T\nabla_w L = h^T\nabla_h L = 0`.
     """
+    check_size("rank", rank, range(1, 5))
+    check_size("size", size, range(2, 6))
+    check_size("dim", dim, range(1, 4))
     q, h, w = vector("q", rank), vector("h", size), vector("w", dim)
     X = matrix("x", size, dim)
     unit = q / norm(q)
@@ -110,6 +113,7 @@ def sigma2_preconditioning(dim: int = 3) -> Derivation:
         ``d``; ``r = 2``.  ``V`` is a rational rotation (d=2) or the first two
         columns of a Cayley-transform orthogonal matrix (d=3).
     """
+    check_size("dim", dim, (2, 3))
     if dim == 2:
         V = rotation2(sp.Symbol("rho", real=True))
     else:

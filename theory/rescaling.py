@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, Step
-from .symbols import alpha, beta, bn_a, c, gamma, relu, v, vector, z
+from .symbols import alpha, beta, bn_a, c, check_size, gamma, relu, v, vector, z
 
 __all__ = ["am_gm", "penalty", "scale_norm", "vabs"]
 
@@ -37,7 +37,7 @@ def am_gm(size: int = 3) -> Derivation:
         \varphi(\sqrt{V/a}) = \beta a V,\quad
         \tfrac12(a^2+V^2) - aV = \tfrac12(a - V)^2 .
     """
-    h = vector("h", size)
+    h = vector("h", check_size("size", size, range(2, 9)))
     c_star = sp.sqrt(vabs / scale_norm)
     phi = penalty()
     steps = (

@@ -20,6 +20,7 @@ __all__ = [
     "c",
     "cayley3",
     "centering",
+    "check_size",
     "eta",
     "gamma",
     "i",
@@ -67,6 +68,21 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     return sp.piecewise_fold(done.xreplace(guards)) if guards else done
 
 
+def check_size(name: str, value: object, allowed: range | tuple[int, ...]) -> int:
+    """Validate an explicit size argument of a derivation factory.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument and its value when ``value`` is not an ``int`` in
+        ``allowed``.  (``theory`` may not import ``numerics``, so this is the
+        plain ``ValueError`` that ``numerics.errors.InputError`` subclasses.)
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise ValueError(f"`{name}` must be an integer in {allowed!r}; got {value!r}")
+    return value
+
+
 def vector(name: str, size: int, **assumptions: bool) -> sp.Matrix:
     """Column vector ``[name_1, ..., name_size]`` of fresh symbols.
 
@@ -84,6 +100,7 @@ def vector(name: str, size: int, **assumptions: bool) -> sp.Matrix:
     sympy.Matrix
         Shape ``(size, 1)``.
     """
+    check_size("size", size, range(1, 65))
     assumptions = assumptions or {"real": True}
     return sp.Matrix([sp.Symbol(f"{name}_{i + 1}", **assumptions) for i in range(size)])
 

@@ -53,3 +53,33 @@ def test_false_step_is_nonzero_and_overall():
     assert overall({"a": "zero", "b": "inconclusive"}) == "inconclusive"
     assert overall({"a": "nonzero", "b": "inconclusive"}) == "nonzero"
     assert overall({"a": "zero"}) == "zero"
+
+
+@pytest.mark.parametrize(
+    ("factory", "args", "message"),
+    [
+        (
+            "scale_invariance",
+            (1, 2),
+            r"`size` must be an integer in range\(2, 9\); got 1",
+        ),
+        (
+            "shift_invariance",
+            (3, 0),
+            r"`dim` must be an integer in range\(1, 6\); got 0",
+        ),
+        ("convention_conversion", (2.5,), r"`size` must be an integer .*; got 2.5"),
+        ("am_gm", (True,), r"`size` must be an integer .*; got True"),
+        (
+            "sigma2_preconditioning",
+            (4,),
+            r"`dim` must be an integer in \(2, 3\); got 4",
+        ),
+        ("gradient_orthogonality", (0,), r"`rank` must be an integer .*; got 0"),
+    ],
+)
+def test_bad_sizes_are_rejected_with_the_argument_named(factory, args, message):
+    from bnconvex import theory
+
+    with pytest.raises(ValueError, match=message):
+        getattr(theory, factory)(*args)
