@@ -102,13 +102,16 @@ def test_energy_fraction_definition():
 
 
 def test_paper_setting_block_of_seeds_claim20():
-    # paper.md item 20 (n=40, d=6, m=20, k=2, eta=2e-3, T=300), seeds 0..9:
-    # mean top-2 fraction of the BN net exceeds the whitened net's.  Measured
-    # (this code, 2026-11-25): 0.512 vs 0.416, 9 of 10 seeds.
-    out = ib.implicit_bias_experiment(range(10))
-    diff = out["energy_bn"][:, -1] - out["energy_whitened"][:, -1]
-    assert diff.mean() > 0.05, f"mean difference {diff.mean():.3f}"
-    assert out["energy_bn"].shape == (10, 301)
+    # paper.md item 20 (n=40, d=6, m=20, k=2, eta=2e-3, T=300), seeds 0..9,
+    # through the registered claim's float64 check: mean top-2 fraction of the
+    # BN net exceeds the whitened net's by >= MARGIN.  Measured (this code,
+    # 2026-11-25): 0.512 vs 0.416, 9 of 10 seeds.
+    from bnconvex.verify.registry import get_claim
+
+    ev = get_claim("gd.implicit_bias").check_float64({"first_seed": 0, "num_seeds": 10})
+    assert ev.max_abs_err == 0.0, ev.details
+    assert ev.details["mean_difference_T"] == pytest.approx(0.0957, abs=5e-4)
+    assert ev.details["seeds_where_bn_larger"] == 9
 
 
 @pytest.mark.parametrize(
