@@ -710,6 +710,31 @@ class UniversalLowerBound(Claim):
 
 
 # --------------------------------------------------------------- claim 13
+#: Found by ``bnconvex verify --thorough`` (2026-11-25): the float64 solve is
+#: exact to 7e-15, but ``refine_solution`` at dps 30 stalls (gradient norm
+#: 2.8e-3 after 131 Newton steps, 2.3 certified digits) while dps 40 and 50
+#: converge in 2 steps.  Kept as an explicit example of claim 13's mp tier.
+_HIGHDIM_REFINE_STALL = {
+    "X": np.array(
+        [
+            [-0.9088046017697267, 0.8644417294742947, -0.9110147871963843],
+            [-0.18770857199420835, 2.9875377451093894, 0.08334237426653975],
+            [-2.698646053296321, -0.45585967901910407, -1.3387428075302585],
+            [1.0580126870881361, 1.1231140720051516, -1.2952882569375395],
+        ]
+    ),
+    "y": np.array(
+        [
+            0.03352964292959204,
+            -0.4684364168120421,
+            1.4295053762668875,
+            0.26962481258994075,
+        ]
+    ),
+    "beta": 0.02,
+}
+
+
 @register
 class HighdimSolver(Claim):
     """Claim 13: with ``rank(CX) = n - 1`` the solver optimum is the closed form."""
@@ -773,21 +798,46 @@ class HighdimSolver(Claim):
         return Evidence(max_rel_err=max(errs.values()), details=details)
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
-        """Refine the convex optimum in mpmath; compare with the mp closed form."""
-        from bnconvex.numerics.mp_refine import highdim_optimum_mp, refine_solution
+        """Refine the convex optimum in mpmath; compare with the mp closed form.
+
+        The refined point is also certified (``certify_mp``), so that a
+        refinement that did not converge is reported as such.
+        """
+        from bnconvex.numerics.mp_refine import (
+            certify_mp,
+            highdim_optimum_mp,
+            refine_solution,
+        )
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
         mp_sol = refine_solution(
             X, y, beta, res["D"], res["solution"], dps=dps, U_prime=res["U"]
         )
+        cert = certify_mp(X, y, beta, res["D"], mp_sol, dps=dps, complete=True)
         p_cf = highdim_optimum_mp(y, beta, dps=dps)
         err = abs(mp_sol.objective - p_cf) / max(abs(p_cf), mpmath.mpf(10) ** -dps)
+        details: dict[str, Any] = {
+            "closed_form": mpmath.nstr(p_cf, 20),
+            "digits_certified": float(cert.digits),
+            "newton_iterations": mp_sol.iterations,
+        }
+        if cert.digits < dps - 10:
+            details["reason"] = (
+                f"mp refinement did not converge at dps {dps}: "
+                f"{cert.digits:.1f} certified digits after {mp_sol.iterations} "
+                f"Newton steps (refine_solution)"
+            )
         return Evidence(
             max_rel_err=float(err),
+            status="failed" if "reason" in details else None,
             values={"optimum": mpmath.nstr(mp_sol.objective, dps)},
-            details={"closed_form": mpmath.nstr(p_cf, 20)},
+            details=details,
         )
+
+    def explicit_examples(self) -> list[Any]:
+        """Pinned counterexamples (style.md item 22)."""
+        return [_HIGHDIM_REFINE_STALL]
 
 
 # --------------------------------------------------------------- claim 14
