@@ -264,14 +264,9 @@ def _machine() -> dict[str, Any]:
 
 
 def _versions() -> dict[str, Any]:
-    from importlib import metadata
+    from bnconvex.verify.commands.train import software_versions
 
-    out: dict[str, Any] = {"python": platform.python_version()}
-    for dist in ("bnconvex", "numpy", "scipy", "pillow"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
+    out: dict[str, Any] = dict(software_versions())
     try:
         out["git_revision"] = subprocess.run(
             ["git", "-C", str(HERE), "rev-parse", "HEAD"],

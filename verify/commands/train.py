@@ -32,7 +32,14 @@ from bnconvex.numerics.errors import InputError
 from bnconvex.verify._progress import progress_enabled
 from bnconvex.verify.commands import _common as common
 
-__all__ = ["Regularizer", "add_parser", "parse_patterns", "parse_regularizer", "run"]
+__all__ = [
+    "Regularizer",
+    "add_parser",
+    "parse_patterns",
+    "parse_regularizer",
+    "run",
+    "software_versions",
+]
 
 SYNTHETIC = "synthetic"
 
@@ -407,7 +414,8 @@ def _fit_convex(
 # --------------------------------------------------------------------------
 # outputs
 # --------------------------------------------------------------------------
-def _versions() -> dict[str, str | None]:
+def software_versions() -> dict[str, str | None]:
+    """Versions of Python and the main libraries (for records)."""
     from importlib import metadata
 
     out: dict[str, str | None] = {"python": platform.python_version()}
@@ -449,7 +457,7 @@ def _summary(
         "time_limit": args.time_limit,
         "seconds": seconds,
         "preprocessing": data.preprocessing,
-        "versions": _versions(),
+        "versions": software_versions(),
         "argv": sys.argv[1:],
     }
 
