@@ -11,8 +11,11 @@ from ._simplify import prove_nonnegative, prove_zero
 from .bn_scaling import (
     centering_lemmas,
     convention_conversion,
+    convention_conversion_generic,
     scale_invariance,
+    scale_invariance_generic,
     shift_invariance,
+    shift_invariance_generic,
 )
 from .closed_form import (
     highdim_kkt,
@@ -44,6 +47,7 @@ __all__ = [
     "conjugate_logistic",
     "conjugate_squared",
     "convention_conversion",
+    "convention_conversion_generic",
     "dual_derivation",
     "gradient_orthogonality",
     "highdim_kkt",
@@ -57,7 +61,9 @@ __all__ = [
     "prove_nonnegative",
     "prove_zero",
     "scale_invariance",
+    "scale_invariance_generic",
     "shift_invariance",
+    "shift_invariance_generic",
     "sigma2_preconditioning",
     "squared_derivation",
     "svd_family",

@@ -1,12 +1,12 @@
 r"""BN scaling identities (paper.md §1.1, §6 items 1-5), as named derivations.
 
 Each function returns a :class:`~bnconvex.theory.derivation.Derivation` whose
-steps the symbolic tier proves one by one.  Statements about centring that
-hold for a *generic* batch size ``n`` are proved componentwise with
-``Sum``/``KroneckerDelta``; statements about the BN map itself are proved
-with explicit symbolic entries at the fixed small sizes named in the
-derivation (SymPy cannot normalise a vector of symbolic length), for every
-size the caller asks for.
+steps the symbolic tier proves one by one.  The ``*_generic`` derivations hold
+for *every* ``n`` and ``d``: entry ``i`` of BN is written with ``Sum`` over
+``1..n`` (``IndexedBase`` vectors) and proved by splitting sums and pulling
+constants out; the centring lemmas use ``KroneckerDelta``.  The sized
+derivations repeat each identity with explicit symbolic entries at the small
+sizes the caller asks for, as an independent cross-check.
 
 Notes
 -----
@@ -23,15 +23,22 @@ import sympy as sp
 
 from .derivation import Derivation, Step
 from .symbols import (
+    X_,
+    b_,
     bn_a,
+    bn_a_entry,
     bn_std,
+    bn_std_entry,
     c,
     centering,
     check_size,
+    d,
     gamma,
+    h_,
     i,
     j,
     k,
+    l,
     matrix,
     n,
     norm,
@@ -39,14 +46,18 @@ from .symbols import (
     relu,
     v,
     vector,
+    w_,
     z,
 )
 
 __all__ = [
     "centering_lemmas",
     "convention_conversion",
+    "convention_conversion_generic",
     "scale_invariance",
+    "scale_invariance_generic",
     "shift_invariance",
+    "shift_invariance_generic",
 ]
 
 
@@ -245,3 +256,103 @@ def convention_conversion(size: int = 3) -> Derivation:
         ),
     )
     return Derivation(f"BN convention conversion std <-> A (n={size})", steps)
+
+
+def _h(q: sp.Expr) -> sp.Expr:
+    return h_[q]
+
+
+def _xw(q: sp.Expr, weights: sp.IndexedBase = w_, factor: sp.Expr = 1) -> sp.Expr:
+    r"""Return :math:`\sum_{l=1}^d x_{ql}\,(\text{factor}\cdot w_l)` (generic ``d``)."""
+    return sp.Sum(X_[q, l] * (factor * weights[l]), (l, 1, d))
+
+
+def scale_invariance_generic() -> Derivation:
+    r"""Scale invariance and sign flip of BN for *every* ``n`` and ``d`` (entry ``i``).
+
+    Notes
+    -----
+    With :math:`h_q = (Xw)_q = \sum_l x_{ql}w_l`, entry ``i`` of BN is written with
+    sums over ``1..n``; the proof splits the sums and pulls the constant ``c``
+    out (no fixed size is used).
+    """
+    return Derivation(
+        "BN scale invariance and sign flip, generic n and d",
+        (
+            Step(
+                "linearity_generic",
+                r"(X(cw))_i = \sum_{l=1}^d x_{il}\,c\,w_l = c\,(Xw)_i"
+                r"\quad(\text{every } d)",
+                expr=c * _xw(i),
+                source=_xw(i, factor=c),
+            ),
+            Step(
+                "scale_generic",
+                r"BN_{\gamma,\alpha}(ch)_i = \gamma\frac{c(h_i-\bar h)}"
+                r"{\sqrt{\sum_j c^2(h_j-\bar h)^2}} + \frac{\alpha}{\sqrt n}"
+                r" = BN_{\gamma,\alpha}(h)_i\quad(\text{every } n)",
+                expr=bn_a_entry(_h),
+                source=bn_a_entry(lambda q: c * h_[q]),
+            ),
+            Step(
+                "sign_generic",
+                r"BN_{\gamma,\alpha}(-h)_i = BN_{-\gamma,\alpha}(h)_i"
+                r"\quad(\text{every } n)",
+                expr=bn_a_entry(_h, -gamma),
+                source=bn_a_entry(lambda q: -h_[q]),
+            ),
+        ),
+    )
+
+
+def shift_invariance_generic() -> Derivation:
+    r"""Data-shift invariance of BN for every ``n`` and ``d`` (entry ``i``).
+
+    Notes
+    -----
+    :math:`((X+\mathbf 1b^T)w)_q = (Xw)_q + \tau`, :math:`\tau = b^Tw` independent
+    of ``q``; the mean absorbs :math:`\tau`, so every centred entry is unchanged.
+    """
+    tau = sp.Symbol("tau", real=True)
+    return Derivation(
+        "BN data-shift invariance, generic n and d",
+        (
+            Step(
+                "expand_shift_generic",
+                r"((X+\mathbf 1b^T)w)_i = \sum_l (x_{il}+b_l)w_l = (Xw)_i + b^Tw"
+                r"\quad(\text{every } d)",
+                expr=_xw(i) + sp.Sum(b_[l] * w_[l], (l, 1, d)),
+                source=sp.Sum((X_[i, l] + b_[l]) * w_[l], (l, 1, d)),
+            ),
+            Step(
+                "shift_generic",
+                r"BN_{\gamma,\alpha}(h + \tau\mathbf 1)_i = BN_{\gamma,\alpha}(h)_i"
+                r"\quad(\overline{h+\tau} = \bar h + \tau;\ \text{every } n)",
+                expr=bn_a_entry(_h),
+                source=bn_a_entry(lambda q: h_[q] + tau),
+            ),
+        ),
+    )
+
+
+def convention_conversion_generic() -> Derivation:
+    r""":math:`BN^{std}(h)_i = \sqrt n\,BN(h)_i` for every ``n``.
+
+    Notes
+    -----
+    :math:`\operatorname{std}(h) = \sqrt{\tfrac1n\sum_j(h_j-\bar h)^2}
+    = \|Ch\|/\sqrt n`.
+    """
+    return Derivation(
+        "BN convention conversion, generic n",
+        (
+            Step(
+                "conversion_generic",
+                r"BN^{std}_{\gamma,\alpha}(h)_i = \gamma\frac{h_i-\bar h}"
+                r"{\sqrt{\frac1n\sum_j (h_j-\bar h)^2}} + \alpha = \sqrt n\,"
+                r"BN_{\gamma,\alpha}(h)_i\quad(\text{every } n)",
+                expr=sp.sqrt(n) * bn_a_entry(_h),
+                source=bn_std_entry(_h),
+            ),
+        ),
+    )

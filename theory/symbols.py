@@ -9,26 +9,36 @@ conventions, on an explicit symbolic pre-activation vector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy as sp
 
 __all__ = [
     "INDICES",
+    "X_",
     "alpha",
+    "b_",
     "beta",
     "bn_a",
+    "bn_a_entry",
     "bn_std",
+    "bn_std_entry",
     "c",
     "cayley3",
     "centering",
     "check_size",
+    "d",
     "eta",
     "gamma",
+    "h_",
     "i",
     "in_range",
     "j",
     "k",
+    "l",
     "lam",
     "matrix",
+    "mean_generic",
     "n",
     "norm",
     "ones",
@@ -37,6 +47,7 @@ __all__ = [
     "t",
     "v",
     "vector",
+    "w_",
     "z",
 ]
 
@@ -46,11 +57,15 @@ gamma, alpha, v, lam, z = sp.symbols("gamma alpha v lambda z", real=True)
 beta, c, eta = sp.symbols("beta c eta", positive=True)
 #: a non-negative scalar (a norm).
 t = sp.Symbol("t", nonnegative=True)
-#: the generic batch size.
+#: the generic batch size and the generic number of features.
 n = sp.Symbol("n", positive=True, integer=True)
-#: summation indices of generic-size statements; each ranges over 1..n.
-i, j, k = sp.symbols("i j k", positive=True, integer=True)
-INDICES: tuple[sp.Symbol, ...] = (i, j, k)
+d = sp.Symbol("d", positive=True, integer=True)
+#: summation indices of generic-size statements; i, j, k range over 1..n, l over 1..d.
+i, j, k, l = sp.symbols("i j k l", positive=True, integer=True)
+INDICES: tuple[sp.Symbol, ...] = (i, j, k, l)
+#: generic-length vectors (pre-activation, weights, shift) and the data matrix.
+h_, w_, b_ = (sp.IndexedBase(name, real=True) for name in ("h", "w", "b"))
+X_ = sp.IndexedBase("x", real=True)
 
 
 def in_range(expr: sp.Expr) -> sp.Expr:
@@ -63,7 +78,7 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     guards = {
         rel: sp.true
         for rel in done.atoms(sp.core.relational.Relational)
-        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs == n
+        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d)
     }
     return sp.piecewise_fold(done.xreplace(guards)) if guards else done
 
@@ -195,3 +210,30 @@ def cayley3(p: sp.Expr, q: sp.Expr, r: sp.Expr) -> sp.Matrix:
     return ((eye - skew) * (eye + skew).adjugate() / (eye + skew).det()).applyfunc(
         sp.cancel
     )
+
+
+def mean_generic(entry: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+    r"""Return :math:`\bar h = \tfrac1n\sum_{k=1}^n h_k` (generic length)."""
+    return sp.Sum(entry(k), (k, 1, n)) / n
+
+
+def bn_a_entry(
+    entry: Callable[[sp.Expr], sp.Expr], scale: sp.Expr = gamma, shift: sp.Expr = alpha
+) -> sp.Expr:
+    r"""Return entry ``i`` of convention-A BN of a generic-length vector (any ``n``).
+
+    :math:`\gamma (h_i-\bar h)/\sqrt{\sum_j (h_j-\bar h)^2} + \alpha/\sqrt n`,
+    with ``entry(q)`` the ``q``-th component of ``h``.
+    """
+    centred_sq = sp.Sum((entry(j) - mean_generic(entry)) ** 2, (j, 1, n))
+    return scale * (entry(i) - mean_generic(entry)) / sp.sqrt(
+        centred_sq
+    ) + shift / sp.sqrt(n)
+
+
+def bn_std_entry(
+    entry: Callable[[sp.Expr], sp.Expr], scale: sp.Expr = gamma, shift: sp.Expr = alpha
+) -> sp.Expr:
+    r"""Return entry ``i`` of standard BN of a generic-length vector (any ``n``)."""
+    var = sp.Sum((entry(j) - mean_generic(entry)) ** 2, (j, 1, n)) / n
+    return scale * (entry(i) - mean_generic(entry)) / sp.sqrt(var) + shift

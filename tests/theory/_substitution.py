@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 import sympy as sp
-from bnconvex.theory.symbols import INDICES, n
+from bnconvex.theory.symbols import INDICES, d, l, n
 
 _X = sp.Symbol("x")
 
@@ -49,10 +49,17 @@ def instantiate(
 def random_point(exprs: list[Any], rng: random.Random) -> tuple[dict, dict]:
     """Values for every free symbol and undefined function of ``exprs``."""
     free = set().union(*(sp.sympify(e).free_symbols for e in exprs))
+    indexed = set().union(*(sp.sympify(e).atoms(sp.Indexed) for e in exprs))
+    # vector entries (and their names) are filled in later by fill_indexed
+    free = {s for s in free if not isinstance(s, sp.Indexed)}
+    free -= {a.base.label for a in indexed}
     point: dict[sp.Basic, Any] = {}
-    if free & ({n} | set(INDICES)):
-        size = rng.randint(2, 6)
-        point[n] = sp.Integer(size)
+    if free & ({n, d} | set(INDICES)):
+        size, dim = rng.randint(2, 6), rng.randint(1, 4)
+        point[n], point[d] = sp.Integer(size), sp.Integer(dim)
+        if l in free:
+            point[l] = sp.Integer(rng.randint(1, dim))
+        free.discard(l)
         point.update(
             {idx: sp.Integer(rng.randint(1, size)) for idx in INDICES if idx in free}
         )
@@ -63,6 +70,13 @@ def random_point(exprs: list[Any], rng: random.Random) -> tuple[dict, dict]:
     )
     functions = {c.func: _random_polynomial(len(c.args), rng) for c in calls}
     return point, functions
+
+
+def fill_indexed(values: list[Any], rng: random.Random) -> list[Any]:
+    """Give every entry ``h[3]`` of a generic vector one random rational, shared."""
+    atoms = set().union(*(sp.sympify(v).atoms(sp.Indexed) for v in values))
+    point = {a: random_rational(a, rng) for a in sorted(atoms, key=str)}
+    return [sp.sympify(v).xreplace(point) for v in values]
 
 
 def is_exact_zero(value: sp.Expr) -> bool:

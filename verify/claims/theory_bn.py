@@ -139,9 +139,11 @@ class ScaleInvariance(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Symbolic proof at (n, d) = (3, 2) and (4, 3); BN entries explicit."""
-        return theory.scale_invariance(3, 2) + theory.scale_invariance(4, 3).suffixed(
-            "_n4"
+        """Return the generic-(n, d) proof plus explicit entries at (3, 2), (4, 3)."""
+        return (
+            theory.scale_invariance_generic()
+            + theory.scale_invariance(3, 2)
+            + theory.scale_invariance(4, 3).suffixed("_n4")
         )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
@@ -192,9 +194,11 @@ class ShiftInvariance(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Generic-n C1 = 0; BN identity at (n, d) = (3, 2) and (4, 3)."""
-        return theory.shift_invariance(3, 2) + theory.shift_invariance(4, 3).suffixed(
-            "_n4"
+        """Return the generic-(n, d) proof plus explicit entries at (3, 2), (4, 3)."""
+        return (
+            theory.shift_invariance_generic()
+            + theory.shift_invariance(3, 2)
+            + theory.shift_invariance(4, 3).suffixed("_n4")
         )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
@@ -371,10 +375,12 @@ class ConventionConversion(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Explicit entries at n = 3 and n = 4."""
-        return theory.convention_conversion(3) + theory.convention_conversion(
-            4
-        ).suffixed("_n4")
+        """Return the generic-n proof plus explicit entries at n = 3 and n = 4."""
+        return (
+            theory.convention_conversion_generic()
+            + theory.convention_conversion(3)
+            + theory.convention_conversion(4).suffixed("_n4")
+        )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN^std and BN^A (mpmath)."""
