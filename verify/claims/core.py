@@ -16,7 +16,6 @@ Solver-based tiers share one float64 solve per instance
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from typing import Any
 
@@ -58,13 +57,6 @@ def _vec_rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), TINY))
 
 
-def _key(*arrays: Any) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(np.asarray(a, dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
 def _network(params: dict[str, np.ndarray], convention: str = "a") -> Any:
     from bnconvex.numerics.network import BNNetwork
 
@@ -85,8 +77,9 @@ def _column_set(D: np.ndarray) -> set[bytes]:
 
 @functools.lru_cache(maxsize=8)
 def _cached_solution(
-    key: str, X_bytes: bytes, y_bytes: bytes, shape: tuple, beta: float
+    X_bytes: bytes, y_bytes: bytes, shape: tuple, beta: float
 ) -> dict[str, Any]:
+    """Solve the exact-arrangement program once per (X, y, beta); see below."""
     from bnconvex.numerics.arrangements import enumerate_patterns
     from bnconvex.numerics.convex_program import ConvexProblem
     from bnconvex.numerics.solvers import solve_convex
@@ -106,9 +99,7 @@ def _exact_solution(X: np.ndarray, y: np.ndarray, beta: float) -> dict[str, Any]
     """Whitening, exact patterns, problem and float64 solution (memoised)."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
-    return _cached_solution(
-        _key(X, y, [beta]), X.tobytes(), y.tobytes(), X.shape, float(beta)
-    )
+    return _cached_solution(X.tobytes(), y.tobytes(), X.shape, float(beta))
 
 
 def _solution_details(res: dict[str, Any]) -> dict[str, Any]:
