@@ -1,4 +1,4 @@
-"""The claim registry: one :class:`Claim` per checkable statement of the paper.
+r"""The claim registry: one :class:`Claim` per checkable statement of the paper.
 
 A claim is declared once, as a class decorated with :func:`register`, and may
 carry up to four tiers of checks (style.md items 12-16):
@@ -29,7 +29,7 @@ Example
 ...     id = "demo.square"
 ...     title = "Squares are non-negative"
 ...     paper_ref = "none (example)"
-...     statement = r"x^2 \\ge 0"
+...     statement = r"x^2 \ge 0"
 ...     tolerances = {"float64": 0.0}
 ...     def instances(self):
 ...         return st.floats(-10, 10)
@@ -159,14 +159,14 @@ class Claim:
         return tuple(t for t in TIERS if callable(getattr(self, f"check_{t}", None)))
 
     def checker(self, tier: str) -> Callable[..., Evidence]:
-        """The bound check method of ``tier``."""
+        """Return the bound check method of ``tier``."""
         fn = getattr(self, f"check_{tier}", None)
         if not callable(fn):
             raise ClaimError(f"claim {self.id!r} has no {tier!r} tier")
         return fn
 
     def n_examples(self, tier: str, mode: str) -> int:
-        """Number of Hypothesis examples of ``tier`` in run mode ``mode``."""
+        """Return the number of Hypothesis examples of ``tier`` in ``mode``."""
         return int(self.tier_examples.get(tier, self.examples)[mode])
 
     def instances(self) -> Any:  # pragma: no cover - overridden
@@ -186,7 +186,7 @@ class Claim:
         return []
 
     def derivation(self) -> Any:
-        """Optional named derivation steps (see ``bnconvex.theory``)."""
+        """Return optional named derivation steps (see ``bnconvex.theory``)."""
         return None
 
     def __repr__(self) -> str:
