@@ -19,7 +19,25 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, Step
-from .symbols import bn_a, cayley3, check_size, eta, matrix, norm, rotation2, vector
+from .symbols import (
+    bn_a,
+    bn_a_entry,
+    cayley3,
+    check_size,
+    eta,
+    h_,
+    i,
+    j,
+    k,
+    l,
+    matrix,
+    n,
+    norm,
+    q_,
+    r,
+    rotation2,
+    vector,
+)
 
 __all__ = ["gradient_orthogonality", "sigma2_preconditioning"]
 
@@ -53,8 +71,9 @@ def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Deriva
     unit = q / norm(q)
     loss_q = _G(*unit)
     return Derivation(
-        f"gradient orthogonality (r={rank}; n={size}, d={dim})",
+        f"gradient orthogonality (generic r and n; r={rank}; n={size}, d={dim})",
         (
+            *_generic_euler_steps(),
             Step(
                 "unit_homogeneous",
                 r"\sum_i q_i\,\partial_{q_i}\frac{q}{\|q\|} = 0",
@@ -94,6 +113,28 @@ def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Deriva
                 expr=sp.S.Zero,
                 source=_orthogonal_w_source(),
             ),
+        ),
+    )
+
+
+def _generic_euler_steps() -> tuple[Step, ...]:
+    r"""Euler's identity for :math:`q/\|q\|` (every ``r``) and BN (every ``n``)."""
+    unit_i = q_[i] / sp.sqrt(sp.Sum(q_[k] ** 2, (k, 1, r)))
+    bn_i = bn_a_entry(lambda p: h_[p])
+    return (
+        Step(
+            "unit_homogeneous_generic",
+            r"\sum_{j=1}^r q_j\,\partial_{q_j}\frac{q_i}{\|q\|} = \frac{q_i}{\|q\|}"
+            r" - \frac{q_i\sum_j q_j^2}{\|q\|^3} = 0\quad(\text{every } r)",
+            expr=sp.S.Zero,
+            source=sp.Sum(q_[j] * sp.diff(unit_i, q_[j]), (j, 1, r)),
+        ),
+        Step(
+            "bn_homogeneous_generic",
+            r"\sum_{l=1}^n h_l\,\partial_{h_l}BN_{\gamma,\alpha}(h)_i = 0"
+            r"\quad(\text{every } n)",
+            expr=sp.S.Zero,
+            source=sp.Sum(h_[l] * sp.diff(bn_i, h_[l]), (l, 1, n)),
         ),
     )
 

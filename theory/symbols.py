@@ -42,6 +42,8 @@ __all__ = [
     "n",
     "norm",
     "ones",
+    "q_",
+    "r",
     "relu",
     "rotation2",
     "t",
@@ -60,11 +62,13 @@ t = sp.Symbol("t", nonnegative=True)
 #: the generic batch size and the generic number of features.
 n = sp.Symbol("n", positive=True, integer=True)
 d = sp.Symbol("d", positive=True, integer=True)
+#: the generic rank (length of whitened coordinates q).
+r = sp.Symbol("r", positive=True, integer=True)
 #: summation indices of generic-size statements; i, j, k range over 1..n, l over 1..d.
 i, j, k, l = sp.symbols("i j k l", positive=True, integer=True)
 INDICES: tuple[sp.Symbol, ...] = (i, j, k, l)
 #: generic-length vectors (pre-activation, weights, shift) and the data matrix.
-h_, w_, b_ = (sp.IndexedBase(name, real=True) for name in ("h", "w", "b"))
+h_, w_, b_, q_ = (sp.IndexedBase(name, real=True) for name in ("h", "w", "b", "q"))
 X_ = sp.IndexedBase("x", real=True)
 
 
@@ -78,7 +82,7 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     guards = {
         rel: sp.true
         for rel in done.atoms(sp.core.relational.Relational)
-        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d)
+        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d, r)
     }
     return sp.piecewise_fold(done.xreplace(guards)) if guards else done
 

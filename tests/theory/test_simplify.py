@@ -72,3 +72,14 @@ def test_in_range_settles_index_guards():
     assert in_range(total) == 1, (
         f"sum of delta_ij over j should be 1, got {in_range(total)}"
     )
+
+
+def test_false_generic_sum_identity_is_not_proved():
+    # Euler's identity plus a spurious q_i: must not be "zero"; SymPy's simplify
+    # raises StopIteration on this input, which prove_zero must absorb.
+    from bnconvex.theory.symbols import i, j, k, q_, r
+
+    unit = q_[i] / sp.sqrt(sp.Sum(q_[k] ** 2, (k, 1, r)))
+    euler = sp.Sum(q_[j] * sp.diff(unit, q_[j]), (j, 1, r))
+    assert prove_zero(euler) == "zero", "Euler identity should be proved"
+    assert prove_zero(euler + q_[i]) == "inconclusive", "false identity must not pass"
