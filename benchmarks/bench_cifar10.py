@@ -16,8 +16,10 @@ each with the same wall-time budget:
   minibatch SGD with momentum (minibatch BN statistics in training, full-batch
   training statistics at test; :mod:`bnconvex.numerics.sgd`).
 
-Each run records test accuracy against wall time (convex: after every time
-slice of a warm-started solve; SGD: every ``--record-every`` epochs, with
+Each run records test accuracy against wall time (convex: at the solver's
+checkpoints, written at its outer (certificate) rounds at most every
+``--curve-every`` seconds, evaluated after the timed solve, plus the final
+point; SGD: every ``--record-every`` epochs, with
 running-average statistics), final train/test accuracy, objective and
 certified gap (convex), peak resident memory (``ru_maxrss``) and the peak of
 traced allocations during training (``tracemalloc``).  Results go to
@@ -42,8 +44,10 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
+import types
 from pathlib import Path
 from typing import Any
 
@@ -136,49 +140,97 @@ def _convex_setup(data: Any, spec: dict[str, Any]) -> tuple[Any, ...]:
     return fmap, F, D, gates, time.perf_counter() - t0
 
 
+class _CheckpointWatcher(threading.Thread):
+    """Keep a copy of the blocks of every checkpoint the solver writes.
+
+    The solver writes ``checkpoint`` (atomically) at most every
+    ``checkpoint_every`` seconds; this thread polls it and stores
+    ``(seconds since start, iterations, S)``.  Test accuracies are computed
+    from the snapshots *after* the timed solve, so the curve costs the solve
+    only the checkpoint writes.
+    """
+
+    def __init__(self, path: Path, t0: float) -> None:
+        super().__init__(daemon=True)
+        self.path, self.t0 = path, t0
+        self.snapshots: list[tuple[float, int, np.ndarray]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        seen = None
+        while not self.halt.wait(0.5):
+            try:
+                stamp = self.path.stat().st_mtime_ns
+                if stamp == seen:
+                    continue
+                with np.load(self.path) as ck:
+                    meta = json.loads(str(ck["_meta"]))
+                    S = np.array(ck["S"])
+                seen = stamp
+                self.snapshots.append((time.perf_counter() - self.t0, meta["iters"], S))
+            except (OSError, ValueError, KeyError):
+                continue
+
+
+def _snapshot_solution(S: np.ndarray) -> Any:
+    """Blocks ``(P, m, K)`` of a checkpoint's ``S`` of shape ``(m, 2, K, P)``."""
+    return types.SimpleNamespace(
+        S_plus=np.transpose(S[:, 0], (2, 0, 1)),
+        S_minus=np.transpose(S[:, 1], (2, 0, 1)),
+        gated=False,
+    )
+
+
 def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
     from bnconvex.numerics.fullscale.model import FullScaleModel
     from bnconvex.numerics.fullscale.solver import solve_fullscale
 
     Y = data.one_hot()
     fmap, F, D, gates, setup = _convex_setup(data, spec)
-    curve: dict[str, list[float]] = {
-        "seconds": [],
-        "iterations": [],
-        "test_accuracy": [],
-    }
-    sol, spent, iters, n_slices = None, setup, 0, spec["slices"]
-    while sol is None or spent < spec["budget"]:  # setup counts; one slice at least
-        left = spec["budget"] - spent
-        slice_s = max(1.0, min(left, spec["budget"] / n_slices))
+    left = max(1.0, spec["budget"] - setup)  # whitening and sampling count
+    with tempfile.TemporaryDirectory() as tmp:
+        watcher = _CheckpointWatcher(Path(tmp) / "ck.npz", time.perf_counter())
+        watcher.start()
         sol = solve_fullscale(
             F,
             Y,
             spec["beta_a"],
             D,
-            init=sol,
-            time_limit=slice_s,
+            time_limit=left,
             max_iter=spec["max_iter"],
             verbose=True,
+            checkpoint=watcher.path,
+            checkpoint_every=spec["curve_every"],
         )
-        spent += sol.seconds
-        iters += sol.iterations
-        model = FullScaleModel(fmap, gates, sol, spec["beta_a"])
-        curve["seconds"].append(spent)
-        curve["iterations"].append(iters)
+        watcher.halt.set()
+        watcher.join()
+    curve: dict[str, list[float]] = {
+        "seconds": [],
+        "iterations": [],
+        "test_accuracy": [],
+    }
+    points = [  # the checkpoint written at exit is the final solution itself
+        (t, it, _snapshot_solution(S))
+        for t, it, S in watcher.snapshots
+        if it < sol.iterations
+    ]
+    points.append((sol.seconds, sol.iterations, sol))  # the final point
+    for t, it, snap in points:
+        model = FullScaleModel(fmap, gates, snap, spec["beta_a"])
+        curve["seconds"].append(setup + t)
+        curve["iterations"].append(it)
         curve["test_accuracy"].append(
             _accuracy(model.predict(data.X_test), data.y_test)
         )
-        print(
-            f"convex k={spec['k']}: {spent:.0f}s, {iters} it, status {sol.status}, "
-            f"rel gap {sol.relative_gap:.3g}, "
-            f"test acc {curve['test_accuracy'][-1]:.4f}",
-            file=sys.stderr,
-            flush=True,
-        )
-        if str(sol.status) == "optimal" or sol.iterations == 0:
-            break
-    return _convex_summary(data, spec, model, sol, curve, setup, spent, iters)
+    print(
+        f"convex k={spec['k']}: status {sol.status}, rel gap {sol.relative_gap:.3g}, "
+        f"test acc {curve['test_accuracy']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return _convex_summary(
+        data, spec, model, sol, curve, setup, setup + sol.seconds, sol.iterations
+    )
 
 
 def _convex_summary(
@@ -204,7 +256,7 @@ def _convex_summary(
         "relative_gap": sol.relative_gap,
         "max_violation": sol.max_violation,
         "status": str(sol.status),
-        "iterations": iters,
+        "solver_iterations": iters,
         "setup_seconds": setup,
         "train_seconds": spent,
         "neurons": neurons,
@@ -290,7 +342,7 @@ def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
         "beta_a": args.beta,
         "patterns": args.patterns,
         "budget": args.budget,
-        "slices": args.slices,
+        "curve_every": args.curve_every,
         "max_iter": args.max_iter,
         "sgd_lr": args.sgd_lr,
         "batch_size": args.batch_size,
@@ -468,7 +520,7 @@ def _result(
             "ks": args.ks,
             "dtype": args.dtype,
             "budget_seconds": args.budget,
-            "slices": args.slices,
+            "curve_every": args.curve_every,
             "seed": args.seed,
             "subset": args.subset,
             "sgd": {
@@ -506,7 +558,12 @@ def _parser() -> argparse.ArgumentParser:
         help="truncation levels k, comma separated",
     )
     p.add_argument("--budget", type=float, default=360.0, help="seconds per model")
-    p.add_argument("--slices", type=int, default=6, help="convex curve points")
+    p.add_argument(
+        "--curve-every",
+        type=float,
+        default=1.0,
+        help="convex curve: checkpoint at outer rounds at most this often (s)",
+    )
     p.add_argument("--max-iter", type=int, default=1_000_000)
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--seed", type=int, default=0)
