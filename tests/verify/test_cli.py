@@ -101,6 +101,7 @@ def test_verify_with_a_process_pool(tmp_path):
     [
         (["--claim", "no.such"], ["`--claim` 'no.such' is not a registered claim id"]),
         (["--dps", "0"], ["argument --dps", "positive integer"]),
+        (["--dps", "20"], ["argument --dps", "at least 30"]),
         (["--tier", "quantum"], ["argument --tier", "invalid choice"]),
         (["--quick", "--thorough"], ["not allowed with argument"]),
     ],

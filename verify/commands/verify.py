@@ -36,6 +36,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _dps(text: str) -> int:
+    value = _positive_int(text)
+    low = min(runner.MP_NEIGHBOUR_DPS)
+    if value < low:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {low} (the mp tier also runs at "
+            f"{runner.MP_NEIGHBOUR_DPS}); got {text!r}"
+        )
+    return value
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``verify`` subcommand."""
     p = subparsers.add_parser(
@@ -91,7 +102,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dps",
-        type=_positive_int,
+        type=_dps,
         default=runner.DEFAULT_DPS,
         help=f"mpmath decimal digits of the mp tier (default {runner.DEFAULT_DPS}; "
         f"also run at {runner.MP_NEIGHBOUR_DPS})",
