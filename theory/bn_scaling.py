@@ -71,6 +71,11 @@ def centering_lemmas() -> Derivation:
 
     :math:`C\mathbf 1 = 0`, :math:`C^2 = C`, :math:`\mathbf 1^T\mathbf 1/n = 1`,
     proved entrywise with Kronecker deltas.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
     """
     steps = (
         Step(
@@ -104,6 +109,11 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
     ----------
     size, dim : int
         ``n`` and ``d`` of the explicit symbolic data matrix ``X``.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
 
     Notes
     -----
@@ -163,6 +173,11 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
 def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
     r"""BN is invariant to shifting the data mean, :math:`X \to X + \mathbf 1 b^T`.
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     .. math::
@@ -170,6 +185,11 @@ def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
         \;\Rightarrow\; BN((X+\mathbf 1b^T)w) = BN(Xw).
 
     :math:`C\mathbf 1 = 0` is proved for generic ``n``; the rest at ``size``.
+
+    Parameters
+    ----------
+    size, dim : int
+        ``n`` in 2..8 and ``d`` in 1..5 of the explicit symbolic data.
     """
     size, dim = (
         check_size("size", size, range(2, 9)),
@@ -211,6 +231,11 @@ def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
 def convention_conversion(size: int = 3) -> Derivation:
     r"""Derive :math:`BN^{std} = \sqrt n\,BN^A`, :math:`\beta_A = \beta_{std}/\sqrt n`.
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     :math:`\operatorname{std}(h) = \|Ch\|/\sqrt n` gives
@@ -219,6 +244,11 @@ def convention_conversion(size: int = 3) -> Derivation:
     penalty :math:`\beta_{std}\|[\gamma;\alpha]\||v|` equals
     :math:`(\beta_{std}/\sqrt n)\|[\gamma;\alpha]\|\,|\sqrt n v|`: the convention-A
     problem with :math:`\beta_A = \beta_{std}/\sqrt n` (paper.md §1.1).
+
+    Parameters
+    ----------
+    size : int
+        ``n`` in 2..8 of the explicit symbolic pre-activation.
     """
     h = vector("h", check_size("size", size, range(2, 9)))
     root = sp.sqrt(size)
@@ -270,6 +300,11 @@ def _xw(q: sp.Expr, weights: sp.IndexedBase = w_, factor: sp.Expr = 1) -> sp.Exp
 def scale_invariance_generic() -> Derivation:
     r"""Scale invariance and sign flip of BN for *every* ``n`` and ``d`` (entry ``i``).
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     With :math:`h_q = (Xw)_q = \sum_l x_{ql}w_l`, entry ``i`` of BN is written with
@@ -308,6 +343,11 @@ def scale_invariance_generic() -> Derivation:
 def shift_invariance_generic() -> Derivation:
     r"""Data-shift invariance of BN for every ``n`` and ``d`` (entry ``i``).
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     :math:`((X+\mathbf 1b^T)w)_q = (Xw)_q + \tau`, :math:`\tau = b^Tw` independent
@@ -337,6 +377,11 @@ def shift_invariance_generic() -> Derivation:
 
 def convention_conversion_generic() -> Derivation:
     r""":math:`BN^{std}(h)_i = \sqrt n\,BN(h)_i` for every ``n``.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
 
     Notes
     -----

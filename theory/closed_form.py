@@ -44,12 +44,31 @@ def huber_h(t: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
     r"""Return the Huber-like :math:`h_\beta(t)`.
 
     :math:`t^2/2` for :math:`t\le\beta`, else :math:`\beta t-\beta^2/2`.
+
+    Parameters
+    ----------
+    t, b : sympy.Expr
+        Argument and threshold :math:`\beta`.
+
+    Returns
+    -------
+    sympy.Piecewise
     """
     return sp.Piecewise((t**2 / 2, t <= b), (b * t - b**2 / 2, True))
 
 
 def highdim_optimum(pos_norm: sp.Expr, neg_norm: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
-    r""":math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)`."""
+    r""":math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)`.
+
+    Parameters
+    ----------
+    pos_norm, neg_norm, b : sympy.Expr
+        :math:`\|y_+\|`, :math:`\|y_-\|` and :math:`\beta`.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return huber_h(pos_norm, b) + huber_h(neg_norm, b)
 
 
@@ -154,6 +173,11 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
 def highdim_kkt() -> Derivation:
     r"""KKT certificate of the R2 closed form in all four cases (generic ``n``).
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     Stationarity :math:`a-b-y+\beta g_a-\mu_a = 0`, :math:`-(a-b-y)+\beta g_b-\mu_b=0`
@@ -171,6 +195,11 @@ def highdim_kkt() -> Derivation:
 
 def highdim_weights() -> Derivation:
     r"""Derive the R2 neuron for a target :math:`t\ge0` (SVD family, ``n=3``, rank 2).
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
 
     Notes
     -----
@@ -235,6 +264,11 @@ def highdim_weights() -> Derivation:
 
 def onehot_closed_form() -> Derivation:
     r"""One-hot vector output: :math:`p^* = \sum_k h_\beta(\sqrt{n_k})` (R3).
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
 
     Notes
     -----

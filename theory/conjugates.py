@@ -58,12 +58,32 @@ def hinge_loss(pred: sp.Expr = z, label: sp.Expr = y) -> sp.Expr:
 
 
 def conjugate_squared(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
-    r""":math:`\tfrac12\lambda^2+\lambda y`."""
+    r""":math:`\tfrac12\lambda^2+\lambda y`.
+
+    Parameters
+    ----------
+    dual, label : sympy.Expr
+        :math:`\lambda` and the label :math:`y`.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return dual**2 / 2 + dual * label
 
 
 def conjugate_logistic(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
-    r"""Return :math:`u\log u + (1-u)\log(1-u)` (:math:`u=-y\lambda`), or oo."""
+    r"""Return :math:`u\log u + (1-u)\log(1-u)` (:math:`u=-y\lambda`), or oo.
+
+    Parameters
+    ----------
+    dual, label : sympy.Expr
+        :math:`\lambda` and the label :math:`y\in\{\pm1\}`.
+
+    Returns
+    -------
+    sympy.Piecewise
+    """
     u = -label * dual
     entropy = sp.Piecewise((0, sp.Eq(u, 0)), (u * sp.log(u), True)) + sp.Piecewise(
         (0, sp.Eq(u, 1)), ((1 - u) * sp.log(1 - u), True)
@@ -72,13 +92,29 @@ def conjugate_logistic(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
 
 
 def conjugate_hinge(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
-    r""":math:`y\lambda` for :math:`y\lambda\in[-1,0]`; ``oo`` outside."""
+    r""":math:`y\lambda` for :math:`y\lambda\in[-1,0]`; ``oo`` outside.
+
+    Parameters
+    ----------
+    dual, label : sympy.Expr
+        :math:`\lambda` and the label :math:`y\in\{\pm1\}`.
+
+    Returns
+    -------
+    sympy.Piecewise
+    """
     u = label * dual
     return sp.Piecewise((u, (u >= -1) & (u <= 0)), (sp.oo, True))
 
 
 def squared_derivation() -> Derivation:
-    """SymPy computes the squared loss's conjugate: solve, check concavity, evaluate."""
+    """SymPy computes the squared loss's conjugate: solve, check concavity, evaluate.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+    """
     objective = lam * z - squared_loss()
     (z_star,) = sp.solve(sp.diff(objective, z), z)
     return Derivation(
@@ -165,6 +201,11 @@ def logistic_derivation() -> Derivation:
     The interior point is parametrised as :math:`u = P/(P+Q)\in(0,1)` so that
     logarithms expand exactly; the boundary values are limits, and outside
     :math:`[0,1]` the supremum is :math:`+\infty` (shown as ``1/sup = 0``).
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
     """
     ent = _u * sp.log(_u) + (1 - _u) * sp.log(1 - _u)
     boundary = (
@@ -200,6 +241,11 @@ def hinge_derivation() -> Derivation:
     For :math:`\lambda = -u`, :math:`u\in[0,1]`, the gap
     :math:`\lambda - (\lambda z - \ell(z))`
     is non-negative on both sides of the hinge and zero at :math:`z = 1`.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
     """
     u = _P / (_P + _Q)
     dual = -u

@@ -56,12 +56,22 @@ def _euler(vec: sp.Matrix, variables: sp.Matrix) -> sp.Matrix:
 def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Derivation:
     r"""Derive :math:`q^T\nabla_q G(q/\|q\|) = 0` and :math:`w^T\nabla_w F(BN(Xw)) = 0`.
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     For :math:`f` homogeneous of degree 0, :math:`x^T\nabla f(x) = 0`.  The map
     :math:`q\mapsto q/\|q\|` and the BN map :math:`h\mapsto BN(h)` are, hence any
     loss through them has a gradient orthogonal to its argument; with
     :math:`h = Xw` (linear), :math:`w^T\nabla_w L = h^T\nabla_h L = 0`.
+
+    Parameters
+    ----------
+    rank, size, dim : int
+        Explicit ``r`` (1..4), ``n`` (2..5) and ``d`` (1..3) of the sized steps.
     """
     check_size("rank", rank, range(1, 5))
     check_size("size", size, range(2, 6))
@@ -153,6 +163,11 @@ def sigma2_preconditioning(dim: int = 3) -> Derivation:
     dim : {2, 3}
         ``d``; ``r = 2``.  ``V`` is a rational rotation (d=2) or the first two
         columns of a Cayley-transform orthogonal matrix (d=3).
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
     """
     check_size("dim", dim, (2, 3))
     if dim == 2:

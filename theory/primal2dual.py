@@ -48,12 +48,32 @@ def _sq(vec: sp.Matrix) -> sp.Expr:
 
 
 def primal_objective(z: sp.Matrix, y: sp.Matrix, weights: sp.Matrix) -> sp.Expr:
-    r""":math:`\tfrac12\|z-y\|^2 + \beta\sum_j|v_j|`."""
+    r""":math:`\tfrac12\|z-y\|^2 + \beta\sum_j|v_j|`.
+
+    Parameters
+    ----------
+    z, y, weights : sympy.Matrix
+        Prediction, labels and output weights.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return _sq(z - y) / 2 + beta * sum((sp.Abs(w) for w in weights), sp.S.Zero)
 
 
 def dual_objective(dual: sp.Matrix, y: sp.Matrix) -> sp.Expr:
-    r""":math:`-\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2`."""
+    r""":math:`-\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2`.
+
+    Parameters
+    ----------
+    dual, y : sympy.Matrix
+        Dual point :math:`v` and labels.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return -_sq(dual - y) / 2 + _sq(y) / 2
 
 
@@ -103,7 +123,13 @@ def _inner_v_steps() -> tuple[Step, ...]:
 
 
 def dual_derivation() -> Derivation:
-    """Derive the dual: primal, Lagrangian, inner minimisation, dual (module notes)."""
+    """Derive the dual: primal, Lagrangian, inner minimisation, dual (module notes).
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+    """
     y, z, lam = vector("y", _SIZE), vector("z", _SIZE), vector("lambda", _SIZE)
     A = sp.Matrix.hstack(*(vector(f"a{j + 1}", _SIZE) for j in range(_NEURONS)))
     weights = vector("v", _NEURONS)

@@ -29,6 +29,11 @@ def penalty(scale: sp.Expr = c) -> sp.Expr:
 def am_gm(size: int = 3) -> Derivation:
     r"""Derive the rescaling lemma (output invariance at ``n = size``).
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     .. math::
@@ -36,6 +41,11 @@ def am_gm(size: int = 3) -> Derivation:
         \varphi''(c) = \beta(a^2 + 3V^2/c^4) > 0,\quad
         \varphi(\sqrt{V/a}) = \beta a V,\quad
         \tfrac12(a^2+V^2) - aV = \tfrac12(a - V)^2 .
+
+    Parameters
+    ----------
+    size : int
+        ``n`` in 2..8 for the output-invariance step.
     """
     h = vector("h", check_size("size", size, range(2, 9)))
     c_star = sp.sqrt(vabs / scale_norm)

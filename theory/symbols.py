@@ -96,6 +96,20 @@ def check_size(name: str, value: object, allowed: range | tuple[int, ...]) -> in
         Naming the argument and its value when ``value`` is not an ``int`` in
         ``allowed``.  (``theory`` may not import ``numerics``, so this is the
         plain ``ValueError`` that ``numerics.errors.InputError`` subclasses.)
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The value given.
+    allowed : range or tuple of int
+        Admissible values.
+
+    Returns
+    -------
+    int
+        ``value``.
     """
     if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
         raise ValueError(f"`{name}` must be an integer in {allowed!r}; got {value!r}")
@@ -198,6 +212,16 @@ def rotation2(tau: sp.Expr) -> sp.Matrix:
 
     :math:`\frac{1}{1+\tau^2}\begin{bmatrix}1-\tau^2 & -2\tau\\
     2\tau & 1-\tau^2\end{bmatrix}`.
+
+    Parameters
+    ----------
+    tau : sympy.Expr
+        Real parameter.
+
+    Returns
+    -------
+    sympy.Matrix
+        2 x 2, exactly orthogonal.
     """
     den = 1 + tau**2
     return sp.Matrix([[1 - tau**2, -2 * tau], [2 * tau, 1 - tau**2]]) / den
@@ -208,6 +232,16 @@ def cayley3(p: sp.Expr, q: sp.Expr, r: sp.Expr) -> sp.Matrix:
 
     Every entry is a rational function of ``p, q, r``, so orthogonality holds
     exactly and survives substitution of rationals.
+
+    Parameters
+    ----------
+    p, q, r : sympy.Expr
+        Entries of the skew-symmetric ``A``.
+
+    Returns
+    -------
+    sympy.Matrix
+        3 x 3, exactly orthogonal.
     """
     skew = sp.Matrix([[0, -r, q], [r, 0, -p], [-q, p, 0]])
     eye = sp.eye(3)
@@ -228,6 +262,17 @@ def bn_a_entry(
 
     :math:`\gamma (h_i-\bar h)/\sqrt{\sum_j (h_j-\bar h)^2} + \alpha/\sqrt n`,
     with ``entry(q)`` the ``q``-th component of ``h``.
+
+    Parameters
+    ----------
+    entry : callable
+        ``entry(q)`` is the ``q``-th component of ``h`` (e.g. ``h_[q]``).
+    scale, shift : sympy.Expr
+        :math:`\gamma`, :math:`\alpha`.
+
+    Returns
+    -------
+    sympy.Expr
     """
     centred_sq = sp.Sum((entry(j) - mean_generic(entry)) ** 2, (j, 1, n))
     return scale * (entry(i) - mean_generic(entry)) / sp.sqrt(
@@ -238,6 +283,18 @@ def bn_a_entry(
 def bn_std_entry(
     entry: Callable[[sp.Expr], sp.Expr], scale: sp.Expr = gamma, shift: sp.Expr = alpha
 ) -> sp.Expr:
-    r"""Return entry ``i`` of standard BN of a generic-length vector (any ``n``)."""
+    r"""Return entry ``i`` of standard BN of a generic-length vector (any ``n``).
+
+    Parameters
+    ----------
+    entry : callable
+        ``entry(q)`` is the ``q``-th component of ``h``.
+    scale, shift : sympy.Expr
+        :math:`\gamma`, :math:`\alpha`.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     var = sp.Sum((entry(j) - mean_generic(entry)) ** 2, (j, 1, n)) / n
     return scale * (entry(i) - mean_generic(entry)) / sp.sqrt(var) + shift

@@ -69,6 +69,11 @@ def svd_family() -> SvdFamily:
 def whitening_orthogonality() -> Derivation:
     r""":math:`U^T\mathbf 1 = 0` and :math:`U'^TU' = I_{r+1}`.
 
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
     Notes
     -----
     From :math:`CX = U\Sigma V^T` with invertible :math:`\Sigma`,
@@ -116,6 +121,11 @@ def whitening_orthogonality() -> Derivation:
 
 def whitened_representation() -> Derivation:
     r"""Show :math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`\|s\|^2 = \gamma^2+\alpha^2`.
+
+    Returns
+    -------
+    Derivation
+        Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
 
     Notes
     -----
