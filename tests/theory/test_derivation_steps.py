@@ -24,6 +24,8 @@ DERIVATIONS = {
     "convention_conversion_generic": theory.convention_conversion_generic,
     "scale_invariance_n4": lambda: theory.scale_invariance(4, 3),
     "shift_invariance": theory.shift_invariance,
+    "shift_invariance_n4": lambda: theory.shift_invariance(4, 3),
+    "convention_conversion_n4": lambda: theory.convention_conversion(4),
     "convention_conversion": theory.convention_conversion,
     "whitening_orthogonality": theory.whitening_orthogonality,
     "whitened_representation": theory.whitened_representation,
