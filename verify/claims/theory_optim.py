@@ -101,6 +101,26 @@ def _one_neuron(inst: dict[str, Any], scale: float = 1.0) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _am_gm_fns() -> tuple[Any, Any, Any]:
+    """Lambdify (mpmath) phi(c), phi'(c) and the lemma's closed forms."""
+    from bnconvex.theory.rescaling import penalty, scale_norm, vabs
+
+    c, args = theory.symbols.c, (scale_norm, vabs, beta_sym)
+    phi = penalty()
+    closed = [
+        vabs / scale_norm,  # c_star^2
+        beta_sym * scale_norm * vabs,  # min value
+        (scale_norm**2 + vabs**2) / 2 - scale_norm * vabs,  # AM-GM gap
+        (scale_norm - vabs) ** 2 / 2,
+    ]
+    return (
+        sp.lambdify([c, *args], phi, "mpmath"),
+        sp.lambdify([c, *args], sp.diff(phi, c), "mpmath"),
+        sp.lambdify(list(args), closed, "mpmath"),
+    )
+
+
 @register
 class RescalingAmGm(TheoryClaim):
     """The AM-GM rescaling lemma."""
@@ -136,17 +156,20 @@ class RescalingAmGm(TheoryClaim):
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Compare the numerical minimiser of phi (root of phi') with closed forms."""
         a, V, b = self._phi(inst, _mpf)
-        # phi'(c) = 0 in u = log c: a^2 e^{2u} - V^2 e^{-2u} is increasing; bracket it
-        slope = lambda u: a * a * mpmath.exp(2 * u) - V * V * mpmath.exp(-2 * u)  # noqa: E731
-        c_star = mpmath.exp(_bracketed_root(slope, -40, 40))
-        phi = b / 2 * (c_star**2 * a * a + V * V / c_star**2)
+        phi, dphi, closed = _am_gm_fns()
+        # phi'(c) is increasing in c; find its root in u = log c by bracketing
+        c_star = mpmath.exp(
+            _bracketed_root(lambda u: dphi(mpmath.exp(u), a, V, b), -40, 40)
+        )
+        argmin, min_value, gap, square = closed(a, V, b)
+        value = phi(c_star, a, V, b)
         return mp_evidence(
             {
-                "argmin": (c_star**2, V / a),
-                "min_value": (phi, b * a * V),
-                "am_gm_gap": ((a * a + V * V) / 2 - a * V, (a - V) ** 2 / 2),
+                "argmin": (c_star**2, argmin),
+                "min_value": (value, min_value),
+                "am_gm_gap": (gap, square),
             },
-            {"c_star": c_star, "min_value": phi},
+            {"c_star": c_star, "min_value": value},
             dps,
             scales={"am_gm_gap": (a * a + V * V) / 2},
         )
