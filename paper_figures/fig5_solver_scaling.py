@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.paper_figures._common import COLORS, benchmark_runs, plot_from_data
+from bnconvex.paper_figures._common import COLORS, plot_from_data
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 NAME = "fig5_solver_scaling"
 
 WHAT = (
-    "Wall time to solve the convex BN program to the benchmark's tolerance, (a) "
-    "against "
-    "the number of samples n and (b) against the number of patterns P, for each solver "
-    "(log-log; one marker per instance, lines join the medians)."
+    "Wall time to solve the same convex BN program (same features, patterns and beta) "
+    "to the benchmark's tolerance, (a) against the number of samples n and (b) against "
+    "the number of patterns P, per solver, log-log. Markers: median in-process solve "
+    "time over the runs (whiskers: fastest and slowest run); dotted: median time of "
+    "the whole process (interpreter start, imports, CVXPY canonicalisation). A cross "
+    "marks an instance where not every run met the success criterion."
 )
 
 _MARKERS = ("o", "s", "^", "D", "v")
@@ -35,27 +38,56 @@ def _solver_colors(solvers: list[str]) -> dict[str, str]:
     }
 
 
-def _panel(ax: Any, runs: list[dict[str, Any]], key: str) -> None:
-    solvers = sorted({str(r["solver"]) for r in runs})
+def _series(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, ...]:
+    rows = sorted(
+        (r for r in rows if r.get(key) is not None and r.get("seconds")),
+        key=lambda r: r[key],
+    )
+    x = np.array([r[key] for r in rows], dtype=float)
+    t = np.array([r["seconds"] for r in rows], dtype=float)
+    lo = np.array([min(v for v in r["run_seconds"] if v) for r in rows], dtype=float)
+    hi = np.array([max(v for v in r["run_seconds"] if v) for r in rows], dtype=float)
+    proc = np.array([r.get("process_seconds") or np.nan for r in rows], dtype=float)
+    ok = np.array([bool(r.get("success", True)) for r in rows])
+    return x, t, lo, hi, proc, ok
+
+
+def _panel(ax: Any, timings: list[dict[str, Any]], key: str) -> None:
+    solvers = sorted({str(r["solver"]) for r in timings})
     colors = _solver_colors(solvers)
     for i, solver in enumerate(solvers):
-        mine = [r for r in runs if r["solver"] == solver and r.get(key) is not None]
-        x = np.array([r[key] for r in mine], dtype=float)
-        t = np.array([r["seconds"] for r in mine], dtype=float)
-        color = colors[solver]
-        ax.plot(x, t, _MARKERS[i % 5], mfc="none", color=color, label=solver)
-        xs = np.unique(x)
-        ax.plot(xs, [np.median(t[x == v]) for v in xs], "-", color=color, lw=1.0)
+        x, t, lo, hi, proc, ok = _series(
+            [r for r in timings if r["solver"] == solver], key
+        )
+        c = colors[solver]
+        ax.errorbar(
+            x,
+            t,
+            yerr=[t - lo, hi - t],
+            fmt=_MARKERS[i % 5] + "-",
+            color=c,
+            mfc="none",
+            capsize=2,
+            lw=1.0,
+            label=solver,
+        )
+        ax.plot(x, proc, ".:", color=c, lw=1.0, ms=4)
+        ax.plot(x[~ok], t[~ok], "x", color="black", ms=8, mew=1.5)
+    ax.plot([], [], ".:", color=COLORS["grey"], label="whole process (median)")
     ax.set(xscale="log", yscale="log", ylabel="wall time (s)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
-    runs = benchmark_runs(data)
-    _panel(axes[0], runs, "n")
-    _panel(axes[1], runs, "P")
+    timings = data["timings"]
+    _panel(axes[0], timings, "n")
+    _panel(axes[1], timings, "P")
     axes[0].set(xlabel="samples n", title="(a) time vs n")
     axes[1].set(xlabel="patterns P", title="(b) time vs P")
-    axes[0].legend(loc="upper left")
+    axes[0].legend(loc="best")
 
 
 def main(out_dir: str | Path = "figures") -> list[Path]:

@@ -138,8 +138,39 @@ def _results_dir(tmp_path):
         for s, t in (("ipm", 0.1), ("cvxpy-clarabel", 0.3))
         for n in (10, 20, 40)
     ]
-    (res / "peers_test.json").write_text(
+    (res / "peers_flat.json").write_text(
         json.dumps({"settings": {}, "machine": "test", "runs": peers})
+    )
+    # the layout benchmarks/bench_peers.py writes: per instance, per solver, runs
+    runs = [{"solve_seconds": t, "success": True} for t in (1.0, 2.0, 3.0)]
+    inst = {
+        "n": 50,
+        "d": 2,
+        "P": 64,
+        "solvers": {
+            "fullscale": {
+                "runs": runs,
+                "median_solve_seconds": 2.0,
+                "median_process_seconds": 3.0,
+                "all_success": True,
+            },
+            "cvxpy-clarabel": {
+                "runs": runs[:1],
+                "median_solve_seconds": 1.0,
+                "median_process_seconds": 2.0,
+                "all_success": False,
+            },
+        },
+    }
+    (res / "peers.json").write_text(
+        json.dumps(
+            {
+                "benchmark": "bench_peers",
+                "machine": {"cpu_count": 2},
+                "success_tol": 1e-6,
+                "instances": [inst],
+            }
+        )
     )
     return res
 
@@ -201,6 +232,21 @@ def test_data_is_cached_next_to_the_figure(made):
         data = json.loads((out / f"{name}.data.json").read_text())
         assert data["name"] == name, data.get("name")
         assert {"settings", "caption"} <= set(data), sorted(data)
+
+
+def test_peer_timings_from_both_layouts(made):
+    _, out = made
+    rows = json.loads((out / "fig5_solver_scaling.data.json").read_text())["timings"]
+    assert len(rows) == 6 + 2, f"{len(rows)} timing rows"
+    full = next(r for r in rows if r["solver"] == "fullscale")
+    assert (full["n"], full["P"], full["seconds"], full["run_seconds"]) == (
+        50,
+        64,
+        2.0,
+        [1.0, 2.0, 3.0],
+    ), full
+    clar = next(r for r in rows if r["solver"] == "cvxpy-clarabel" and r["n"] == 50)
+    assert clar["success"] is False, clar
 
 
 def test_benchmark_settings_reach_the_caption(made):
