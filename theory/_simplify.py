@@ -89,7 +89,8 @@ def _canonical_sums(expr: sp.Expr) -> sp.Expr:
 
     ``Sum(a_j + c b_j)`` becomes ``Sum(a_m) + c Sum(b_m)``; ``Sum(1, (j, 1, n))``
     becomes ``n``; every bound index becomes one dummy so that equal sums over
-    differently named indices compare equal.  Then ``cancel``.
+    differently named indices compare equal (innermost sums only, so no index
+    is captured).  Then ``cancel``.
     """
     out = expr.replace(
         lambda e: isinstance(e, sp.Sum), lambda e: sp.factor_terms(e.expand())
@@ -98,8 +99,13 @@ def _canonical_sums(expr: sp.Expr) -> sp.Expr:
         lambda e: isinstance(e, sp.Sum) and not e.function.has(sp.Indexed),
         lambda e: e.doit(),
     )
+    # only innermost sums are renamed: renaming an outer index could capture it
     out = out.replace(
-        lambda e: isinstance(e, sp.Sum) and len(e.variables) == 1,
+        lambda e: (
+            isinstance(e, sp.Sum)
+            and len(e.variables) == 1
+            and not e.function.has(sp.Sum)
+        ),
         lambda e: e.xreplace({e.variables[0]: _SUM_INDEX}),
     )
     return sp.cancel(sp.factor_terms(sp.expand(out)))
@@ -123,15 +129,18 @@ _LADDER: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
 
 def _zero_by_rewrites(expr: sp.Expr) -> bool:
     for rewrite in _LADDER:
-        if rewrite(expr) == 0:
-            return True
+        try:
+            if rewrite(expr) == 0:
+                return True
+        except Exception:  # a failing rewrite proves nothing
+            continue
     if _coefficients_vanish(expr):
         return True
     if sp.count_ops(expr) > _SIMPLIFY_MAX_OPS:
         return False
     try:
         return sp.simplify(expr) == 0
-    except Exception:
+    except Exception:  # SymPy bugs (e.g. StopIteration): inconclusive
         return False
 
 

@@ -83,3 +83,13 @@ def test_false_generic_sum_identity_is_not_proved():
     euler = sp.Sum(q_[j] * sp.diff(unit, q_[j]), (j, 1, r))
     assert prove_zero(euler) == "zero", "Euler identity should be proved"
     assert prove_zero(euler + q_[i]) == "inconclusive", "false identity must not pass"
+
+
+def test_nested_sums_are_not_captured_by_index_renaming():
+    # sum_j sum_k x_jk is not the trace sum_k x_kk; renaming both indices to one
+    # dummy would "prove" it.
+    from bnconvex.theory.symbols import j, k
+
+    x = sp.IndexedBase("x", real=True)
+    double = sp.Sum(sp.Sum(x[j, k], (k, 1, n)), (j, 1, n))
+    assert prove_zero(double - sp.Sum(x[k, k], (k, 1, n))) != "zero", "index captured"
