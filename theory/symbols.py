@@ -75,8 +75,10 @@ X_ = sp.IndexedBase("x", real=True)
 def in_range(expr: sp.Expr) -> sp.Expr:
     """Evaluate sums and use that every index of :data:`INDICES` lies in ``1..n``.
 
-    ``Sum(...).doit()`` returns ``Piecewise`` branches guarded by ``i <= n``;
-    those guards are true for an index, so they are replaced by ``True``.
+    ``Sum(...).doit()`` returns ``Piecewise`` branches guarded by ``i <= n``
+    (``n``, ``d`` or ``r``); such a guard says that the free index ``i`` is a
+    valid index of the vector it subscripts, which is the convention of every
+    generic statement here, so it is replaced by ``True``.
     """
     done = sp.sympify(expr).doit()
     guards = {
