@@ -34,13 +34,18 @@ import sympy as sp
 from .conjugates import conjugate_squared
 from .derivation import Derivation, Step
 from .rescaling import penalty, scale_norm, vabs
-from .symbols import beta, c, vector
+from .symbols import beta, c, matrix, relu, vector
 
 __all__ = ["dual_derivation", "dual_objective", "primal_objective"]
 
 _SIZE, _NEURONS = 3, 2
 _t, _delta, _A, _W = sp.symbols("t delta A W", positive=True)
 _a = sp.Symbol("a", real=True)
+
+
+def relu_vec(vec: sp.Matrix) -> sp.Matrix:
+    """Entrywise ReLU of a column, as :math:`(x + |x|)/2`."""
+    return vec.applyfunc(relu)
 
 
 def _sq(vec: sp.Matrix) -> sp.Expr:
@@ -140,6 +145,7 @@ def dual_derivation() -> Derivation:
     z_part = _sq(z - y) / 2 - (lam.T * z)[0, 0]
     z_star = y + lam
     dual = -lam
+    u_prime, s_vec = matrix("u", _SIZE, 2), vector("s", 2)
     steps = (
         Step(
             "rescale",
@@ -192,6 +198,13 @@ def dual_derivation() -> Derivation:
             r"\max_{\|s\|\le1}|v^T(U's)_+| \le \beta",
             expr=sp.Abs((dual.T * A[:, 0])[0, 0]),
             source=sp.Abs((lam.T * A[:, 0])[0, 0]),
+        ),
+        Step(
+            "constraint_homogeneous",
+            r"v^T(U'(ts))_+ = t\,v^T(U's)_+\ (t>0):\ \max_{\|s\|\le1} "
+            r"\text{ is attained on } \|s\| = 1\quad(n=3,\ r+1=2)",
+            expr=_t * (dual.T * relu_vec(u_prime * s_vec))[0, 0],
+            source=(dual.T * relu_vec(u_prime * (_t * s_vec)))[0, 0],
         ),
         Step(
             "weak_duality_gap",
