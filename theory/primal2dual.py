@@ -43,7 +43,7 @@ _t, _delta, _A, _W = sp.symbols("t delta A W", positive=True)
 _a = sp.Symbol("a", real=True)
 
 
-def relu_vec(vec: sp.Matrix) -> sp.Matrix:
+def _relu_vec(vec: sp.Matrix) -> sp.Matrix:
     """Entrywise ReLU of a column, as :math:`(x + |x|)/2`."""
     return vec.applyfunc(relu)
 
@@ -203,8 +203,8 @@ def dual_derivation() -> Derivation:
             "constraint_homogeneous",
             r"v^T(U'(ts))_+ = t\,v^T(U's)_+\ (t>0):\ \max_{\|s\|\le1} "
             r"\text{ is attained on } \|s\| = 1\quad(n=3,\ r+1=2)",
-            expr=_t * (dual.T * relu_vec(u_prime * s_vec))[0, 0],
-            source=(dual.T * relu_vec(u_prime * (_t * s_vec)))[0, 0],
+            expr=_t * (dual.T * _relu_vec(u_prime * s_vec))[0, 0],
+            source=(dual.T * _relu_vec(u_prime * (_t * s_vec)))[0, 0],
         ),
         Step(
             "weak_duality_gap",
