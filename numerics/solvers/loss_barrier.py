@@ -315,6 +315,26 @@ def _newton_direction(
     return _Point(d[:, :-1], d[:, -1])
 
 
+#: Largest Newton system solved densely when the Woodbury direction fails.
+DENSE_LIMIT = 300
+
+
+def _dense_direction(g: _Point, H: np.ndarray, C: np.ndarray) -> _Point:
+    """Newton direction from the assembled, Jacobi-scaled dense matrix (fallback)."""
+    n, K, k = C.shape
+    Ce = np.concatenate([C, np.zeros((n, K, 1))], axis=2).reshape(n, -1)
+    M = Ce.T @ Ce
+    for b in range(K):
+        sl = slice(b * (k + 1), (b + 1) * (k + 1))
+        M[sl, sl] += H[b]
+    e = 1.0 / np.sqrt(np.maximum(np.diagonal(M), np.finfo(float).tiny))
+    rhs = -np.concatenate([g.x, g.tau[:, None]], axis=1).ravel()
+    Ms = e[:, None] * M * e[None, :]
+    d = e * np.linalg.lstsq(Ms, e * rhs, rcond=1e-15)[0]
+    d = d.reshape(K, k + 1)
+    return _Point(d[:, :-1], d[:, -1])
+
+
 def _center(prog, z: _Point, t: float, max_newton: int) -> tuple[_Point, int, float]:
     """Minimise ``t f0 + barrier`` from ``z``; return (z, Newton steps, decrement^2)."""
     lam2 = np.inf
@@ -324,6 +344,10 @@ def _center(prog, z: _Point, t: float, max_newton: int) -> tuple[_Point, int, fl
         g, H, C = _derivatives(prog, z, t, sl)
         dz = _newton_direction(g, H, C)
         lam2 = -g.dot(dz)
+        bad = not (np.isfinite(lam2) and lam2 >= 0)
+        if bad and H.shape[0] * H.shape[1] <= DENSE_LIMIT:
+            dz = _dense_direction(g, H, C)  # Woodbury lost it; small: solve densely
+            lam2 = -g.dot(dz)
         if not (np.isfinite(lam2) and lam2 >= 0):  # rounding broke the direction
             return z, k, np.inf
         if lam2 <= 2e-3:
