@@ -46,6 +46,7 @@ almost nothing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -616,37 +617,29 @@ def train_sgd(
         _make_evaluator(X_test, y_test) if X_test is not None else None
     )
     recorder.record(0.0, 0.0, net, full_batch_statistics(net, X))
-    per_epoch = max(1, n // batch_size)
     loop = _Loop(params, opt, running, record_every)
-    for epoch in range(epochs):
-        perm = xp.asarray(rng.permutation(n), device=_device(X))
-        for k in range(per_epoch):
-            t0 = time.perf_counter()
-            idx = perm[k * batch_size : (k + 1) * batch_size]
-            value, grads, batch_stats = minibatch_objective_and_gradient(
-                tuple(loop.params),
-                xp.take(X, idx, axis=0),
-                xp.take(Y, idx, axis=0),
-                beta,
-                n_train=n,
-                convention=convention,
-                eps=eps,
-                loss=loss,
-            )
-            loop.advance(value, grads, batch_stats, xp, time.perf_counter() - t0)
-            loop.check_stop(value, time_limit)
-            done = epoch + (k + 1) / per_epoch
-            if loop.due(done) or loop.stopped or done == epochs:
-                net = net.replace(**dict(zip(_PARAMS, loop.params, strict=True)))
-                recorder.record(
-                    done, loop.seconds, net, loop.running, loop.take_losses()
-                )
-                if progress is not None:
-                    _report(progress, recorder.rows, loop.seconds)
-            if loop.stopped:
-                break
-        if loop.stopped:
-            break
+    step_fn = functools.partial(
+        minibatch_objective_and_gradient,
+        beta=beta,
+        n_train=n,
+        convention=convention,
+        eps=eps,
+        loss=loss,
+    )
+    done = _run_epochs(
+        loop,
+        step_fn,
+        X,
+        Y,
+        epochs,
+        batch_size,
+        time_limit,
+        rng,
+        net,
+        recorder,
+        progress,
+    )
+    net = net.replace(**dict(zip(_PARAMS, loop.params, strict=True)))
     status, step, seconds = loop.status, loop.step, loop.seconds
     return _finish(
         net,
@@ -675,6 +668,47 @@ def train_sgd(
             init="pytorch-like" if init is None else "given",
         ),
     )
+
+
+def _run_epochs(
+    loop: _Loop,
+    step_fn: Callable[..., Any],
+    X: Array,
+    Y: Array,
+    epochs: int,
+    batch_size: int,
+    time_limit: float | None,
+    rng: np.random.Generator,
+    net: BNNetwork,
+    recorder: _Recorder,
+    progress: Callable[[str], None] | None,
+) -> float:
+    """Shuffled minibatch epochs until the budget; return the epochs done."""
+    xp = array_namespace(X, Y)
+    n = X.shape[0]
+    per_epoch = max(1, n // batch_size)
+    done = 0.0
+    for epoch in range(epochs):
+        perm = xp.asarray(rng.permutation(n), device=_device(X))
+        for k in range(per_epoch):
+            t0 = time.perf_counter()
+            idx = perm[k * batch_size : (k + 1) * batch_size]
+            value, grads, batch_stats = step_fn(
+                tuple(loop.params), xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+            )
+            loop.advance(value, grads, batch_stats, xp, time.perf_counter() - t0)
+            loop.check_stop(value, time_limit)
+            done = epoch + (k + 1) / per_epoch
+            if loop.due(done) or loop.stopped or done == epochs:
+                net = net.replace(**dict(zip(_PARAMS, loop.params, strict=True)))
+                recorder.record(
+                    done, loop.seconds, net, loop.running, loop.take_losses()
+                )
+                if progress is not None:
+                    _report(progress, recorder.rows, loop.seconds)
+            if loop.stopped:
+                return done
+    return done
 
 
 def _make_evaluator(
