@@ -275,10 +275,8 @@ def _convex_summary(
     spent: float,
     iters: int,
 ) -> dict[str, Any]:
-    from bnconvex.numerics._array_api import to_numpy
+    from bnconvex.verify.commands.train import convex_neurons
 
-    norms = [np.linalg.norm(to_numpy(S), axis=1) for S in (sol.S_plus, sol.S_minus)]
-    neurons = int(sum(np.count_nonzero(nrm > 0) for nrm in norms))
     return {
         "train_accuracy": _accuracy(model.predict(data.X_train), data.y_train),
         "test_accuracy_final": curve["test_accuracy"][-1],
@@ -291,7 +289,7 @@ def _convex_summary(
         "solver_iterations": iters,
         "setup_seconds": setup,
         "train_seconds": spent,
-        "neurons": neurons,
+        "neurons": convex_neurons(sol),
         "patterns_sampled_kept": int(sol.S_plus.shape[0]),
         "method": sol.method,
         "curve": curve,

@@ -35,6 +35,7 @@ from bnconvex.verify.commands import _common as common
 __all__ = [
     "Regularizer",
     "add_parser",
+    "convex_neurons",
     "parse_patterns",
     "parse_regularizer",
     "run",
@@ -345,6 +346,18 @@ def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
     return xp.asarray(np.asarray(D, dtype=bool))
 
 
+def convex_neurons(sol: Any) -> int:
+    """Count the non-zero blocks: the neurons of the BN network the solution encodes.
+
+    Blocks are ``(P, m)`` or ``(P, m, K)``; with ``group="class"`` each
+    (pattern, sign, class) block is one neuron with a one-hot output weight.
+    """
+    from bnconvex.numerics._array_api import to_numpy
+
+    norms = [np.linalg.norm(to_numpy(S), axis=1) for S in (sol.S_plus, sol.S_minus)]
+    return int(sum(np.count_nonzero(v > 0) for v in norms))
+
+
 def _fit_convex(
     X: Any,
     Y: Any,
@@ -376,10 +389,6 @@ def _fit_convex(
         verbose=verbose,
     )
     sol = model.solution
-    norms = [
-        np.linalg.norm(to_numpy(S).reshape(S.shape[0], -1), axis=1)
-        for S in (sol.S_plus, sol.S_minus)
-    ]
     summary = {
         "objective": sol.objective,
         "lower_bound": sol.lower_bound,
@@ -390,7 +399,7 @@ def _fit_convex(
         "iterations": sol.iterations,
         "solve_seconds": sol.seconds,
         "solver": sol.solver,
-        "neurons": int(sum(np.count_nonzero(v > 0) for v in norms)),
+        "neurons": convex_neurons(sol),
         "patterns_used": int(sol.S_plus.shape[0]),
         "gap_note": "certified for the program over the patterns used, "
         "not for the BN network over all patterns",
