@@ -274,3 +274,17 @@ def test_pattern_file_wrong_rows(tree, tmp_path, capsys):
         == 2
     )
     assert "`--patterns`" in capsys.readouterr().err
+
+
+def test_convex_neurons_counts_nonzero_pattern_sign_class_blocks():
+    from types import SimpleNamespace
+
+    from bnconvex.verify.commands.train import convex_neurons
+
+    Sp = np.zeros((3, 4, 2))  # (P, m, K)
+    Sm = np.zeros((3, 4, 2))
+    Sp[0, :, 0] = 1.0
+    Sp[0, 1, 1] = -2.0  # same pattern, other class: another neuron
+    Sm[2, 3, 1] = 1e-3
+    assert convex_neurons(SimpleNamespace(S_plus=Sp, S_minus=Sm)) == 3
+    assert convex_neurons(SimpleNamespace(S_plus=Sp[:, :, 0], S_minus=Sm[:, :, 0])) == 1
