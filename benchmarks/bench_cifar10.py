@@ -349,6 +349,9 @@ def _versions() -> dict[str, Any]:
     from bnconvex.verify.commands.train import software_versions
 
     out: dict[str, Any] = dict(software_versions())
+    if os.environ.get("BNCONVEX_GIT_REVISION"):  # run from a `git archive` snapshot
+        out["git_revision"] = os.environ["BNCONVEX_GIT_REVISION"]
+        return out
     try:
         out["git_revision"] = subprocess.run(
             ["git", "-C", str(HERE), "rev-parse", "HEAD"],
