@@ -279,6 +279,7 @@ def overparameterized_network(
     *,
     seed: int,
     c: float = 1.0,
+    hidden: tuple | None = None,
 ) -> DeepBNNetwork:
     r"""Random hidden layers + the R2 closed form on the last hidden features.
 
@@ -293,6 +294,9 @@ def overparameterized_network(
     seed : int
     c : float, default 1.0
         Scale of the random layers' BN parameters (:meth:`DeepBNNetwork.scaled`).
+    hidden : tuple (Ws, gammas, alphas), optional
+        Use these hidden layers instead of :func:`random_hidden_layers`
+        (``widths`` and ``seed`` are then ignored).
 
     Returns
     -------
@@ -307,13 +311,15 @@ def overparameterized_network(
         :func:`bnconvex.numerics.closed_form.highdim_network`).
     """
     X, y = check_data(X, y)
-    if len(widths) < 1:
-        raise InputError(
-            f"`widths` must name at least one hidden layer; got {widths!r}"
-        )
-    Ws, gammas, alphas = random_hidden_layers(X.shape[1], widths, seed=seed)
-    hidden = DeepBNNetwork(Ws, gammas, alphas, np.zeros(widths[-1]))
-    top = highdim_network(deep_hidden(hidden, X)[-1], y, beta)
+    if hidden is None:
+        if len(widths) < 1:
+            raise InputError(
+                f"`widths` must name at least one hidden layer; got {widths!r}"
+            )
+        hidden = random_hidden_layers(X.shape[1], widths, seed=seed)
+    Ws, gammas, alphas = (tuple(h) for h in hidden)
+    features = DeepBNNetwork(Ws, gammas, alphas, np.zeros(len(gammas[-1])))
+    top = highdim_network(deep_hidden(features, X)[-1], y, beta)
     net = DeepBNNetwork(
         (*Ws, np.asarray(top.W)),
         (*gammas, np.asarray(top.gamma)),

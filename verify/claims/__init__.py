@@ -12,6 +12,7 @@ _CLAIM_MODULES: tuple[str, ...] = (
     "theory_bn",
     "theory_optim",
     "fullscale",
+    "extensions",
 )
 
 for _name in _CLAIM_MODULES:
