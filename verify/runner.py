@@ -271,7 +271,16 @@ def _check_instance(
 
 
 def _agreed_digits(a: dict[str, str], b: dict[str, str], dps: int) -> float | None:
-    """Significant digits on which two levels' ``Evidence.values`` agree."""
+    r"""Decimal digits on which two levels' ``Evidence.values`` agree.
+
+    Notes
+    -----
+    Per key, :math:`-\log_{10}(|x - y| / \max(1, |x|, |y|))`: relative for
+    values above 1 and absolute below (mpmath ``almosteq`` with
+    ``rel_eps = abs_eps``), so a quantity that is zero at both precisions
+    (a residual of order :math:`10^{-p}`) agrees instead of failing.  The
+    minimum over the common keys is returned, capped at ``dps``.
+    """
     keys = sorted(set(a) & set(b))
     if not keys:
         return None
@@ -280,8 +289,8 @@ def _agreed_digits(a: dict[str, str], b: dict[str, str], dps: int) -> float | No
         for key in keys:
             x, y = mpmath.mpmathify(a[key]), mpmath.mpmathify(b[key])
             diff = abs(x - y)
-            scale = max(abs(x), abs(y), mpmath.mpf(10) ** (-dps))
             if diff:
+                scale = max(abs(x), abs(y), mpmath.mpf(1))
                 worst = min(worst, float(-mpmath.log10(diff / scale)))
     return worst
 

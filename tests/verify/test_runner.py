@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify import runner
@@ -179,3 +181,16 @@ def test_pinned_examples_run_first_and_are_not_shrunk(toy_claims):
     assert recs[0]["status"] == "failed"
     assert recs[0]["hypothesis"]["explicit"] is True
     assert recs[0]["hypothesis"]["shrunk"] is False
+
+
+def test_agreed_digits_mixes_relative_and_absolute_error():
+    # large values: relative; 1234.5 vs 1234.6 differ by 1e-1 relative to 1234.6
+    big = runner._agreed_digits({"v": "1234.5"}, {"v": "1234.6"}, 30)
+    assert big == pytest.approx(4.0915, abs=1e-3)  # -log10(0.1 / 1234.6)
+    # residuals that are zero at working precision agree (absolute error 1e-61)
+    tiny = runner._agreed_digits({"r": "0.0"}, {"r": "1e-61"}, 60)
+    assert tiny == pytest.approx(60.0)  # capped at dps (61 digits measured)
+    # a sign flip is total disagreement: |x - y| / |x| = 2
+    flip = runner._agreed_digits({"q": "2.5"}, {"q": "-2.5"}, 50)
+    assert flip == pytest.approx(-math.log10(2.0), rel=1e-12)
+    assert runner._agreed_digits({"a": "1"}, {"b": "1"}, 50) is None
