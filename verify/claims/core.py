@@ -117,6 +117,27 @@ def _solution_details(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unsolved(*results: dict[str, Any]) -> Evidence | None:
+    """Inconclusive evidence when a float64 solve stopped short of OPTIMAL.
+
+    A solver that ran out of time or iterations decides nothing about the
+    claim: the record is ``inconclusive`` (never ``passed``) with the status
+    and the certified gap it reached.
+    """
+    from bnconvex.numerics.status import SolverStatus
+
+    for res in results:
+        sol = res["solution"]
+        if sol.status != SolverStatus.OPTIMAL:
+            reason = (
+                f"the float64 solve stopped with status {sol.status} (certified "
+                f"relative gap {sol.relative_gap:.1e}): undecided on this instance"
+            )
+            details = {**_solution_details(res), "reason": reason}
+            return Evidence(status="inconclusive", details=details)
+    return None
+
+
 def _std_from_a(net: Any, n: int) -> Any:
     from bnconvex.verify.commands.solve import network_in_convention
 
@@ -170,6 +191,8 @@ class ConventionEquivalence(Claim):
             objective(net_s, X, y, beta), objective(net_a, X, y, beta / n**0.5)
         )
         res = _exact_solution(X, y, beta / math.sqrt(n))
+        if (undecided := _unsolved(res)) is not None:
+            return undecided
         sol = res["solution"]
         net_opt = _std_from_a(
             convex_to_network(res["whitening"], sol.S_plus, sol.S_minus), n
@@ -523,6 +546,8 @@ class StrongDuality(Claim):
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         n = X.shape[0]
         res = _exact_solution(X, y, beta)
+        if (undecided := _unsolved(res)) is not None:
+            return undecided
         sol = res["solution"]
         net = convex_to_network(res["whitening"], sol.S_plus, sol.S_minus)
         e_rec = _rel(objective(net, X, y, beta), sol.objective)
@@ -602,6 +627,8 @@ class DualCertificate(Claim):
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
+        if (undecided := _unsolved(res)) is not None:
+            return undecided
         sol = res["solution"]
         v = y - predict(res["problem"], sol.S_plus, sol.S_minus)
         b = float(dual_constraint_bound(res["U"], res["D"], v))
@@ -682,7 +709,7 @@ class UniversalLowerBound(Claim):
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         bound = float(universal_lower_bound(y, beta))
-        res = _exact_solution(X, y, beta)
+        res = _exact_solution(X, y, beta)  # any feasible point is a valid network
         sol = res["solution"]
         best = objective(
             convex_to_network(res["whitening"], sol.S_plus, sol.S_minus), X, y, beta
@@ -701,10 +728,11 @@ class UniversalLowerBound(Claim):
 
 
 # --------------------------------------------------------------- claim 13
-#: Found by ``bnconvex verify --thorough`` (2026-11-25): the float64 solve is
-#: exact to 7e-15, but ``refine_solution`` at dps 30 stalls (gradient norm
-#: 2.8e-3 after 131 Newton steps, 2.3 certified digits) while dps 40 and 50
-#: converge in 2 steps.  Kept as an explicit example of claim 13's mp tier.
+#: Found by ``bnconvex verify --thorough`` (2026-11-25, mp_refine at 30a0db0):
+#: the float64 solve was exact to 7e-15, but ``refine_solution`` at dps 30
+#: stalled (gradient norm 2.8e-3 after 131 Newton steps, 2.3 certified digits)
+#: while dps 40 and 50 converged in 2 steps.  Later mp linear-algebra changes
+#: refine it in 2 steps at every dps; kept as a regression example.
 _HIGHDIM_REFINE_STALL = {
     "X": np.array(
         [
@@ -763,6 +791,8 @@ class HighdimSolver(Claim):
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         p_cf = float(cf.highdim_optimum(y, beta))
         res = _exact_solution(X, y, beta)
+        if (undecided := _unsolved(res)) is not None:
+            return undecided
         sol = res["solution"]
         net = cf.highdim_network(X, y, beta)
         pred = np.asarray(cf.highdim_prediction(y, beta), dtype=float)
@@ -863,6 +893,8 @@ class InputTransformInvariance(Claim):
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         X2 = X @ inst["A"] + inst["c"]
         r1, r2 = _exact_solution(X, y, beta), _exact_solution(X2, y, beta)
+        if (undecided := _unsolved(r1, r2)) is not None:
+            return undecided
         P1, P2 = r1["U"] @ r1["U"].T, r2["U"] @ r2["U"].T
         mismatch = len(_column_set(r1["D"]) ^ _column_set(r2["D"]))
         s1, s2 = r1["solution"], r2["solution"]
