@@ -19,6 +19,7 @@ __all__ = [
     "dot",
     "matvec",
     "mp_matrix",
+    "nnls",
     "norm",
     "null_space",
     "pinv_solve",
@@ -127,6 +128,97 @@ def pinv_solve(ctx: Any, A: Any, b: Any, rtol: Any) -> Any:
         for j in range(A.cols):
             x[j] += coef * Vt[k, j]
     return x
+
+
+def _columns(ctx: Any, A: Any, cols: Sequence[int]) -> Any:
+    """Return the sub-matrix of ``A`` made of the columns ``cols``."""
+    out = ctx.matrix(A.rows, len(cols))
+    for pos, j in enumerate(cols):
+        for i in range(A.rows):
+            out[i, pos] = A[i, j]
+    return out
+
+
+def _passive_solve(ctx: Any, A: Any, b: Any, P: list, rtol: Any) -> dict:
+    """Least squares of ``A[:, P] z = b`` as ``{column: value}``."""
+    if not P:
+        return {}
+    z = pinv_solve(ctx, _columns(ctx, A, P), b, rtol)
+    return {j: z[pos] for pos, j in enumerate(P)}
+
+
+def nnls(ctx: Any, A: Any, b: Any, rtol: Any) -> dict:
+    r"""Return ``argmin_{x >= 0} ||A x - b||`` as ``{column: x_j > 0}`` (Lawson-Hanson).
+
+    Parameters
+    ----------
+    ctx : mpmath context
+    A : mpmath.matrix, shape (k, p)
+    b : mpmath.matrix, shape (k, 1)
+    rtol : mpf
+        Relative tolerance: column ``j`` enters the passive set only when
+        :math:`w_j > \mathrm{rtol}\,\|b\| \max_j\|a_j\|`, and
+        :func:`pinv_solve` drops singular values below ``rtol``.
+
+    Returns
+    -------
+    dict of int to mpf
+        The support of ``x`` and its (positive) values.
+
+    Notes
+    -----
+    The active-set method of Lawson & Hanson (1974, ch. 23), cold-started at
+    :math:`x = 0`.  With :math:`w = A^T(b - Ax)` the column with the largest
+    :math:`w_j` enters the passive set :math:`P`; the least-squares solution
+    :math:`z` on :math:`P` is accepted when positive, else :math:`x` moves
+    towards :math:`z` up to the first zero crossing and the zeroed columns
+    leave :math:`P`.  A column whose own entry of :math:`z` is not positive
+    right after entering (rounding at a degenerate vertex) is skipped, as in the
+    reference Fortran code.  On exit every :math:`w_j` with :math:`x_j = 0` is
+    at most the tolerance, so :math:`\|Ax - b\|` exceeds the minimum by
+    :math:`O(\mathrm{rtol}^2)` relatively.  Unlike ``scipy.optimize.nnls``
+    (SciPy >= 1.15 can return a non-optimal point, scipy issue #25389) every
+    step is done at the working precision.
+    """
+    p = A.cols
+    widest = max((norm(ctx, _columns(ctx, A, [j])) for j in range(p)), default=0)
+    scale = norm(ctx, b) * widest
+    x: dict = {}
+    skip: set = set()
+    for _ in range(3 * p + 3):
+        res = b - matvec(ctx, A, column(ctx, [x.get(j, 0) for j in range(p)]))
+        w = rmatvec(ctx, A, res)
+        free = [j for j in range(p) if j not in x and j not in skip]
+        j = max(free, key=lambda k: w[k], default=None)
+        if j is None or w[j] <= rtol * scale:
+            break
+        x, entered = _lawson_hanson_inner(ctx, A, b, x, j, rtol)
+        skip = set() if entered else skip | {j}
+    return x
+
+
+def _lawson_hanson_inner(
+    ctx: Any, A: Any, b: Any, x: dict, j: int, rtol: Any
+) -> tuple[dict, bool]:
+    """Add column ``j`` to the passive set and restore ``x > 0`` (LH loop B).
+
+    Returns the new ``x`` and whether ``j`` could enter at all.
+    """
+    P = sorted((*x, j))
+    z = _passive_solve(ctx, A, b, P, rtol)
+    if z[j] <= 0:
+        return x, False
+    while True:
+        bad = [k for k in P if z[k] <= 0]
+        if not bad:
+            return z, True
+        ratio = {k: x.get(k, 0) / (x.get(k, 0) - z[k]) for k in bad}
+        first = min(bad, key=ratio.__getitem__)
+        moved = {k: x.get(k, 0) + ratio[first] * (z[k] - x.get(k, 0)) for k in P}
+        # each pass removes ``first`` at least, so the loop ends
+        P = [k for k in P if k != first and moved[k] > 0]
+        x = {k: moved[k] for k in P}
+        z = _passive_solve(ctx, A, b, P, rtol)
 
 
 def spd_solve(ctx: Any, H: Any, g: Any) -> Any:

@@ -473,7 +473,9 @@ def refine_solution(
     zero and stall Newton are dropped, rows with a negative multiplier
     :math:`\lambda = (G_{b,J}^T)^+ (\ldots)` are released, and when the point
     is stationary the (pattern, sign) with the most violated dual constraint
-    (see :func:`certify_mp`) is added; at most ``_MAX_ROUNDS`` rounds.
+    (see :func:`certify_mp`; multipliers by NNLS in mp) is added; at most
+    ``_MAX_ROUNDS`` rounds, and the rounds stop at a stationary active set
+    already seen (an added block that was dropped again).
     """
     X, y = check_data(X, y)
     y = _check_vector(y)
@@ -576,7 +578,7 @@ def _refine(
     tiny = ctx.mpf(10) ** (-(W.dps // 2))
     scale = max(1, la.norm(ctx, y))
     tol = ctx.mpf(10) ** (-(W.dps + GUARD_DPS // 2)) * scale
-    iterations, gnorm = 0, ctx.zero
+    iterations, gnorm, converged = 0, ctx.zero, set()
     for _ in range(_MAX_ROUNDS):
         blocks, s_list, problem = _reduce_all(ctx, Up, D, y, beta, blocks, s_list, tiny)
         t0 = [la.rmatvec(ctx, N, s) for N, s in zip(problem.Ns, s_list, strict=True)]
@@ -590,7 +592,10 @@ def _refine(
             revised = blocks, new_s
         elif gnorm > ctx.mpf(10) ** (-W.dps) * scale:
             revised = _drop_shrinking(ctx, blocks, s_list, new_s)
+        elif (signature := frozenset(blocks)) in converged:
+            revised = None  # an added block led back here: stop, not cycle
         else:
+            converged.add(signature)
             revised = _revise_active_set(
                 ctx, Up, D, y, beta, blocks, new_s, tiny
             ) or _add_violating_block(ctx, Up, D, y, beta, blocks, new_s, tiny)
@@ -669,19 +674,38 @@ def _add_violating_block(
     keys = [(i, g) for i in range(D.shape[1]) for g in (1, -1) if (i, g) not in present]
     if not keys:
         return None
-    for key in keys:
-        cones.float_multipliers(*key)
-    key = max(keys, key=lambda k: cones.bound(*k))
-    cones.refine(*key)
+    key = _most_violated(cones, keys, beta * (1 + tiny))
+    if key is None:
+        return None
     q = cones.residual(*key, cones.lam[key])
     size = la.norm(ctx, q)
-    if size <= beta * (1 + tiny):
-        return None
     u = q / size
     Au = la.matvec(ctx, _block_matrices(ctx, Up, D[:, key[0]])[0], u)
     s = u * ((size - beta) / la.dot(ctx, Au, Au))
     block = _Block(key[0], key[1], tuple(sorted(cones.lam[key])))
     return [*blocks, block], [*s_list, s]
+
+
+def _most_violated(cones: _ConeBounds, keys: list, threshold: Any) -> Any:
+    """Return the key with the largest mp cone bound above ``threshold``, or None.
+
+    Float NNLS bounds are valid upper bounds but may be far above the true
+    minimum (scipy issue #25389), so keys are refined in mp in decreasing order
+    of their float bound until no unrefined float bound exceeds both the best
+    refined bound and ``threshold``.
+    """
+    for key in keys:
+        cones.float_multipliers(*key)
+    float_bound = {key: cones.bound(*key) for key in keys}
+    best, best_bound = None, threshold
+    for key in sorted(keys, key=float_bound.__getitem__, reverse=True):
+        if float_bound[key] <= best_bound:
+            break
+        cones.refine(*key)
+        bound = cones.bound(*key)
+        if bound > best_bound:
+            best, best_bound = key, bound
+    return best
 
 
 class _Reduced:
@@ -962,8 +986,9 @@ def certify_mp(
     :math:`\max_i \max_{s\in K_i, \|s\|\le 1} |r^T D_i U' s|` for every
     choice of :math:`\lambda \ge 0`.  Here :math:`\lambda` comes from float
     NNLS (``scipy.optimize.nnls(G_i^T, -c)``), is converted exactly, and for
-    the patterns near the maximum is re-solved in mp on its support and
-    clipped at 0.  Then :math:`v = r \min(1, \beta/B)` is dual feasible and
+    the patterns near the maximum is re-solved by Lawson-Hanson NNLS in mp
+    (``_mp_linalg.nnls``; the float result can be far from optimal, which only
+    loosens the bound).  Then :math:`v = r \min(1, \beta/B)` is dual feasible and
     :math:`d(v) = -\tfrac12\|v - y\|^2 + \tfrac12\|y\|^2` is a lower bound
     (weak duality).  The bound is rigorous up to the working precision
     (``dps + GUARD_DPS`` digits; no interval arithmetic).  KKT residuals, with
@@ -1084,26 +1109,15 @@ class _ConeBounds:
         }
 
     def refine(self, i: int, sign: int) -> None:
-        """Re-solve least squares on the NNLS support in mp; keep the better."""
+        """Re-solve the multipliers by NNLS in mp; keep the better of the two."""
         self.refined.add((i, sign))
-        support = sorted(self.lam[i, sign])
-        best, best_bound = self.lam[i, sign], self.bound(i, sign)
-        c = self.c(i, sign)
-        while support:
-            Gt = self.ctx.matrix(self.Up.cols, len(support))
-            for col, j in enumerate(support):
-                for k, g in enumerate(self.G_row(i, j)):
-                    Gt[k, col] = g
-            lam = la.pinv_solve(self.ctx, Gt, -c, self.tiny)
-            if all(lam[col] >= 0 for col in range(lam.rows)):
-                cand = dict(
-                    zip(support, (lam[col] for col in range(lam.rows)), strict=True)
-                )
-                if la.norm(self.ctx, self.residual(i, sign, cand)) < best_bound:
-                    best = cand
-                break
-            support = [j for col, j in enumerate(support) if lam[col] > 0]
-        self.lam[i, sign] = best
+        Gt = self.ctx.matrix(self.Up.cols, self.D.shape[0])
+        for j in range(self.D.shape[0]):
+            for k, g in enumerate(self.G_row(i, j)):
+                Gt[k, j] = g
+        cand = la.nnls(self.ctx, Gt, -self.c(i, sign), self.tiny)
+        if la.norm(self.ctx, self.residual(i, sign, cand)) < self.bound(i, sign):
+            self.lam[i, sign] = cand
 
     def all_bounds(self, must_refine: set) -> dict[tuple[int, int], Any]:
         """Bounds for every (pattern, sign); the near-maximal ones refined in mp."""

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import mpmath
 import numpy as np
 import pytest
+from bnconvex.numerics import _mp_linalg as mp_linalg
+from bnconvex.numerics import mp_refine
 from bnconvex.numerics.arrangements import enumerate_patterns
 from bnconvex.numerics.convex_program import ConvexProblem
 from bnconvex.numerics.errors import InputError
@@ -374,6 +376,107 @@ def test_highdim_property(perturbation, y, beta):
     # exact > 0 unless y == 0; then both are exactly 0
     err = abs(refined.objective - exact) / max(abs(exact), mpmath.mpf(1e-300))
     assert err < 1e-35, (refined.objective, exact)
+
+
+#: Found by ``bnconvex verify --thorough`` (the same X, y, beta as
+#: ``verify/claims/core.py::_HIGHDIM_REFINE_STALL``): refine_solution stalled at
+#: dps 30 with 2.3 certified digits.  Root cause: ``scipy.optimize.nnls``
+#: returned non-optimal cone multipliers for pattern {2, 3}, the mp re-solve on
+#: their support came out all <= 0 and kept them, so a dual constraint that is
+#: slack at the optimum looked violated and a useless block was added again
+#: and again.
+_STALL_DPS30 = (
+    [
+        [-0.9088046017697267, 0.8644417294742947, -0.9110147871963843],
+        [-0.18770857199420835, 2.9875377451093894, 0.08334237426653975],
+        [-2.698646053296321, -0.45585967901910407, -1.3387428075302585],
+        [1.0580126870881361, 1.1231140720051516, -1.2952882569375395],
+    ],
+    [0.03352964292959204, -0.4684364168120421, 1.4295053762668875, 0.26962481258994075],
+    0.02,
+)
+#: Same root cause, another symptom (Newton stalled after the false add, 1.4
+#: digits): case 90 of a scratch sweep of 150 instances n=4, d=3,
+#: beta ~ U(0.005, 0.05) drawn with numpy default_rng(7).
+_STALL_SWEEP = (
+    [
+        [0.5611664206332558, 0.42143998639528435, -1.7210624380768245],
+        [0.7592792642700629, 2.9882475884033077, -1.8932899501520968],
+        [1.019677621634092, 0.37850197507595706, -0.11441521971153995],
+        [1.4070157400223116, -1.213596313080212, 0.16709499277851292],
+    ],
+    [
+        1.5019546519282645,
+        -0.2020985448325452,
+        -0.42926303302657054,
+        0.11797722239794746,
+    ],
+    0.025847886743101952,
+)
+
+
+@pytest.mark.parametrize("case", [_STALL_DPS30, _STALL_SWEEP], ids=["pinned", "sweep"])
+@pytest.mark.parametrize(("dps", "digits"), [(30, 25), (50, 30)])
+def test_highdim_small_beta_no_stall(case, dps, digits):
+    """mp stall on _HIGHDIM_REFINE_STALL: ipm start, exact patterns, small beta."""
+    X, y, beta = np.array(case[0]), np.array(case[1]), case[2]
+    Uf = np.asarray(whiten(X).U_prime)
+    D = _all_patterns(Uf)
+    sol = solve_convex(ConvexProblem(Uf, y, beta, D), solver="ipm", tol=1e-10)
+    refined = refine_solution(X, y, beta, D, sol, dps=dps, U_prime=Uf)
+    cert = certify_mp(X, y, beta, D, refined, dps=dps, complete=True)
+    assert cert.digits >= digits, (
+        f"{cert.digits:.1f} digits after {refined.iterations} Newton steps"
+    )
+    exact = highdim_optimum_mp(y, beta, dps=dps)
+    assert _rel(refined.objective, exact) < mpmath.mpf(10) ** -digits, exact
+
+
+def test_untrusted_float_multipliers(small, small_refined, monkeypatch):
+    """Float NNLS multipliers that are feasible but far from optimal (all zero).
+
+    The certificate and the dual check must re-solve them in mp; zero
+    multipliers give the valid but loose bound ``||c||`` for every cone.
+    """
+    X, y, D, sol = small
+    monkeypatch.setattr(
+        mp_refine.scipy.optimize, "nnls", lambda A, b: (np.zeros(A.shape[1]), 0.0)
+    )
+    refined = refine_solution(X, y, BETA, D, sol, dps=30)
+    cert = certify_mp(X, y, BETA, D, refined, dps=30, complete=True)
+    assert cert.digits >= 25, f"only {cert.digits:.1f} digits, gap {cert.gap}"
+    assert _rel(refined.objective, small_refined.objective) < 1e-25, "same optimum"
+
+
+def test_mp_nnls_hand_value():
+    # A = [e1 + e3, e2 + e3], b = (-1, 3, 2): unconstrained LS x = (-1, 3) (exact
+    # fit); with x1 = 0, min (3 - x2)^2 + (2 - x2)^2 at x2 = 2.5, and then
+    # w1 = a1^T r = -1 - 0.5 < 0, so the NNLS optimum is (0, 2.5).
+    ctx = mpmath.mp.clone()
+    ctx.dps = 40
+    A = ctx.matrix([[1, 0], [0, 1], [1, 1]])
+    x = mp_linalg.nnls(ctx, A, ctx.matrix([-1, 3, 2]), ctx.mpf(10) ** -20)
+    assert list(x) == [1], f"support {x}"
+    assert abs(x[1] - ctx.mpf(5) / 2) < ctx.mpf(10) ** -35, x
+
+
+@settings(deadline=None, max_examples=20)
+@given(
+    A=arrays(np.float64, (3, 5), elements=st.floats(-1, 1)),
+    b=arrays(np.float64, 3, elements=st.floats(-1, 1)),
+)
+def test_mp_nnls_kkt(A, b):
+    """Lawson-Hanson KKT: x > 0 on the support, w = A^T(b - Ax) <= tol, = 0 on it."""
+    ctx = mpmath.mp.clone()
+    ctx.dps = 40
+    Am, bm = mp_linalg.mp_matrix(ctx, A), mp_linalg.mp_matrix(ctx, b)
+    x = mp_linalg.nnls(ctx, Am, bm, ctx.mpf(10) ** -20)
+    full = mp_linalg.column(ctx, [x.get(j, 0) for j in range(5)])
+    w = mp_linalg.rmatvec(ctx, Am, bm - mp_linalg.matvec(ctx, Am, full))
+    tol = ctx.mpf(10) ** -18
+    assert all(v > 0 for v in x.values()), x
+    assert all(w[j] <= tol for j in range(5)), w
+    assert all(abs(w[j]) <= tol for j in x), (w, x)
 
 
 def test_highdim_optimum_mp_hand_value():
