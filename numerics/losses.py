@@ -260,7 +260,9 @@ def solve_loss_program(
         ``solver = "loss-barrier"``.  For an independent, rigorous bound use
         :func:`loss_dual_bound` with the returned dual point.
     loss_dual : ndarray, shape (n,)
-        :math:`\lambda \in \partial\ell(\hat y)` at the solution.
+        A dual point :math:`\lambda \approx \partial\ell(\hat y)`: of the
+        barrier's last eight centred iterates, the one whose
+        :func:`loss_dual_bound` is largest.
 
     Notes
     -----
@@ -273,6 +275,7 @@ def solve_loss_program(
     keep = np.flatnonzero(interior)
     prog = _block_program(problem, loss, keep, 0.5 * start[keep])
     res = solve_block_program(prog, tol=tol)
+    lam = _best_dual(problem, loss, [*res.dual_history[-8:], res.loss_dual])
     S = res.x.reshape(2, keep.size, problem.m)
     S_plus, S_minus = np.zeros((2, problem.P, problem.m))
     S_plus[keep], S_minus[keep] = S[0], S[1]
@@ -289,7 +292,13 @@ def solve_loss_program(
         solver="loss-barrier",
         dropped_patterns=np.flatnonzero(~interior),
     )
-    return sol, res.loss_dual
+    return sol, lam
+
+
+def _best_dual(problem: ConvexProblem, loss: Loss, candidates: list) -> np.ndarray:
+    """Return the candidate with the largest rigorous :func:`loss_dual_bound`."""
+    bounds = [loss_dual_bound(problem, loss, lam)[0] for lam in candidates]
+    return candidates[int(np.argmax(bounds))]
 
 
 def loss_dual_bound(

@@ -130,6 +130,10 @@ class BarrierResult:
         the gradient for a smooth loss; for the hinge loss
         :math:`-y\odot\mu` with :math:`\mu = 1/(t\,(\xi + y\odot Ax - 1))`
         the barrier's multipliers of the margin constraints, in [0, 1].
+    dual_history : list of ndarray
+        ``loss_dual`` at every centred iterate (the last one can be the least
+        accurate when rounding limits the final centrings, as with the hinge
+        loss; callers with a rigorous dual bound pick the best).
     """
 
     x: np.ndarray
@@ -140,6 +144,7 @@ class BarrierResult:
     barrier_t: float
     seconds: float
     loss_dual: np.ndarray
+    dual_history: list[np.ndarray] = dataclasses.field(default_factory=list)
 
     @property
     def relative_gap(self) -> float:
@@ -254,9 +259,9 @@ def _block_hessian(prog: BlockProgram, z: _Point, sl, t: float):
 
 
 def _derivatives(prog: BlockProgram, z: _Point, t: float, sl):
-    """Gradient, block Hessian and the rank-n factor ``C`` (n, K, k).
+    """Gradient, block Hessian and the loss weights ``w`` (n,).
 
-    The Newton matrix is ``blockdiag(H) + C^T C`` with ``C = diag(sqrt(w)) A``.
+    The Newton matrix is ``blockdiag(H) + A^T diag(w) A``.
     """
     g, H = _block_hessian(prog, z, sl, t)
     pred = prog.predict(z.x)
@@ -266,7 +271,7 @@ def _derivatives(prog: BlockProgram, z: _Point, t: float, sl):
     else:
         _, d1, w = _hinge_terms(prog, pred, t)
     g.x += np.einsum("nbk,n->bk", prog.A, d1)
-    return g, H, np.sqrt(w)[:, None, None] * prog.A
+    return g, H, w
 
 
 def _block_inverse(H: np.ndarray) -> np.ndarray:
@@ -287,36 +292,41 @@ def _block_inverse(H: np.ndarray) -> np.ndarray:
 
 
 def _newton_direction(
-    g: _Point, H: np.ndarray, C: np.ndarray, refine: int = 3
+    g: _Point, H: np.ndarray, A: np.ndarray, w: np.ndarray, refine: int = 3
 ) -> _Point:
-    """Solve ``(blockdiag(H) + C^T C) d = -g`` by the Woodbury identity.
+    r"""Solve ``(blockdiag(H) + A^T diag(w) A) d = -g`` by the Woodbury identity.
 
-    ``refine`` steps of iterative refinement against the exact product
-    restore the accuracy that the Woodbury formula loses when the blocks are
-    badly scaled (late barrier iterations).
+    With all ``w > 0`` the capacitance matrix is
+    :math:`W^{-1} + AH^{-1}A^T`, which stays well scaled when some weights
+    are huge (hinge kinks: :math:`w \sim t^2`); otherwise (a logistic weight
+    underflowed) :math:`I + CH^{-1}C^T` with :math:`C = W^{1/2}A`.  ``refine``
+    steps of iterative refinement against the exact product restore the
+    accuracy that the formula loses when the blocks are badly scaled.
     """
-    n, K, _ = C.shape
+    n, K, _ = A.shape
     Hinv = _block_inverse(H)
-    Ce = np.concatenate([C, np.zeros((n, K, 1))], axis=2)
-    HC = np.einsum("bij,nbj->nbi", Hinv, Ce)
-    S = np.linalg.inv(np.eye(n) + np.einsum("nbi,mbi->nm", Ce, HC))
+    positive = bool(np.all(w > 0))
+    F = A if positive else np.sqrt(w)[:, None, None] * A
+    Fe = np.concatenate([F, np.zeros((n, K, 1))], axis=2)
+    HF = np.einsum("bij,nbj->nbi", Hinv, Fe)
+    cap = np.diag(1.0 / w) if positive else np.eye(n)
+    S = np.linalg.inv(cap + np.einsum("nbi,mbi->nm", Fe, HF))
+    Ae = np.concatenate([A, np.zeros((n, K, 1))], axis=2)
 
     def solve(rhs: np.ndarray) -> np.ndarray:
         h = _bmv(Hinv, rhs)
-        return h - np.einsum("nbi,n->bi", HC, S @ np.einsum("nbi,bi->n", Ce, h))
+        return h - np.einsum("nbi,n->bi", HF, S @ np.einsum("nbi,bi->n", Fe, h))
 
     rhs = -np.concatenate([g.x, g.tau[:, None]], axis=1)
     d = solve(rhs)
     for _ in range(refine):
-        resid = (
-            rhs - _bmv(H, d) - np.einsum("nbi,n->bi", Ce, np.einsum("nbi,bi->n", Ce, d))
-        )
-        d = d + solve(resid)
+        Ad = w * np.einsum("nbi,bi->n", Ae, d)
+        d = d + solve(rhs - _bmv(H, d) - np.einsum("nbi,n->bi", Ae, Ad))
     return _Point(d[:, :-1], d[:, -1])
 
 
 #: Largest Newton system solved densely when the Woodbury direction fails.
-DENSE_LIMIT = 300
+DENSE_LIMIT = 500
 
 
 def _dense_direction(g: _Point, H: np.ndarray, C: np.ndarray) -> _Point:
@@ -341,12 +351,13 @@ def _center(prog, z: _Point, t: float, max_newton: int) -> tuple[_Point, int, fl
     for k in range(max_newton):
         sl = _slacks(prog, z)
         value = _value(prog, z, t, sl)
-        g, H, C = _derivatives(prog, z, t, sl)
-        dz = _newton_direction(g, H, C)
+        g, H, w = _derivatives(prog, z, t, sl)
+        dz = _newton_direction(g, H, prog.A, w)
         lam2 = -g.dot(dz)
         bad = not (np.isfinite(lam2) and lam2 >= 0)
         if bad and H.shape[0] * H.shape[1] <= DENSE_LIMIT:
-            dz = _dense_direction(g, H, C)  # Woodbury lost it; small: solve densely
+            # Woodbury lost it; the system is small: solve it densely
+            dz = _dense_direction(g, H, np.sqrt(w)[:, None, None] * prog.A)
             lam2 = -g.dot(dz)
         if not (np.isfinite(lam2) and lam2 >= 0):  # rounding broke the direction
             return z, k, np.inf
@@ -412,6 +423,7 @@ def solve_block_program(
         raise InputError("`prog.start` must lie strictly inside every cone")
     nu = _nu(prog)
     t, steps, best = 1.0, 0, (z, np.inf, 1.0)
+    history: list[np.ndarray] = []
     status = SolverStatus.MAX_ITERATIONS
     while steps < max_iter:
         z, k, lam2 = _center(prog, z, t, min(60, max_iter - steps))
@@ -420,6 +432,7 @@ def solve_block_program(
             status = SolverStatus.INACCURATE
             break
         best = (z, nu / t, t)
+        history.append(_loss_dual(prog, z, t))
         if nu / t <= tol * max(1.0, abs(prog.objective(z.x))):
             status = SolverStatus.OPTIMAL
             break
@@ -434,6 +447,7 @@ def solve_block_program(
         barrier_t=t,
         seconds=time.perf_counter() - t0,
         loss_dual=_loss_dual(prog, z, t),
+        dual_history=history,
     )
 
 

@@ -213,12 +213,12 @@ def _after_relu_local(X: np.ndarray, y: np.ndarray, beta: float) -> float:
 
 
 # --------------------------------------------------------------- claim 18
-#: Largest certified relative gap accepted per loss.  Measured on the claim
-#: instances (2026-11-25): squared ~2e-6 and logistic ~1e-8 (the rigorous
-#: dual bound loses first order in the dual-constraint scale c ~ 1 - 1e-6);
-#: hinge ~1e-3 because the barrier stalls near the hinge kinks (see
+#: Largest certified relative gap (objective - rigorous dual bound) accepted
+#: per loss.  Measured (2026-11-25, n = 5..8): squared ~2e-7, logistic
+#: ~1e-10; hinge 1e-5..1e-3, because the barrier's Newton systems lose
+#: accuracy near the hinge kinks and its dual estimates get noisy (see
 #: numerics/solvers/loss_barrier.py).
-GAP_LIMITS = {"squared": 1e-5, "logistic": 1e-5, "hinge": 2e-2}
+GAP_LIMITS = {"squared": 1e-5, "logistic": 1e-5, "hinge": 5e-3}
 
 
 @st.composite
@@ -256,8 +256,8 @@ class GeneralConvexLoss(Claim):
         "how far the dual bound lies above the convex objective (validity) and "
         "how far one L-BFGS run falls below the dual bound; the certified gap "
         "(objective - dual bound) must also stay below GAP_LIMITS[loss] "
-        "(squared/logistic 1e-5, hinge 2e-2: the own barrier stalls at hinge "
-        "kinks), else the instance fails"
+        "(squared/logistic 1e-5, hinge 5e-3: the own barrier loses accuracy at "
+        "hinge kinks), else the instance fails"
     }
     tags = ("solver", "local-search")
     examples = {"quick": 2, "default": 6, "thorough": 60}
