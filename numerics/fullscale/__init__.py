@@ -1,4 +1,4 @@
-"""Full-scale convex BN models (issue 4): array-API solver, large whitening, regularisers.
+"""Full-scale convex BN models: array-API solver, large whitening, regularisers.
 
 Public API
 ----------

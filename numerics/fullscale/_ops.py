@@ -79,7 +79,7 @@ class ChunkedOperator:
                 )
 
     def z_block(self, S: Array, r0: int, r1: int, p0: int, p1: int) -> Array:
-        """:math:`F_{r_0:r_1} S_{:,p_0:p_1}` as ``(rows, 2, K, patterns)`` (one GEMM)."""
+        """One GEMM :math:`F_{r_0:r_1} S_{:,p_0:p_1}` as ``(rows, 2, K, patterns)``."""
         xp = self.xp
         pc, K = p1 - p0, S.shape[2]
         Z = xp.matmul(
@@ -151,7 +151,9 @@ class ChunkedOperator:
         return R, (G if Gc is None else G - Gc)
 
     def multiplier_step(self, S: Array, lam: Array, rho: float) -> float:
-        r"""In place :math:`\lambda \leftarrow (\lambda - \rho E\circ Z)_+`; return the violation.
+        r"""Set :math:`\lambda \leftarrow (\lambda - \rho E\circ Z)_+` in place.
+
+        Returns the violation before the update.
 
         The violation is :math:`\max_{i,\pm,k} \|(-(2D_i-I)F s)_+\|_\infty`
         evaluated at ``S`` (before the update).
@@ -175,7 +177,10 @@ class ChunkedOperator:
 
 
 def block_norms(S: Array, xp: ModuleType, group: str) -> Array:
-    """Group norms: per (sign, class, pattern) ``(2, K, P)`` or per (sign, pattern) ``(2, 1, P)``."""
+    """Group norms, ``(2, K, P)`` per (sign, class, pattern) or ``(2, 1, P)``.
+
+    The second form, per (sign, pattern), is used for ``group="pattern"``.
+    """
     sq = xp.sum(S * S, axis=0)
     if group == "pattern":
         sq = xp.sum(sq, axis=1, keepdims=True)

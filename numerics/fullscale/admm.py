@@ -85,7 +85,7 @@ def _apply_C(fac: AdmmFactor, X: Array, xp: ModuleType) -> Array:
 
 
 def _cone_pass(op: ChunkedOperator, u: Array, st: AdmmState, relax: float) -> Array:
-    r"""Update ``z``, ``w2`` in place from :math:`Au` and return :math:`A^T(z - w_2)`."""
+    r"""Update ``z``, ``w2`` in place from :math:`Au`; return :math:`A^T(z - w_2)`."""
     xp = op.xp
     K = u.shape[2]
     out = xp.zeros(u.shape, dtype=u.dtype)
@@ -119,12 +119,14 @@ def admm_iteration(
     group: str,
     relax: float = 1.6,
 ) -> Array | None:
-    r"""One scaled-ADMM step; updates ``st`` in place and returns the next :math:`A^T(z-w_2)`.
+    r"""Run one scaled-ADMM step in place; return the next :math:`A^T(z-w_2)`.
 
     .. math::
-        u &= (M^TM + \rho(I + A^TA))^{-1}\bigl(M^TY + \rho(v - w_1) + \rho A^T(z - w_2)\bigr)\\
+        u &= (M^TM + \rho(I + A^TA))^{-1}
+             \bigl(M^TY + \rho(v - w_1) + \rho A^T(z - w_2)\bigr)\\
         z &= (Au + w_2)_+,\quad w_2 \mathrel{+}= Au - z\\
-        v &= \operatorname{prox}_{(\beta/\rho)\|\cdot\|}(u + w_1),\quad w_1 \mathrel{+}= u - v
+        v &= \operatorname{prox}_{(\beta/\rho)\|\cdot\|}(u + w_1),\quad
+             w_1 \mathrel{+}= u - v
 
     with over-relaxation ``relax`` (:math:`Au \to \alpha Au + (1-\alpha)z`,
     :math:`u \to \alpha u + (1-\alpha) v`; Boyd et al. 2011, §3.4.3).

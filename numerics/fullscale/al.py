@@ -41,7 +41,10 @@ class ALMethod:
 
     # -- one round ------------------------------------------------------
     def advance(self, budget: int, deadline: float = math.inf) -> None:
-        """Inner FISTA solve (until ``deadline``, a ``perf_counter`` time), then the multiplier update."""
+        """Run the inner FISTA solve, then the multiplier update.
+
+        ``deadline`` is a ``time.perf_counter()`` value that stops FISTA early.
+        """
         pb = self.pb
         L = pb.L_loss + (0.0 if pb.gated else self.rho * pb.F2)
         self.iters += self._fista(L, self.eps * pb.g0, max(1, budget), deadline)

@@ -61,7 +61,7 @@ def sample_patterns(
 
 
 def _first_unique_nonempty(D: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each distinct non-empty column of ``D``."""
+    """Return the first index of each distinct non-empty column of ``D``."""
     packed = np.packbits(D, axis=0).T
     _, first = np.unique(packed, axis=0, return_index=True)
     first = np.sort(first)

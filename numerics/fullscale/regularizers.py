@@ -9,7 +9,7 @@ maps :math:`\phi` that replace :math:`U'` in R1:
     \phi_{k,p,c}(x) = \Bigl[\,\bigl(\tfrac{\sigma_j}{\sigma_1}\bigr)^{p}
     \frac{v_j^T(x - \mu)}{\sigma_j}\Bigr]_{j=1..k} \oplus\ \frac{c}{\sqrt n},
     \qquad
-    \phi_{k,p,c}(X) = \bigl[\,U_k\,(\Sigma_k/\sigma_1)^{p},\ c\,\mathbf 1/\sqrt n\,\bigr].
+    \phi_{k,p,c}(X) = \bigl[\,U_k(\Sigma_k/\sigma_1)^{p},\ c\mathbf 1/\sqrt n\,\bigr].
 
 * **Truncated whitening** (``p = 0, c = 1``): :math:`U'_k = [U_k, 1/\sqrt n]`;
   ``k = r`` is exactly R1's :math:`U'`.  With the same patterns, the feasible
@@ -41,7 +41,7 @@ __all__ = ["FeatureMap", "spectral_features", "truncated_whitening"]
 
 @dataclasses.dataclass(frozen=True)
 class FeatureMap:
-    r"""Affine feature map :math:`\phi(x) = [A^T(x - \mu),\ c/\sqrt n]` (float64 parameters).
+    r"""Affine feature map :math:`\phi(x) = [A^T(x - \mu),\ c/\sqrt n]` (float64).
 
     Attributes
     ----------
@@ -68,7 +68,7 @@ class FeatureMap:
         return self.k + 1
 
     def transform(self, X: Array, *, dtype=None, chunk_rows: int = 8192) -> Array:
-        """Features of the rows of ``X``, ``(N, k + 1)``, chunk-wise; default dtype float64."""
+        """Map the rows of ``X`` to ``(N, k + 1)`` features, chunk-wise."""
         xp = array_namespace(X)
         if len(X.shape) != 2 or X.shape[1] != self.A.shape[0]:
             raise InputError(
@@ -102,7 +102,7 @@ def _check_k(fac: SpectralFactors, k: int | None) -> int:
 def spectral_features(
     fac: SpectralFactors, power: float, *, k: int | None = None, scale: float = 1.0
 ) -> FeatureMap:
-    r"""Feature map :math:`[U_k(\Sigma_k/\sigma_1)^p,\ c/\sqrt n]` (see the module Notes).
+    r"""Build the map :math:`[U_k(\Sigma_k/\sigma_1)^p,\ c/\sqrt n]` (module Notes).
 
     Parameters
     ----------
@@ -133,7 +133,9 @@ def spectral_features(
 
 @xp_capabilities()
 def truncated_whitening(fac: SpectralFactors, k: int | None = None) -> FeatureMap:
-    r"""Truncated whitening :math:`U'_k = [U_k, 1/\sqrt n]` (``k = rank`` gives R1's :math:`U'`).
+    r"""Build the truncated whitening :math:`U'_k = [U_k, 1/\sqrt n]`.
+
+    ``k = rank`` gives R1's :math:`U'` exactly.
 
     Parameters
     ----------

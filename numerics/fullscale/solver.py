@@ -14,6 +14,7 @@ whitening, regularisers and pattern sampling around them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import sys
@@ -33,7 +34,7 @@ from ._ops import ChunkedOperator, chunk_sizes
 from ._problem import Problem, certificate, loss_lipschitz, objective, spectral_norm_sq
 from .admm import ADMMMethod
 from .al import ALMethod
-from .polish import polish_blocks
+from .polish import polish_blocks, project_blocks
 
 __all__ = ["FullScaleSolution", "Group", "solve_fullscale", "solve_path"]
 
@@ -108,7 +109,8 @@ def _solve_iv(
     xp = array_namespace(F, Y, D)
     if len(F.shape) != 2 or not xp.isdtype(F.dtype, "real floating"):
         raise InputError(
-            f"`F` must be a 2-D real floating array (n x m); got shape {F.shape}, dtype {F.dtype}"
+            "`F` must be a 2-D real floating array (n x m); "
+            f"got shape {F.shape}, dtype {F.dtype}"
         )
     n = F.shape[0]
     if len(Y.shape) not in (1, 2) or Y.shape[0] != n:
@@ -117,7 +119,8 @@ def _solve_iv(
         )
     if len(D.shape) != 2 or D.shape[0] != n or D.shape[1] < 1:
         raise InputError(
-            f"`D` must be an (n, P) pattern array with n={n}, P >= 1; got shape {D.shape}"
+            f"`D` must be an (n, P) pattern array with n={n}, P >= 1; "
+            f"got shape {D.shape}"
         )
     check_beta(beta)
     if group not in ("class", "pattern"):
@@ -434,27 +437,42 @@ class _Polisher:
         return self.skip < 0
 
     def attempt(self, S: Array):
-        """Polish; return ``(S, obj, lb, viol, R)`` if it meets the tolerances."""
-        pb, xp = self.pb, self.pb.xp
+        """Polish; return ``(S, obj, lb, viol, R)`` if it meets the tolerances.
+
+        First the cone projection of every block (a feasible neighbour), then
+        active-set Newton with several active-row thresholds.
+        """
         F, D, Y = self.host
         S_np = to_numpy(S)
-        for delta in (1e-7, 1e-4, 1e-2):
+        makers = [lambda Sk, k: project_blocks(F, D, Sk)] + [
+            functools.partial(self._newton, delta=delta) for delta in (1e-6, 1e-4, 1e-2)
+        ]
+        for make in makers:
             out = np.stack(
-                [
-                    polish_blocks(F, D, Y[:, k], pb.beta, S_np[:, :, k, :], delta)
-                    for k in range(Y.shape[1])
-                ],
-                axis=2,
+                [make(S_np[:, :, k, :], k) for k in range(Y.shape[1])], axis=2
             )
-            Sx = xp.asarray(out, dtype=pb.Y.dtype)
-            viol = pb.op.violation(Sx)
-            if viol > self.viol_tol:
-                continue
-            obj, R = objective(pb, Sx)
-            lb = exact_certificate(pb, to_numpy(R), F, D)
-            if (obj - lb) <= self.tol * abs(obj):
-                return Sx, obj, lb, viol, R
-        self.skip, self.waits = self.waits, 2 * self.waits
+            found = self._check(out)
+            if found is not None:
+                return found
+        self.skip, self.waits = self.waits, min(2 * self.waits, 8)
+        return None
+
+    def _newton(self, Sk: np.ndarray, k: int, *, delta: float) -> np.ndarray:
+        F, D, Y = self.host
+        return polish_blocks(F, D, Y[:, k], self.pb.beta, Sk, delta)
+
+    def _check(self, out: np.ndarray):
+        """Certify a candidate over all patterns (``None`` unless it meets both)."""
+        pb = self.pb
+        F, D, _ = self.host
+        Sx = pb.xp.asarray(out, dtype=pb.Y.dtype)
+        viol = pb.op.violation(Sx)
+        if viol > self.viol_tol:
+            return None
+        obj, R = objective(pb, Sx)
+        lb = exact_certificate(pb, to_numpy(R), F, D)
+        if (obj - lb) <= self.tol * abs(obj):
+            return Sx, obj, lb, viol, R
         return None
 
 
@@ -517,7 +535,8 @@ def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
     found = {k: meta.get(k) for k in expected}
     if found != expected:
         raise InputError(
-            f"`resume` checkpoint {str(path)!r} is for another problem: {found} != {expected}"
+            f"`resume` checkpoint {str(path)!r} is for another problem: "
+            f"{found} != {expected}"
         )
     solver.restore(arrays, meta)
 

@@ -1,7 +1,7 @@
 r"""Centred SVD of large data matrices without ``n x n`` objects.
 
 :func:`whiten_large` accumulates the centred Gram matrix
-:math:`G = (CX)^T(CX) = \sum_{\text{chunks}} (X_c - \mathbf 1\mu^T)^T(X_c - \mathbf 1\mu^T)`
+:math:`G = (CX)^T(CX) = \sum_c (X_c - \mathbf 1\mu^T)^T(X_c - \mathbf 1\mu^T)`
 in float64 over row chunks, takes its eigendecomposition
 :math:`G = V\Sigma^2V^T` (``d x d``), and returns :math:`(\mu, \Sigma, V^T)`;
 the left factor :math:`U = CXV\Sigma^{-1}` is formed chunk-wise on demand by
@@ -138,7 +138,7 @@ def left_factor(
     chunk_rows: int = 8192,
     dtype=None,
 ) -> Array:
-    r"""Left singular vectors :math:`U_k = (X - \mathbf 1\mu^T) V_k\Sigma_k^{-1}`, chunk-wise.
+    r"""Compute :math:`U_k = (X - \mathbf 1\mu^T) V_k\Sigma_k^{-1}` chunk-wise.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Full-scale convex BN solver: agreement with CVXPY/Clarabel, backends, checkpoints, input errors."""
+"""Full-scale convex BN solver: Clarabel agreement, backends, checkpoints, errors."""
 
 import numpy as np
 import pytest
@@ -81,7 +81,8 @@ def test_vector_output_class_groups_equal_separate_programs():
 
 
 def test_pattern_groups_lower_than_class_groups():
-    # Frobenius groups per (pattern, sign) relax the per-class penalty: sum ||s_k|| >= ||S||_F
+    # Frobenius groups per (pattern, sign) relax the per-class penalty:
+    # sum_k ||s_k|| >= ||S||_F
     F, Y, D = _instance(n=24, K=2, seed=3)
     per_class = solve_fullscale(F, Y, BETA, D, tol=1e-7)
     per_pattern = solve_fullscale(
@@ -138,7 +139,8 @@ def test_fit_predict_reproduces_training_predictions():
     y = np.tanh(X[:, 0]) + 0.1 * rng.standard_normal(40)
     model = fit(X, y, BETA, patterns=32, seed=0, tol=1e-7)
     assert model.solution.status == SolverStatus.OPTIMAL
-    # feasible blocks: (U's)_+ = D_i U's, so the ReLU network equals the convex prediction
+    # feasible blocks: (U's)_+ = D_i U's, so the ReLU network equals the
+    # convex prediction
     xp_assert_close(model.predict(X), model.solution.predictions, rtol=0, atol=1e-5)
     gated = fit(X, y, BETA, patterns=32, seed=0, gated=True, tol=1e-7)
     xp_assert_close(gated.predict(X), gated.solution.predictions, rtol=0, atol=1e-9)
@@ -194,7 +196,7 @@ def test_resume_from_other_problem_is_rejected(tmp_path):
 def test_sample_patterns_deterministic_and_distinct():
     F, _, _ = _instance(n=25, seed=11)
     D1, g1 = sample_patterns(F, 50, seed=3)
-    D2, g2 = sample_patterns(F, 50, seed=3)
+    D2, _ = sample_patterns(F, 50, seed=3)
     np.testing.assert_array_equal(D1, D2)
     assert np.array_equal(D1, F @ g1 >= 0), "gates must reproduce the patterns"
     assert len({c.tobytes() for c in D1.T}) == D1.shape[1], "duplicate patterns"

@@ -1,5 +1,7 @@
 """Large whitening (chunked Gram) and the explicit spectral regularisers."""
 
+import itertools
+
 import numpy as np
 import pytest
 from bnconvex.numerics.errors import InputError
@@ -24,7 +26,7 @@ def big():
 
 
 def test_large_whitening_matches_lapack_svd(big):
-    X, (U, s, Vt) = big
+    X, (U, s, _) = big
     fac = whiten_large(X, chunk_rows=333)
     assert fac.rank == 300
     # Gram route: relative error ~ eps * (s1/sk)^2 = 1e-16 * 25 here
@@ -66,7 +68,7 @@ def test_truncated_optimum_is_monotone_in_k():
         )
         vals.append((sol.lower_bound, sol.objective))
     # certified: lower bound for k+1 never above the value for k (tolerance 1e-8 rel.)
-    for (lb_big, _), (_, ub_small) in zip(vals, vals[1:]):
+    for (lb_big, _), (_, ub_small) in itertools.pairwise(vals):
         assert lb_big <= ub_small * (1 + 1e-8), vals
 
 
@@ -76,7 +78,8 @@ def test_spectral_weights_definition():
     fac = whiten_large(X)
     F = spectral_features(fac, 2.0, scale=0.5).transform(X)
     sig = fac.sigma
-    # columns: U_j (sigma_j/sigma_1)^2 have norms (sigma_j/sigma_1)^2; shift column c/sqrt(n)
+    # columns U_j (sigma_j/sigma_1)^2 have norms (sigma_j/sigma_1)^2;
+    # the shift column c/sqrt(n) has norm c
     xp_assert_close(
         np.linalg.norm(F, axis=0), np.r_[(sig / sig[0]) ** 2, 0.5], rtol=1e-12
     )
