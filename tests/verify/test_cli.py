@@ -176,6 +176,8 @@ def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_pa
     ):
         assert key in res, key
     assert res["relative_gap"] <= 1e-8, res
+    # the rebuilt weights attain the convex optimum (paper.md R1 reconstruction)
+    assert math.isclose(res["network_objective"], res["objective"], rel_tol=1e-10)
     assert res["bound_kind"] == "global"
     assert res["status"] == "optimal"
     assert 1 <= res["neurons"] <= 15  # at most n + 1 non-zero blocks
@@ -194,6 +196,8 @@ def test_solve_std_convention_is_convention_a_with_beta_over_sqrt_n(data14, tmp_
     assert rc == 0, err
     std = json.loads(out)
     assert math.isclose(std["beta_a"], 0.5 / math.sqrt(14), rel_tol=1e-15)
+    # std network (gamma, alpha, v scaled by n^(-1/4)) with beta_std: same objective
+    assert math.isclose(std["network_objective"], std["objective"], rel_tol=1e-10)
     rc, out, err = bnconvex(
         "solve", data14, "--beta", repr(0.5 / math.sqrt(14)), "--json"
     )

@@ -240,6 +240,7 @@ def _write_outputs(
 
 def run(args: argparse.Namespace) -> int:
     """Solve, certify, print; exit 0 when optimal, 1 otherwise."""
+    from bnconvex.numerics.network import objective
     from bnconvex.numerics.reconstruct import convex_to_network
     from bnconvex.numerics.status import SolverStatus
 
@@ -251,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     net_a = convex_to_network(res["whitening"], sol.S_plus, sol.S_minus)
     net = network_in_convention(net_a, X.shape[0], args.bn)
     summary = _summary(args, res, net, 0.0)
+    summary["network_objective"] = float(objective(net, X, y, args.beta))
     if args.mp_certify is not None:
         summary["mp_certificate"] = _mp_certificate(args, X, y, res)
     summary["seconds"] = time.perf_counter() - start
