@@ -194,3 +194,39 @@ def test_agreed_digits_mixes_relative_and_absolute_error():
     flip = runner._agreed_digits({"q": "2.5"}, {"q": "-2.5"}, 50)
     assert flip == pytest.approx(-math.log10(2.0), rel=1e-12)
     assert runner._agreed_digits({"a": "1"}, {"b": "1"}, 50) is None
+
+
+def test_dask_scheduler_path_with_a_stand_in_client(toy_claims, monkeypatch):
+    import sys
+    import types
+
+    calls = {}
+
+    class Client:  # the subset of dask.distributed.Client the runner uses
+        def __init__(self, address):
+            calls["address"] = address
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, items, pure=True):
+            calls["pure"] = pure
+            return [fn(item) for item in items]
+
+        def gather(self, futures):
+            return futures
+
+    distributed = types.ModuleType("dask.distributed")
+    distributed.Client = Client
+    monkeypatch.setitem(sys.modules, "dask", types.ModuleType("dask"))
+    monkeypatch.setitem(sys.modules, "dask.distributed", distributed)
+    options = runner.RunOptions(scheduler="tcp://scheduler:8786")
+    units = runner.plan_units([get_claim("toy.passing")], (), options)
+    seen = []
+    recs = runner.run_units(units, options, progress=lambda u, r: seen.append(u.tier))
+    assert calls == {"address": "tcp://scheduler:8786", "pure": False}
+    assert [r["status"] for r in recs] == ["passed"] * 4
+    assert seen == ["float64"]
