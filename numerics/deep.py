@@ -94,7 +94,11 @@ class DeepBNNetwork:
         for layer, (W, g, a) in enumerate(
             zip(self.Ws, self.gammas, self.alphas, strict=True), 1
         ):
-            if W.ndim != 2 or W.shape[0] != prev or g.shape != a.shape != (W.shape[1],):
+            if (
+                W.ndim != 2
+                or W.shape[0] != prev
+                or {g.shape, a.shape} != {(W.shape[1],)}
+            ):
                 raise InputError(
                     f"layer {layer}: `Ws` must chain ({prev} rows) and `gammas`, "
                     f"`alphas` match its {W.shape[-1]} columns; got W {W.shape}, "
