@@ -43,8 +43,8 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
+from ._lbfgs import lbfgs_network
 from ._validation import check_beta, check_data, check_positive_int
 from .arrangements import enumerate_patterns
 from .bn import batch_norm, convention_scale
@@ -276,23 +276,13 @@ def train_after_relu(
         v=rng.standard_normal(m) / math.sqrt(m),
     )
 
-    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        try:
-            value, grad = after_relu_objective_and_gradient(
-                _unpack(x, net), X, y, beta, loss
-            )
-        except InputError:
-            return np.inf, np.zeros_like(x)
-        return value, _pack(grad)
-
-    res = minimize(
-        fun,
-        _pack(net),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": 1e-10, "ftol": 1e-14},
+    best = lbfgs_network(
+        lambda nt: after_relu_objective_and_gradient(nt, X, y, beta, loss),
+        net,
+        _pack,
+        _unpack,
+        max_iter=check_positive_int(max_iter, "max_iter"),
     )
-    best = _unpack(res.x, net)
     return best, after_relu_objective(best, X, y, beta, loss)
 
 

@@ -39,8 +39,8 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
+from ._lbfgs import lbfgs_network
 from ._validation import check_beta, check_data, check_positive_int
 from .bn import batch_norm
 from .closed_form import highdim_network
@@ -388,19 +388,11 @@ def train_deep(
     )
     net = DeepBNNetwork(Ws, gammas, alphas, v)
 
-    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        try:
-            value, grad = deep_objective_and_gradient(_unpack(x, net), X, y, beta)
-        except InputError:  # BN undefined: let the line search step back
-            return np.inf, np.zeros_like(x)
-        return value, _pack(grad)
-
-    res = minimize(
-        fun,
-        _pack(net),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": check_positive_int(max_iter, "max_iter"), "gtol": 1e-10},
+    best = lbfgs_network(
+        lambda nt: deep_objective_and_gradient(nt, X, y, beta),
+        net,
+        _pack,
+        _unpack,
+        max_iter=check_positive_int(max_iter, "max_iter"),
     )
-    best = _unpack(res.x, net)
     return best, deep_objective(best, X, y, beta)

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, xlogy
 
+from ._lbfgs import lbfgs_network
 from ._validation import check_beta, check_data, check_labels, check_positive_int
 from .certificate import dual_constraint_bound
 from .convex_program import ConvexProblem, ConvexSolution, cone_violation, predict
@@ -409,16 +409,11 @@ def train_loss_network(
     m, max_iter = check_positive_int(m, "m"), check_positive_int(max_iter, "max_iter")
     net = _initial_network(X.shape[1], m, None, np.random.default_rng(seed), "a")
 
-    def fun(x):
-        value, grad = _loss_value_and_gradient(_unpack(x, net), X, y, beta, loss)
-        return value, _pack(grad)
-
-    res = minimize(
-        fun,
-        _pack(net),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": 1e-10, "ftol": 1e-14},
+    best = lbfgs_network(
+        lambda nt: _loss_value_and_gradient(nt, X, y, beta, loss),
+        net,
+        _pack,
+        _unpack,
+        max_iter=max_iter,
     )
-    best = _unpack(res.x, net)
     return best, network_loss_objective(best, X, y, beta, loss)
