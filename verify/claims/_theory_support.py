@@ -76,8 +76,15 @@ def mp_whiten(X: np.ndarray) -> tuple[mpmath.matrix, list[Any], mpmath.matrix]:
     U, S, V = mpmath.svd_r(C * Xm, full_matrices=False)
     tol = S[0] * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
     r = sum(1 for k in range(len(S)) if S[k] > tol)
-    Ur = mpmath.matrix([[U[i, k] for k in range(r)] for i in range(n)])
-    Vt = mpmath.matrix([[V[k, j] for j in range(d)] for k in range(r)])
+    # Fix the sign of each singular pair (largest-|U_ik| entry positive, as
+    # sklearn's ``svd_flip``), so that values compared across precisions do not
+    # flip sign with the SVD routine's arbitrary choice.
+    signs = []
+    for k in range(r):
+        i_max = max(range(n), key=lambda i: abs(U[i, k]))
+        signs.append(1 if U[i_max, k] >= 0 else -1)
+    Ur = mpmath.matrix([[signs[k] * U[i, k] for k in range(r)] for i in range(n)])
+    Vt = mpmath.matrix([[signs[k] * V[k, j] for j in range(d)] for k in range(r)])
     return Ur, [S[k] for k in range(r)], Vt
 
 
