@@ -361,3 +361,37 @@ def test_certify_random_network_with_sampled_patterns_uses_the_universal_bound(
     assert math.isclose(cert["lower_bound"], universal, rel_tol=1e-12)
     assert cert["status"] == "gap"
     assert cert["gap"] > 0
+
+
+def test_certify_reports_bn_eps_and_why_the_eps_zero_bound_holds(data14, tmp_path):
+    rng = np.random.default_rng(5)  # a random network with PyTorch's default eps
+    net = tmp_path / "net.npz"
+    np.savez(
+        net,
+        W=rng.standard_normal((3, 2)),
+        gamma=rng.standard_normal(2),
+        alpha=rng.standard_normal(2),
+        v=rng.standard_normal(2),
+        eps=np.asarray(1e-5),
+    )
+    args = ("certify", net, data14, "--beta", "0.1", "--arrangements", "200")
+    rc, out, err = bnconvex(*args, "--json")
+    assert rc == 0, err
+    cert = json.loads(out)
+    assert cert["bn_eps"] == 1e-5
+    assert "assumes BN eps = 0" in cert["bn_eps_note"]
+    assert "bounded below by the eps = 0 optimum" in cert["bn_eps_note"]
+    assert cert["lower_bound"] <= cert["objective"], cert
+    rc, text, err = bnconvex(*args)
+    assert rc == 0, err
+    assert any(
+        line.startswith("bn_eps_note") and "assumes BN eps = 0" in line
+        for line in text.splitlines()
+    ), text
+
+
+def test_certify_bn_eps_note_for_an_eps_zero_network():
+    from bnconvex.verify.commands.certify import bn_eps_note
+
+    assert bn_eps_note(0.0) == "exact program assumes BN eps = 0, as this network has"
+    assert "eps = 0.001," in bn_eps_note(1e-3)

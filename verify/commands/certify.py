@@ -6,6 +6,16 @@ training objective, and a certified lower bound on the global optimum from
 the dual of the convex program (paper.md R1): with the complete arrangement
 the bound is global; with sampled patterns only the universal bound
 :math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)` is valid for the network.
+
+The exact convex program assumes a BN variance offset :math:`\epsilon = 0`.
+A PyTorch state dict does not store ``eps`` and loads with PyTorch's default
+``1e-5`` (``--bn-eps`` overrides it).  The output reports ``bn_eps`` and why the
+bound still holds (:func:`bnconvex.numerics.network.load_network`, Notes):
+:math:`\gamma(h-\bar h)/\sqrt{\mathrm{var}+\epsilon} =
+\gamma'(h-\bar h)/\operatorname{std}(h)` with :math:`|\gamma'| < |\gamma|`, so
+the network equals an :math:`\epsilon = 0` network with a smaller penalty and
+its objective (computed with :math:`\epsilon`) is bounded below by the
+:math:`\epsilon = 0` global optimum.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import numpy as np
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify.commands import _common as common
 
-__all__ = ["OPTIMAL_RTOL", "add_parser", "run"]
+__all__ = ["OPTIMAL_RTOL", "add_parser", "bn_eps_note", "run"]
 
 #: ``status`` is ``"optimal"`` when the certified relative gap is at most this;
 #: otherwise ``"gap"``: the network is suboptimal by at most ``gap``.
@@ -56,14 +66,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="enumerate all activation patterns (default) or sample N",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of pattern sampling")
+    p.add_argument(
+        "--bn-eps",
+        type=float,
+        default=None,
+        metavar="EPS",
+        help="BN eps of a PyTorch NETWORK (a state dict does not store it; "
+        "default 1e-5, PyTorch's); ignored for .npz",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
+
+
+def bn_eps_note(eps: float) -> str:
+    """One line saying how the ``eps = 0`` program bounds a network with ``eps``."""
+    if eps == 0:
+        return "exact program assumes BN eps = 0, as this network has"
+    return (
+        f"exact program assumes BN eps = 0; this network has eps = {eps:g}, which "
+        "equals an eps = 0 network with a smaller |gamma| (smaller penalty), so "
+        "its objective is still bounded below by the eps = 0 optimum"
+    )
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray]:
     from bnconvex.numerics.network import load_network
 
-    net = load_network(args.network)
+    net = load_network(args.network, bn_eps=args.bn_eps)
     X, y = common.load_data(args.data)
     if args.bn is not None and args.bn != net.convention:
         net = net.replace(convention=args.bn)
@@ -102,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         "seconds": time.perf_counter() - start,
         "bn_convention": net.convention,
         "beta": float(args.beta),
+        "bn_eps": float(net.eps),
+        "bn_eps_note": bn_eps_note(float(net.eps)),
     }
     if net.convention == "std":
         out["beta_a"] = convert_beta(args.beta, X.shape[0], source="std", target="a")
