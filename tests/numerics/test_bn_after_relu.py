@@ -127,6 +127,19 @@ def test_solution_reconstruction_and_local_search(solved):
     assert local >= sol.objective - sol.gap, (local, sol.objective, sol.gap)
 
 
+def test_logistic_loss_reconstruction():
+    # R6 with any convex loss: the reconstruction identity does not depend on it
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((6, 2))
+    y = np.array([1.0, -1.0, -1.0, 1.0, 1.0, -1.0])
+    prob = AfterReLUProblem(X, y, 0.1, relu_patterns(X), loss="logistic")
+    sol = solve_after_relu(prob)
+    net = reconstruct(prob, sol)
+    value = after_relu_objective(net, X, y, 0.1, "logistic")
+    assert_rel_close(value, sol.objective, 1e-9, "logistic: reconstructed vs convex")
+    assert sol.relative_gap <= 1e-8, (sol.status, sol.relative_gap)
+
+
 def test_against_cvxpy(solved):
     # R6 modelled independently in w-coordinates (test-only dependency)
     cp = pytest.importorskip("cvxpy")
