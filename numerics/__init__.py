@@ -1,1 +1,181 @@
-"""placeholder."""
+"""Numerical layer of bnconvex: BN networks, whitening, arrangements, programs.
+
+Public names of the finished modules are re-exported here (SciPy style, with
+``__all__``).  Only the exceptions and status constants are imported eagerly;
+every other name is loaded on first access (PEP 562 ``__getattr__``), so
+``import bnconvex.numerics`` stays cheap and pulls in neither SciPy nor
+mpmath, and optional back ends (PyTorch, CuPy) are imported only by the
+functions that need them.
+
+=================  =========================================================
+module             contents
+=================  =========================================================
+``bn``             batch normalisation in conventions ``a`` and ``std``
+``network``        the two-layer BN-ReLU network, objective, gradient, I/O
+``whitening``      centred compact SVD ``U' = [U, 1/sqrt(n)]``
+``arrangements``   activation patterns: enumeration, sampling, files
+``reconstruct``    convex program <-> network weights
+``closed_form``    closed-form optima (high-dimensional, one-hot), R2 bound
+``nonconvex``      local search on the non-convex objective
+``data``           synthetic data sets and data-file loading
+``mp_refine``      mpmath refinement and certificates
+``datasets``       CIFAR-10 / Fashion-MNIST readers and preprocessing
+``sgd``            minibatch SGD of the BN network
+``implicit_bias``  the implicit-bias (whitened gradient flow) experiment
+=================  =========================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from bnconvex.numerics.errors import (
+    BnConvexError,
+    ClaimError,
+    InputError,
+    PrecisionError,
+    SolverError,
+)
+from bnconvex.numerics.status import SolverStatus
+
+#: public names of each lazily imported module (``tests/numerics/test_init.py``
+#: checks that they equal the module's ``__all__``).
+_LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "bn": (
+        "CONVENTIONS",
+        "Convention",
+        "batch_norm",
+        "convention_scale",
+        "convert_beta",
+    ),
+    "network": (
+        "BNNetwork",
+        "TORCH_DEFAULT_EPS",
+        "forward",
+        "load_network",
+        "objective",
+        "objective_and_gradient",
+        "penalty",
+        "save_network",
+    ),
+    "whitening": (
+        "Whitening",
+        "whiten",
+    ),
+    "arrangements": (
+        "LP_MARGIN_TOL",
+        "enumerate_patterns",
+        "is_realizable",
+        "load_patterns",
+        "max_pattern_count",
+        "sample_patterns",
+        "save_patterns",
+    ),
+    "reconstruct": (
+        "convex_to_network",
+        "network_to_convex",
+    ),
+    "closed_form": (
+        "highdim_network",
+        "highdim_optimum",
+        "highdim_prediction",
+        "huber_h",
+        "onehot_network",
+        "onehot_optimum",
+        "universal_lower_bound",
+    ),
+    "nonconvex": (
+        "train_best_of",
+        "train_nonconvex",
+    ),
+    "data": (
+        "load_dataset",
+        "make_classification",
+        "make_regression",
+        "make_spread_spectrum",
+    ),
+    "mp_refine": (
+        "GUARD_DPS",
+        "MIN_DPS",
+        "MpCertificate",
+        "MpSolution",
+        "MpWhitening",
+        "certify_mp",
+        "highdim_optimum_mp",
+        "refine_solution",
+        "whiten_mp",
+    ),
+    "datasets": (
+        "CIFAR10_CLASSES",
+        "DATASET_NAMES",
+        "Dataset",
+        "FASHION_MNIST_CLASSES",
+        "RawImages",
+        "atomic_savez",
+        "atomic_write_text",
+        "default_source",
+        "load_classification",
+        "load_raw",
+        "preprocess",
+        "read_cifar10_batches",
+        "read_fashion_mnist",
+        "read_idx",
+        "read_image_folder",
+        "read_image_tar",
+        "resolve_source",
+        "save_raw_cache",
+        "select",
+    ),
+    "sgd": (
+        "BNStatistics",
+        "SGDResult",
+        "accuracy",
+        "full_batch_statistics",
+        "init_network",
+        "minibatch_objective_and_gradient",
+        "predict",
+        "statistics_to_numpy",
+        "train_sgd",
+    ),
+    "implicit_bias": (
+        "ImplicitBiasCurves",
+        "PAPER_SETTING",
+        "curves_to_numpy",
+        "energy_fraction",
+        "implicit_bias_curves",
+        "implicit_bias_experiment",
+        "preconditioning_error",
+        "spread_spectrum_instance",
+        "whitened_objective_and_gradient",
+        "whitened_parameters",
+    ),
+}
+
+_LAZY_NAMES: dict[str, str] = {
+    name: module for module, names in _LAZY_MODULES.items() for name in names
+}
+
+__all__ = [
+    "BnConvexError",
+    "ClaimError",
+    "InputError",
+    "PrecisionError",
+    "SolverError",
+    "SolverStatus",
+]
+__all__ += sorted(_LAZY_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,23 +6,43 @@ runner drives its tiers with Hypothesis and writes one JSON record per
 (claim, tier, instance) (:mod:`.records`); the Markdown and HTML reports are
 rendered from those records only.  The command line is ``bnconvex``
 (``python -m bnconvex.verify``).
+
+Only the registry is imported eagerly; the runner, the record I/O and the CLI
+(which pull in NumPy, Hypothesis and jsonschema) load on first access
+(PEP 562 ``__getattr__``), so ``import bnconvex.verify`` stays cheap.
 """
 
-from bnconvex.verify.records import read_jsonl, summarize, write_jsonl
-from bnconvex.verify.registry import Claim, Evidence, all_claims, get_claim, register
-from bnconvex.verify.runner import RunOptions, plan_units, run_units, select_claims
+from __future__ import annotations
 
-__all__ = [
-    "Claim",
-    "Evidence",
-    "RunOptions",
-    "all_claims",
-    "get_claim",
-    "plan_units",
-    "read_jsonl",
-    "register",
-    "run_units",
-    "select_claims",
-    "summarize",
-    "write_jsonl",
-]
+import importlib
+from typing import Any
+
+from bnconvex.verify.registry import Claim, Evidence, all_claims, get_claim, register
+
+#: public names of the lazily imported modules.
+_LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "cli": ("main",),
+    "records": ("read_jsonl", "summarize", "validate_records", "write_jsonl"),
+    "runner": ("RunOptions", "plan_units", "run_unit", "run_units", "select_claims"),
+}
+
+_LAZY_NAMES: dict[str, str] = {
+    name: module for module, names in _LAZY_MODULES.items() for name in names
+}
+
+__all__ = ["Claim", "Evidence", "all_claims", "get_claim", "register"]
+__all__ += sorted(_LAZY_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
