@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
+from bnconvex.numerics.mp_refine import whiten_mp
 from bnconvex.theory import Derivation, overall
 from bnconvex.theory.symbols import alpha, bn_a, bn_std, gamma, vector
 from bnconvex.verify.registry import Evidence
@@ -68,24 +69,27 @@ def mp_matrix(array: Any) -> mpmath.matrix:
 def mp_whiten(X: np.ndarray) -> tuple[mpmath.matrix, list[Any], mpmath.matrix]:
     r"""Centred compact SVD at the working precision: ``U (n x r), sigma, Vt (r x d)``.
 
-    The rank counts singular values above :math:`10^{-dps/2}\sigma_1`.
+    A view of :func:`bnconvex.numerics.mp_refine.whiten_mp` at ``mp.dps`` (with
+    its guard digits) with a fixed sign for each singular pair.
+
+    Notes
+    -----
+    The rank counts :math:`\sigma_k > 10^{-\lfloor dps/2\rfloor}
+    \max(\sigma_1, \|X\|_F)`.  Each pair :math:`(u_k, v_k)` is flipped so that
+    the largest-:math:`|U_{ik}|` entry is positive (sklearn's ``svd_flip``):
+    values compared across precisions then do not change sign with the SVD
+    routine's arbitrary choice.
     """
-    n, d = X.shape
-    Xm = mp_matrix(X)
-    C = mpmath.eye(n) - mpmath.ones(n, n) / n
-    U, S, V = mpmath.svd_r(C * Xm, full_matrices=False)
-    tol = S[0] * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
-    r = sum(1 for k in range(len(S)) if S[k] > tol)
-    # Fix the sign of each singular pair (largest-|U_ik| entry positive, as
-    # sklearn's ``svd_flip``), so that values compared across precisions do not
-    # flip sign with the SVD routine's arbitrary choice.
+    dps = mpmath.mp.dps
+    wh = whiten_mp(X, dps=dps, rtol=10.0 ** -(dps // 2))
+    n, r, d = wh.U.rows, wh.rank, wh.Vt.cols
     signs = []
     for k in range(r):
-        i_max = max(range(n), key=lambda i: abs(U[i, k]))
-        signs.append(1 if U[i_max, k] >= 0 else -1)
-    Ur = mpmath.matrix([[signs[k] * U[i, k] for k in range(r)] for i in range(n)])
-    Vt = mpmath.matrix([[signs[k] * V[k, j] for j in range(d)] for k in range(r)])
-    return Ur, [S[k] for k in range(r)], Vt
+        i_max = max(range(n), key=lambda i: abs(wh.U[i, k]))
+        signs.append(1 if wh.U[i_max, k] >= 0 else -1)
+    U = mpmath.matrix([[signs[k] * wh.U[i, k] for k in range(r)] for i in range(n)])
+    Vt = mpmath.matrix([[signs[k] * wh.Vt[k, j] for j in range(d)] for k in range(r)])
+    return U, list(wh.sigma), Vt
 
 
 def _flatten(values: Any) -> list[Any]:
