@@ -26,6 +26,7 @@ certificate, never trusted.
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import nnls
 
 from ._blocks import SIGNS, Blocks
 
@@ -73,6 +74,11 @@ def _faces(blk: Blocks, X: np.ndarray, theta: float):
     return faces
 
 
+#: Relative norm below which a block that shrinks during Newton counts as
+#: collapsing to zero (it is removed; the violator search re-adds it if needed).
+COLLAPSE = 1e-6
+
+
 def _phi(M, y, beta, z, splits) -> float:
     e = M @ z - y
     return 0.5 * e @ e + beta * sum(np.linalg.norm(zb) for zb in np.split(z, splits))
@@ -101,11 +107,13 @@ def _newton(M, y, beta, z, sizes, max_iter=60):
     """
     splits = np.cumsum(sizes)[:-1]
     gtol = 1e-15 * (1.0 + np.linalg.norm(M.T @ y))
+    nz0 = np.array([np.linalg.norm(zb) for zb in np.split(z, splits)])
     for _ in range(max_iter):
         parts = np.split(z, splits)
         nz = np.array([np.linalg.norm(zb) for zb in parts])
-        if nz.min() <= 1e-9 * nz.max():
-            return z, int(np.argmin(nz))
+        shrunk = (nz <= COLLAPSE * nz.max()) & (nz < 0.5 * nz0)
+        if shrunk.any():
+            return z, int(np.argmax(shrunk))
         g, H = _newton_system(M, y, beta, parts, nz)
         if np.linalg.norm(g) <= gtol:
             break
@@ -121,8 +129,8 @@ def _newton(M, y, beta, z, sizes, max_iter=60):
     return z, None
 
 
-def _solve_faces(blk: Blocks, faces: list) -> tuple[list, np.ndarray]:
-    """Newton on the faces, dropping blocks that collapse; returns faces and z."""
+def _solve_faces(blk: Blocks, faces: list) -> list:
+    """Newton on the faces, dropping blocks that collapse; faces with new values."""
     z = np.concatenate([N.T @ x for _, _, N, x in faces] + [np.zeros(0)])
     while faces:
         sizes = [N.shape[1] for _, _, N, _ in faces]
@@ -130,27 +138,114 @@ def _solve_faces(blk: Blocks, faces: list) -> tuple[list, np.ndarray]:
             [SIGNS[s] * (blk.D[:, p, None] * blk.U) @ N for s, p, N, _ in faces], axis=1
         )
         z, bad = _newton(M, blk.y, blk.beta, z, sizes)
-        if bad is None:
-            return faces, z
         parts = np.split(z, np.cumsum(sizes)[:-1])
+        if bad is None:
+            return [
+                (s, p, N, N @ zb) for (s, p, N, _), zb in zip(faces, parts, strict=True)
+            ]
         faces = faces[:bad] + faces[bad + 1 :]
         z = np.concatenate(parts[:bad] + parts[bad + 1 :]) if faces else z[:0]
-    return faces, z
+    return faces
 
 
-def polish(blk: Blocks, X: np.ndarray, tau: float) -> np.ndarray | None:
+def _to_blocks(blk: Blocks, faces: list, shape: tuple) -> np.ndarray:
+    """Sum the face points per block (faces of one pattern add up within its cone)."""
+    Xp = np.zeros(shape)
+    for s, p, _, x in faces:
+        Xp[s, p] += x
+    return Xp
+
+
+def _tighten(blk: Blocks, faces: list) -> tuple[list, bool]:
+    """Add the rows a face point violates to its active set (projecting the point)."""
+    out, changed = [], False
+    for s, p, N, x in faces:
+        G = blk.sign[:, p, None] * blk.U
+        bad = G @ x < -1e-13 * max(1.0, float(np.linalg.norm(x)))
+        if bad.any():
+            on = (
+                (np.abs(G @ x) < 1e-9 * np.linalg.norm(x))
+                | bad
+                | (np.abs(G @ N).sum(1) < 1e-12)
+            )
+            N = _null_basis(G[on], blk.m)
+            x = N @ (N.T @ x)
+            changed = True
+        if N.shape[1] > 0:
+            out.append((s, p, N, x))
+    return out, changed
+
+
+def _has_face(have: dict, s: int, p: int, N: np.ndarray) -> bool:
+    """Whether block ``(s, p)`` already has a face spanning ``range(N)``."""
+    proj = N @ N.T
+    olds = have.get((int(s), int(p)), [])
+    return any(np.abs(proj - old).max() < 1e-8 for old in olds)
+
+
+def _violators(blk: Blocks, Xp: np.ndarray, faces: list, limit: int = 2) -> list:
+    r"""Return new faces for the blocks whose dual constraint is violated most.
+
+    For block ``(s, p)`` the objective decreases along :math:`d \\in K_p` iff
+    :math:`\\pm c_p^T d > \\beta\\|d\\|`, i.e. iff
+    :math:`\\|\\Pi_{K_p}(\\pm c_p)\\| > \\beta` (``+`` for :math:`s_i`); the new
+    block starts along that projection, on the face of the NNLS multipliers,
+    at the step minimising the objective along it.  A block already in the
+    support may get a second face (the points of one cone add up), unless it
+    already has that face.
+    """
+    r = blk.y - blk.predict(Xp)
+    C = blk.adjoint(r)
+    have: dict[tuple[int, int], list[np.ndarray]] = {}
+    for s, p, N, _ in faces:
+        have.setdefault((int(s), int(p)), []).append(N @ N.T)
+    found = []
+    for p in np.flatnonzero(np.linalg.norm(C, axis=1) > blk.beta):
+        G = blk.sign[:, p, None] * blk.U
+        for s in (0, 1):
+            c = SIGNS[s] * C[p]
+            lam, _ = nnls(G.T, -c)
+            d = c + G.T @ lam
+            excess = float(np.linalg.norm(d)) - blk.beta
+            if excess > 1e-10 * blk.beta:
+                found.append((excess, s, p, d, lam > 0))
+    found.sort(key=lambda item: -item[0])
+    new = []
+    for excess, s, p, d, active in found[:limit]:
+        N = _null_basis((blk.sign[:, p, None] * blk.U)[active], blk.m)
+        u = N @ (N.T @ d)
+        if N.shape[1] == 0 or not np.any(u) or _has_face(have, s, p, N):
+            continue
+        u /= np.linalg.norm(u)
+        curv = float(np.sum((blk.D[:, p] * (blk.U @ u)) ** 2))
+        new.append((s, p, N, u * excess / max(curv, 1e-12)))
+    return new
+
+
+def polish(
+    blk: Blocks, X: np.ndarray, tau: float, *, rounds: int = 8
+) -> np.ndarray | None:
     """Polished blocks (2, P, m) on the guessed face, or None if the guess failed.
 
-    The result is returned only if every linear slack stays above
-    ``-1e-13`` (rounding); optimality is judged by the caller's certificate.
+    Starting from the face guessed from the barrier iterate, each round solves
+    the face problem by Newton's method, moves rows that the solution violates
+    into the active sets, and adds the blocks whose dual constraint is violated
+    most (a primal active-set step).  The result is returned only if every
+    linear slack stays above ``-1e-13`` (rounding); optimality is judged by
+    the caller's certificate.
     """
     theta = float(np.sqrt((blk.n + 2) / (tau * blk.beta)))
-    faces, z = _solve_faces(blk, _faces(blk, X, theta))
-    Xp = np.zeros_like(X)
-    k = 0
-    for s, p, N, _ in faces:
-        Xp[s, p] = N @ z[k : k + N.shape[1]]
-        k += N.shape[1]
+    faces = _faces(blk, X, theta)
+    for _ in range(rounds):
+        faces = _solve_faces(blk, faces)
+        faces, changed = _tighten(blk, faces)
+        if changed:
+            continue
+        extra = _violators(blk, _to_blocks(blk, faces, X.shape), faces)
+        if not extra:
+            break
+        faces = faces + extra
+    Xp = _to_blocks(blk, faces, X.shape)
     if blk.slacks(Xp).min() < -1e-13:
         return None
     return Xp

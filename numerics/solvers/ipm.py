@@ -51,7 +51,7 @@ POLISH_START = 1e-3
 #: certificate, not the centring, decide optimality).
 CENTER_STEPS = 50
 #: The barrier stops when nu/tau falls below this fraction (float64 limit).
-BARRIER_FLOOR = 1e-12
+BARRIER_FLOOR = 1e-11
 
 
 def is_installed() -> bool:
@@ -74,6 +74,15 @@ class _Best:
             self.S, self.cert, self.viol = (S_plus, S_minus), cert, viol
 
 
+def _safe_polish(blk: Blocks, st: BarrierState) -> np.ndarray | None:
+    """:func:`polish`, with floating-point trouble meaning "no candidate"."""
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            return polish(blk, st.X, st.tau)
+    except (np.linalg.LinAlgError, FloatingPointError):
+        return None
+
+
 def _log(verbose: bool, msg: str) -> None:
     if verbose:
         print(f"[ipm] {msg}", file=sys.stderr)
@@ -85,11 +94,12 @@ def _outer_loop(
     """Barrier outer iterations with polish attempts; returns (reason, history)."""
     history: list[dict[str, float]] = []
     while True:
+        budget = min(CENTER_STEPS, max_iter - st.newton_steps)
         try:
-            budget = min(CENTER_STEPS, max_iter - st.newton_steps)
-            ok = center(blk, st, max_steps=budget) or budget == CENTER_STEPS
-        except np.linalg.LinAlgError:
-            ok = False
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                ok = center(blk, st, max_steps=budget) or budget == CENTER_STEPS
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            ok = False  # float64 exhausted near the boundary: keep the last iterate
         p = blk.objective(st.X)
         bound = blk.nu / st.tau
         history.append(
@@ -105,7 +115,7 @@ def _outer_loop(
             f"tau={st.tau:.2e} steps={st.newton_steps} obj={p:.12e} nu/tau={bound:.2e}",
         )
         if bound <= POLISH_START * p or not ok:
-            Xp = polish(blk, st.X, st.tau)
+            Xp = _safe_polish(blk, st)
             if Xp is not None:
                 best.offer(*blk.expand(Xp, P))
             if best.cert is not None and is_certified(
