@@ -7,8 +7,9 @@ backend state; the device is chosen at the edge (the CLI ``--backend`` option).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import array_api_compat
 import numpy as np
@@ -37,7 +38,9 @@ def array_namespace(*arrays: Array) -> ModuleType:
     CuPy arrays) raises ``TypeError``, as :func:`array_api_compat.array_namespace`
     does.
     """
-    arrays = tuple(a for a in arrays if a is not None and not isinstance(a, (int, float, bool)))
+    arrays = tuple(
+        a for a in arrays if a is not None and not isinstance(a, (int, float, bool))
+    )
     if not arrays:
         return array_api_compat.array_namespace(np.empty(0))
     return array_api_compat.array_namespace(*arrays)
@@ -60,7 +63,9 @@ def to_numpy(x: Array) -> np.ndarray:
         return np.asarray(x)
 
 
-def xp_capabilities(*, cpu: bool = True, gpu: bool = True, strict: bool = True) -> Callable[[F], F]:
+def xp_capabilities(
+    *, cpu: bool = True, gpu: bool = True, strict: bool = True
+) -> Callable[[F], F]:
     """Record which backends a public function supports.
 
     Parameters

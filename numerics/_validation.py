@@ -25,50 +25,70 @@ __all__ = [
 ]
 
 
-def check_matrix(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
-    """Return ``X`` as a 2-D float64 NumPy array or raise :class:`InputError`."""
-    arr = np.asarray(X)
+def _real_array(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a NumPy array of a real (float, int or bool) dtype."""
+    arr = np.asarray(value)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating)
         or np.issubdtype(arr.dtype, np.integer)
         or arr.dtype == bool
     ):
-        raise InputError(f"`{name}` must be a real numeric array; got dtype={arr.dtype}")
+        raise InputError(
+            f"`{name}` must be a real numeric array; got dtype={arr.dtype}"
+        )
+    return arr
+
+
+def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
+    """Return ``arr`` as float64, or raise naming how many entries are not finite."""
+    arr = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(arr)
+    if not np.all(finite):
+        bad = int(arr.size - np.count_nonzero(finite))
+        raise InputError(f"`{name}` contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_matrix(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
+    """Return ``X`` as a 2-D float64 NumPy array or raise :class:`InputError`."""
+    arr = _real_array(X, name)
     if arr.ndim != 2:
-        raise InputError(f"`{name}` must be a 2-D array (n samples x d features); got ndim={arr.ndim}")
+        raise InputError(
+            f"`{name}` must be a 2-D array (n samples x d features); "
+            f"got ndim={arr.ndim}"
+        )
     if arr.shape[0] < min_rows:
         raise InputError(
             f"`{name}` must have at least {min_rows} rows (samples); got {arr.shape[0]}"
         )
     if arr.shape[1] < 1:
-        raise InputError(f"`{name}` must have at least one column; got shape {arr.shape}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise InputError(f"`{name}` contains {bad} NaN or infinite value(s)")
-    return arr
+        raise InputError(
+            f"`{name}` must have at least one column; got shape {arr.shape}"
+        )
+    return _finite_float64(arr, name)
 
 
 def check_labels(y: Any, n: int, name: str = "y") -> np.ndarray:
     """Return labels as float64, shape ``(n,)`` or ``(n, K)``."""
-    arr = np.asarray(y)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == bool
-    ):
-        raise InputError(f"`{name}` must be a real numeric array; got dtype={arr.dtype}")
+    arr = _real_array(y, name)
     if arr.ndim not in (1, 2):
-        raise InputError(f"`{name}` must be 1-D (n,) or 2-D (n, K); got ndim={arr.ndim}")
+        raise InputError(
+            f"`{name}` must be 1-D (n,) or 2-D (n, K); got ndim={arr.ndim}"
+        )
     if arr.shape[0] != n:
-        raise InputError(f"`{name}` must have one entry per sample (n={n}); got length {arr.shape[0]}")
+        raise InputError(
+            f"`{name}` must have one entry per sample (n={n}); "
+            f"got length {arr.shape[0]}"
+        )
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise InputError(f"`{name}` contains NaN or infinite values")
     return arr
 
 
-def check_data(X: Any, y: Any, *, name_X: str = "X", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
+def check_data(
+    X: Any, y: Any, *, name_X: str = "X", name_y: str = "y"
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate a data set: at least two samples, finite values, matching labels."""
     X = check_matrix(X, name_X, min_rows=2)
     y = check_labels(y, X.shape[0], name_y)
@@ -76,11 +96,18 @@ def check_data(X: Any, y: Any, *, name_X: str = "X", name_y: str = "y") -> tuple
 
 
 def check_beta(beta: Any, name: str = "beta") -> float:
-    """Return the regularisation coefficient as a positive finite float."""
+    """Return the regularisation coefficient as a positive finite float.
+
+    Strings and booleans are refused rather than converted (no silent coercion).
+    """
+    if isinstance(beta, (bool, np.bool_, str, bytes)):
+        raise InputError(f"`{name}` must be a positive real number; got {beta!r}")
     try:
         value = float(beta)
     except (TypeError, ValueError):
-        raise InputError(f"`{name}` must be a positive real number; got {beta!r}") from None
+        raise InputError(
+            f"`{name}` must be a positive real number; got {beta!r}"
+        ) from None
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"`{name}` must be a positive finite number; got {beta!r}")
     return value

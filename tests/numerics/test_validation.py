@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from bnconvex.numerics._validation import check_beta, check_data, check_matrix
 from bnconvex.numerics.errors import InputError
 
@@ -20,7 +19,8 @@ def test_check_matrix_rejects_nan():
 def test_check_data_rejects_one_sample_and_wrong_label_length():
     with pytest.raises(InputError, match=r"at least 2 rows"):
         check_data(np.ones((1, 3)), np.ones(1))
-    with pytest.raises(InputError, match=r"`y` must have one entry per sample \(n=4\); got length 3"):
+    match = r"`y` must have one entry per sample \(n=4\); got length 3"
+    with pytest.raises(InputError, match=match):
         check_data(np.ones((4, 3)), np.ones(3))
 
 
@@ -34,3 +34,24 @@ def test_check_data_converts_integers_losslessly():
     X, y = check_data(np.arange(6).reshape(3, 2), [1, 2, 3])
     assert X.dtype == np.float64
     assert y.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_check_labels_rejects_inf_naming_the_count_and_bad_dtype():
+    y = np.array([1.0, np.inf, -np.inf])
+    with pytest.raises(InputError, match=r"`y` contains NaN or infinite values"):
+        check_data(np.arange(6.0).reshape(3, 2), y)
+    with pytest.raises(InputError, match=r"`y` must be a real numeric array"):
+        check_data(np.arange(6.0).reshape(3, 2), np.array(["a", "b", "c"]))
+
+
+@pytest.mark.parametrize("beta", [True, "0.1", b"1"])
+def test_check_beta_refuses_to_coerce_bools_and_strings(beta):
+    with pytest.raises(InputError, match=r"`beta` must be a positive real number"):
+        check_beta(beta)
+
+
+def test_check_matrix_rejects_no_columns_and_complex():
+    with pytest.raises(InputError, match=r"`X` must have at least one column"):
+        check_matrix(np.ones((3, 0)))
+    with pytest.raises(InputError, match=r"`X` must be a real numeric array"):
+        check_matrix(np.ones((3, 2), dtype=complex))
