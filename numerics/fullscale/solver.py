@@ -364,6 +364,7 @@ def _run(
 ) -> FullScaleSolution:
     last_ckpt = time.perf_counter()
     polisher = _Polisher(pb, tol, viol_tol) if polish else None
+    best = _Incumbent()
     while True:
         solver.advance(
             max_iter - solver.iters,
@@ -371,23 +372,17 @@ def _run(
         )
         S, lam, viol = solver.current()
         obj, R = objective(pb, S)
-        lb = certificate(pb, S, R, lam)
-        rel = (obj - lb) / max(abs(obj), _TINY)
+        best.bound(certificate(pb, S, R, lam))
+        if viol <= viol_tol:
+            best.offer(S, obj, R, viol)
         emit(
             f"[fullscale/{solver.name}] check {solver.outer:4d} "
-            f"iters {solver.iters:6d} obj {obj:.10g} lb {lb:.10g} "
-            f"rel.gap {rel:.2e} viol {viol:.2e} rho {solver.rho:.2e}"
+            f"iters {solver.iters:6d} obj {obj:.10g} lb {best.lb:.10g} "
+            f"viol {viol:.2e} best feasible {best.obj:.10g} rho {solver.rho:.2e}"
         )
-        if polisher is not None and polisher.due(rel, viol):
-            better = polisher.attempt(S)
-            if better is not None:
-                S, obj, lb, viol, R = better
-                rel = (obj - lb) / max(abs(obj), _TINY)
-                emit(
-                    f"[fullscale/polish] obj {obj:.12g} lb {lb:.12g} "
-                    f"rel.gap {rel:.2e} viol {viol:.2e}"
-                )
-        if rel <= tol and viol <= viol_tol:
+        if polisher is not None and polisher.due(best.rel_gap(obj), viol):
+            polisher.attempt(S, best)
+        if best.rel_gap() <= tol:
             status = SolverStatus.OPTIMAL
         elif solver.iters >= max_iter or solver.outer >= max_outer:
             status = SolverStatus.MAX_ITERATIONS
@@ -404,8 +399,11 @@ def _run(
             continue
         break
     if polisher is not None and status != SolverStatus.OPTIMAL:
-        lb = max(lb, polisher.exact_bound(R))
-        rel = (obj - lb) / max(abs(obj), _TINY)
+        best.bound(polisher.exact_bound(R if best.S is None else best.R))
+    if best.S is not None:
+        S, obj, R, viol = best.S, best.obj, best.R, best.viol
+    lb = best.lb
+    rel = (obj - lb) / max(abs(obj), _TINY)
     if checkpoint is not None:
         if status != SolverStatus.OPTIMAL:
             solver.adapt(viol_tol, tol)  # the state a continued run starts from
@@ -435,6 +433,30 @@ def _run(
     )
 
 
+class _Incumbent:
+    """Best feasible point seen and best lower bound (every bound is valid)."""
+
+    def __init__(self) -> None:
+        self.S = self.R = None
+        self.obj, self.viol, self.lb = math.inf, math.inf, -math.inf
+
+    def bound(self, lb: float) -> None:
+        """Record a certified lower bound."""
+        self.lb = max(self.lb, lb)
+
+    def offer(self, S: Array, obj: float, R: Array, viol: float) -> None:
+        """Record a point whose cone violation met the tolerance."""
+        if obj < self.obj:
+            self.S, self.obj, self.R, self.viol = S, obj, R, viol
+
+    def rel_gap(self, obj: float | None = None) -> float:
+        """Relative gap of ``obj`` (default: the incumbent) to the best bound."""
+        obj = self.obj if obj is None else obj
+        if not math.isfinite(obj):
+            return math.inf
+        return (obj - self.lb) / max(abs(obj), _TINY)
+
+
 class _Polisher:
     """Schedules polishing attempts and certifies their results exactly."""
 
@@ -453,11 +475,11 @@ class _Polisher:
         self.skip -= 1
         return self.skip < 0
 
-    def attempt(self, S: Array):
-        """Polish; return ``(S, obj, lb, viol, R)`` if it meets the tolerances.
+    def attempt(self, S: Array, best: _Incumbent) -> None:
+        """Offer feasible neighbours of ``S`` to ``best`` with exact certificates.
 
-        First the cone projection of every block (a feasible neighbour), then
-        active-set Newton with several active-row thresholds.
+        First the cone projection of every block, then active-set Newton with
+        several active-row thresholds; stops once the gap meets ``tol``.
         """
         F, D, Y = self.host
         S_np = to_numpy(S)
@@ -468,11 +490,10 @@ class _Polisher:
             out = np.stack(
                 [make(S_np[:, :, k, :], k) for k in range(Y.shape[1])], axis=2
             )
-            found = self._check(out)
-            if found is not None:
-                return found
+            self._offer(out, best)
+            if best.rel_gap() <= self.tol:
+                return
         self.skip, self.waits = self.waits, min(2 * self.waits, 8)
-        return None
 
     def exact_bound(self, R: Array) -> float:
         """Lower bound from the exact per-pattern cone norms at residual ``R``."""
@@ -483,19 +504,17 @@ class _Polisher:
         F, D, Y = self.host
         return polish_blocks(F, D, Y[:, k], self.pb.beta, Sk, delta)
 
-    def _check(self, out: np.ndarray):
-        """Certify a candidate over all patterns (``None`` unless it meets both)."""
+    def _offer(self, out: np.ndarray, best: _Incumbent) -> None:
+        """Certify a candidate over all patterns and offer it if feasible."""
         pb = self.pb
         F, D, _ = self.host
         Sx = pb.xp.asarray(out, dtype=pb.Y.dtype)
         viol = pb.op.violation(Sx)
         if viol > self.viol_tol:
-            return None
+            return
         obj, R = objective(pb, Sx)
-        lb = exact_certificate(pb, to_numpy(R), F, D)
-        if (obj - lb) <= self.tol * abs(obj):
-            return Sx, obj, lb, viol, R
-        return None
+        best.bound(exact_certificate(pb, to_numpy(R), F, D))
+        best.offer(Sx, obj, R, viol)
 
 
 def exact_certificate(
