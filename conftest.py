@@ -25,8 +25,11 @@ from _pytest.doctest import DoctestModule
 
 _ROOT = Path(__file__).resolve().parent
 #: folder under the repository root -> installed package name
-_PACKAGES = {"theory": "bnconvex.theory", "numerics": "bnconvex.numerics",
-             "verify": "bnconvex.verify"}
+_PACKAGES = {
+    "theory": "bnconvex.theory",
+    "numerics": "bnconvex.numerics",
+    "verify": "bnconvex.verify",
+}
 #: modules whose import needs an optional extra (install hint in the skip reason)
 _OPTIONAL_IMPORTS = ("cupy", "torch", "dask", "distributed")
 
