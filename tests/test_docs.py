@@ -95,7 +95,8 @@ def _output_block(block: Block) -> Block | None:
     if after is None or after.lang not in ("json", "text"):
         return None
     lines = README.read_text(encoding="utf-8").splitlines()
-    between = lines[block.line + block.code.count("\n") : after.line - 1]
+    closing = block.line + block.code.count("\n")  # 0-based index of its ```
+    between = lines[closing + 1 : after.line - 1]
     return after if not any(ln.strip() for ln in between) else None
 
 
@@ -158,6 +159,12 @@ def test_output_comparison_can_fail():
     text = Block(2, "text", "gap  7.3e-15\nseconds 0.02\nstatus optimal\n", 1, False)
     assert _text_mismatches(text.code, "gap  7.9e-15\nseconds 5\nstatus optimal") == []
     assert _text_mismatches(text.code, "gap 7.3e-15\nseconds 5\nstatus gap") != []
+
+
+def test_output_blocks_are_found():
+    pairs = [(b.number, _output_block(b)) for b in BASH if not b.skipped]
+    with_output = [n for n, out in pairs if out is not None]
+    assert len(with_output) >= 5, f"bash blocks with a pasted output: {with_output}"
 
 
 def test_not_too_many_blocks_skipped():
