@@ -10,6 +10,7 @@ is not a real floating array is rejected.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,12 @@ from .errors import InputError
 __all__ = [
     "check_beta",
     "check_data",
+    "check_file",
     "check_labels",
     "check_matrix",
+    "check_patterns",
     "check_positive_int",
+    "load_numpy_file",
 ]
 
 
@@ -118,3 +122,72 @@ def check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"`{name}` must be a positive integer; got {value!r}")
     return int(value)
+
+
+def check_file(path: str | os.PathLike[str], name: str) -> str:
+    """Return ``os.fspath(path)`` if it names an existing file, else raise."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"`{name}` file not found: {path!r}")
+    return path
+
+
+def load_numpy_file(path: str | os.PathLike[str], name: str) -> Any:
+    """``np.load`` an existing ``.npy``/``.npz`` file without pickles.
+
+    A missing file or one NumPy cannot read raises :class:`InputError` naming
+    ``name``, the path and the reason.
+    """
+    path = check_file(path, name)
+    kind = os.path.splitext(path)[1].lower() or "NumPy"
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"`{name}` {path!r} is not a readable {kind} file: {exc}"
+        ) from None
+
+
+def check_patterns(
+    D: Any, n: int, name: str = "D", *, source: str = "", allow_empty: bool = False
+) -> np.ndarray:
+    r"""Return an activation-pattern set as a bool ``(n, P)`` array, or raise.
+
+    Parameters
+    ----------
+    D : array_like, shape (n, P)
+        Bool or 0/1 values; column :math:`i` is the diagonal of :math:`D_i`.
+    n : int
+        Number of samples.
+    name : str
+        Argument name used in messages.
+    source : str
+        Optional origin shown after the name (e.g. a file path).
+    allow_empty : bool
+        Accept ``P = 0`` (an empty set, e.g. to save).
+
+    Notes
+    -----
+    The all-zero pattern :math:`D_i = 0` contributes nothing to the convex
+    program (:math:`D_i U' s = 0`) and is never part of a pattern set, so an
+    all-zero column is an error rather than dropped silently.
+    """
+    label = f"`{name}` {source}" if source else f"`{name}`"
+    arr = np.asarray(D)
+    if arr.ndim != 2:
+        raise InputError(f"{label} must be a 2-D (n, P) array; got ndim={arr.ndim}")
+    if arr.shape[0] != n:
+        raise InputError(f"{label} must have n={n} rows (samples); got {arr.shape[0]}")
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf" or not np.all((arr == 0) | (arr == 1)):
+            raise InputError(f"{label} must hold 0/1 or bool values")
+        arr = arr.astype(bool)
+    if arr.shape[1] == 0 and not allow_empty:
+        raise InputError(f"{label} must have at least one column (pattern)")
+    empty = np.flatnonzero(~arr.any(axis=0))
+    if empty.size:
+        raise InputError(
+            f"{label} column {int(empty[0])} is all zero (the empty pattern is "
+            "never part of the set)"
+        )
+    return arr

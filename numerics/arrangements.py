@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linprog
 
+from ._validation import check_patterns, load_numpy_file
 from .errors import InputError, SolverError
 
 __all__ = [
@@ -407,28 +408,6 @@ def _check_pattern_vector(pattern: np.ndarray, n: int) -> np.ndarray:
     return p.astype(bool)
 
 
-def _check_patterns(D: np.ndarray, n: int, source: str) -> np.ndarray:
-    if D.ndim != 2:
-        raise InputError(
-            f"`patterns` {source} must be a 2-D (n, P) array; got ndim={D.ndim}"
-        )
-    if D.shape[0] != n:
-        raise InputError(
-            f"`patterns` {source} must have n={n} rows (samples); got {D.shape[0]}"
-        )
-    if D.dtype != bool:
-        if D.dtype.kind not in "iuf" or not np.all((D == 0) | (D == 1)):
-            raise InputError(f"`patterns` {source} must hold 0/1 or bool values")
-    D = D.astype(bool)
-    empty = np.flatnonzero(~D.any(axis=0))
-    if empty.size:
-        raise InputError(
-            f"`patterns` {source} column {int(empty[0])} is all zero (the empty "
-            "pattern is never part of the set)"
-        )
-    return D
-
-
 def load_patterns(path: str | os.PathLike[str], n: int) -> np.ndarray:
     """Read a pattern set written by :func:`save_patterns` (or by hand).
 
@@ -449,20 +428,14 @@ def load_patterns(path: str | os.PathLike[str], n: int) -> np.ndarray:
         Missing or unreadable file, wrong ``ndim`` or ``n``, non-binary
         values, or an all-zero column; the message names ``patterns``.
     """
-    source = repr(os.fspath(path))
-    if not os.path.isfile(path):
-        raise InputError(f"`patterns` file not found: {source}")
-    try:
-        D = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"`patterns` {source} is not a readable .npy file: {exc}"
-        ) from None
-    return _check_patterns(np.asarray(D), int(n), source)
+    D = load_numpy_file(path, "patterns")
+    return check_patterns(D, int(n), "patterns", source=repr(os.fspath(path)))
 
 
 def save_patterns(path: str | os.PathLike[str], D: np.ndarray) -> None:
     """Write a pattern set as a bool ``.npy`` array of shape ``(n, P)``."""
     D = np.asarray(D)
-    D = _check_patterns(D, D.shape[0] if D.ndim else 0, "to save")
+    D = check_patterns(
+        D, D.shape[0] if D.ndim else 0, "patterns", source="to save", allow_empty=True
+    )
     np.save(path, D)

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ._validation import check_data, check_positive_int
+from ._validation import check_data, check_file, check_positive_int, load_numpy_file
 from .errors import InputError
 
 __all__ = [
@@ -168,9 +168,7 @@ def load_dataset(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         Missing file, unknown extension, missing arrays, unparsable or
         non-finite values; the message names ``DATA``.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"`DATA` file not found: {path!r}")
+    path = check_file(path, "DATA")
     suffix = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else ""
     if suffix == "npz":
         X, y = _load_npz(path)
@@ -185,13 +183,7 @@ def load_dataset(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"`DATA` {path!r} is not a readable .npz file: {exc}"
-        ) from None
-    with data:
+    with load_numpy_file(path, "DATA") as data:
         label = "y" if "y" in data.files else "Y" if "Y" in data.files else None
         if "X" not in data.files or label is None:
             raise InputError(

@@ -30,6 +30,7 @@ from ._validation import (
     check_data,
     check_labels,
     check_matrix,
+    check_patterns,
     check_positive_int,
 )
 from .errors import InputError
@@ -186,21 +187,6 @@ def _check_dps(dps: Any) -> int:
     if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or dps < MIN_DPS:
         raise InputError(f"`dps` must be an integer >= {MIN_DPS}; got {dps!r}")
     return int(dps)
-
-
-def _check_patterns(D: Any, n: int) -> np.ndarray:
-    arr = np.asarray(D)
-    if arr.ndim != 2 or arr.shape[0] != n:
-        raise InputError(
-            f"`D` must be an (n, P) = ({n}, P) pattern array; got shape {arr.shape}"
-        )
-    if arr.dtype != bool:
-        if not np.isin(arr, (0, 1)).all():
-            raise InputError("`D` must hold booleans or 0/1 values; got other values")
-        arr = arr.astype(bool)
-    if arr.shape[1] == 0 or not arr.any(axis=0).all():
-        raise InputError("`D` must have at least one column and no all-false column")
-    return arr
 
 
 def _check_vector(y: Any, name: str = "y") -> np.ndarray:
@@ -480,7 +466,7 @@ def refine_solution(
     X, y = check_data(X, y)
     y = _check_vector(y)
     beta = check_beta(beta)
-    D = _check_patterns(D, X.shape[0])
+    D = check_patterns(D, X.shape[0])
     dps = _check_dps(dps)
     S_plus, S_minus = _check_solution(solution, D.shape[1])
     Uf = _float_U_prime(X, U_prime, S_plus.shape[1])
@@ -1000,7 +986,7 @@ def certify_mp(
     X, y = check_data(X, y)
     y = _check_vector(y)
     beta = check_beta(beta)
-    D = _check_patterns(D, X.shape[0])
+    D = check_patterns(D, X.shape[0])
     dps = _check_dps(dps)
     if not isinstance(mp_solution, MpSolution):
         raise InputError(

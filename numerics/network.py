@@ -22,7 +22,7 @@ import array_api_compat
 import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from ._validation import check_beta
+from ._validation import check_beta, check_file, load_numpy_file
 from .bn import Convention, _check_convention, batch_norm, convention_scale
 from .errors import InputError
 
@@ -364,9 +364,7 @@ def load_network(
       network with a smaller penalty: its objective (computed with ``eps``)
       is still bounded below by the ``eps = 0`` global optimum.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"`NETWORK` file not found: {path!r}")
+    path = check_file(path, "NETWORK")
     suffix = path.rsplit(".", 1)[-1].lower()
     if suffix == "npz":
         return _load_npz(path)
@@ -377,7 +375,7 @@ def load_network(
 
 
 def _load_npz(path: str) -> BNNetwork:
-    with np.load(path, allow_pickle=False) as data:
+    with load_numpy_file(path, "NETWORK") as data:
         missing = [k for k in ("W", "gamma", "alpha", "v") if k not in data.files]
         if missing:
             raise InputError(

@@ -1,6 +1,13 @@
 import numpy as np
 import pytest
-from bnconvex.numerics._validation import check_beta, check_data, check_matrix
+from bnconvex.numerics._validation import (
+    check_beta,
+    check_data,
+    check_file,
+    check_matrix,
+    check_patterns,
+    load_numpy_file,
+)
 from bnconvex.numerics.errors import InputError
 
 
@@ -55,3 +62,41 @@ def test_check_matrix_rejects_no_columns_and_complex():
         check_matrix(np.ones((3, 0)))
     with pytest.raises(InputError, match=r"`X` must be a real numeric array"):
         check_matrix(np.ones((3, 2), dtype=complex))
+
+
+@pytest.mark.parametrize(
+    ("D", "message"),
+    [
+        (np.ones(3), r"`D` must be a 2-D \(n, P\) array; got ndim=1"),
+        (np.ones((2, 2)), r"`D` must have n=3 rows \(samples\); got 2"),
+        (np.full((3, 1), 2), r"`D` must hold 0/1 or bool values"),
+        (np.array([["1"], ["0"], ["1"]]), r"`D` must hold 0/1 or bool values"),
+        (np.ones((3, 0)), r"`D` must have at least one column"),
+        (np.array([[1, 0], [0, 0], [1, 0]]), r"`D` column 1 is all zero"),
+    ],
+)
+def test_check_patterns_rejects(D, message):
+    with pytest.raises(InputError, match=message):
+        check_patterns(D, 3)
+
+
+def test_check_patterns_converts_0_1_to_bool_and_names_the_source():
+    D = check_patterns(np.array([[1, 0], [0, 1], [1, 1]]), 3)
+    assert D.dtype == bool, f"expected a bool pattern array; got {D.dtype}"
+    assert D.tolist() == [[True, False], [False, True], [True, True]]
+    assert check_patterns(np.ones((3, 0)), 3, allow_empty=True).shape == (3, 0)
+    with pytest.raises(InputError, match=r"`patterns` 'p.npy' column 0 is all zero"):
+        check_patterns(np.zeros((3, 1)), 3, "patterns", source="'p.npy'")
+
+
+def test_check_file_and_load_numpy_file(tmp_path):
+    with pytest.raises(InputError, match=r"`DATA` file not found: '.*none.npz'"):
+        check_file(tmp_path / "none.npz", "DATA")
+    bad = tmp_path / "bad.npy"
+    bad.write_text("not numpy")
+    with pytest.raises(
+        InputError, match=r"`patterns` '.*bad.npy' is not a readable .npy"
+    ):
+        load_numpy_file(bad, "patterns")
+    np.save(tmp_path / "ok.npy", np.arange(3))
+    assert load_numpy_file(tmp_path / "ok.npy", "x").tolist() == [0, 1, 2]

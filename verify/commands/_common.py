@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.numerics._validation import check_beta, check_data
+from bnconvex.numerics._validation import check_beta, check_data, check_file
 from bnconvex.numerics.errors import InputError
 
 __all__ = [
@@ -62,13 +62,6 @@ def arrangements_arg(text: str) -> str | int:
     return value
 
 
-def _existing_file(path: str, name: str) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"`{name}` file not found: {path!r}")
-    return p
-
-
 def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:
     """Read and validate ``DATA`` (``.npz`` with X and y/Y, or ``.csv``).
 
@@ -76,8 +69,7 @@ def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:
     """
     from bnconvex.numerics.data import load_dataset
 
-    _existing_file(path, "DATA")
-    X, y = load_dataset(path)
+    X, y = load_dataset(path)  # a missing file is an InputError naming `DATA`
     X, y = check_data(X, y, name_X="DATA X", name_y="DATA y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -106,7 +98,7 @@ def patterns_for(
 
     n, m = U_prime.shape
     if patterns_file is not None:
-        _existing_file(patterns_file, "--patterns")
+        check_file(patterns_file, "--patterns")
         return np.asarray(arr.load_patterns(patterns_file, n), dtype=bool), False
     if arrangements == "exact":
         bound = arr.max_pattern_count(n, m - 1)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bnconvex.numerics._validation import check_file
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify.records import atomic_write_text, read_jsonl, write_jsonl
 from bnconvex.verify.render_md import render_markdown
@@ -93,9 +94,7 @@ def write_report_files(
 
 def run(args: argparse.Namespace) -> int:
     """Re-render the reports; exit status 0 (2 for a missing or malformed file)."""
-    src = Path(args.jsonl)
-    if not src.is_file():
-        raise InputError(f"`JSONL` file not found: {str(src)!r}")
+    src = Path(check_file(args.jsonl, "JSONL"))
     header, records = read_jsonl(src)
     out = prepare_out_dir(args.out if args.out is not None else src.parent)
     for path in write_report_files(out, header, records, jsonl=False):
