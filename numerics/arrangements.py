@@ -347,6 +347,18 @@ def sample_patterns(
     D : bool array, shape (n, P)
         The distinct non-empty patterns found (``P <= num``), columns in
         lexicographic order.  A subset of :func:`enumerate_patterns`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    >>> Up = whiten(X).U_prime
+    >>> D = sample_patterns(Up, 50, seed=0)
+    >>> D.shape, D.dtype  # here 50 directions find all 13 non-empty patterns
+    ((4, 13), dtype('bool'))
+    >>> all(is_realizable(Up, D[:, i]) for i in range(D.shape[1]))
+    True
     """
     A = _check_U_prime(U_prime)
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
@@ -381,6 +393,16 @@ def is_realizable(U_prime: np.ndarray, pattern: np.ndarray) -> bool:
     :math:`t^* >` :data:`LP_MARGIN_TOL` (by scale invariance, strictness on
     :math:`N` is equivalent to a positive margin).  The all-false pattern is
     realisable for :math:`U'` (``u = -e_{r+1}``) although ``D`` never holds it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> Up = whiten(np.array([[0.0], [1.0], [2.0]])).U_prime  # three points on a line
+    >>> is_realizable(Up, np.array([True, False, True]))  # not an affine dichotomy
+    False
+    >>> is_realizable(Up, np.array([False, True, True]))
+    True
     """
     A = np.asarray(U_prime, dtype=np.float64)
     if A.ndim != 2:

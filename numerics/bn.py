@@ -48,6 +48,11 @@ def convention_scale(n: int, convention: str) -> float:
     -------
     float
         ``1.0`` for convention ``"a"``, ``sqrt(n)`` for ``"std"``.
+
+    Examples
+    --------
+    >>> convention_scale(16, "std"), convention_scale(16, "a")
+    (4.0, 1.0)
     """
     return 1.0 if _check_convention(convention) == "a" else math.sqrt(n)
 

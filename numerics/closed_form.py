@@ -91,6 +91,12 @@ def universal_lower_bound(y: np.ndarray, beta: float) -> float:
     :math:`\ge \beta(\|a\| + \|b\|)`.  Minimising
     :math:`\tfrac12\|a - b - y\|^2 + \beta(\|a\|+\|b\|)` over :math:`a, b \ge 0`
     separates over the supports of :math:`y_\pm` (claim 12).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> universal_lower_bound(np.array([3.0, -4.0, 0.0]), 1.0)  # h(3) + h(4): 2.5 + 3.5
+    6.0
     """
     plus, minus = _split_norms(_check_y(y))
     return float(huber_h(plus, beta) + huber_h(minus, beta))
@@ -101,6 +107,12 @@ def highdim_optimum(y: np.ndarray, beta: float) -> float:
 
     Equals :func:`universal_lower_bound`; the bound is attained by
     :func:`highdim_network` in that regime (claim 13).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> highdim_optimum(np.array([3.0, -4.0, 0.0]), 1.0)
+    6.0
     """
     return universal_lower_bound(y, beta)
 
@@ -117,6 +129,14 @@ def highdim_prediction(y: np.ndarray, beta: float) -> np.ndarray:
     -------
     array, shape (n,)
         Two-sided group soft-thresholding of ``y`` (paper.md R2).
+
+    Examples
+    --------
+    Two-sided group soft-thresholding of the labels:
+
+    >>> import numpy as np
+    >>> highdim_prediction(np.array([3.0, -4.0, 0.0]), 1.0)
+    array([ 2., -3.,  0.])
     """
     y = _check_y(y)
     beta = check_beta(beta)
@@ -258,6 +278,15 @@ def onehot_optimum(Y: np.ndarray, beta: float) -> float:
         The optimum when :math:`\operatorname{rank}(CX) = n - 1` (claim 15),
         and a lower bound for any ``X`` (singular values of a one-hot ``Y`` are
         :math:`\sqrt{n_k}`; paper.md R3 lower bound).
+
+    Examples
+    --------
+    Three classes of two samples: :math:`3\,h_{1/2}(\sqrt2)`:
+
+    >>> import numpy as np
+    >>> Y = np.eye(3)[[0, 0, 1, 1, 2, 2]]
+    >>> round(onehot_optimum(Y, 0.5), 12)
+    1.74632034356
     """
     Y = _check_onehot(Y)
     return float(np.sum(huber_h(np.sqrt(Y.sum(axis=0)), beta)))
@@ -279,6 +308,15 @@ def onehot_network(X: np.ndarray, Y: np.ndarray, beta: float) -> BNNetwork:
         One neuron per class with :math:`\sqrt{n_k} > \beta`: the R2 weights
         for :math:`t = Y_{:,k}` and :math:`v_k = \sqrt{\sqrt{n_k}-\beta}\,e_k`;
         ``v`` has shape ``(m, K)``.
+
+    Examples
+    --------
+    >>> from bnconvex.numerics.data import make_classification
+    >>> from bnconvex.numerics.network import objective
+    >>> X, Y = make_classification(9, 12, 3, seed=0)  # n = 9 <= d = 12
+    >>> net = onehot_network(X, Y, 0.4)
+    >>> net.m, net.K, abs(objective(net, X, Y, 0.4) - onehot_optimum(Y, 0.4)) < 1e-10
+    (3, 3, True)
     """
     Y = _check_onehot(Y)
     X, Y = check_data(X, Y, name_y="Y")

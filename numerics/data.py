@@ -100,6 +100,13 @@ def make_spread_spectrum(
     y : array, shape (n,)
         The ReLU teacher of :func:`make_regression` applied to :math:`G` (so
         every whitened direction carries signal), plus noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = make_spread_spectrum(40, np.array([5.0, 1.0, 0.2]), seed=0)
+    >>> X.shape, y.shape
+    ((40, 3), (40,))
     """
     n = check_positive_int(n, "n")
     s = np.asarray(spectrum, dtype=np.float64)
@@ -132,6 +139,12 @@ def make_classification(
     X : array, shape (n, d)
     Y : array, shape (n, K)
         One-hot float labels; class sizes differ by at most one.
+
+    Examples
+    --------
+    >>> X, Y = make_classification(9, 12, 3, seed=0)
+    >>> X.shape, Y.sum(axis=0).tolist()
+    ((9, 12), [3.0, 3.0, 3.0])
     """
     n, d, K = (
         check_positive_int(v, name) for v, name in ((n, "n"), (d, "d"), (K, "K"))

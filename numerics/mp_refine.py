@@ -462,6 +462,10 @@ def refine_solution(
     (see :func:`certify_mp`; multipliers by NNLS in mp) is added; at most
     ``_MAX_ROUNDS`` rounds, and the rounds stop at a stationary active set
     already seen (an added block that was dropped again).
+
+    Examples
+    --------
+    See :func:`certify_mp`, which refines and certifies a solution.
     """
     X, y = check_data(X, y)
     y = _check_vector(y)
@@ -982,6 +986,23 @@ def certify_mp(
     :math:`\max_b \|c_b + G_b^T\lambda_b - \beta s_b/\|s_b\|\|`, primal
     feasibility :math:`\max (-(G_i s)_j)_+`, complementarity
     :math:`\max_b |\lambda_b^T G_b s_b|`, dual feasibility :math:`(B - \beta)_+`.
+
+    Examples
+    --------
+    >>> from bnconvex.numerics.arrangements import enumerate_patterns
+    >>> from bnconvex.numerics.convex_program import ConvexProblem
+    >>> from bnconvex.numerics.data import make_regression
+    >>> from bnconvex.numerics.solvers import solve_convex
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> X, y = make_regression(6, 2, seed=0)
+    >>> D = enumerate_patterns(whiten(X).U_prime)
+    >>> sol = solve_convex(ConvexProblem(whiten(X).U_prime, y, 0.1, D))
+    >>> mp_sol = refine_solution(X, y, 0.1, D, sol, dps=20)
+    >>> mpmath.nstr(mp_sol.objective, 12)
+    '0.132527378414'
+    >>> cert = certify_mp(X, y, 0.1, D, mp_sol, dps=20, complete=True)
+    >>> cert.bound_kind, cert.digits, cert.gap < mpmath.mpf("1e-18")
+    ('global', 20.0, True)
     """
     X, y = check_data(X, y)
     y = _check_vector(y)

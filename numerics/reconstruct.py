@@ -90,6 +90,24 @@ def convex_to_network(
     For a feasible point (:math:`(2D_i - I)U's \ge 0`, hence
     :math:`(U's)_+ = D_iU's`) the network's objective equals the convex
     objective.
+
+    Examples
+    --------
+    Solve the convex program on a small instance and read the network off:
+
+    >>> from bnconvex.numerics.arrangements import enumerate_patterns
+    >>> from bnconvex.numerics.convex_program import ConvexProblem
+    >>> from bnconvex.numerics.data import make_regression
+    >>> from bnconvex.numerics.network import objective
+    >>> from bnconvex.numerics.solvers import solve_convex
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> X, y = make_regression(6, 2, seed=0)
+    >>> wh = whiten(X)
+    >>> D = enumerate_patterns(wh.U_prime)
+    >>> sol = solve_convex(ConvexProblem(wh.U_prime, y, 0.1, D))
+    >>> net = convex_to_network(wh, sol.S_plus, sol.S_minus)
+    >>> net.m, abs(objective(net, X, y, 0.1) - sol.objective) < 1e-8
+    (3, True)
     """
     m = whitening.rank + 1
     S_plus = _check_blocks(S_plus, "S_plus", m)
@@ -152,6 +170,22 @@ def network_to_convex(
     \le \tfrac{\beta}2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)` with
     :math:`\beta_a = \beta/\kappa` (``convert_beta``), by the triangle
     inequality, :math:`|\gamma'_j| \le |\gamma_j|` and AM-GM.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.convex_program import ConvexProblem, convex_objective
+    >>> from bnconvex.numerics.network import BNNetwork, objective
+    >>> from bnconvex.numerics.whitening import whiten
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    >>> y = np.array([0.0, 1.0, 0.0, 1.0])
+    >>> net = BNNetwork(np.eye(2), np.array([1.0, 2.0]), np.array([0.0, 1.0]),
+    ...                 np.array([1.0, -1.0]))
+    >>> D, S_plus, S_minus = network_to_convex(net, X)
+    >>> problem = ConvexProblem(whiten(X).U_prime, y, 0.5, D)
+    >>> f_convex = convex_objective(problem, S_plus, S_minus)
+    >>> bool(f_convex <= objective(net, X, y, 0.5) + 1e-12)
+    True
     """
     if net.v.ndim != 1:
         raise InputError(

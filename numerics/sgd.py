@@ -312,7 +312,14 @@ def predict(
 
 
 def accuracy(scores: Array, labels: Array) -> float:
-    """Fraction of rows whose arg-max score is the label (scores (n, K), K >= 2)."""
+    """Fraction of rows whose arg-max score is the label (scores (n, K), K >= 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> accuracy(np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), np.array([0, 1, 1]))
+    0.6666666666666666
+    """
     xp = array_namespace(scores)
     hits = xp.argmax(scores, axis=1) == xp.astype(
         xp.asarray(labels, device=_device(scores)), xp.int64

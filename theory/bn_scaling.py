@@ -121,6 +121,12 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
         BN_{\gamma,\alpha}(X(cw)) = \gamma\frac{cCXw}{c\|CXw\|}
         + \frac{\alpha}{\sqrt n}\mathbf 1 = BN_{\gamma,\alpha}(Xw),\qquad
         BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw).
+
+    Examples
+    --------
+    >>> d = scale_invariance()
+    >>> [s.name for s in d.steps][-2:], set(d.prove().values())
+    (['statement_scale', 'statement_sign'], {'zero'})
     """
     size, dim = (
         check_size("size", size, range(2, 9)),

@@ -53,6 +53,12 @@ def huber_h(t: sp.Expr, b: sp.Expr = beta) -> sp.Expr:
     Returns
     -------
     sympy.Piecewise
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> huber_h(sp.Integer(3), sp.Integer(1)), huber_h(sp.Rational(1, 2), sp.Integer(1))
+    (5/2, 1/8)
     """
     return sp.Piecewise((t**2 / 2, t <= b), (b * t - b**2 / 2, True))
 
@@ -68,6 +74,12 @@ def highdim_optimum(pos_norm: sp.Expr, neg_norm: sp.Expr, b: sp.Expr = beta) -> 
     Returns
     -------
     sympy.Expr
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> highdim_optimum(sp.Integer(3), sp.Integer(4), sp.Integer(1))
+    6
     """
     return huber_h(pos_norm, b) + huber_h(neg_norm, b)
 

@@ -68,6 +68,11 @@ def conjugate_squared(dual: sp.Expr = lam, label: sp.Expr = y) -> sp.Expr:
     Returns
     -------
     sympy.Expr
+
+    Examples
+    --------
+    >>> conjugate_squared()
+    lambda**2/2 + lambda*y
     """
     return dual**2 / 2 + dual * label
 
@@ -114,6 +119,13 @@ def squared_derivation() -> Derivation:
     -------
     Derivation
         Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
+    Examples
+    --------
+    >>> d = squared_derivation()
+    >>> d.prove()
+    {'stationarity': 'zero', 'maximiser': 'zero', 'concavity': 'zero',
+     'value': 'zero', 'fenchel_young': 'zero'}
     """
     objective = lam * z - squared_loss()
     (z_star,) = sp.solve(sp.diff(objective, z), z)

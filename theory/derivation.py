@@ -44,6 +44,13 @@ class Step:
     note : str
         Where the step holds beyond the symbols' own assumptions (e.g.
         "case ||y_+|| > beta, encoded by ||y_+|| = beta + delta").
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> Step("square", "(x+1)^2", x**2 + 2*x + 1, source=(x + 1)**2).prove()
+    'zero'
     """
 
     name: str
@@ -132,7 +139,15 @@ class Derivation:
 
 
 def overall(verdicts: dict[str, Verdict]) -> Verdict:
-    """Aggregate step verdicts: any ``nonzero`` wins, then ``inconclusive``."""
+    """Aggregate step verdicts: any ``nonzero`` wins, then ``inconclusive``.
+
+    Examples
+    --------
+    >>> overall({"a": "zero", "b": "inconclusive"})
+    'inconclusive'
+    >>> overall({"a": "zero", "b": "nonzero"})
+    'nonzero'
+    """
     values = set(verdicts.values())
     if "nonzero" in values:
         return "nonzero"

@@ -168,6 +168,12 @@ def sigma2_preconditioning(dim: int = 3) -> Derivation:
     -------
     Derivation
         Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
+    Examples
+    --------
+    >>> sigma2_preconditioning(2).prove()
+    {'orthonormal_V': 'zero', 'jacobian': 'zero', 'chain_rule': 'zero',
+     'gd_step_in_q': 'zero'}
     """
     check_size("dim", dim, (2, 3))
     if dim == 2:

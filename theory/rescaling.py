@@ -22,7 +22,13 @@ scale_norm, vabs = sp.symbols("a V", positive=True)
 
 
 def penalty(scale: sp.Expr = c) -> sp.Expr:
-    r"""Return :math:`\varphi(c) = \tfrac\beta2\,(c^2 a^2 + V^2/c^2)`, ``V = |v|``."""
+    r"""Return :math:`\varphi(c) = \tfrac\beta2\,(c^2 a^2 + V^2/c^2)`, ``V = |v|``.
+
+    Examples
+    --------
+    >>> penalty()
+    beta*(V**2/c**2 + a**2*c**2)/2
+    """
     return beta / 2 * (scale**2 * scale_norm**2 + vabs**2 / scale**2)
 
 
@@ -46,6 +52,14 @@ def am_gm(size: int = 3) -> Derivation:
     ----------
     size : int
         ``n`` in 2..8 for the output-invariance step.
+
+    Examples
+    --------
+    >>> d = am_gm()
+    >>> d.name
+    'rescaling lemma (AM-GM, n=3)'
+    >>> set(d.prove().values())
+    {'zero'}
     """
     h = vector("h", check_size("size", size, range(2, 9)))
     c_star = sp.sqrt(vabs / scale_norm)

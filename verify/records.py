@@ -400,7 +400,15 @@ class ClaimSummary:
 
 
 def aggregate_status(statuses: Iterable[str]) -> str:
-    """Combine statuses: failed > inconclusive > passed > skipped."""
+    """Combine statuses: failed > inconclusive > passed > skipped.
+
+    Examples
+    --------
+    >>> aggregate_status(["passed", "inconclusive", "skipped"])
+    'inconclusive'
+    >>> aggregate_status(["skipped", "passed"])
+    'passed'
+    """
     seen = set(statuses)
     for status in ("failed", "inconclusive", "passed"):
         if status in seen:

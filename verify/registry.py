@@ -241,7 +241,14 @@ def all_claims() -> Iterator[Claim]:
 
 
 def get_claim(claim_id: str) -> Claim:
-    """Look a claim up by id; ``KeyError`` names the known ids."""
+    """Look a claim up by id; ``KeyError`` names the known ids.
+
+    Examples
+    --------
+    >>> import bnconvex.verify.claims  # registers the claims
+    >>> get_claim("dual.certificate").tiers
+    ('mp', 'float64')
+    """
     _load_builtin_claims()
     try:
         return _REGISTRY[claim_id]

@@ -85,7 +85,13 @@ class Unit:
 
 
 def dps_levels(dps: int) -> tuple[int, ...]:
-    """Return the precisions of the mp tier: ``dps`` and its neighbours, ascending."""
+    """Return the precisions of the mp tier: ``dps`` and its neighbours, ascending.
+
+    Examples
+    --------
+    >>> dps_levels(50), dps_levels(30), dps_levels(80)
+    ((30, 50, 60), (30, 60), (30, 60, 80))
+    """
     return tuple(sorted({int(dps), *MP_NEIGHBOUR_DPS}))
 
 
