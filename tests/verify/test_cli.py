@@ -395,3 +395,13 @@ def test_certify_bn_eps_note_for_an_eps_zero_network():
 
     assert bn_eps_note(0.0) == "exact program assumes BN eps = 0, as this network has"
     assert "eps = 0.001," in bn_eps_note(1e-3)
+
+
+@pytest.mark.parametrize("eps", ["-1e-5", "nan", "x"])
+def test_certify_rejects_a_bad_bn_eps(data14, tmp_path, eps):
+    net = tmp_path / "net.npz"
+    np.savez(net, W=np.ones((3, 2)), gamma=np.ones(2), alpha=np.zeros(2), v=np.ones(2))
+    rc, out, err = bnconvex("certify", net, data14, "--beta", "0.1", f"--bn-eps={eps}")
+    assert rc == 2, err
+    assert "--bn-eps: must be a finite number >= 0" in err, err
+    assert out == ""

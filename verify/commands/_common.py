@@ -23,6 +23,7 @@ from bnconvex.numerics.errors import InputError
 
 __all__ = [
     "MAX_EXACT_PATTERNS",
+    "add_problem_arguments",
     "arrangements_arg",
     "atomic_numpy_write",
     "beta_arg",
@@ -60,6 +61,32 @@ def arrangements_arg(text: str) -> str | int:
             f"must be 'exact' or a positive number of sampled patterns; got {text!r}"
         )
     return value
+
+
+def add_problem_arguments(
+    p: argparse.ArgumentParser, *, bn_default: str | None, bn_help: str
+) -> None:
+    """Add ``DATA``, ``--beta``, ``--bn``, ``--arrangements`` and ``--seed`` to ``p``.
+
+    The arguments every command on one convex program shares (``solve``,
+    ``certify``); ``bn_default`` and ``bn_help`` are the command's own.
+    """
+    p.add_argument("data", metavar="DATA", help=".npz (X, y) or .csv data file")
+    p.add_argument(
+        "--beta",
+        type=beta_arg,
+        required=True,
+        help="weight-decay coefficient (> 0) in the --bn convention",
+    )
+    p.add_argument("--bn", choices=("a", "std"), default=bn_default, help=bn_help)
+    p.add_argument(
+        "--arrangements",
+        type=arrangements_arg,
+        default="exact",
+        metavar="exact|N",
+        help="enumerate all activation patterns (default) or sample N",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of pattern sampling")
 
 
 def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ its objective (computed with :math:`\epsilon`) is bounded below by the
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Any
 
@@ -44,31 +45,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "bound on the global optimum and the gap.",
     )
     p.add_argument("network", metavar="NETWORK", help=".npz or PyTorch state dict")
-    p.add_argument("data", metavar="DATA", help=".npz (X, y) or .csv data file")
-    p.add_argument(
-        "--beta",
-        type=common.beta_arg,
-        required=True,
-        help="weight-decay coefficient (> 0) in the --bn convention",
-    )
-    p.add_argument(
-        "--bn",
-        choices=("a", "std"),
-        default=None,
-        help="BN convention of NETWORK and --beta (default: the one "
+    common.add_problem_arguments(
+        p,
+        bn_default=None,
+        bn_help="BN convention of NETWORK and --beta (default: the one "
         "stored in NETWORK; std for a PyTorch state dict)",
     )
     p.add_argument(
-        "--arrangements",
-        type=common.arrangements_arg,
-        default="exact",
-        metavar="exact|N",
-        help="enumerate all activation patterns (default) or sample N",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of pattern sampling")
-    p.add_argument(
         "--bn-eps",
-        type=float,
+        type=_bn_eps_arg,
         default=None,
         metavar="EPS",
         help="BN eps of a PyTorch NETWORK (a state dict does not store it; "
@@ -76,6 +61,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
+
+
+def _bn_eps_arg(text: str) -> float:
+    """Argparse type of ``--bn-eps``: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
+    return value
 
 
 def bn_eps_note(eps: float) -> str:

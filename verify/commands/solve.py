@@ -32,27 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "on DATA (.npz with X and y, or .csv with the label in the last column), "
         "certify the optimum by duality and reconstruct the weights.",
     )
-    p.add_argument("data", metavar="DATA", help=".npz (X, y) or .csv data file")
-    p.add_argument(
-        "--beta",
-        type=common.beta_arg,
-        required=True,
-        help="weight-decay coefficient (> 0) in the --bn convention",
+    common.add_problem_arguments(
+        p,
+        bn_default="a",
+        bn_help="BN convention: a (l2-normalised, canonical) or std (PyTorch)",
     )
-    p.add_argument(
-        "--bn",
-        choices=("a", "std"),
-        default="a",
-        help="BN convention: a (l2-normalised, canonical) or std (PyTorch)",
-    )
-    p.add_argument(
-        "--arrangements",
-        type=common.arrangements_arg,
-        default="exact",
-        metavar="exact|N",
-        help="enumerate all activation patterns (default) or sample N",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of pattern sampling")
     p.add_argument(
         "--patterns",
         metavar="FILE",
