@@ -27,9 +27,7 @@ module             contents
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from bnconvex.numerics._lazy import attach
 from bnconvex.numerics.errors import (
     BnConvexError,
     ClaimError,
@@ -39,122 +37,50 @@ from bnconvex.numerics.errors import (
 )
 from bnconvex.numerics.status import SolverStatus
 
-#: public names of each lazily imported module (``tests/numerics/test_init.py``
-#: checks that they equal the module's ``__all__``).
-_LAZY_MODULES: dict[str, tuple[str, ...]] = {
-    "bn": (
-        "CONVENTIONS",
-        "Convention",
-        "batch_norm",
-        "convention_scale",
-        "convert_beta",
-    ),
+#: public names of each lazily imported module, whitespace-separated
+#: (``tests/numerics/test_init.py`` checks them against the module's ``__all__``).
+_LAZY_MODULES: dict[str, str] = {
+    "bn": "CONVENTIONS Convention batch_norm convention_scale convert_beta",
     "network": (
-        "BNNetwork",
-        "TORCH_DEFAULT_EPS",
-        "forward",
-        "load_network",
-        "objective",
-        "objective_and_gradient",
-        "penalty",
-        "save_network",
+        "BNNetwork TORCH_DEFAULT_EPS forward load_network objective "
+        "objective_and_gradient penalty save_network"
     ),
-    "whitening": (
-        "Whitening",
-        "whiten",
-    ),
+    "whitening": "Whitening whiten",
     "arrangements": (
-        "LP_MARGIN_TOL",
-        "enumerate_patterns",
-        "is_realizable",
-        "load_patterns",
-        "max_pattern_count",
-        "sample_patterns",
-        "save_patterns",
+        "LP_MARGIN_TOL enumerate_patterns is_realizable load_patterns "
+        "max_pattern_count sample_patterns save_patterns"
     ),
-    "reconstruct": (
-        "convex_to_network",
-        "network_to_convex",
-    ),
+    "reconstruct": "convex_to_network network_to_convex",
     "closed_form": (
-        "highdim_network",
-        "highdim_optimum",
-        "highdim_prediction",
-        "huber_h",
-        "onehot_network",
-        "onehot_optimum",
-        "universal_lower_bound",
+        "highdim_network highdim_optimum highdim_prediction huber_h "
+        "onehot_network onehot_optimum universal_lower_bound"
     ),
-    "nonconvex": (
-        "train_best_of",
-        "train_nonconvex",
-    ),
-    "data": (
-        "load_dataset",
-        "make_classification",
-        "make_regression",
-        "make_spread_spectrum",
-    ),
+    "nonconvex": "train_best_of train_nonconvex",
+    "data": "load_dataset make_classification make_regression make_spread_spectrum",
     "mp_refine": (
-        "GUARD_DPS",
-        "MIN_DPS",
-        "MpCertificate",
-        "MpSolution",
-        "MpWhitening",
-        "certify_mp",
-        "highdim_optimum_mp",
-        "refine_solution",
-        "whiten_mp",
+        "GUARD_DPS MIN_DPS MpCertificate MpSolution MpWhitening certify_mp "
+        "highdim_optimum_mp refine_solution whiten_mp"
     ),
     "datasets": (
-        "CIFAR10_CLASSES",
-        "DATASET_NAMES",
-        "Dataset",
-        "FASHION_MNIST_CLASSES",
-        "RawImages",
-        "atomic_savez",
-        "atomic_write_text",
-        "default_source",
-        "load_classification",
-        "load_raw",
-        "preprocess",
-        "read_cifar10_batches",
-        "read_fashion_mnist",
-        "read_idx",
-        "read_image_folder",
-        "read_image_tar",
-        "resolve_source",
-        "save_raw_cache",
-        "select",
+        "CIFAR10_CLASSES DATASET_NAMES Dataset FASHION_MNIST_CLASSES RawImages "
+        "atomic_savez atomic_write_text default_source load_classification "
+        "load_raw preprocess read_cifar10_batches read_fashion_mnist read_idx "
+        "read_image_folder read_image_tar resolve_source save_raw_cache select"
     ),
     "sgd": (
-        "BNStatistics",
-        "SGDResult",
-        "accuracy",
-        "full_batch_statistics",
-        "init_network",
-        "minibatch_objective_and_gradient",
-        "predict",
-        "statistics_to_numpy",
-        "train_sgd",
+        "BNStatistics SGDResult accuracy full_batch_statistics init_network "
+        "minibatch_objective_and_gradient predict statistics_to_numpy "
+        "train_sgd"
     ),
     "implicit_bias": (
-        "ImplicitBiasCurves",
-        "PAPER_SETTING",
-        "curves_to_numpy",
-        "energy_fraction",
-        "implicit_bias_curves",
-        "implicit_bias_experiment",
-        "preconditioning_error",
-        "spread_spectrum_instance",
-        "whitened_objective_and_gradient",
-        "whitened_parameters",
+        "ImplicitBiasCurves PAPER_SETTING curves_to_numpy energy_fraction "
+        "implicit_bias_curves implicit_bias_experiment preconditioning_error "
+        "spread_spectrum_instance whitened_objective_and_gradient "
+        "whitened_parameters"
     ),
 }
 
-_LAZY_NAMES: dict[str, str] = {
-    name: module for module, names in _LAZY_MODULES.items() for name in names
-}
+_LAZY_NAMES, __getattr__, __dir__ = attach(__name__, _LAZY_MODULES)
 
 __all__ = [
     "BnConvexError",
@@ -165,17 +91,3 @@ __all__ = [
     "SolverStatus",
 ]
 __all__ += sorted(_LAZY_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access (PEP 562)."""
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

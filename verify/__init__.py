@@ -14,35 +14,17 @@ Only the registry is imported eagerly; the runner, the record I/O and the CLI
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from bnconvex.numerics._lazy import attach
 from bnconvex.verify.registry import Claim, Evidence, all_claims, get_claim, register
 
-#: public names of the lazily imported modules.
-_LAZY_MODULES: dict[str, tuple[str, ...]] = {
-    "cli": ("main",),
-    "records": ("read_jsonl", "summarize", "validate_records", "write_jsonl"),
-    "runner": ("RunOptions", "plan_units", "run_unit", "run_units", "select_claims"),
+#: public names of the lazily imported modules, whitespace-separated.
+_LAZY_MODULES: dict[str, str] = {
+    "cli": "main",
+    "records": "read_jsonl summarize validate_records write_jsonl",
+    "runner": "RunOptions plan_units run_unit run_units select_claims",
 }
 
-_LAZY_NAMES: dict[str, str] = {
-    name: module for module, names in _LAZY_MODULES.items() for name in names
-}
+_LAZY_NAMES, __getattr__, __dir__ = attach(__name__, _LAZY_MODULES)
 
 __all__ = ["Claim", "Evidence", "all_claims", "get_claim", "register"]
 __all__ += sorted(_LAZY_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access (PEP 562)."""
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
