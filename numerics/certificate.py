@@ -118,11 +118,57 @@ def dual_objective(y: Any, v: Any) -> float:
     return float(v @ y - 0.5 * (v @ v))
 
 
+def _lawson_hanson(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r"""Lawson-Hanson active-set NNLS, :math:`\min_{x \ge 0} \|Ax - b\|`.
+
+    Small and plain, used beside :func:`scipy.optimize.nnls`, which returns
+    non-optimal multipliers on some of these tiny problems (observed with
+    SciPy 1.17); the caller keeps whichever evaluates better.
+    """
+    n = A.shape[1]
+    x, free = np.zeros(n), np.zeros(n, dtype=bool)
+    tol = (
+        10 * np.finfo(float).eps * max(A.shape) * max(np.abs(A).sum(axis=0).max(), 1.0)
+    )
+    for _ in range(3 * n + 10):
+        w = A.T @ (b - A @ x)
+        if free.all() or w[~free].max() <= tol:
+            break
+        free[np.flatnonzero(~free)[np.argmax(w[~free])]] = True
+        for _ in range(3 * n + 10):
+            z = np.zeros(n)
+            z[free] = np.linalg.lstsq(A[:, free], b, rcond=None)[0]
+            if np.all(z[free] > 0):
+                x = z
+                break
+            neg = free & (z <= 0)
+            alpha = np.min(x[neg] / (x[neg] - z[neg]))
+            x = x + alpha * (z - x)
+            free &= x > tol
+            x[~free] = 0.0
+    return x
+
+
+def _cone_multipliers(G: np.ndarray, c: np.ndarray) -> np.ndarray:
+    r"""Multipliers :math:`\lambda \ge 0` nearly minimising :math:`\|c + G^T\lambda\|`.
+
+    SciPy's NNLS when its result passes the KKT check of the projection
+    (:math:`d = c + G^T\lambda \in K`, :math:`\lambda_k (Gd)_k = 0`), else the
+    better of it and :func:`_lawson_hanson` by the evaluated norm; any
+    :math:`\lambda \ge 0` gives a valid bound.
+    """
+    lam = np.maximum(nnls(G.T, -c)[0], 0.0)
+    d = c + G.T @ lam
+    Gd, tol = G @ d, 1e-12 * (float(np.linalg.norm(d)) + float(np.linalg.norm(c)))
+    if Gd.min() >= -tol and np.all(lam * np.abs(Gd) <= tol * (1.0 + lam)):
+        return lam  # KKT of the projection holds: d is in K and complementary
+    other = _lawson_hanson(G.T, -c)
+    return other if np.linalg.norm(c + G.T @ other) < np.linalg.norm(d) else lam
+
+
 def _cone_norm_bound(G: np.ndarray, c: np.ndarray) -> float:
     r"""Rigorous upper bound of :math:`\max\{c^Ts : Gs \ge 0, \|s\| \le 1\}`."""
-    lam, _ = nnls(G.T, -c)
-    lam = np.maximum(lam, 0.0)
-    return float(np.linalg.norm(c + G.T @ lam))
+    return float(np.linalg.norm(c + G.T @ _cone_multipliers(G, c)))
 
 
 def _pattern_vectors(U_prime: np.ndarray, D: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -26,8 +26,9 @@ certificate, never trusted.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import nnls
+import scipy.linalg
 
+from ..certificate import _cone_multipliers
 from ._blocks import SIGNS, Blocks
 
 
@@ -47,6 +48,7 @@ def _clusters(X: np.ndarray, theta: float) -> list[tuple[int, int, np.ndarray]]:
     barrier splits it between them); on that face their blocks act alike, so
     their sum is one block of any of them.
     """
+    angle = float(np.sqrt(theta))  # generous: a wrong merge is undone by the rounds
     norms = np.linalg.norm(X, axis=-1)
     clusters: list[tuple[int, int, np.ndarray]] = []
     for flat in np.argsort(-norms, axis=None):
@@ -55,7 +57,7 @@ def _clusters(X: np.ndarray, theta: float) -> list[tuple[int, int, np.ndarray]]:
             break
         u = X[s, p] / norms[s, p]
         for k, (cs, cp, total) in enumerate(clusters):
-            if cs == s and np.linalg.norm(u - total / np.linalg.norm(total)) < theta:
+            if cs == s and np.linalg.norm(u - total / np.linalg.norm(total)) < angle:
                 clusters[k] = (cs, cp, total + X[s, p])
                 break
         else:
@@ -99,6 +101,18 @@ def _newton_system(M, y, beta, parts, nz):
     return g, H
 
 
+def _psd_solve(H: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve with the PSD face Hessian (least squares as the fallback).
+
+    A ``1e-14`` relative ridge covers the flat directions of duplicated faces.
+    """
+    ridge = 1e-14 * max(float(np.trace(H)), 1e-300) * np.eye(H.shape[0])
+    try:
+        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(H + ridge), b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(H, b, rcond=None)[0]
+
+
 def _newton(M, y, beta, z, sizes, max_iter=60):
     """Newton's method on phi.
 
@@ -117,7 +131,7 @@ def _newton(M, y, beta, z, sizes, max_iter=60):
         g, H = _newton_system(M, y, beta, parts, nz)
         if np.linalg.norm(g) <= gtol:
             break
-        dz = np.linalg.lstsq(H, -g, rcond=None)[0]
+        dz = _psd_solve(H, -g)
         alpha, f0, slope = 1.0, _phi(M, y, beta, z, splits), g @ dz
         while alpha > 1e-10 and _phi(M, y, beta, z + alpha * dz, splits) > (
             f0 + 1e-4 * alpha * slope + 1e-15 * abs(f0)
@@ -204,7 +218,7 @@ def _violators(blk: Blocks, Xp: np.ndarray, faces: list, limit: int = 2) -> list
         G = blk.sign[:, p, None] * blk.U
         for s in (0, 1):
             c = SIGNS[s] * C[p]
-            lam, _ = nnls(G.T, -c)
+            lam = _cone_multipliers(G, c)
             d = c + G.T @ lam
             excess = float(np.linalg.norm(d)) - blk.beta
             if excess > 1e-10 * blk.beta:

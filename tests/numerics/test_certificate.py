@@ -8,14 +8,14 @@ from bnconvex.numerics.certificate import (
     dual_constraint_bound,
     dual_objective,
 )
-from bnconvex.numerics.closed_form import universal_lower_bound
+from bnconvex.numerics.closed_form import highdim_prediction, universal_lower_bound
 from bnconvex.numerics.convex_program import cone_violation, convex_objective, predict
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.network import BNNetwork
 from bnconvex.numerics.reconstruct import convex_to_network
 from bnconvex.numerics.solvers import solve_convex
-from bnconvex.verify.strategies import regression_instances
-from hypothesis import given, settings
+from bnconvex.verify.strategies import highdim_instances, regression_instances
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.common.assertions import assert_rel_close
@@ -171,3 +171,31 @@ def test_bad_inputs():
         certify_network(net, X, np.ones((6, 2)), 0.1)
     with pytest.raises(InputError, match=r"`beta` must be a positive"):
         certify_network(net, X, np.ones(6), -0.1)
+
+
+def _highdim_seed26():
+    """Instance where scipy.optimize.nnls (SciPy 1.17) gave non-optimal multipliers.
+
+    The bound came out 1.08 instead of beta = 0.82 (found by a stress run).
+    """
+    rng = np.random.default_rng(26)
+    n = int(rng.integers(3, 9))
+    d = n - 1 + int(rng.integers(0, 3))
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    return X, y, float(10 ** rng.uniform(-2, 0.3))
+
+
+@given(inst=highdim_instances((3, 7), (0.05, 1.0)))
+@settings(max_examples=10, deadline=None)
+@example(inst=dict(zip(("X", "y", "beta"), _highdim_seed26(), strict=True)))  # NNLS bug
+def test_bound_is_beta_at_the_closed_form_optimum(inst):
+    # rank(CX) = n - 1: the R2 prediction is optimal, so b(y - f*) = beta whenever a
+    # neuron is active (|y+| > beta or |y-| > beta), else b(y) <= beta
+    X, y, beta = inst["X"], inst["y"], inst["beta"]
+    prob = exact_problem_from_data(X, y, beta)
+    bound = dual_constraint_bound(prob.U_prime, prob.D, y - highdim_prediction(y, beta))
+    active = max(np.linalg.norm(np.maximum(y, 0)), np.linalg.norm(np.maximum(-y, 0)))
+    if active > beta:
+        assert_rel_close(bound, beta, 1e-12, "dual constraint bound at the optimum")
+    else:
+        assert bound <= beta * (1 + 1e-12), f"bound {bound} > beta {beta}"
