@@ -20,8 +20,11 @@ Notes
    Hessian solved by Woodbury in :math:`O(Pm^3 + Pm^2n + n^3)`; :math:`\tau`
    grows by ``mu`` per outer iteration.
 3. *Polish* (:mod:`._polish`): once :math:`\nu/\tau` is below
-   ``1e-3`` of the objective, each outer iteration guesses the optimal face
-   and solves the smooth face problem by Newton's method.
+   ``POLISH_START`` of the objective, each outer iteration guesses the optimal
+   faces from the iterate and solves the smooth face problem by Newton's
+   method, in active-set rounds (rows the point violates become active; the
+   blocks whose dual constraint is violated most get a face).  Centring is
+   capped at ``CENTER_STEPS`` Newton steps per :math:`\tau`.
 4. *Certificate*: the residual scaled into the dual feasible set
    (:mod:`bnconvex.numerics.certificate`).  The status is ``OPTIMAL`` only when
    the certified relative gap and the cone violation are below ``tol``.
