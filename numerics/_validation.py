@@ -21,6 +21,7 @@ __all__ = [
     "check_beta",
     "check_data",
     "check_file",
+    "check_finite",
     "check_labels",
     "check_matrix",
     "check_patterns",
@@ -122,6 +123,19 @@ def check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"`{name}` must be a positive integer; got {value!r}")
     return int(value)
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Raise :class:`InputError` if an array (any array-API library) has NaN or inf.
+
+    For arrays that stay on their device (``X`` of :func:`network.forward`);
+    NumPy inputs converted anyway should use :func:`check_matrix`.
+    """
+    from ._array_api import array_namespace
+
+    xp = array_namespace(x)
+    if not bool(xp.all(xp.isfinite(x))):
+        raise InputError(f"`{name}` contains NaN or infinite values")
 
 
 def check_file(path: str | os.PathLike[str], name: str) -> str:

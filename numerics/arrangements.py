@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linprog
 
-from ._validation import check_patterns, load_numpy_file
+from ._validation import check_patterns, check_positive_int, load_numpy_file
 from .errors import InputError, SolverError
 
 __all__ = [
@@ -72,6 +72,9 @@ def max_pattern_count(n: int, r: int) -> int:
     >>> max_pattern_count(15, 2)
     212
     """
+    n = check_positive_int(n, "n")
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+        raise InputError(f"`r` must be an integer >= 0; got {r!r}")
     return 2 * sum(math.comb(n - 1, k) for k in range(r + 1))
 
 

@@ -14,6 +14,7 @@ import numbers
 from typing import Literal
 
 from ._array_api import Array, array_namespace, xp_capabilities
+from ._validation import check_beta
 from .errors import InputError
 
 __all__ = [
@@ -195,4 +196,5 @@ def convert_beta(
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise InputError(f"`n` must be a positive integer; got {n!r}")
     n = int(n)
-    return float(beta) * convention_scale(n, target) / convention_scale(n, source)
+    beta = check_beta(beta)
+    return beta * convention_scale(n, target) / convention_scale(n, source)

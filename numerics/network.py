@@ -22,7 +22,7 @@ import array_api_compat
 import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from ._validation import check_beta, check_file, load_numpy_file
+from ._validation import check_beta, check_file, check_finite, load_numpy_file
 from .bn import Convention, _check_convention, batch_norm, convention_scale
 from .errors import InputError
 
@@ -122,6 +122,7 @@ def _check_X(net: BNNetwork, X: Array) -> None:
             f"`X` must have shape (n, {net.d}) to match the network; "
             f"got {tuple(X.shape)}"
         )
+    check_finite(X, "X")
 
 
 def _hidden(net: BNNetwork, X: Array) -> tuple[Array, Array]:
@@ -194,6 +195,7 @@ def _residual(net: BNNetwork, f: Array, y: Array) -> Array:
             f"`y` must have shape {tuple(f.shape)} to match the network output; "
             f"got {tuple(y.shape)}"
         )
+    check_finite(y, "y")
     return f - y
 
 

@@ -230,3 +230,17 @@ def test_lp_path_matches_vertex_path_at_scale(n, d):
     D_lp = enumerate_patterns(U, method="lp")
     assert np.array_equal(D_lp, enumerate_patterns(U, method="vertex"))
     assert D_lp.shape[1] == max_pattern_count(n, d) - 1
+
+
+@pytest.mark.parametrize(
+    ("n", "r", "message"),
+    [
+        (0, 1, r"`n` must be a positive integer; got 0"),
+        (-3, 1, r"`n` must be a positive integer; got -3"),
+        (4, -1, r"`r` must be an integer >= 0; got -1"),
+        (4, 1.5, r"`r` must be an integer >= 0; got 1.5"),
+    ],
+)
+def test_max_pattern_count_rejects(n, r, message):
+    with pytest.raises(InputError, match=message):
+        max_pattern_count(n, r)

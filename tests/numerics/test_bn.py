@@ -119,3 +119,9 @@ def test_convert_beta():
         convert_beta(1.0, 4, source="a", target="torch")
     with pytest.raises(InputError, match=r"`n` must be a positive integer; got 0"):
         convert_beta(1.0, 0, source="a", target="std")
+
+
+@pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), True])
+def test_convert_beta_rejects_a_non_positive_or_coerced_beta(beta):
+    with pytest.raises(InputError, match=r"`beta` must be a positive"):
+        convert_beta(beta, 4, source="std", target="a")

@@ -237,3 +237,18 @@ def test_save_network_rejects_convention_a_for_torch(tmp_path):
     net, _, _ = _instance()
     with pytest.raises(InputError, match=r"`net` must use convention 'std'"):
         save_network(net, tmp_path / "net.pt")
+
+
+def test_nan_or_inf_data_is_an_input_error_naming_the_argument():
+    net = BNNetwork(W=[[1.0], [0.5]], gamma=[1.0], alpha=[0.0], v=[2.0])
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    bad_X = X.copy()
+    bad_X[1, 0] = np.inf
+    with pytest.raises(InputError, match=r"`X` contains NaN or infinite values"):
+        forward(net, bad_X)
+    with pytest.raises(InputError, match=r"`y` contains NaN or infinite values"):
+        objective(net, X, np.array([0.0, np.nan, 1.0]), 0.1)
+    with pytest.raises(InputError, match=r"`beta` must be a positive"):
+        objective(net, X, np.zeros(3), 0.0)
+    with pytest.raises(InputError, match=r"`H` must have at least 2 rows"):
+        forward(net, X[:1])
