@@ -26,7 +26,12 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linprog
 
-from ._validation import check_patterns, check_positive_int, load_numpy_file
+from ._validation import (
+    check_finite,
+    check_patterns,
+    check_positive_int,
+    load_numpy_file,
+)
 from .errors import InputError, SolverError
 
 __all__ = [
@@ -410,6 +415,7 @@ def is_realizable(U_prime: np.ndarray, pattern: np.ndarray) -> bool:
     A = np.asarray(U_prime, dtype=np.float64)
     if A.ndim != 2:
         raise InputError(f"`U_prime` must be a 2-D array; got ndim={A.ndim}")
+    check_finite(A, "U_prime")
     p = _check_pattern_vector(pattern, A.shape[0])
     if p.all():
         return True

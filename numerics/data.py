@@ -39,6 +39,14 @@ def _check_noise(noise: float) -> float:
     return noise
 
 
+def _check_n(n: int) -> int:
+    """Return the sample count ``n`` as an int >= 2 (BN needs a batch)."""
+    n = check_positive_int(n, "n")
+    if n < 2:
+        raise InputError(f"`n` must be at least 2 (BN needs a batch); got {n}")
+    return n
+
+
 def make_regression(
     n: int, d: int, *, seed: Seed, noise: float = 0.1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -66,9 +74,7 @@ def make_regression(
     >>> X.shape, y.shape
     ((5, 2), (5,))
     """
-    n, d = check_positive_int(n, "n"), check_positive_int(d, "d")
-    if n < 2:
-        raise InputError(f"`n` must be at least 2 (BN needs a batch); got {n}")
+    n, d = _check_n(n), check_positive_int(d, "d")
     noise = _check_noise(noise)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
@@ -108,7 +114,7 @@ def make_spread_spectrum(
     >>> X.shape, y.shape
     ((40, 3), (40,))
     """
-    n = check_positive_int(n, "n")
+    n = _check_n(n)
     s = np.asarray(spectrum, dtype=np.float64)
     if s.ndim != 1 or s.size < 1 or not np.all(np.isfinite(s) & (s > 0)):
         raise InputError(
@@ -146,9 +152,7 @@ def make_classification(
     >>> X.shape, Y.sum(axis=0).tolist()
     ((9, 12), [3.0, 3.0, 3.0])
     """
-    n, d, K = (
-        check_positive_int(v, name) for v, name in ((n, "n"), (d, "d"), (K, "K"))
-    )
+    n, d, K = _check_n(n), check_positive_int(d, "d"), check_positive_int(K, "K")
     if n < K:
         raise InputError(
             f"`n` must be at least K={K} so that no class is empty; got {n}"

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from ._validation import check_data, check_positive_int
+from ._validation import check_data, check_finite, check_positive_int
 from .errors import InputError
 from .network import BNNetwork, forward
 from .sgd import minibatch_objective_and_gradient
@@ -173,6 +173,13 @@ def energy_fraction(delta: Array, U: Array, k: int) -> float:
     0.36
     """
     xp = array_namespace(delta, U)
+    if delta.ndim != 1 or U.ndim != 2 or U.shape[0] != delta.shape[0]:
+        raise InputError(
+            f"`delta` must be (n,) and `U` (n, r); got shapes {tuple(delta.shape)} "
+            f"and {tuple(U.shape)}"
+        )
+    k = check_positive_int(k, "k")
+    check_finite(delta, "delta")
     total = float(xp.sum(delta * delta))
     if total == 0.0:
         return math.nan

@@ -321,6 +321,11 @@ def accuracy(scores: Array, labels: Array) -> float:
     0.6666666666666666
     """
     xp = array_namespace(scores)
+    if scores.ndim != 2 or tuple(np.shape(labels)) != (scores.shape[0],):
+        raise InputError(
+            "`scores` must be (n, K) and `labels` (n,); got shapes "
+            f"{tuple(scores.shape)} and {tuple(np.shape(labels))}"
+        )
     hits = xp.argmax(scores, axis=1) == xp.astype(
         xp.asarray(labels, device=_device(scores)), xp.int64
     )
@@ -345,6 +350,7 @@ def init_network(
     r"""PyTorch-like initialisation: ``W ~ N(0, 1/d)``, ``gamma = 1``, ``alpha = 0``,
     ``v ~ U(-1/sqrt(m), 1/sqrt(m))`` (``nn.Linear``'s default), ``v`` of shape (m, K).
     """  # noqa: D205
+    d, m, K = (check_positive_int(v, k) for v, k in ((d, "d"), (m, "m"), (K, "K")))
     rng = np.random.default_rng(seed)
     xp = xp if xp is not None else array_namespace(np.empty(0))
     dtype = dtype if dtype is not None else xp.float64

@@ -244,3 +244,9 @@ def test_lp_path_matches_vertex_path_at_scale(n, d):
 def test_max_pattern_count_rejects(n, r, message):
     with pytest.raises(InputError, match=message):
         max_pattern_count(n, r)
+
+
+def test_is_realizable_rejects_non_finite_U_prime():
+    U = np.full((3, 2), np.nan)
+    with pytest.raises(InputError, match=r"`U_prime` contains NaN or infinite values"):
+        is_realizable(U, np.array([1, 0, 1]))

@@ -114,3 +114,18 @@ def test_load_missing(tmp_path):
         InputError, match=r"`DATA` .* must contain arrays X and y \(or Y\); it has X, z"
     ):
         load_dataset(tmp_path / "noy.npz")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_regression(1, 2, seed=0),
+        lambda: make_classification(1, 2, 1, seed=0),
+        lambda: make_spread_spectrum(1, np.array([1.0]), seed=0),
+    ],
+    ids=["regression", "classification", "spread_spectrum"],
+)
+def test_generators_refuse_a_single_sample(make):
+    match = r"`n` must be at least 2 \(BN needs a batch\)"
+    with pytest.raises(InputError, match=match):
+        make()

@@ -134,3 +134,13 @@ def test_vector_output_network_rejected():
     bad = BNNetwork(net.W, net.gamma, net.alpha, np.ones((3, 2)))
     with pytest.raises(InputError, match=r"scalar-output"):
         ib.implicit_bias_curves(X, y, bad, T=2)
+
+
+def test_energy_fraction_rejects_bad_input():
+    U = np.eye(4)[:, :3]
+    with pytest.raises(InputError, match=r"`delta` contains NaN or infinite values"):
+        ib.energy_fraction(np.array([1.0, np.nan, 0.0, 0.0]), U, 1)
+    with pytest.raises(InputError, match=r"`delta` must be \(n,\) and `U` \(n, r\)"):
+        ib.energy_fraction(np.ones(3), U, 1)
+    with pytest.raises(InputError, match=r"`k` must be a positive integer; got 0"):
+        ib.energy_fraction(np.ones(4), U, 0)

@@ -218,3 +218,24 @@ def test_curve_points_every_half_epoch():
     np.testing.assert_allclose(res.history["epoch"], np.arange(7) * 0.5, rtol=1e-12)
     assert np.all(np.diff(res.history["seconds"]) >= 0)
     assert res.history["test_accuracy"].shape == (7,)
+
+
+@pytest.mark.parametrize(
+    ("d", "m", "K", "message"),
+    [
+        (0, 2, 1, r"`d` must be a positive integer; got 0"),
+        (2, 0, 1, r"`m` must be a positive integer; got 0"),
+        (2, 2, 0, r"`K` must be a positive integer; got 0"),
+    ],
+)
+def test_init_network_rejects_empty_layers(d, m, K, message):
+    with pytest.raises(InputError, match=message):
+        sgd.init_network(d, m, K, seed=0)
+
+
+def test_accuracy_rejects_mismatched_shapes():
+    match = r"`scores` must be \(n, K\) and `labels` \(n,\); got shapes \(3, 2\) and"
+    with pytest.raises(InputError, match=match):
+        sgd.accuracy(np.ones((3, 2)), np.ones(4))
+    with pytest.raises(InputError, match=r"got shapes \(3,\) and \(3,\)"):
+        sgd.accuracy(np.ones(3), np.ones(3))
