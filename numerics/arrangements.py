@@ -72,6 +72,14 @@ def max_pattern_count(n: int, r: int) -> int:
         :math:`2\sum_{k=0}^{r}\binom{n-1}{k}`, including the all-false pattern;
         an upper bound for any data (Cover 1965; paper.md R1).
 
+    Notes
+    -----
+    The patterns of :math:`U' = [U, \mathbf 1/\sqrt n]` are the sign patterns of
+    :math:`U'u`, i.e. the regions cut by the :math:`n` hyperplanes
+    :math:`\{u : u_i'^T u = 0\}` in :math:`\mathbb R^{r+1}`; central hyperplanes in
+    general position cut :math:`2\sum_{k=0}^{r}\binom{n-1}{k}` regions and any
+    other position fewer.
+
     Examples
     --------
     >>> max_pattern_count(15, 2)

@@ -14,7 +14,7 @@ import numbers
 from typing import Literal
 
 from ._array_api import Array, array_namespace, xp_capabilities
-from ._validation import check_beta
+from ._validation import check_beta, check_positive_int
 from .errors import InputError
 
 __all__ = [
@@ -50,11 +50,19 @@ def convention_scale(n: int, convention: str) -> float:
     float
         ``1.0`` for convention ``"a"``, ``sqrt(n)`` for ``"std"``.
 
+    Notes
+    -----
+    Convention A divides the centred pre-activation by its norm,
+    :math:`BN^a(h) = \gamma\, Ch/\|Ch\| + \alpha/\sqrt n`; PyTorch's divides by
+    the standard deviation :math:`\|Ch\|/\sqrt n` and adds :math:`\alpha`, so
+    :math:`BN^{std} = \sqrt n\, BN^a` (paper.md §1.1).
+
     Examples
     --------
     >>> convention_scale(16, "std"), convention_scale(16, "a")
     (4.0, 1.0)
     """
+    n = check_positive_int(n, "n")
     return 1.0 if _check_convention(convention) == "a" else math.sqrt(n)
 
 

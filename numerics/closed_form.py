@@ -43,8 +43,13 @@ def huber_h(t: float | np.ndarray, beta: float) -> float | np.ndarray:
     Returns
     -------
     float or array
-        :math:`t^2/2` if :math:`t \le \beta`, else :math:`\beta t - \beta^2/2`;
-        this is :math:`\min_{a \ge 0} \tfrac12(t - a)^2 + \beta a`.
+        :math:`t^2/2` if :math:`t \le \beta`, else :math:`\beta t - \beta^2/2`.
+
+    Notes
+    -----
+    :math:`h_\beta(t) = \min_{a \ge 0} \tfrac12(t - a)^2 + \beta a`: the
+    minimiser is :math:`a = (t - \beta)_+`, the loss of one neuron that fits a
+    target of norm :math:`t` at penalty :math:`\beta a` (paper.md R2).
 
     Examples
     --------
@@ -105,8 +110,23 @@ def universal_lower_bound(y: np.ndarray, beta: float) -> float:
 def highdim_optimum(y: np.ndarray, beta: float) -> float:
     r"""Optimal value when :math:`\operatorname{rank}(CX) = n - 1` (paper.md R2).
 
-    Equals :func:`universal_lower_bound`; the bound is attained by
-    :func:`highdim_network` in that regime (claim 13).
+    Parameters
+    ----------
+    y : array, shape (n,)
+        Labels.
+    beta : float
+        Weight-decay coefficient, ``> 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Equals :func:`universal_lower_bound`,
+    :math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)`; the bound is attained by
+    :func:`highdim_network` when :math:`\operatorname{rank}(CX) = n - 1`
+    (claim 13), since then one neuron can fit :math:`y_+` and one :math:`y_-`.
 
     Examples
     --------

@@ -155,6 +155,20 @@ def forward(net: BNNetwork, X: Array) -> Array:
     array, shape (n,) or (n, K)
         :math:`f(X) = (BN(XW))_+ v`.
 
+    Raises
+    ------
+    InputError
+        ``X`` not ``(n, d)``, non-finite, ``n < 2``, or a neuron whose centred
+        pre-activation :math:`CXw_j` is zero (BN undefined).
+
+    Notes
+    -----
+    Neuron :math:`j` computes
+    :math:`\kappa\bigl(\gamma_j\, CXw_j/\rho_j + \alpha_j/\sqrt n\bigr)` with
+    :math:`\rho_j = \sqrt{\|CXw_j\|^2 + n\epsilon}` and :math:`\kappa = 1`
+    (convention ``a``) or :math:`\sqrt n` (``std``), :math:`C = I - \tfrac1n
+    \mathbf 1\mathbf 1^T`; the statistics are those of the batch ``X``.
+
     Examples
     --------
     One neuron on ``x = (0, 2)``: :math:`Ch = (-1, 1)`, so
@@ -174,6 +188,22 @@ def forward(net: BNNetwork, X: Array) -> Array:
 @xp_capabilities()
 def penalty(net: BNNetwork, beta: float) -> float:
     r"""Weight decay :math:`\tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+\|v_j\|^2)`.
+
+    Parameters
+    ----------
+    net : BNNetwork
+    beta : float
+        Weight-decay coefficient, ``> 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    ``W`` is not penalised: BN makes the network invariant to the scale of each
+    column :math:`w_j` (paper.md R0), so only :math:`(\gamma, \alpha, v)` carry
+    weight decay.
 
     Examples
     --------
@@ -217,6 +247,18 @@ def objective(net: BNNetwork, X: Array, y: Array, beta: float) -> float:
     float
         :math:`\tfrac12\|f(X)-y\|^2 +
         \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+\|v_j\|^2)`.
+
+    Raises
+    ------
+    InputError
+        Bad ``X`` (see :func:`forward`), ``y`` of another shape than the output
+        or non-finite, ``beta <= 0``.
+
+    Notes
+    -----
+    The loss is the training objective with batch statistics; it is
+    non-convex in :math:`(W, \gamma, \alpha, v)`, and its global optimum equals
+    that of the convex program (paper.md R1) once the network is wide enough.
 
     Examples
     --------

@@ -125,3 +125,9 @@ def test_convert_beta():
 def test_convert_beta_rejects_a_non_positive_or_coerced_beta(beta):
     with pytest.raises(InputError, match=r"`beta` must be a positive"):
         convert_beta(beta, 4, source="std", target="a")
+
+
+@pytest.mark.parametrize("n", [0, -4, 2.5, True])
+def test_convention_scale_rejects_a_bad_batch_size(n):
+    with pytest.raises(InputError, match=r"`n` must be a positive integer"):
+        convention_scale(n, "std")
