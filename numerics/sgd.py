@@ -57,7 +57,7 @@ import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
 from ._validation import check_beta, check_positive_int
-from .bn import Convention, _check_convention
+from .bn import Convention, _check_convention, convention_scale
 from .errors import InputError
 from .network import BNNetwork
 from .status import SolverStatus
@@ -140,7 +140,8 @@ class SGDResult:
 # forward / backward on one minibatch
 # --------------------------------------------------------------------------
 def _scale(convention: str, n_train: int) -> float:
-    return 1.0 / math.sqrt(n_train) if convention == "a" else 1.0
+    """BN scale relative to PyTorch's: ``convention_scale(n) / sqrt(n)``."""
+    return convention_scale(n_train, convention) / math.sqrt(n_train)
 
 
 def _relu(xp: ModuleType, Z: Array) -> Array:
