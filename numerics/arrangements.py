@@ -97,8 +97,7 @@ def _check_U_prime(U_prime: np.ndarray) -> np.ndarray:
         raise InputError(
             f"`U_prime` must be a 2-D array (n x (r+1)), r >= 1; got shape {A.shape}"
         )
-    if not np.all(np.isfinite(A)):
-        raise InputError("`U_prime` contains NaN or infinite values")
+    check_finite(A, "U_prime")
     if not np.all(A[:, -1] > 0):
         raise InputError(
             "`U_prime` must have a positive last column (the shift direction "

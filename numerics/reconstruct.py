@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_matrix
+from ._validation import check_finite, check_matrix
 from .bn import convention_scale
 from .errors import InputError
 from .network import BNNetwork, forward
@@ -26,8 +26,7 @@ def _check_blocks(S: np.ndarray, name: str, m: int) -> np.ndarray:
         raise InputError(
             f"`{name}` must have shape (P, {m}) = (P, r+1); got {arr.shape}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"`{name}` contains NaN or infinite values")
+    check_finite(arr, name)
     return arr
 
 

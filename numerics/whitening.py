@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 from ._array_api import Array, array_namespace, xp_capabilities
+from ._validation import check_finite
 from .errors import InputError
 
 __all__ = ["Whitening", "whiten"]
@@ -157,7 +158,8 @@ def _whiten_iv(xp, X: Array) -> Array:
             f"`X` must have at least one column; got shape {tuple(X.shape)}"
         )
     if not xp.isdtype(X.dtype, "real floating"):
-        X = xp.astype(X, xp.float64)
-    if not bool(xp.all(xp.isfinite(X))):
-        raise InputError("`X` contains NaN or infinite values")
+        if not xp.isdtype(X.dtype, ("integral", "bool")):
+            raise InputError(f"`X` must be a real numeric array; got dtype={X.dtype}")
+        X = xp.astype(X, xp.float64)  # lossless for the sizes used here
+    check_finite(X, "X")
     return X

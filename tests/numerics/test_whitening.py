@@ -73,6 +73,7 @@ def test_constant_data_with_large_mean_is_rank_zero():
         (np.ones((1, 3)), r"`X` must have at least 2 rows \(samples\); got 1"),
         (np.ones(3), r"`X` must be a 2-D array .*got ndim=1"),
         (np.array([[0.0, np.nan], [1.0, 2.0]]), r"`X` contains NaN or infinite"),
+        (np.ones((3, 2), dtype=complex), r"`X` must be a real numeric array"),
     ],
 )
 def test_bad_input(X, message):
