@@ -58,6 +58,8 @@ def huber_h(t: float | np.ndarray, beta: float) -> float | np.ndarray:
     """
     beta = check_beta(beta)
     t = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(t) & (t >= 0)):
+        raise InputError(f"`t` must be finite and >= 0 (a norm); got {t!r}")
     out = np.where(t <= beta, 0.5 * t * t, beta * t - 0.5 * beta * beta)
     return float(out) if out.ndim == 0 else out
 

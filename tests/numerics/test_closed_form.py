@@ -148,3 +148,9 @@ def test_onehot_errors(Y, message):
 def test_y_must_be_one_dimensional():
     with pytest.raises(InputError, match=r"`y` must be 1-D \(scalar output\)"):
         universal_lower_bound(np.ones((3, 2)), 0.1)
+
+
+@pytest.mark.parametrize("t", [-1.0, np.nan, np.array([0.5, np.inf])])
+def test_huber_h_rejects_a_negative_or_non_finite_norm(t):
+    with pytest.raises(InputError, match=r"`t` must be finite and >= 0"):
+        huber_h(t, 1.0)
