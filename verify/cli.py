@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -83,6 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print(f"bnconvex {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_stdout()
+
+
+def _closed_stdout() -> int:
+    """Stop quietly when the reader of stdout has gone (``bnconvex list | head``).
+
+    Python's recipe (``signal`` docs, "Note on SIGPIPE"): point stdout at
+    ``/dev/null`` so the interpreter's final flush does not raise again, and
+    exit 1 as ``sys.exit`` would after an unhandled error, without a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -405,3 +405,20 @@ def test_certify_rejects_a_bad_bn_eps(data14, tmp_path, eps):
     assert rc == 2, err
     assert "--bn-eps: must be a finite number >= 0" in err, err
     assert out == ""
+
+
+def test_a_reader_closing_stdout_early_gives_no_traceback():
+    # `bnconvex list | head -0`: the reader is gone before list prints; the old
+    # CLI died with a BrokenPipeError traceback on stderr (checked by hand)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bnconvex.verify", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    rc = proc.wait(timeout=60)
+    assert "Traceback" not in err, err
+    assert rc == 1, (rc, err)
