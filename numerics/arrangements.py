@@ -363,6 +363,14 @@ def sample_patterns(
         The distinct non-empty patterns found (``P <= num``), columns in
         lexicographic order.  A subset of :func:`enumerate_patterns`.
 
+    Notes
+    -----
+    A direction :math:`u \sim N(0, I_{r+1})` lands in the region of pattern
+    :math:`D_i` with probability equal to that region's solid angle, so small
+    regions may be missed: a sampled set gives a lower bound on the convex
+    program's value restricted to those patterns, not the global optimum
+    (only the universal bound stays valid for the network; paper.md R1).
+
     Examples
     --------
     >>> import numpy as np
@@ -376,8 +384,7 @@ def sample_patterns(
     True
     """
     A = _check_U_prime(U_prime)
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
-        raise InputError(f"`num` must be a positive integer; got {num!r}")
+    num = check_positive_int(num, "num")
     rng = np.random.default_rng(seed)
     found: list[np.ndarray] = []
     for start in range(0, int(num), 65536):

@@ -152,6 +152,14 @@ def highdim_prediction(y: np.ndarray, beta: float) -> np.ndarray:
     array, shape (n,)
         Two-sided group soft-thresholding of ``y`` (paper.md R2).
 
+    Notes
+    -----
+    When :math:`\operatorname{rank}(CX) = n - 1` one neuron reaches any
+    non-negative target, and fitting :math:`y_+` at penalty :math:`\beta a`
+    solves :math:`\min_{a\ge0}\tfrac12(\|y_+\|-a)^2+\beta a`, i.e.
+    :math:`a = (\|y_+\| - \beta)_+`; likewise for :math:`y_-`.  The prediction
+    is :math:`a_+ y_+/\|y_+\| - a_- y_-/\|y_-\|`.
+
     Examples
     --------
     Two-sided group soft-thresholding of the labels:
