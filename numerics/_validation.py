@@ -26,6 +26,7 @@ __all__ = [
     "check_matrix",
     "check_patterns",
     "check_positive_int",
+    "check_positive_real",
     "load_numpy_file",
 ]
 
@@ -100,22 +101,27 @@ def check_data(
     return X, y
 
 
-def check_beta(beta: Any, name: str = "beta") -> float:
-    """Return the regularisation coefficient as a positive finite float.
+def check_positive_real(value: Any, name: str) -> float:
+    """Return ``value`` as a positive finite float (a step size, a coefficient).
 
     Strings and booleans are refused rather than converted (no silent coercion).
     """
-    if isinstance(beta, (bool, np.bool_, str, bytes)):
-        raise InputError(f"`{name}` must be a positive real number; got {beta!r}")
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise InputError(f"`{name}` must be a positive real number; got {value!r}")
     try:
-        value = float(beta)
+        number = float(value)
     except (TypeError, ValueError):
         raise InputError(
-            f"`{name}` must be a positive real number; got {beta!r}"
+            f"`{name}` must be a positive real number; got {value!r}"
         ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"`{name}` must be a positive finite number; got {beta!r}")
-    return value
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"`{name}` must be a positive finite number; got {value!r}")
+    return number
+
+
+def check_beta(beta: Any, name: str = "beta") -> float:
+    """Return the regularisation coefficient as a positive finite float."""
+    return check_positive_real(beta, name)
 
 
 def check_positive_int(value: Any, name: str) -> int:

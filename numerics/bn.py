@@ -10,7 +10,6 @@ arrays go through the same code.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Literal
 
 from ._array_api import Array, array_namespace, xp_capabilities
@@ -201,8 +200,6 @@ def convert_beta(
     """
     _check_convention(source, "source")
     _check_convention(target, "target")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise InputError(f"`n` must be a positive integer; got {n!r}")
-    n = int(n)
+    n = check_positive_int(n, "n")
     beta = check_beta(beta)
     return beta * convention_scale(n, target) / convention_scale(n, source)

@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from ._validation import check_data, check_finite, check_positive_int
+from ._validation import (
+    check_data,
+    check_finite,
+    check_positive_int,
+    check_positive_real,
+)
 from .errors import InputError
 from .network import BNNetwork, forward
 from .sgd import minibatch_objective_and_gradient
@@ -216,8 +221,7 @@ def _curves_iv(X: Any, y: Any, net: BNNetwork, k: int, eta: float, T: int, beta:
         raise InputError(f"`net` has d={net.d} but `X` has {X.shape[1]} columns")
     check_positive_int(k, "k")
     check_positive_int(T, "T")
-    if not (math.isfinite(eta) and eta > 0):
-        raise InputError(f"`eta` must be a positive finite number; got {eta!r}")
+    check_positive_real(eta, "eta")
     if not (math.isfinite(beta) and beta >= 0):
         raise InputError(f"`beta` must be a finite number >= 0; got {beta!r}")
     return X, y

@@ -56,7 +56,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from ._validation import check_beta, check_positive_int
+from ._validation import check_beta, check_positive_int, check_positive_real
 from .bn import Convention, _check_convention, convention_scale
 from .errors import InputError
 from .network import BNNetwork
@@ -440,8 +440,7 @@ def _train_iv(
         raise InputError(f"`optimizer` must be 'sgd' or 'adam'; got {optimizer!r}")
     if loss not in ("squared", "cross_entropy"):
         raise InputError(f"`loss` must be 'squared' or 'cross_entropy'; got {loss!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise InputError(f"`lr` must be a positive finite number; got {lr!r}")
+    check_positive_real(lr, "lr")
     return beta, m, min(batch_size, X.shape[0])
 
 

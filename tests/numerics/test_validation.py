@@ -6,6 +6,7 @@ from bnconvex.numerics._validation import (
     check_file,
     check_matrix,
     check_patterns,
+    check_positive_real,
     load_numpy_file,
 )
 from bnconvex.numerics.errors import InputError
@@ -100,3 +101,9 @@ def test_check_file_and_load_numpy_file(tmp_path):
         load_numpy_file(bad, "patterns")
     np.save(tmp_path / "ok.npy", np.arange(3))
     assert load_numpy_file(tmp_path / "ok.npy", "x").tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("lr", [0.0, -1e-3, float("inf"), "0.1", None])
+def test_check_positive_real_names_the_argument(lr):
+    with pytest.raises(InputError, match=r"`lr` must be a positive"):
+        check_positive_real(lr, "lr")
