@@ -319,3 +319,36 @@ def test_relative_links_resolve(doc):
         elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
             broken.append(f"{target}: no heading #{anchor} in {path.name}")
     assert not broken, f"{doc.name}: {broken}"
+
+
+# --- the doctest collection of the root conftest.py ---------------------------
+
+_IMPORT_ALL = """
+import importlib, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from conftest import installed_module_name
+dirs = [Path({root!r}, d) for d in ("theory", "numerics", "verify")]
+files = [p for d in dirs for p in d.rglob("*.py")]
+names = sorted(filter(None, map(installed_module_name, files)))
+for name in names:
+    importlib.import_module(name)
+print(len(names), [m for m in {optional!r} if m in sys.modules])
+"""
+
+
+def test_doctest_collection_imports_no_optional_dependency():
+    """Every module the doctests import loads without PyTorch, CuPy or Dask."""
+    optional = ("torch", "cupy", "dask", "distributed")
+    code = _IMPORT_ALL.format(root=str(README.parent), optional=optional)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    count, loaded = proc.stdout.split(" ", 1)
+    assert int(count) >= 60, f"only {count} package modules found"
+    assert loaded.strip() == "[]", f"optional packages imported: {loaded}"
