@@ -818,6 +818,18 @@ def select(
         with ``numpy.random.default_rng(seed)`` and then put back in their
         original order.  The test split is never subsampled.
     seed : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> raw = RawImages(rng.integers(0, 256, (6, 2, 2, 3), dtype=np.uint8),
+    ...                 np.array([0, 1, 2, 0, 1, 2]),
+    ...                 rng.integers(0, 256, (3, 2, 2, 3), dtype=np.uint8),
+    ...                 np.array([0, 1, 2]), ("a", "b", "c"), "synthetic")
+    >>> sub = select(raw, classes=["a", "c"])
+    >>> sub.classes, sub.train_labels.tolist(), sub.test_labels.tolist()
+    (('a', 'c'), [0, 1, 0, 1], [0, 1])
     """
     chosen = _class_indices(classes, raw.classes)
     num = len(raw.classes)
@@ -875,6 +887,16 @@ def preprocess(
     constant channel).  Features are flattened in ``(H, W, C)`` order.  BN's
     whitening makes the convex optimum invariant to this affine map (paper.md
     R0.4), but SGD trajectories and solver conditioning are not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.arange(24, dtype=np.uint8).reshape(2, 2, 2, 3)
+    >>> raw = RawImages(images, np.array([0, 1]), images[:1], np.array([0]),
+    ...                 ("a", "b"), "toy")
+    >>> ds = preprocess(raw, standardize=False)
+    >>> ds.X_train.shape, float(ds.X_train[1, -1])  # last pixel: 23 / 255
+    ((2, 12), 0.09019607843137255)
     """
     if dtype not in ("float32", "float64"):
         raise InputError(f"`dtype` must be 'float32' or 'float64'; got {dtype!r}")

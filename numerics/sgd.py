@@ -600,6 +600,16 @@ def train_sgd(
     Notes
     -----
     See the module docstring for the minibatch-BN versus full-batch-BN issue.
+
+    Examples
+    --------
+    >>> from bnconvex.numerics.data import make_classification
+    >>> X, Y = make_classification(40, 3, 2, seed=0)
+    >>> res = train_sgd(X, Y, 1e-3, 8, seed=0, epochs=20, batch_size=20)
+    >>> res.epochs, res.steps, sorted(res.history)
+    (20.0, 40, ['epoch', 'minibatch_objective', 'seconds'])
+    >>> accuracy(predict(res.net, res.statistics, X), Y.argmax(axis=1)) > 0.7
+    True
     """
     xp = array_namespace(X, Y)
     beta, m, batch_size = _train_iv(

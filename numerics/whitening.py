@@ -75,7 +75,13 @@ class Whitening:
 
 
 def default_rtol(n: int, d: int) -> float:
-    """Default relative rank tolerance ``max(n, d) * eps`` (float64)."""
+    """Default relative rank tolerance ``max(n, d) * eps`` (float64).
+
+    Examples
+    --------
+    >>> default_rtol(10, 3)  # max(n, d) * eps
+    2.220446049250313e-15
+    """
     return max(n, d) * 2.220446049250313e-16
 
 

@@ -255,6 +255,12 @@ def convention_conversion(size: int = 3) -> Derivation:
     ----------
     size : int
         ``n`` in 2..8 of the explicit symbolic pre-activation.
+
+    Examples
+    --------
+    >>> convention_conversion().prove()
+    {'std_is_scaled_norm': 'zero', 'conversion': 'zero', 'relu_homogeneous': 'zero',
+     'beta_conversion': 'zero'}
     """
     h = vector("h", check_size("size", size, range(2, 9)))
     root = sp.sqrt(size)

@@ -134,6 +134,14 @@ def dual_derivation() -> Derivation:
     -------
     Derivation
         Named steps; ``prove()`` proves each, ``as_records()`` lists their LaTeX.
+
+    Examples
+    --------
+    >>> d = dual_derivation()
+    >>> [s.name for s in d.steps][-3:]
+    ['dual_constraint', 'constraint_homogeneous', 'weak_duality_gap']
+    >>> set(d.prove().values())
+    {'zero'}
     """
     y, z, lam = vector("y", _SIZE), vector("z", _SIZE), vector("lambda", _SIZE)
     A = sp.Matrix.hstack(*(vector(f"a{j + 1}", _SIZE) for j in range(_NEURONS)))

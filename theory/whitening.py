@@ -82,6 +82,12 @@ def whitening_orthogonality() -> Derivation:
     because :math:`C\mathbf 1 = 0` (generic ``n``).  Then
     :math:`U'^TU' = \begin{bmatrix}U^TU & U^T\mathbf 1/\sqrt n\\ \mathbf 1^TU/\sqrt n &
     \mathbf 1^T\mathbf 1/n\end{bmatrix} = I`.
+
+    Examples
+    --------
+    >>> d = whitening_orthogonality()
+    >>> [s.name for s in d.steps][-1], set(d.prove().values())
+    ('U_prime_orthonormal', {'zero'})
     """
     lemmas = centering_lemmas()
     X4, V2 = (
