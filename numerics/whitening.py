@@ -65,6 +65,14 @@ class Whitening:
         -------
         array, shape (k, r)
             For the training data this is :math:`U` (up to rounding).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+        >>> wh = whiten(X)
+        >>> bool(np.abs(wh.transform(X) - wh.U).max() < 1e-12)
+        True
         """
         if X_new.ndim != 2 or X_new.shape[1] != self.Vt.shape[1]:
             raise InputError(
