@@ -45,7 +45,13 @@ from typing import Any
 import numpy as np
 
 from ._lbfgs import lbfgs_network
-from ._validation import check_beta, check_data, check_positive_int
+from ._validation import (
+    check_beta,
+    check_data,
+    check_matrix,
+    check_patterns,
+    check_positive_int,
+)
 from .arrangements import enumerate_patterns
 from .bn import batch_norm, convention_scale
 from .errors import InputError
@@ -115,11 +121,7 @@ def relu_patterns(X: Any, *, min_active: int = 1) -> np.ndarray:
     >>> relu_patterns(X).shape  # 3 lines through 0 cut the plane into 6 wedges
     (3, 6)
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] < 2 or not np.all(np.isfinite(X)):
-        raise InputError(
-            f"`X` must be a finite 2-D array with n >= 2; got shape {X.shape}"
-        )
+    X = check_matrix(X, "X", min_rows=2)
     min_active = check_positive_int(min_active, "min_active")
     zero = np.linalg.norm(X, axis=1) == 0
     Xs = X[~zero]
@@ -145,8 +147,9 @@ def relu_patterns(X: Any, *, min_active: int = 1) -> np.ndarray:
 # the non-convex network
 # ----------------------------------------------------------------------------
 def _check_X(net: BNNetwork, X: Any) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != net.d:
+    """Return ``X`` as finite float64 with ``net.d`` columns, or raise."""
+    X = check_matrix(X, "X")
+    if X.shape[1] != net.d:
         raise InputError(f"`X` must have shape (n, {net.d}); got {X.shape}")
     return X
 
@@ -299,7 +302,8 @@ class AfterReLUProblem:
     y : array, shape (n,)
     beta : float
     D : bool array, shape (n, P)
-        Patterns of ``X`` (:func:`relu_patterns`); the empty one is refused.
+        Patterns of ``X`` (:func:`relu_patterns`), bool or 0/1; the empty
+        one is refused (BN is undefined there).
     loss : str or Loss, default "squared"
 
     Attributes
@@ -316,11 +320,7 @@ class AfterReLUProblem:
 
     def __post_init__(self) -> None:
         X, y = check_data(self.X, self.y)
-        D = np.asarray(self.D)
-        if D.ndim != 2 or D.shape[0] != X.shape[0] or D.dtype != bool:
-            raise InputError(f"`D` must be a bool array of shape (n={X.shape[0]}, P)")
-        if not np.all(D.any(axis=0)):
-            raise InputError("`D` contains the empty pattern (BN undefined there)")
+        D = check_patterns(self.D, X.shape[0], "D")
         loss = get_loss(self.loss)
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", loss.check_labels(y))

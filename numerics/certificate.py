@@ -46,9 +46,15 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import nnls
 
-from ._validation import check_beta, check_data, check_labels, check_matrix
+from ._validation import (
+    check_beta,
+    check_data,
+    check_labels,
+    check_matrix,
+    check_patterns,
+)
 from .closed_form import universal_lower_bound
-from .convex_program import ConvexProblem, _check_patterns
+from .convex_program import ConvexProblem
 from .errors import InputError
 
 __all__ = [
@@ -202,7 +208,7 @@ def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
     """
     U = check_matrix(U_prime, "U_prime")
     n, m = U.shape
-    Dm = _check_patterns(D, n)
+    Dm = check_patterns(D, n, "D")
     v = check_labels(v, n, "v")
     sign = np.where(Dm, 1.0, -1.0)
     C = _pattern_vectors(U, Dm, v)
@@ -358,7 +364,7 @@ def certify_network(
         Dm, kind = _default_patterns(U, seed, num_samples)
     else:
         Dm, kind = (
-            _check_patterns(D, X.shape[0]),
+            check_patterns(D, X.shape[0], "D"),
             ("global" if complete else "sampled-patterns"),
         )
     obj = float(objective(net, X, y, beta))

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_beta, check_labels, check_matrix
+from ._validation import check_beta, check_labels, check_matrix, check_patterns
 from .errors import InputError
 from .status import SolverStatus
 
@@ -42,32 +42,6 @@ __all__ = [
     "convex_objective",
     "predict",
 ]
-
-
-def _check_patterns(D: Any, n: int) -> np.ndarray:
-    """Return the pattern matrix as an ``(n, P)`` bool array or raise."""
-    arr = np.asarray(D)
-    if arr.ndim != 2:
-        raise InputError(
-            f"`D` (patterns) must be a 2-D (n, P) array; got ndim={arr.ndim}"
-        )
-    if arr.shape[0] != n:
-        raise InputError(
-            f"`D` (patterns) must have n={n} rows, one per sample; "
-            f"got shape {arr.shape}"
-        )
-    if arr.shape[1] < 1:
-        raise InputError(
-            f"`D` (patterns) must have at least one column; got {arr.shape}"
-        )
-    if arr.dtype != bool:
-        if not (np.issubdtype(arr.dtype, np.number) and np.all(np.isin(arr, (0, 1)))):
-            raise InputError(
-                "`D` (patterns) must hold only 0/1 or bool values; "
-                f"got dtype={arr.dtype}"
-            )
-        arr = arr.astype(bool)
-    return arr
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,13 +59,14 @@ class ConvexProblem:
         standard BN), ``> 0``.
     D : array_like, shape (n, P)
         Activation patterns, column ``i`` the diagonal of :math:`D_i`; bool or
-        0/1 values.
+        0/1 values, no all-zero column (the empty pattern is never in a set).
 
     Raises
     ------
     InputError
         On a shape mismatch (the message names ``U_prime``, ``y`` or ``D``),
-        non-finite values, or ``beta <= 0``.
+        non-finite values, non-0/1 or all-zero pattern columns, or
+        ``beta <= 0``.
 
     Examples
     --------
@@ -121,7 +96,7 @@ class ConvexProblem:
         object.__setattr__(self, "U_prime", U)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "beta", check_beta(self.beta))
-        object.__setattr__(self, "D", _check_patterns(self.D, n))
+        object.__setattr__(self, "D", check_patterns(self.D, n, "D"))
 
     @property
     def n(self) -> int:

@@ -41,7 +41,13 @@ from typing import Any
 import numpy as np
 
 from ._lbfgs import lbfgs_network
-from ._validation import check_beta, check_data, check_positive_int
+from ._validation import (
+    check_beta,
+    check_data,
+    check_matrix,
+    check_positive_int,
+    check_positive_real,
+)
 from .bn import batch_norm
 from .closed_form import highdim_network
 from .errors import InputError
@@ -119,8 +125,7 @@ class DeepBNNetwork:
         The function is unchanged for ``c > 0`` (the next BN removes the
         scale); the penalty of those layers is multiplied by :math:`c^2`.
         """
-        if not (c > 0 and math.isfinite(c)):
-            raise InputError(f"`c` must be a positive finite number; got {c!r}")
+        c = check_positive_real(c, "c")
         k = len(self.Ws) - 1
         return dataclasses.replace(
             self,
@@ -130,8 +135,9 @@ class DeepBNNetwork:
 
 
 def _check_X(net: DeepBNNetwork, X: Any) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != net.Ws[0].shape[0]:
+    """Return ``X`` as finite float64 with the network's input width, or raise."""
+    X = check_matrix(X, "X")
+    if X.shape[1] != net.Ws[0].shape[0]:
         raise InputError(
             f"`X` must have shape (n, {net.Ws[0].shape[0]}); got {X.shape}"
         )

@@ -63,8 +63,12 @@ def test_patterns_zero_rows_min_active_and_errors():
     assert D[1].all(), "a zero row is active in every pattern (0 >= 0)"
     assert D.shape[1] == 6, D.shape  # 3 distinct lines -> 6 wedges
     assert relu_patterns(X, min_active=3).sum(axis=0).min() >= 3
-    with pytest.raises(InputError, match="`X` must be a finite 2-D array"):
+    with pytest.raises(InputError, match=r"`X` must be a 2-D array .* got ndim=1"):
         relu_patterns(np.ones(3))
+    with pytest.raises(InputError, match="`X` must have at least 2 rows"):
+        relu_patterns(np.ones((1, 2)))
+    with pytest.raises(InputError, match="`X` contains 1 NaN or infinite"):
+        relu_patterns(np.array([[np.nan, 0.0], [1.0, 2.0]]))
     with pytest.raises(InputError, match="`min_active` must be a positive integer"):
         relu_patterns(X, min_active=0)
 
@@ -77,6 +81,10 @@ def test_forward_by_hand_and_undefined_bn():
     xp_assert_close(after_relu_forward(net, X), expected, rtol=1e-15)
     with pytest.raises(InputError, match=r"neuron \(`W` column\) 0 has zero centred"):
         after_relu_forward(net.replace(W=np.array([[-1.0]])), X)  # relu output 0
+    with pytest.raises(InputError, match=r"`X` must have shape \(n, 1\); got \(3, 2\)"):
+        after_relu_forward(net, np.ones((3, 2)))
+    with pytest.raises(InputError, match="`X` contains 1 NaN or infinite"):
+        after_relu_forward(net, np.array([[0.0], [np.inf], [2.0]]))
 
 
 def test_gradient_by_finite_differences():
@@ -108,8 +116,10 @@ def test_problem_validation():
     D = relu_patterns(X)
     with pytest.raises(InputError, match="empty pattern"):
         AfterReLUProblem(X, np.ones(4), 0.1, np.column_stack([D, np.zeros(4, bool)]))
-    with pytest.raises(InputError, match="`D` must be a bool array"):
-        AfterReLUProblem(X, np.ones(4), 0.1, D.astype(float))
+    with pytest.raises(InputError, match="`D` must have n=4 rows"):
+        AfterReLUProblem(X, np.ones(4), 0.1, D[:3])
+    with pytest.raises(InputError, match="`D` must hold 0/1 or bool values"):
+        AfterReLUProblem(X, np.ones(4), 0.1, 2.0 * D)
 
 
 def test_solution_reconstruction_and_local_search(solved):

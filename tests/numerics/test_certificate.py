@@ -163,7 +163,7 @@ def test_bad_inputs():
         certify_predictions(prob, np.zeros(5), 1.0)
     with pytest.raises(InputError, match=r"`primal_objective` must be finite; got nan"):
         certify_predictions(prob, np.zeros(6), float("nan"))
-    with pytest.raises(InputError, match=r"`D` \(patterns\) must have n=6 rows"):
+    with pytest.raises(InputError, match=r"`D` must have n=6 rows \(samples\); got 5"):
         dual_constraint_bound(prob.U_prime, prob.D[:5], np.zeros(6))
     net = BNNetwork(np.ones((2, 1)), [1.0], [0.0], [1.0])
     X, _ = seeded_data(6, 2, 0)

@@ -59,12 +59,16 @@ def test_violation_of_points_outside_the_cone():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"D": np.ones((4, 2), bool)}, r"`D` \(patterns\) must have n=3 rows"),
-        ({"D": np.ones(3, bool)}, r"`D` \(patterns\) must be a 2-D"),
-        ({"D": np.full((3, 1), 2)}, r"`D` \(patterns\) must hold only 0/1"),
+        ({"D": np.ones((4, 2), bool)}, r"`D` must have n=3 rows \(samples\); got 4"),
+        ({"D": np.ones(3, bool)}, r"`D` must be a 2-D \(n, P\) array; got ndim=1"),
+        ({"D": np.full((3, 1), 2)}, r"`D` must hold 0/1 or bool values"),
         (
             {"D": np.ones((3, 0), bool)},
-            r"`D` \(patterns\) must have at least one column",
+            r"`D` must have at least one column \(pattern\)",
+        ),
+        (
+            {"D": np.array([[1], [0], [1]]) * np.array([[1, 0]])},
+            r"`D` column 1 is all zero",
         ),
         ({"beta": 0.0}, r"`beta` must be a positive finite number; got 0.0"),
         ({"beta": -1}, r"`beta` must be a positive finite number; got -1"),

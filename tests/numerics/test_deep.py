@@ -133,7 +133,11 @@ def test_validation_messages():
         DeepBNNetwork(net.Ws, net.gammas, net.alphas, np.ones(2))
     with pytest.raises(InputError, match="`c` must be a positive finite number"):
         net.scaled(0.0)
+    with pytest.raises(InputError, match="`c` must be a positive real number; got 'a'"):
+        net.scaled("a")
     with pytest.raises(InputError, match=r"`X` must have shape \(n, 2\)"):
         deep_forward(net, np.ones((4, 3)))
+    with pytest.raises(InputError, match="`X` contains 1 NaN or infinite"):
+        deep_forward(net, np.array([[np.nan, 0.0], [1.0, 2.0], [0.0, 1.0]]))
     with pytest.raises(InputError, match="layer 1: "):
         deep_hidden(net, np.ones((4, 2)))  # constant data: BN undefined
