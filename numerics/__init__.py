@@ -22,7 +22,20 @@ module             contents
 ``datasets``       CIFAR-10 / Fashion-MNIST readers and preprocessing
 ``sgd``            minibatch SGD of the BN network
 ``implicit_bias``  the implicit-bias (whitened gradient flow) experiment
+``convex_program`` the convex BN program (R1): problem, solution, objective
+``solvers``        ``solve_convex`` and its back ends (our IPM, CVXPY/Clarabel)
+``certificate``    dual certificates of optimality for programs and networks
+``losses``         losses beyond squared error: programs, duals, training
+``deep``           deep BN-ReLU networks (R5)
+``bn_after_relu``  BN after the ReLU: patterns, convex program (R6)
 =================  =========================================================
+
+A few names are defined by two modules, or are also a submodule's name; the
+flat namespace keeps one and the other stays qualified (``_QUALIFIED`` below):
+``predict`` is :func:`sgd.predict` (use ``convex_program.predict`` for the
+program), ``convex_objective`` is the one of ``convex_program``, and
+``bn_after_relu``'s ``convex_objective`` and ``reconstruct`` (the latter also
+the submodule ``reconstruct``) stay qualified.
 """
 
 from __future__ import annotations
@@ -78,6 +91,33 @@ _LAZY_MODULES: dict[str, str] = {
         "spread_spectrum_instance whitened_objective_and_gradient "
         "whitened_parameters"
     ),
+    "convex_program": "ConvexProblem ConvexSolution cone_violation convex_objective",
+    "solvers": "SOLVERS solve_convex",
+    "certificate": (
+        "Certificate certify_network certify_predictions dual_constraint_bound "
+        "dual_objective"
+    ),
+    "losses": (
+        "LOSSES Loss LossName get_loss loss_convex_objective loss_dual_bound "
+        "network_loss_objective solve_loss_program train_loss_network"
+    ),
+    "deep": (
+        "DeepBNNetwork centered_rank deep_forward deep_hidden deep_objective "
+        "deep_objective_and_gradient deep_penalty overparameterized_network "
+        "random_hidden_layers train_deep"
+    ),
+    "bn_after_relu": (
+        "AfterReLUProblem AfterReLUSolution after_relu_forward "
+        "after_relu_objective after_relu_objective_and_gradient relu_patterns "
+        "solve_after_relu train_after_relu"
+    ),
+}
+
+#: names in a module's ``__all__`` that the flat namespace does not re-export,
+#: because another module's name or a submodule has the same spelling.
+_QUALIFIED: dict[str, str] = {
+    "convex_program": "predict",
+    "bn_after_relu": "convex_objective reconstruct",
 }
 
 _LAZY_NAMES, __getattr__, __dir__ = attach(__name__, _LAZY_MODULES)

@@ -27,6 +27,11 @@ def attach(
     submodules : mapping of str to str
         Submodule name -> its public names, separated by whitespace.
 
+    Raises
+    ------
+    ValueError
+        When two submodules list the same name (one would shadow the other).
+
     Returns
     -------
     names : dict
@@ -34,9 +39,14 @@ def attach(
     __getattr__, __dir__ : callables
         To be bound at module level in the package ``__init__``.
     """
-    names = {
-        name: module for module, listed in submodules.items() for name in listed.split()
-    }
+    names: dict[str, str] = {}
+    for module, listed in submodules.items():
+        for name in listed.split():
+            if names.setdefault(name, module) != module:
+                raise ValueError(
+                    f"{package}: {name!r} is listed for both {names[name]!r} and "
+                    f"{module!r}; keep one of them qualified"
+                )
 
     def __getattr__(name: str) -> Any:
         module = names.get(name)

@@ -14,7 +14,26 @@ import pytest
 @pytest.mark.parametrize("module", sorted(numerics._LAZY_MODULES))
 def test_numerics_lazy_table_matches_each_module_all(module):
     mod = importlib.import_module(f"bnconvex.numerics.{module}")
-    assert sorted(numerics._LAZY_MODULES[module].split()) == sorted(mod.__all__)
+    listed = numerics._LAZY_MODULES[module].split()
+    qualified = numerics._QUALIFIED.get(module, "").split()
+    assert sorted(listed + qualified) == sorted(mod.__all__), module
+
+
+def test_qualified_names_clash_with_a_re_exported_name_or_a_submodule():
+    for module, names in numerics._QUALIFIED.items():
+        for name in names.split():
+            owner = numerics._LAZY_NAMES.get(name)
+            if owner is None:
+                assert name in numerics._LAZY_MODULES, (module, name)
+            else:
+                assert owner != module, (module, name)
+
+
+def test_a_name_listed_twice_is_refused():
+    from bnconvex.numerics._lazy import attach
+
+    with pytest.raises(ValueError, match="'f' is listed for both 'a' and 'b'"):
+        attach("pkg", {"a": "f g", "b": "f"})
 
 
 @pytest.mark.parametrize("package", [numerics, verify], ids=["numerics", "verify"])
