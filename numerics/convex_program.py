@@ -31,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_beta, check_labels, check_matrix, check_patterns
+from ._validation import (
+    check_beta,
+    check_finite,
+    check_labels,
+    check_matrix,
+    check_patterns,
+)
 from .errors import InputError
 from .status import SolverStatus
 
@@ -173,12 +179,14 @@ class ConvexSolution:
 
 
 def _check_blocks(problem: ConvexProblem, S: Any, name: str) -> np.ndarray:
+    """Return blocks ``S`` as a finite float64 ``(P, m)`` array, or raise."""
     arr = np.asarray(S, dtype=np.float64)
     if arr.shape != (problem.P, problem.m):
         raise InputError(
             f"`{name}` must have shape (P, m) = ({problem.P}, {problem.m}); "
             f"got {arr.shape}"
         )
+    check_finite(arr, name)
     return arr
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from .._validation import check_positive_int, check_positive_real
 from ..convex_program import ConvexProblem, ConvexSolution
 from ..errors import InputError, SolverError
 from . import cvxpy_clarabel, ipm
@@ -49,7 +50,8 @@ def solve_convex(
     Raises
     ------
     InputError
-        Unknown solver name or a problem of the wrong type.
+        Unknown solver name, a problem of the wrong type, ``tol <= 0``,
+        ``max_iter < 1`` or a negative or NaN ``time_limit``.
     SolverError
         The plug-in is not installed.
     """
@@ -59,9 +61,32 @@ def solve_convex(
         )
     if solver not in SOLVERS:
         raise InputError(f"`solver` must be one of {sorted(SOLVERS)}; got {solver!r}")
+    _check_options(options)
     plugin = SOLVERS[solver]
     if not plugin.is_installed():
         raise SolverError(
             f"solver {solver!r} is not installed; try `pip install cvxpy clarabel`"
         )
     return plugin.solve(problem, **options)
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Validate the options all plug-ins share: ``tol``, ``max_iter``, ``time_limit``.
+
+    ``time_limit = 0`` is allowed: the solver stops after its first outer
+    iteration with status ``TIME_LIMIT``.
+    """
+    if "tol" in options:
+        check_positive_real(options["tol"], "tol")
+    if "max_iter" in options:
+        check_positive_int(options["max_iter"], "max_iter")
+    if "time_limit" in options:
+        limit = options["time_limit"]
+        try:
+            ok = not isinstance(limit, (bool, str)) and float(limit) >= 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(
+                f"`time_limit` must be a non-negative number of seconds; got {limit!r}"
+            )

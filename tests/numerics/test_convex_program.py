@@ -93,6 +93,8 @@ def test_block_shape_is_checked():
         InputError, match=r"`S_minus` must have shape \(P, m\) = \(1, 2\)"
     ):
         predict(_toy(), np.zeros((1, 2)), np.zeros((2, 2)))
+    with pytest.raises(InputError, match="`S_plus` contains NaN or infinite values"):
+        cone_violation(_toy(), np.full((1, 2), np.nan), np.zeros((1, 2)))
 
 
 def test_solution_relative_gap():

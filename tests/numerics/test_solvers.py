@@ -135,6 +135,24 @@ def test_registry_and_errors():
         solve_convex({"U_prime": prob.U_prime})
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"tol": 0.0}, r"`tol` must be a positive finite number; got 0.0"),
+        ({"tol": float("nan")}, r"`tol` must be a positive finite number; got nan"),
+        ({"max_iter": 0}, r"`max_iter` must be a positive integer; got 0"),
+        ({"max_iter": 2.5}, r"`max_iter` must be a positive integer; got 2.5"),
+        ({"time_limit": -1.0}, r"`time_limit` must be a non-negative .*; got -1.0"),
+        ({"time_limit": None}, r"`time_limit` must be a non-negative .*; got None"),
+    ],
+)
+def test_bad_options_name_the_argument(options, message):
+    _, prob = exact_case(6, 2, 0, 0.1)
+    for solver in SOLVERS:  # checked before the plug-in runs, installed or not
+        with pytest.raises(InputError, match=message):
+            solve_convex(prob, solver=solver, **options)
+
+
 def test_patterns_from_enumeration_are_all_interior():
     _, prob = exact_case(10, 2, 2, 0.3)
     assert prob.P == enumerate_patterns(prob.U_prime).shape[1]
