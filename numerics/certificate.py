@@ -52,6 +52,7 @@ from ._validation import (
     check_labels,
     check_matrix,
     check_patterns,
+    check_positive_int,
 )
 from .closed_form import universal_lower_bound
 from .convex_program import ConvexProblem
@@ -284,9 +285,24 @@ def certify_predictions(
     -------
     Certificate
         With ``v = (y - yhat) * min(1, beta / b(y - yhat))``.
+
+    Raises
+    ------
+    InputError
+        When ``problem`` is not a :class:`ConvexProblem`, ``yhat`` has the
+        wrong length or non-finite entries, or ``primal_objective`` is not a
+        finite number.
     """
+    if not isinstance(problem, ConvexProblem):
+        raise InputError(
+            f"`problem` must be a ConvexProblem; got {type(problem).__name__}"
+        )
     yhat = check_labels(yhat, problem.n, "yhat")
-    if not math.isfinite(primal_objective):
+    try:
+        value = float(primal_objective)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(primal_objective, (bool, str)) or not math.isfinite(value):
         raise InputError(f"`primal_objective` must be finite; got {primal_objective!r}")
     kind: BoundKind = "global" if complete else "sampled-patterns"
     return _certify_residual(
@@ -295,7 +311,7 @@ def certify_predictions(
         problem.y,
         problem.beta,
         yhat,
-        primal_objective,
+        value,
         kind,
         with_universal=with_universal,
     )
@@ -349,6 +365,13 @@ def certify_network(
         network's convention; bounds are for the convention-A program with
         ``beta_a = beta / sqrt(n)`` for a ``"std"`` network, whose optimum is
         the same number (paper.md 1.1, claim 5).
+
+    Raises
+    ------
+    InputError
+        When ``X``/``y`` have mismatched lengths, NaN/inf or ``y`` is not 1-D,
+        ``beta <= 0``, ``num_samples < 1``, or ``D`` is not an ``(n, P)``
+        0/1 pattern set.
     """
     from .bn import convert_beta
     from .network import forward, objective
@@ -358,6 +381,7 @@ def certify_network(
     if y.ndim != 1:
         raise InputError(f"`y` must be 1-D (scalar output); got shape {y.shape}")
     beta = check_beta(beta)
+    num_samples = check_positive_int(num_samples, "num_samples")
     beta_a = convert_beta(beta, X.shape[0], source=net.convention, target="a")
     U = np.asarray(whiten(X).U_prime, dtype=np.float64)
     if D is None:

@@ -163,6 +163,12 @@ def test_bad_inputs():
         certify_predictions(prob, np.zeros(5), 1.0)
     with pytest.raises(InputError, match=r"`primal_objective` must be finite; got nan"):
         certify_predictions(prob, np.zeros(6), float("nan"))
+    with pytest.raises(InputError, match=r"`primal_objective` must be finite; got '1'"):
+        certify_predictions(prob, np.zeros(6), "1")
+    with pytest.raises(InputError, match=r"`yhat` contains NaN or infinite values"):
+        certify_predictions(prob, np.full(6, np.inf), 1.0)
+    with pytest.raises(InputError, match="`problem` must be a ConvexProblem; got dict"):
+        certify_predictions({}, np.zeros(6), 1.0)
     with pytest.raises(InputError, match=r"`D` must have n=6 rows \(samples\); got 5"):
         dual_constraint_bound(prob.U_prime, prob.D[:5], np.zeros(6))
     net = BNNetwork(np.ones((2, 1)), [1.0], [0.0], [1.0])
@@ -171,6 +177,13 @@ def test_bad_inputs():
         certify_network(net, X, np.ones((6, 2)), 0.1)
     with pytest.raises(InputError, match=r"`beta` must be a positive"):
         certify_network(net, X, np.ones(6), -0.1)
+    with pytest.raises(InputError, match=r"`num_samples` must be a positive integer"):
+        certify_network(net, X, np.ones(6), 0.1, num_samples=0)
+    with pytest.raises(InputError, match=r"`X` contains 2 NaN or infinite value"):
+        # np.eye(6, 2) has two ones: (0, 0) and (1, 1)
+        certify_network(net, np.where(np.eye(6, 2) > 0, np.nan, X), np.ones(6), 0.1)
+    with pytest.raises(InputError, match=r"`D` column 0 is all zero"):
+        certify_network(net, X, np.ones(6), 0.1, D=np.zeros((6, 1)))
 
 
 def _highdim_seed26():
