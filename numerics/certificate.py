@@ -55,7 +55,7 @@ from ._validation import (
     check_positive_int,
 )
 from .closed_form import universal_lower_bound
-from .convex_program import ConvexProblem
+from .convex_program import ConvexProblem, check_problem
 from .errors import InputError
 
 __all__ = [
@@ -293,10 +293,7 @@ def certify_predictions(
         wrong length or non-finite entries, or ``primal_objective`` is not a
         finite number.
     """
-    if not isinstance(problem, ConvexProblem):
-        raise InputError(
-            f"`problem` must be a ConvexProblem; got {type(problem).__name__}"
-        )
+    check_problem(problem)
     yhat = check_labels(yhat, problem.n, "yhat")
     try:
         value = float(primal_objective)

@@ -178,6 +178,15 @@ class ConvexSolution:
         return float(self.gap / max(abs(self.objective), np.finfo(float).tiny))
 
 
+def check_problem(problem: Any) -> ConvexProblem:
+    """Return ``problem`` if it is a :class:`ConvexProblem`, else raise InputError."""
+    if not isinstance(problem, ConvexProblem):
+        raise InputError(
+            f"`problem` must be a ConvexProblem; got {type(problem).__name__}"
+        )
+    return problem
+
+
 def _check_blocks(problem: ConvexProblem, S: Any, name: str) -> np.ndarray:
     """Return blocks ``S`` as a finite float64 ``(P, m)`` array, or raise."""
     arr = np.asarray(S, dtype=np.float64)

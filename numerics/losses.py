@@ -31,9 +31,21 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from ._lbfgs import lbfgs_network
-from ._validation import check_beta, check_data, check_labels, check_positive_int
+from ._validation import (
+    check_beta,
+    check_data,
+    check_labels,
+    check_positive_int,
+    check_positive_real,
+)
 from .certificate import dual_constraint_bound
-from .convex_program import ConvexProblem, ConvexSolution, cone_violation, predict
+from .convex_program import (
+    ConvexProblem,
+    ConvexSolution,
+    check_problem,
+    cone_violation,
+    predict,
+)
 from .errors import InputError
 from .network import BNNetwork, forward, objective_and_gradient, penalty
 from .nonconvex import _initial_network, _pack, _unpack
@@ -191,7 +203,7 @@ def get_loss(loss: str | Loss) -> Loss:
     """
     if isinstance(loss, Loss):
         return loss
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise InputError(f"`loss` must be one of {sorted(LOSSES)}; got {loss!r}")
     return LOSSES[loss]
 
@@ -250,7 +262,7 @@ def solve_loss_program(
         logistic and hinge losses).
     loss : {"squared", "logistic", "hinge"} or Loss
     tol : float, default 1e-10
-        Target relative central-path gap.
+        Target relative central-path gap, ``> 0``.
 
     Returns
     -------
@@ -269,8 +281,10 @@ def solve_loss_program(
     Patterns whose cone has an empty interior (none for an exact
     arrangement) are dropped; their blocks are zero.
     """
+    check_problem(problem)
     loss = get_loss(loss)
     loss.check_labels(problem.y)
+    tol = check_positive_real(tol, "tol")
     start, interior = interior_points(problem.U_prime, problem.D)
     keep = np.flatnonzero(interior)
     prog = _block_program(problem, loss, keep, 0.5 * start[keep])
@@ -335,6 +349,7 @@ def loss_dual_bound(
     point of the logistic or hinge loss inside the domain (an interval
     containing 0).
     """
+    check_problem(problem)
     loss = get_loss(loss)
     lam = check_labels(lam, problem.n, "lam")
     b = dual_constraint_bound(problem.U_prime, problem.D, lam)

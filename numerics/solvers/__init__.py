@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from .._validation import check_positive_int, check_positive_real
-from ..convex_program import ConvexProblem, ConvexSolution
+from ..convex_program import ConvexProblem, ConvexSolution, check_problem
 from ..errors import InputError, SolverError
 from . import cvxpy_clarabel, ipm
 
@@ -55,10 +55,7 @@ def solve_convex(
     SolverError
         The plug-in is not installed.
     """
-    if not isinstance(problem, ConvexProblem):
-        raise InputError(
-            f"`problem` must be a ConvexProblem; got {type(problem).__name__}"
-        )
+    check_problem(problem)
     if solver not in SOLVERS:
         raise InputError(f"`solver` must be one of {sorted(SOLVERS)}; got {solver!r}")
     _check_options(options)

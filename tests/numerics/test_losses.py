@@ -100,6 +100,20 @@ def test_bad_input():
         get_loss("logistic").check_labels(np.array([1.0, 0.5]))
     with pytest.raises(InputError, match="has no Hessian"):
         get_loss("hinge").hessian_diag(np.zeros(2), np.ones(2))
+    with pytest.raises(InputError, match=r"`loss` must be one of .*; got \['hinge'\]"):
+        get_loss(["hinge"])  # unhashable: was a TypeError
+
+
+def test_bad_program_input(case):
+    problem = case[3]
+    with pytest.raises(InputError, match="`tol` must be a positive finite number"):
+        solve_loss_program(problem, "logistic", tol=-1.0)
+    with pytest.raises(InputError, match="`problem` must be a ConvexProblem; got tup"):
+        solve_loss_program(case, "logistic")
+    with pytest.raises(InputError, match=r"`lam` must have one entry per sample"):
+        loss_dual_bound(problem, "logistic", np.zeros(3))
+    with pytest.raises(InputError, match="`lam` contains NaN or infinite values"):
+        loss_dual_bound(problem, "logistic", np.full(7, np.nan))
 
 
 def test_squared_loss_program_matches_core_ipm(case):
