@@ -40,3 +40,24 @@ def exact_case(
 def ipm_solution(n: int, d: int, seed: int, beta: float) -> ConvexSolution:
     """Our solver's solution of :func:`exact_case` (memoised, tol 1e-9)."""
     return solve_convex(exact_case(n, d, seed, beta)[1], tol=1e-9)
+
+
+def cvxpy_blocks(cp, prob: ConvexProblem) -> tuple:
+    r"""Independent CVXPY model of the block structure of R1/R5 (test-only).
+
+    One variable pair :math:`(s_i, s'_i)` per pattern, written with explicit
+    loops (not the ``cvxpy-clarabel`` plug-in's vectorised model, so that a
+    modelling bug would have to be made twice).  Returns the prediction
+    :math:`\sum_i D_iU'(s_i - s'_i)`, the penalty sum
+    :math:`\sum_i \|s_i\| + \|s'_i\|` and the cone constraints
+    :math:`(2D_i - I)U's_i \ge 0`, :math:`(2D_i - I)U's'_i \ge 0`.
+    """
+    pred, penalty, cons = 0, 0, []
+    for i in range(prob.P):
+        DU = prob.D[:, i, None] * prob.U_prime
+        G = np.where(prob.D[:, i, None], 1.0, -1.0) * prob.U_prime
+        s, s2 = cp.Variable(prob.m), cp.Variable(prob.m)
+        pred = pred + DU @ (s - s2)
+        penalty = penalty + cp.norm(s, 2) + cp.norm(s2, 2)
+        cons += [G @ s >= 0, G @ s2 >= 0]
+    return pred, penalty, cons

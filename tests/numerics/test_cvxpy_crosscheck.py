@@ -1,20 +1,20 @@
 """Cross-check of the ``ipm`` solver against CVXPY + Clarabel on the same program.
 
-The CVXPY model here is written independently of the ``cvxpy-clarabel`` plug-in
+The CVXPY model (``_convex_cases.cvxpy_blocks``) is written independently of the
+``cvxpy-clarabel`` plug-in
 (one block pair per pattern, explicit loops), so a shared modelling bug would
 have to be made twice.
 """
 
 import warnings
 
-import numpy as np
 import pytest
 from bnconvex.numerics.certificate import certify_predictions
 from bnconvex.numerics.convex_program import predict
 from bnconvex.numerics.solvers import solve_convex
 
 from tests.common.assertions import assert_rel_close
-from tests.numerics._convex_cases import exact_case, ipm_solution
+from tests.numerics._convex_cases import cvxpy_blocks, exact_case, ipm_solution
 
 cp = pytest.importorskip("cvxpy")
 pytest.importorskip("clarabel")
@@ -22,15 +22,7 @@ pytest.importorskip("clarabel")
 
 def _cvxpy_optimum(prob) -> float:
     """Optimal value of the program by CVXPY + Clarabel (tight tolerances)."""
-    _n, m = prob.U_prime.shape
-    pred, penalty, cons = 0, 0, []
-    for i in range(prob.P):
-        DU = prob.D[:, i, None] * prob.U_prime
-        G = np.where(prob.D[:, i, None], 1.0, -1.0) * prob.U_prime
-        s, s2 = cp.Variable(m), cp.Variable(m)
-        pred = pred + DU @ (s - s2)
-        penalty = penalty + cp.norm(s, 2) + cp.norm(s2, 2)
-        cons += [G @ s >= 0, G @ s2 >= 0]
+    pred, penalty, cons = cvxpy_blocks(cp, prob)
     model = cp.Problem(
         cp.Minimize(0.5 * cp.sum_squares(pred - prob.y) + prob.beta * penalty), cons
     )

@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
+from tests.numerics._convex_cases import cvxpy_blocks
 
 FLOATS = st.floats(-4.0, 4.0, allow_nan=False, allow_subnormal=False)
 SIGNS = st.sampled_from([-1.0, 1.0])
@@ -162,14 +163,7 @@ def test_dual_bound_with_zero_point_is_loss_at_zero(case):
 def _cvxpy_value(prob, name):
     cp = pytest.importorskip("cvxpy")
     pytest.importorskip("clarabel")
-    m, terms, norms, cons = prob.m, 0, 0, []
-    for i in range(prob.P):
-        DU = prob.D[:, i, None] * prob.U_prime
-        G = np.where(prob.D[:, i, None], 1.0, -1.0) * prob.U_prime
-        s, s2 = cp.Variable(m), cp.Variable(m)
-        terms = terms + DU @ (s - s2)
-        norms = norms + cp.norm(s, 2) + cp.norm(s2, 2)
-        cons += [G @ s >= 0, G @ s2 >= 0]
+    terms, norms, cons = cvxpy_blocks(cp, prob)
     if name == "logistic":
         loss = cp.sum(cp.logistic(-cp.multiply(prob.y, terms)))
     else:
