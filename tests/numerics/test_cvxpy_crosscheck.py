@@ -1,9 +1,8 @@
 """Cross-check of the ``ipm`` solver against CVXPY + Clarabel on the same program.
 
-The CVXPY model (``_convex_cases.cvxpy_blocks``) is written independently of the
-``cvxpy-clarabel`` plug-in
-(one block pair per pattern, explicit loops), so a shared modelling bug would
-have to be made twice.
+The CVXPY model (``_convex_cases.cvxpy_blocks``) is written independently of
+the ``cvxpy-clarabel`` plug-in (one block pair per pattern, explicit loops), so
+a shared modelling bug would have to be made twice.
 """
 
 import warnings
