@@ -131,6 +131,15 @@ def _lawson_hanson(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     Small and plain, used beside :func:`scipy.optimize.nnls`, which returns
     non-optimal multipliers on some of these tiny problems (observed with
     SciPy 1.17); the caller keeps whichever evaluates better.
+
+    Notes
+    -----
+    The same active-set method as :func:`bnconvex.numerics._mp_linalg.nnls`,
+    kept separate on purpose: here any :math:`x \ge 0` gives a valid bound
+    (only its quality depends on optimality), so a dense boolean passive set,
+    ``lstsq`` and an absolute :math:`O(\varepsilon)` tolerance suffice, while
+    the mpmath version works at a chosen precision with a relative ``rtol``,
+    an SVD solve and the reference code's skip rule at degenerate vertices.
     """
     n = A.shape[1]
     x, free = np.zeros(n), np.zeros(n, dtype=bool)
