@@ -145,7 +145,24 @@ def _check_X(net: DeepBNNetwork, X: Any) -> np.ndarray:
 
 
 def deep_hidden(net: DeepBNNetwork, X: Any) -> list[np.ndarray]:
-    """Return the features ``[H_0 = X, H_1, ..., H_{L-1}]``.
+    r"""Return the features ``[H_0 = X, H_1, ..., H_{L-1}]``.
+
+    Parameters
+    ----------
+    net : DeepBNNetwork
+    X : array_like, shape (n, d)
+        Finite inputs, ``d = net.Ws[0].shape[0]``.
+
+    Returns
+    -------
+    list of ndarray
+        :math:`H_l` of shape ``(n, width_l)``, ``H[0] = X``.
+
+    Notes
+    -----
+    :math:`H_l = (BN_{\gamma^{(l)},\alpha^{(l)}}(H_{l-1}W_l))_+` with the
+    convention-A BN :math:`BN(h) = \gamma\,Ch/\|Ch\| + \alpha/\sqrt n`
+    per column (:func:`bnconvex.numerics.bn.batch_norm`).
 
     Raises
     ------
@@ -166,12 +183,43 @@ def deep_hidden(net: DeepBNNetwork, X: Any) -> list[np.ndarray]:
 
 
 def deep_forward(net: DeepBNNetwork, X: Any) -> np.ndarray:
-    """Network output :math:`f(X) = H_{L-1}v`."""
+    """Network output :math:`f(X) = H_{L-1}v`.
+
+    Parameters
+    ----------
+    net : DeepBNNetwork
+    X : array_like, shape (n, d)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Notes
+    -----
+    :math:`H_{L-1}` from :func:`deep_hidden`; raises like it.
+    """
     return deep_hidden(net, X)[-1] @ net.v
 
 
 def deep_penalty(net: DeepBNNetwork, beta: float) -> float:
-    r""":math:`\tfrac\beta2(\sum_l\|\gamma^{(l)}\|^2+\|\alpha^{(l)}\|^2+\|v\|^2)`."""
+    r"""Weight decay of the BN parameters and the output weights.
+
+    Parameters
+    ----------
+    net : DeepBNNetwork
+    beta : float
+        Coefficient, ``> 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\tfrac\beta2\bigl(\sum_{l=1}^{L-1}\|\gamma^{(l)}\|^2
+    + \|\alpha^{(l)}\|^2 + \|v\|^2\bigr)`; the :math:`W_l` carry no decay
+    (BN makes their columns scale invariant, see the module Notes).
+    """
     beta = check_beta(beta)
     total = sum(
         float(g @ g + a @ a) for g, a in zip(net.gammas, net.alphas, strict=True)
@@ -180,7 +228,24 @@ def deep_penalty(net: DeepBNNetwork, beta: float) -> float:
 
 
 def deep_objective(net: DeepBNNetwork, X: Any, y: Any, beta: float) -> float:
-    r"""Training objective :math:`\tfrac12\|f(X)-y\|^2` + :func:`deep_penalty`."""
+    r"""Training objective of the deep network (squared loss, convention A).
+
+    Parameters
+    ----------
+    net : DeepBNNetwork
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    beta : float
+        Coefficient, ``> 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\tfrac12\|f(X)-y\|_2^2` plus :func:`deep_penalty`.
+    """
     X, y = check_data(X, y)
     r = deep_forward(net, X) - y
     return 0.5 * float(r @ r) + deep_penalty(net, beta)
@@ -236,10 +301,26 @@ def deep_objective_and_gradient(
 
 
 def centered_rank(H: Any, rtol: float | None = None) -> int:
-    r""":math:`\operatorname{rank}(CH)`: singular values above ``rtol * sigma_1``.
+    r"""Numerical rank of the centred features :math:`CH`.
 
-    ``rtol`` defaults to ``max(n, width) * eps`` (the rule of
-    :func:`bnconvex.numerics.whitening.whiten`).
+    Parameters
+    ----------
+    H : array_like, shape (n, width)
+        Finite features.
+    rtol : float, optional
+        Relative cut-off, ``> 0``; default ``max(n, width) * eps`` (the rule
+        of :func:`bnconvex.numerics.whitening.whiten`).
+
+    Returns
+    -------
+    int
+        0 when :math:`CH = 0`.
+
+    Notes
+    -----
+    :math:`C = I - \tfrac1n\mathbf 1\mathbf 1^T`; the rank counts the
+    singular values :math:`\sigma_k > \mathrm{rtol}\,\sigma_1` of :math:`CH`.
+    Claim 16 needs :math:`\operatorname{rank}(CH_{L-2}) = n - 1`.
 
     Examples
     --------
@@ -249,13 +330,12 @@ def centered_rank(H: Any, rtol: float | None = None) -> int:
     >>> centered_rank(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
     2
     """
-    H = np.asarray(H, dtype=np.float64)
-    if H.ndim != 2:
-        raise InputError(f"`H` must be a 2-D array; got ndim={H.ndim}")
+    H = check_matrix(H, "H")
+    tol = max(H.shape) * np.finfo(float).eps if rtol is None else rtol
+    tol = check_positive_real(tol, "rtol")
     s = np.linalg.svd(H - H.mean(axis=0), compute_uv=False)
-    if s.size == 0 or s[0] == 0:
+    if s[0] == 0:
         return 0
-    tol = (max(H.shape) * np.finfo(float).eps) if rtol is None else rtol
     return int(np.sum(s > tol * s[0]))
 
 
@@ -264,11 +344,25 @@ def random_hidden_layers(
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     r"""Draw random BN-ReLU layers.
 
-    :math:`W_l \sim N(0, 1)` entrywise, :math:`\gamma = 1`,
-    :math:`\alpha \sim N(0, 1)`.
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    widths : tuple of int
+        Hidden widths, each ``>= 1``.
+    seed : int or numpy.random.Generator
 
-    A random shift :math:`\alpha` moves each ReLU's threshold, which is what
-    makes wide layers reach :math:`\operatorname{rank}(CH) = n - 1`.
+    Returns
+    -------
+    Ws, gammas, alphas : tuple of ndarray
+        One entry per hidden layer.
+
+    Notes
+    -----
+    :math:`W_l \sim N(0, 1)` entrywise, :math:`\gamma = 1`,
+    :math:`\alpha \sim N(0, 1)`.  A random shift :math:`\alpha` moves each
+    ReLU's threshold, which is what makes wide layers reach
+    :math:`\operatorname{rank}(CH) = n - 1`.
     """
     rng = np.random.default_rng(seed)
     dims = (

@@ -139,5 +139,9 @@ def test_validation_messages():
         deep_forward(net, np.ones((4, 3)))
     with pytest.raises(InputError, match="`X` contains 1 NaN or infinite"):
         deep_forward(net, np.array([[np.nan, 0.0], [1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(InputError, match="`rtol` must be a positive finite number"):
+        centered_rank(np.eye(3), rtol=-1.0)
+    with pytest.raises(InputError, match="`H` contains 1 NaN or infinite value"):
+        centered_rank(np.array([[np.inf, 0.0], [1.0, 2.0]]))
     with pytest.raises(InputError, match="layer 1: "):
         deep_hidden(net, np.ones((4, 2)))  # constant data: BN undefined
