@@ -114,13 +114,35 @@ class Certificate:
 def dual_objective(y: Any, v: Any) -> float:
     r"""Dual value :math:`d(v) = -\tfrac12\|v - y\|^2 + \tfrac12\|y\|^2`.
 
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Labels.
+    v : array_like, shape (n,)
+        Dual point.
+
+    Returns
+    -------
+    float
+        A lower bound on the convex optimum when ``v`` is dual feasible.
+
+    Notes
+    -----
+    Evaluated as :math:`v^Ty - \tfrac12\|v\|^2` (the same number), which
+    avoids the cancellation of :math:`\|y\|^2`; the module Notes give the
+    weak-duality argument.
+
     Examples
     --------
     >>> dual_objective([1.0, 2.0], [1.0, 2.0])
     2.5
     """
-    y = np.asarray(y, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    y = check_labels(y, int(np.size(y)), "y")
+    v = check_labels(v, y.shape[0], "v")
+    if y.ndim != 1 or v.ndim != 1:
+        raise InputError(
+            f"`y` and `v` must be 1-D; got shapes {y.shape} and {v.shape}"
+        )
     # -0.5|v - y|^2 + 0.5|y|^2 = v.y - 0.5|v|^2, without cancellation of |y|^2
     return float(v @ y - 0.5 * (v @ v))
 

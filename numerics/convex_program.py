@@ -210,6 +210,12 @@ def predict(problem: ConvexProblem, S_plus: Any, S_minus: Any) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n,)
+
+    Notes
+    -----
+    On the cones :math:`(2D_i - I)U's_i \ge 0` this is the output of the
+    network whose neuron :math:`i` has pre-activation :math:`U's_i`:
+    :math:`(U's_i)_+ = D_iU's_i`.
     """
     S = _check_blocks(problem, S_plus, "S_plus") - _check_blocks(
         problem, S_minus, "S_minus"
@@ -218,9 +224,23 @@ def predict(problem: ConvexProblem, S_plus: Any, S_minus: Any) -> np.ndarray:
 
 
 def convex_objective(problem: ConvexProblem, S_plus: Any, S_minus: Any) -> float:
-    r"""Objective :math:`\tfrac12\|\hat y - y\|^2 + \beta \sum_i (\|s_i\| + \|s'_i\|)`.
+    r"""Objective of the convex program at blocks ``(S_plus, S_minus)``.
 
-    The cone constraints are not checked here (see :func:`cone_violation`).
+    Parameters
+    ----------
+    problem : ConvexProblem
+    S_plus, S_minus : array_like, shape (P, m)
+        Finite blocks :math:`s_i`, :math:`s'_i` (rows).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\tfrac12\|\hat y - y\|_2^2 + \beta \sum_i (\|s_i\|_2 + \|s'_i\|_2)`
+    with :math:`\hat y` from :func:`predict`.  The cone constraints are not
+    checked here (see :func:`cone_violation`).
     """
     resid = predict(problem, S_plus, S_minus) - problem.y
     norms = (
@@ -233,10 +253,21 @@ def convex_objective(problem: ConvexProblem, S_plus: Any, S_minus: Any) -> float
 def cone_violation(problem: ConvexProblem, S_plus: Any, S_minus: Any) -> float:
     r"""Largest cone violation over both block sets.
 
-    That is :math:`\max_i \max_k (-(2D_i - I) U' s_i)_{k,+}` and the same for
-    :math:`s'_i`.
+    Parameters
+    ----------
+    problem : ConvexProblem
+    S_plus, S_minus : array_like, shape (P, m)
+        Finite blocks.
 
-    Returns 0.0 for a feasible point.
+    Returns
+    -------
+    float
+        0.0 for a feasible point.
+
+    Notes
+    -----
+    :math:`\max_i \max_k \bigl(-(2D_i - I) U' s_i\bigr)_{k,+}`, and the same
+    for :math:`s'_i`: an absolute violation in the units of :math:`U's`.
     """
     sign = np.where(problem.D, 1.0, -1.0)
     worst = 0.0

@@ -169,6 +169,10 @@ def test_bad_inputs():
         certify_predictions(prob, np.full(6, np.inf), 1.0)
     with pytest.raises(InputError, match="`problem` must be a ConvexProblem; got dict"):
         certify_predictions({}, np.zeros(6), 1.0)
+    with pytest.raises(InputError, match=r"`v` must have one entry per sample \(n=2\)"):
+        dual_objective([1.0, 2.0], [1.0])
+    with pytest.raises(InputError, match="`v` contains NaN or infinite values"):
+        dual_objective([1.0, 2.0], [1.0, np.nan])
     with pytest.raises(InputError, match=r"`D` must have n=6 rows \(samples\); got 5"):
         dual_constraint_bound(prob.U_prime, prob.D[:5], np.zeros(6))
     net = BNNetwork(np.ones((2, 1)), [1.0], [0.0], [1.0])
