@@ -155,9 +155,24 @@ def _check_X(net: BNNetwork, X: Any) -> np.ndarray:
 
 
 def after_relu_forward(net: BNNetwork, X: Any) -> np.ndarray:
-    r"""Output :math:`\sum_j BN_{\gamma_j,\alpha_j}((Xw_j)_+)v_j`.
+    r"""Output of the BN-after-ReLU network.
 
-    BN in ``net.convention``.
+    Parameters
+    ----------
+    net : BNNetwork
+        Scalar output; BN in ``net.convention``.
+    X : array_like, shape (n, net.d)
+        Finite inputs.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Notes
+    -----
+    :math:`f(X) = \sum_j BN_{\gamma_j,\alpha_j}\bigl((Xw_j)_+\bigr)v_j`, the
+    ReLU before the normalisation (paper.md R6), with
+    :math:`BN(h) = \gamma\,Ch/\|Ch\| + \alpha/\sqrt n` in convention A.
 
     Raises
     ------
@@ -178,7 +193,26 @@ def after_relu_forward(net: BNNetwork, X: Any) -> np.ndarray:
 def after_relu_objective(
     net: BNNetwork, X: Any, y: Any, beta: float, loss: str | Loss = "squared"
 ) -> float:
-    r""":math:`\ell(f(X), y) + \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)`."""
+    r"""Training objective of the BN-after-ReLU network.
+
+    Parameters
+    ----------
+    net : BNNetwork
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    beta : float
+        Coefficient, ``> 0``.
+    loss : str or Loss, default "squared"
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\ell(f(X), y) + \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)`
+    with :math:`f` from :func:`after_relu_forward`.
+    """
     loss = get_loss(loss)
     X, y = check_data(X, y)
     return loss.value(after_relu_forward(net, X), loss.check_labels(y)) + penalty(
@@ -387,7 +421,25 @@ class AfterReLUSolution:
 def convex_objective(
     problem: AfterReLUProblem, W_plus, t_plus, W_minus, t_minus
 ) -> float:
-    """R6 objective at the given blocks (constraints not checked)."""
+    r"""R6 objective at the given blocks (constraints not checked).
+
+    Parameters
+    ----------
+    problem : AfterReLUProblem
+    W_plus, W_minus : array_like, shape (P, d)
+    t_plus, t_minus : array_like, shape (P,)
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    With outputs :math:`o_i = CD_iXw_i + t_i\mathbf 1/\sqrt n`
+    (:meth:`AfterReLUProblem.outputs`),
+    :math:`\ell\bigl(\sum_i o_i^+ - o_i^-, y\bigr)
+    + \beta\sum_i \|o_i^+\|_2 + \|o_i^-\|_2`.
+    """
     o_plus, o_minus = problem.outputs(W_plus, t_plus), problem.outputs(W_minus, t_minus)
     pred = o_plus.sum(axis=0) - o_minus.sum(axis=0)
     norms = np.linalg.norm(o_plus, axis=1).sum() + np.linalg.norm(o_minus, axis=1).sum()

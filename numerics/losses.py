@@ -193,6 +193,19 @@ LOSSES: dict[str, Loss] = {
 def get_loss(loss: str | Loss) -> Loss:
     """Return the :class:`Loss` named ``loss`` (a :class:`Loss` passes through).
 
+    Parameters
+    ----------
+    loss : {"squared", "logistic", "hinge"} or Loss
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    InputError
+        For any other value.
+
     Examples
     --------
     >>> import numpy as np
@@ -216,11 +229,21 @@ def loss_convex_objective(
 ) -> float:
     r"""R5 objective at blocks ``(S_plus, S_minus)``.
 
-    That is :math:`\ell(\sum_i D_iU'(s_i - s'_i), y) +
-    \beta\sum_i(\|s_i\|+\|s'_i\|)`.
+    Parameters
+    ----------
+    problem : ConvexProblem
+    loss : str or Loss
+    S_plus, S_minus : array_like, shape (P, m)
 
-    The cone constraints are not checked (see
-    :func:`bnconvex.numerics.convex_program.cone_violation`).
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\ell(\sum_i D_iU'(s_i - s'_i), y) +
+    \beta\sum_i(\|s_i\|+\|s'_i\|)`.  The cone constraints are not
+    checked (see :func:`bnconvex.numerics.convex_program.cone_violation`).
     """
     loss = get_loss(loss)
     norms = (
@@ -362,8 +385,23 @@ def network_loss_objective(
 ) -> float:
     r"""Objective of the BN-before-ReLU network with loss ``loss``.
 
-    That is :math:`\ell(f(X), y) +
-    \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)`.
+    Parameters
+    ----------
+    net : BNNetwork
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+        ``+-1`` for the logistic and hinge losses.
+    beta : float
+    loss : str or Loss
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    :math:`\ell(f(X), y) + \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)`
+    with :math:`f` from :func:`bnconvex.numerics.network.forward`.
     """
     loss = get_loss(loss)
     X, y = check_data(X, y)
