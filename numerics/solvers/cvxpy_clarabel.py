@@ -50,7 +50,40 @@ def solve(
     time_limit: float = 60.0,
     verbose: bool = False,
 ) -> ConvexSolution:
-    """Solve with Clarabel (tolerances ``tol``); status from our certificate."""
+    r"""Solve with Clarabel (tolerances ``tol``); status from our certificate.
+
+    Parameters
+    ----------
+    problem : ConvexProblem
+    tol : float
+        Clarabel's ``tol_gap_abs``, ``tol_gap_rel`` and ``tol_feas``, and the
+        certified relative gap / violation needed for ``OPTIMAL``.
+    max_iter : int
+        Clarabel's iteration limit.
+    time_limit : float
+        Seconds.
+    verbose : bool
+        Clarabel's own output.
+
+    Returns
+    -------
+    ConvexSolution
+        ``solver = "cvxpy-clarabel"``.
+
+    Raises
+    ------
+    SolverError
+        When CVXPY/Clarabel are missing, fail or return no point.
+
+    Notes
+    -----
+    The model is vectorised: :math:`\hat y = \sum_i D_i U'(s_i - s'_i)` as
+    ``sum(D * (U (S+ - S-)^T), axis=1)`` and the cones as
+    ``(2D - 1) * (U S^T) >= 0``.  Clarabel's own status is not trusted: the
+    returned point is certified by
+    :func:`bnconvex.numerics.certificate.certify_predictions` like every
+    plug-in's.
+    """
     import cvxpy as cp
 
     if not is_installed():
