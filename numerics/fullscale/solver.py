@@ -53,10 +53,12 @@ class FullScaleSolution:
     S_plus, S_minus : Array
         ``(P, m)`` for a 1-D ``y``, ``(P, m, K)`` for ``Y`` of shape ``(n, K)``.
     objective : float
-        Primal objective at the returned point (with its ``max_violation``).
+        Primal objective at the returned point: the best point seen whose cone
+        violation met ``viol_tol`` (iterate or polished candidate), else the
+        last iterate.
     lower_bound : float
-        Certified lower bound on the optimum of the program over the given
-        patterns (dual value of a scaled residual, see Notes of
+        Best certified lower bound seen on the optimum of the program over the
+        given patterns (dual values of scaled residuals, see Notes of
         :func:`solve_fullscale`).
     gap, relative_gap : float
         ``objective - lower_bound`` and ``gap / objective``.
@@ -209,8 +211,9 @@ def solve_fullscale(
         scalar programs, each a BN network with one output per class -- or per
         (pattern, sign), a Frobenius norm over the ``m x K`` block.
     tol, viol_tol : float
-        Stop when the certified relative gap is ``<= tol`` and the largest cone
-        violation is ``<= viol_tol`` (absolute, in units of ``y``).
+        Stop when a point with cone violation ``<= viol_tol`` (absolute, in
+        units of ``y``) has objective within ``tol`` (relative) of the best
+        certified lower bound.
     max_iter, max_outer : int
         Budgets of iterations (FISTA or ADMM steps) and of certificate checks.
     time_limit : float, optional
