@@ -109,6 +109,7 @@ def polish_blocks(
     y : ndarray
         ``(n,)`` targets of this class.
     beta : float
+        Regularisation coefficient.
     S : ndarray
         ``(m, 2, P)`` approximate blocks (sign axis: +, -).
     delta : float
