@@ -55,8 +55,14 @@ def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def check_matrix(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
-    """Return ``X`` as a 2-D float64 NumPy array or raise :class:`InputError`."""
+def check_matrix(
+    X: Any, name: str = "X", *, min_rows: int = 1, columns: int | None = None
+) -> np.ndarray:
+    """Return ``X`` as a 2-D float64 NumPy array or raise :class:`InputError`.
+
+    ``columns``, when given, is the required number of columns (the input
+    width of a network).
+    """
     arr = _real_array(X, name)
     if arr.ndim != 2:
         raise InputError(
@@ -71,6 +77,8 @@ def check_matrix(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
         raise InputError(
             f"`{name}` must have at least one column; got shape {arr.shape}"
         )
+    if columns is not None and arr.shape[1] != columns:
+        raise InputError(f"`{name}` must have shape (n, {columns}); got {arr.shape}")
     return _finite_float64(arr, name)
 
 

@@ -146,14 +146,6 @@ def relu_patterns(X: Any, *, min_active: int = 1) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # the non-convex network
 # ----------------------------------------------------------------------------
-def _check_X(net: BNNetwork, X: Any) -> np.ndarray:
-    """Return ``X`` as finite float64 with ``net.d`` columns, or raise."""
-    X = check_matrix(X, "X")
-    if X.shape[1] != net.d:
-        raise InputError(f"`X` must have shape (n, {net.d}); got {X.shape}")
-    return X
-
-
 def after_relu_forward(net: BNNetwork, X: Any) -> np.ndarray:
     r"""Output of the BN-after-ReLU network.
 
@@ -179,7 +171,7 @@ def after_relu_forward(net: BNNetwork, X: Any) -> np.ndarray:
     InputError
         When a neuron's ReLU output is constant over the batch (BN undefined).
     """
-    X = _check_X(net, X)
+    X = check_matrix(X, "X", columns=net.d)
     Hr = np.maximum(X @ np.asarray(net.W), 0.0)
     try:
         Z = batch_norm(Hr, net.gamma, net.alpha, convention=net.convention)

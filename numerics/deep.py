@@ -134,16 +134,6 @@ class DeepBNNetwork:
         )
 
 
-def _check_X(net: DeepBNNetwork, X: Any) -> np.ndarray:
-    """Return ``X`` as finite float64 with the network's input width, or raise."""
-    X = check_matrix(X, "X")
-    if X.shape[1] != net.Ws[0].shape[0]:
-        raise InputError(
-            f"`X` must have shape (n, {net.Ws[0].shape[0]}); got {X.shape}"
-        )
-    return X
-
-
 def deep_hidden(net: DeepBNNetwork, X: Any) -> list[np.ndarray]:
     r"""Return the features ``[H_0 = X, H_1, ..., H_{L-1}]``.
 
@@ -170,7 +160,7 @@ def deep_hidden(net: DeepBNNetwork, X: Any) -> list[np.ndarray]:
         Where a pre-activation column is constant (BN undefined); the
         message names the layer.
     """
-    H = [_check_X(net, X)]
+    H = [check_matrix(X, "X", columns=net.Ws[0].shape[0])]
     for layer, (W, g, a) in enumerate(
         zip(net.Ws, net.gammas, net.alphas, strict=True), 1
     ):

@@ -17,6 +17,12 @@ def test_check_matrix_rejects_wrong_ndim():
         check_matrix(np.zeros((2, 2, 2)))
 
 
+def test_check_matrix_checks_the_column_count():
+    assert check_matrix(np.ones((3, 2), dtype=int), columns=2).dtype == np.float64
+    with pytest.raises(InputError, match=r"`Z` must have shape \(n, 3\); got \(3, 2\)"):
+        check_matrix(np.ones((3, 2)), "Z", columns=3)
+
+
 def test_check_matrix_rejects_nan():
     X = np.ones((3, 2))
     X[1, 1] = np.nan
