@@ -74,6 +74,10 @@ def _panel(ax: Any, timings: list[dict[str, Any]], key: str) -> None:
         ax.plot(x, proc, ".:", color=c, lw=1.0, ms=4)
         ax.plot(x[~ok], t[~ok], "x", color="black", ms=8, mew=1.5)
     ax.plot([], [], ".:", color=COLORS["grey"], label="whole process (median)")
+    if not all(r.get("success", True) for r in timings):
+        ax.plot(
+            [], [], "x", color="black", ms=8, mew=1.5, label="not every run succeeded"
+        )
     ax.set(xscale="log", yscale="log", ylabel="wall time (s)")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
