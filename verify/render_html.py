@@ -833,7 +833,6 @@ def render_html(
     text = render_html_string(records, header=header, figures=figures, title=title)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_path, text)
-    out_path.chmod(0o644)  # a report is for reading; the temporary file was 0600
     return out_path
 
 

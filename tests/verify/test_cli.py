@@ -422,3 +422,28 @@ def test_a_reader_closing_stdout_early_gives_no_traceback():
     rc = proc.wait(timeout=60)
     assert "Traceback" not in err, err
     assert rc == 1, (rc, err)
+
+
+def test_verify_embeds_figures_found_beside_the_report(tmp_path):
+    import base64
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig_dir = tmp_path / "figures"
+    fig_dir.mkdir()
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1])
+    fig.savefig(fig_dir / "demo.png")
+    plt.close(fig)
+    png = base64.b64encode((fig_dir / "demo.png").read_bytes()).decode()[:64]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bnconvex.verify", "verify", "--quick", "--quiet",
+         "--claim", "rescaling.am_gm", "--tier", "symbolic", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert png in html, "the figure in DIR/figures was not embedded in report.html"

@@ -137,3 +137,17 @@ def test_summarize_reports_worst_error_ratio_and_digits():
     assert summary.counts == {"passed": 2, "inconclusive": 1}
     assert math.isclose(summary.worst_ratio, 0.4, rel_tol=1e-12)  # 4e-9 / 1e-8
     assert summary.digits == 28.0
+
+
+def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
+    import os
+    import stat
+
+    from bnconvex.verify.records import atomic_write_text
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "r.md", "x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "r.md").stat().st_mode) == 0o644

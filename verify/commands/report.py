@@ -58,9 +58,17 @@ def prepare_out_dir(path: str | os.PathLike[str], name: str = "--out") -> Path:
 
 
 def render_reports(
-    header: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+    header: Mapping[str, Any],
+    records: Sequence[Mapping[str, Any]],
+    *,
+    figure_dir: Path | None = None,
 ) -> dict[str, str]:
-    """Render every report format in memory: file name -> text."""
+    """Render every report format in memory: file name -> text.
+
+    The HTML report embeds every ``*.png`` in ``figure_dir`` (by default none),
+    e.g. the ``figures/`` folder that ``bnconvex figures --out DIR/figures``
+    wrote beside the report.
+    """
     texts = {"report.md": render_markdown(header, records)}
     try:
         html = importlib.import_module("bnconvex.verify.render_html")
@@ -68,7 +76,14 @@ def render_reports(
         if exc.name != "bnconvex.verify.render_html":
             raise
         return texts
-    texts["report.html"] = html.render_html_string([dict(header), *records], figures=())
+    figures = (
+        sorted(figure_dir.glob("*.png"))
+        if figure_dir is not None and figure_dir.is_dir()
+        else []
+    )
+    texts["report.html"] = html.render_html_string(
+        [dict(header), *records], figures=figures
+    )
     return texts
 
 
@@ -80,7 +95,7 @@ def write_report_files(
     jsonl: bool = True,
 ) -> list[Path]:
     """Render, then write report.jsonl (optional), report.md and report.html."""
-    texts = render_reports(header, records)
+    texts = render_reports(header, records, figure_dir=out / "figures")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if jsonl:
