@@ -448,7 +448,7 @@ def readme_section(result: dict[str, Any]) -> str:
         f"P = {s['patterns']} sampled patterns, {s['dtype']}, budget "
         f"{s['budget_seconds']:.0f} s per model, seed {s['seed']}."
     )
-    rows = "\n".join(_row(r) for r in result["results"][0]["runs"])
+    rows = "\n".join(_row(r) for r in result["runs"])
     return "\n".join(
         [
             SECTION_START,
@@ -585,7 +585,7 @@ def _result(
             "its measured time is charged to every convex model's budget and "
             "train_seconds as if each had whitened itself",
         },
-        "results": [{"runs": runs}],
+        "runs": runs,
     }
 
 
