@@ -37,7 +37,9 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +63,7 @@ def _namespaces():
 
         if cupy.cuda.runtime.getDeviceCount() > 0:
             params.append(pytest.param(cupy, id="cupy", marks=pytest.mark.gpu))
-    except Exception:  # noqa: BLE001 - any import/driver failure means "no GPU"
+    except Exception:
         pass
     return params
 
@@ -80,7 +82,8 @@ def pytest_report_header(config):
     import sympy
 
     return (
-        f"bnconvex test env: python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, sympy {sympy.__version__}, mpmath {mpmath.__version__}, "
+        f"bnconvex test env: python {platform.python_version()}, "
+        f"numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"sympy {sympy.__version__}, mpmath {mpmath.__version__}, "
         f"hypothesis {hypothesis.__version__}, profile {settings._current_profile}"
     )

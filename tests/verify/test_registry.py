@@ -1,5 +1,6 @@
-import pytest
+from typing import ClassVar
 
+import pytest
 from bnconvex.numerics.errors import ClaimError
 from bnconvex.verify.registry import Claim, Evidence, register, unregister
 
@@ -24,7 +25,7 @@ def test_duplicate_id_is_rejected():
         title = "t"
         paper_ref = "none"
         statement = "x"
-        tolerances = {"float64": 0.0}
+        tolerances: ClassVar[dict[str, float]] = {"float64": 0.0}
 
         def check_float64(self, inst):
             return Evidence(max_abs_err=0.0)
