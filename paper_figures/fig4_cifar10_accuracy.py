@@ -61,6 +61,8 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
     for run in runs:
         acc = 100 * np.asarray(run["test_accuracy"], dtype=float)
         style = _style(run, ks)
+        if len(acc) < 20:  # sparse curves (a convex solver's outer rounds): mark points
+            style = {"marker": "o", "markersize": 5, **style}
         ax_a.plot(run["seconds"], acc, label=_label(run), **style)
         steps = _iterations(run)
         if steps is not None:
