@@ -447,3 +447,17 @@ def test_verify_embeds_figures_found_beside_the_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "report.html").read_text()
     assert png in html, "the figure in DIR/figures was not embedded in report.html"
+
+
+def test_verify_figures_option_draws_and_embeds_the_figures(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bnconvex.verify", "verify", "--quick", "--quiet",
+         "--claim", "rescaling.am_gm", "--tier", "symbolic", "--figures",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert "fig1_training_objective.png" in pngs, pngs
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png") == len(pngs), "every drawn figure is embedded"

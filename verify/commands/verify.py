@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from bnconvex.numerics.errors import InputError
@@ -126,8 +127,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="run on a Dask distributed scheduler (needs bnconvex[dask])",
     )
+    p.add_argument(
+        "--figures",
+        action="store_true",
+        help="also draw the paper figures into DIR/figures and embed them in "
+        "report.html (same as `bnconvex figures --out DIR/figures` first)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
+
+
+def _draw_figures(out: Path, quiet: bool) -> None:
+    """Draw every paper figure into ``out/figures`` (cached data is reused)."""
+    from bnconvex.verify.commands import figures
+
+    fig_args = argparse.Namespace(
+        out=out / "figures", only=None, recompute=False, results=None, quiet=quiet
+    )
+    if figures.run(fig_args):
+        print("bnconvex verify: some figures failed; see above", file=sys.stderr)
 
 
 def _check_backend(backend: str) -> None:
@@ -188,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         claims=claims,
         argv=sys.argv,
     )
+    if args.figures:
+        _draw_figures(out, args.quiet)
     write_report_files(out, header, records)
     overall = _print_summary(records, out)
     return 1 if overall == "failed" else 0
