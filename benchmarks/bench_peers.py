@@ -127,7 +127,38 @@ def worker_clarabel(F, y, D, beta, time_limit):
     )
 
 
-WORKERS = {"fullscale": worker_fullscale, "cvxpy-clarabel": worker_clarabel}
+def worker_ipm(F, y, D, beta, time_limit):
+    from bnconvex.numerics.convex_program import ConvexProblem
+    from bnconvex.numerics.solvers import solve_convex
+
+    t = time.perf_counter()
+    sol = solve_convex(
+        ConvexProblem(F, y, beta, D),
+        solver="ipm",
+        tol=SUCCESS_TOL,
+        max_iter=10**5,
+        time_limit=time_limit,
+    )
+    sec = time.perf_counter() - t
+    return (
+        sol.S_plus.T,
+        sol.S_minus.T,
+        sec,
+        {
+            "status": str(sol.status),
+            "certified_rel_gap": sol.relative_gap,
+            "lower_bound": sol.lower_bound,
+            "iterations": sol.iterations,
+            "dropped_patterns": len(sol.dropped_patterns),
+        },
+    )
+
+
+WORKERS = {
+    "fullscale": worker_fullscale,
+    "cvxpy-clarabel": worker_clarabel,
+    "ipm": worker_ipm,
+}
 
 
 def run_worker(solver: str, path: str, time_limit: float) -> None:
@@ -174,9 +205,10 @@ def _reference(runs: dict) -> tuple[float, str]:
     ]
     if theirs:
         return min(r["objective"] for r in theirs), "cvxpy-clarabel (violation <= 1e-8)"
-    ours = [r for r in runs.get("fullscale", []) if r.get("status") == "optimal"]
-    if ours:
-        return min(r["objective"] for r in ours), "fullscale (certified gap <= 1e-6)"
+    for name in ("fullscale", "ipm"):
+        ours = [r for r in runs.get(name, []) if r.get("status") == "optimal"]
+        if ours:
+            return min(r["objective"] for r in ours), f"{name} (certified gap <= 1e-6)"
     return float("nan"), "none"
 
 
@@ -209,13 +241,12 @@ def markdown_table(record: dict) -> str:
     ]
     for inst in record["instances"]:
         sol = inst["solvers"]
-        ratio = None
-        if "fullscale" in sol and "cvxpy-clarabel" in sol:
-            ours = sol["fullscale"]["median_process_seconds"]
-            theirs = sol["cvxpy-clarabel"]["median_process_seconds"]
-            ratio = theirs / ours if ours and theirs else None
+        theirs = sol.get("cvxpy-clarabel", {}).get("median_process_seconds")
         for name, s in sol.items():
-            shown = "" if ratio is None or name != "fullscale" else f"{ratio:.2f}x"
+            ours = s["median_process_seconds"]
+            shown = ""
+            if name != "cvxpy-clarabel" and ours and theirs:
+                shown = f"{theirs / ours:.2f}x"
             lines.append(
                 f"| {inst['n']} | {inst['d']} | {inst['P']} | {name} "
                 f"| {s['median_process_seconds']:.1f} "
@@ -225,6 +256,14 @@ def markdown_table(record: dict) -> str:
                 f"| {shown} |"
             )
     return "\n".join(lines)
+
+
+def _find_instance(record: dict, n: int, d: int, P: int) -> dict | None:
+    """The instance of ``record`` drawn with ``(n, d, P)``, if any."""
+    for inst in record["instances"]:
+        if (inst["n"], inst["d"], inst["P_drawn"]) == (n, d, P):
+            return inst
+    return None
 
 
 def main(argv=None) -> int:
@@ -238,6 +277,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "peers.json"))
     ap.add_argument("--worker", nargs=2, metavar=("SOLVER", "INSTANCE"))
     ap.add_argument("--table", metavar="RESULTS", help="print the README table")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="add the runs to the instances already in --out (other solvers kept)",
+    )
     args = ap.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads(Path(args.table).read_text())))
@@ -254,15 +298,24 @@ def main(argv=None) -> int:
         "success_tol": SUCCESS_TOL,
         "instances": [],
     }
+    if args.merge and Path(args.out).exists():
+        record = json.loads(Path(args.out).read_text())
+        record.setdefault("merged", []).append(
+            {"solvers": args.solvers, "machine": machine_facts()}
+        )
     for size in args.sizes:
         n, d, P = (int(v) for v in size.split("x"))
         path = make_instance(n, d, P)
         with np.load(path) as data:
             beta, P_eff = float(data["beta"]), int(data["D"].shape[1])
-        runs = {
-            s: [_one_run(s, path, args.time_limit) for _ in range(args.runs)]
-            for s in args.solvers
-        }
+        old = _find_instance(record, n, d, P)
+        runs = {s: v["runs"] for s, v in old["solvers"].items()} if old else {}
+        runs.update(
+            {
+                s: [_one_run(s, path, args.time_limit) for _ in range(args.runs)]
+                for s in args.solvers
+            }
+        )
         ref, ref_src = _reference(runs)
         inst = {
             "n": n,
@@ -274,7 +327,10 @@ def main(argv=None) -> int:
             "reference_source": ref_src,
             "solvers": {s: _summary(r, ref) for s, r in runs.items()},
         }
-        record["instances"].append(inst)
+        if old:
+            record["instances"][record["instances"].index(old)] = inst
+        else:
+            record["instances"].append(inst)
         print(
             json.dumps({k: inst[k] for k in ("n", "d", "P", "reference")}),
             {
