@@ -212,14 +212,62 @@ def worker_adelie(F, y, D, beta, time_limit):
     )
 
 
+def worker_pyscnn(F, y, D, beta, time_limit):
+    """pyscnn's ``ConvexReLU`` + ``NeuronGL1`` solved by its ``AL`` solver.
+
+    pyscnn makes the patterns from gates, ``D = 1(X G >= 0)``: the gates are
+    the generators :func:`sample_patterns` drew for the instance file (checked
+    to reproduce ``D`` exactly).  Data are passed as ``U'`` (no unitising, no
+    bias), ``lam = beta / n`` (pyscnn's loss is the mean squared error / 2).
+    """
+    from bnconvex.numerics.fullscale import sample_patterns
+    from scnn.metrics import Metrics
+    from scnn.models import ConvexReLU
+    from scnn.optimize import optimize_model
+    from scnn.regularizers import NeuronGL1
+    from scnn.solvers import AL
+
+    Dg, G = sample_patterns(F, D.shape[1], seed=0)
+    if not np.array_equal(np.asarray(Dg), D):
+        raise RuntimeError("gates do not reproduce the instance's patterns")
+    t = time.perf_counter()
+    model = ConvexReLU(np.asarray(G, dtype=float))
+    model, _ = optimize_model(
+        model,
+        AL(model, tol=1e-10, constraint_tol=1e-10),
+        Metrics(),
+        F,
+        y[:, None],
+        regularizer=NeuronGL1(beta / F.shape[0]),
+        return_convex=True,
+        unitize_data=False,
+        dtype="float64",
+        seed=0,
+    )
+    sec = time.perf_counter() - t
+    # pyscnn sorts the (unique) patterns: put its blocks back in D's order.
+    order = _column_order(F @ model.G >= 0, D)
+    V, W = (np.asarray(p)[0][order] for p in model.parameters)
+    return V.T, W.T, sec, {"pyscnn": "0.0.10"}
+
+
+def _column_order(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``order`` with ``A[:, order] == B`` for two bool matrices (same columns)."""
+    index = {col.tobytes(): j for j, col in enumerate(A.T)}
+    return np.array([index[col.tobytes()] for col in B.T])
+
+
 WORKERS = {
     "fullscale": worker_fullscale,
     "cvxpy-clarabel": worker_clarabel,
     "ipm": worker_ipm,
     "adelie": worker_adelie,
+    "pyscnn": worker_pyscnn,
 }
 #: Peers that run in their own venv (``make_envs.sh``), by interpreter path.
-ENV_PYTHON = {"adelie": HERE / "envs" / "adelie" / "bin" / "python"}
+ENV_PYTHON = {
+    name: HERE / "envs" / name / "bin" / "python" for name in ("adelie", "pyscnn")
+}
 
 
 def run_worker(solver: str, path: str, time_limit: float) -> None:
