@@ -6,6 +6,13 @@ Usage::
         --sizes 200x10x64 500x10x128 1000x10x256 --runs 3 \\
         --out benchmarks/results/peers.json
 
+Solvers: ``fullscale`` (:func:`bnconvex.numerics.fullscale.solve_fullscale`),
+``ipm`` (``solve_convex(..., solver="ipm")``), ``cvxpy-clarabel``, and the
+peers ``adelie`` and ``pyscnn``, which run in their own venvs
+(``make_envs.sh``).  ``--merge`` adds runs to the instances already in
+``--out`` and keeps the other solvers' runs (the reference is recomputed from
+all of them).
+
 Each size ``NxDxP`` makes one instance (seeded): ``X`` Gaussian ``n x d``,
 ``y = sin(X w) + 0.1 noise``, features ``U' = [U, 1/sqrt(n)]`` from the centred
 SVD, ``P`` sampled patterns saved in the instance file (the *same pattern file*
