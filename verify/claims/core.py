@@ -22,6 +22,9 @@ from typing import Any
 import mpmath
 import numpy as np
 from bnconvex.verify import strategies as S
+from bnconvex.verify.claims._errors import TINY
+from bnconvex.verify.claims._errors import rel_err as _rel
+from bnconvex.verify.claims._errors import vec_rel_err as _vec_rel
 from bnconvex.verify.registry import Claim, Evidence, register
 
 __all__ = [
@@ -39,24 +42,12 @@ __all__ = [
 
 #: Relative stopping tolerance of the float64 convex solves used by the claims.
 SOLVER_TOL = 1e-10
-TINY = np.finfo(float).tiny
 #: beta range of the solver-based claims: large beta makes the optimum the
 #: trivial zero network for most labels, which checks little
 _SOLVER_BETAS = (0.02, 0.5)
 
 
 # ------------------------------------------------------------------ helpers
-def _rel(a: float, b: float) -> float:
-    """Return ``|a - b| / max(|b|, tiny)``."""
-    return abs(float(a) - float(b)) / max(abs(float(b)), TINY)
-
-
-def _vec_rel(a: np.ndarray, b: np.ndarray) -> float:
-    """Return ``||a - b||_2 / max(||b||_2, tiny)``."""
-    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), TINY))
-
-
 def _network(params: dict[str, np.ndarray], convention: str = "a") -> Any:
     from bnconvex.numerics.network import BNNetwork
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 from bnconvex.verify import strategies as S
+from bnconvex.verify.claims._errors import TINY
+from bnconvex.verify.claims._errors import below as _below
+from bnconvex.verify.claims._errors import rel_err as _rel
 from bnconvex.verify.registry import Claim, Evidence, register
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -20,19 +23,9 @@ from hypothesis.extra import numpy as hnp
 
 __all__ = ["AfterReLUStrongDuality", "DeepClosedForm", "GeneralConvexLoss"]
 
-TINY = np.finfo(float).tiny
 #: Scales of the non-final BN parameters along the converging sequence.
 C_SEQUENCE = (1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
 
-
-def _rel(a: float, b: float) -> float:
-    """Return ``|a - b| / max(|b|, tiny)``."""
-    return abs(float(a) - float(b)) / max(abs(float(b)), TINY)
-
-
-def _below(lower: float, value: float) -> float:
-    """How far ``value`` falls below ``lower``, relative (0 when above)."""
-    return max(0.0, (float(lower) - float(value)) / max(abs(float(lower)), TINY))
 
 
 @st.composite
