@@ -78,3 +78,20 @@ def test_loss_claim_detects_an_invalid_dual_bound(monkeypatch, loss):
     ev = get_claim("loss.general_convex").check_float64(inst)
     # the "bound" is 1% above the convex objective: validity error ~1e-2
     assert 5e-3 < ev.max_rel_err < 2e-2, ev.details
+
+
+def test_after_relu_claim_is_inconclusive_when_the_solve_stops_short(monkeypatch):
+    """A large certified gap with nothing disproved decides nothing (core's policy)."""
+    import dataclasses
+
+    real = bn_after_relu.solve_after_relu
+
+    def stopped_short(problem, *args, **kwargs):
+        sol = real(problem, *args, **kwargs)
+        # pretend the solver stopped with a 1e-3 relative gap
+        return dataclasses.replace(sol, gap=1e-3 * abs(sol.objective))
+
+    monkeypatch.setattr(bn_after_relu, "solve_after_relu", stopped_short)
+    ev = get_claim("bn_after_relu.strong_duality").check_float64(_instance())
+    assert ev.status == "inconclusive", ev.details
+    assert "stopped short" in ev.details["reason"]
