@@ -17,12 +17,18 @@ sample_patterns
 from .model import FullScaleModel, fit
 from .patterns import sample_patterns
 from .regularizers import FeatureMap, spectral_features, truncated_whitening
-from .solver import FullScaleSolution, solve_fullscale, solve_path
+from .solver import (
+    FullScaleProgress,
+    FullScaleSolution,
+    solve_fullscale,
+    solve_path,
+)
 from .whitening import SpectralFactors, left_factor, whiten_large
 
 __all__ = [
     "FeatureMap",
     "FullScaleModel",
+    "FullScaleProgress",
     "FullScaleSolution",
     "SpectralFactors",
     "fit",

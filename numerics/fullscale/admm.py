@@ -192,6 +192,8 @@ class ADMMMethod:
         self.MtY = op.sign * op.loss_gradient(pb.Y)
         self.AtZ = None if gated else _cone_pass(op, S, self.st, 1.0)
         self.viol = 0.0
+        #: optional ``tick(iterations, S)`` called after every ADMM step
+        self.tick = None
 
     @property
     def iters(self) -> int:
@@ -215,6 +217,8 @@ class ADMMMethod:
             self.AtZ = admm_iteration(
                 pb.op, self.fac, self.MtY, self.AtZ, self.st, pb.beta, pb.group
             )
+            if self.tick is not None:
+                self.tick(self.st.iters, self.st.v)
         self.st.outer += 1
         self.viol = 0.0 if pb.gated else pb.op.violation(self.st.v)
 

@@ -38,6 +38,8 @@ class ALMethod:
         self.eps, self.prev_viol = 1e-2, math.inf
         self.iters = self.outer = 0
         self.viol = 0.0
+        #: optional ``tick(iterations, S)`` called after every FISTA step
+        self.tick = None
 
     # -- one round ------------------------------------------------------
     def advance(self, budget: int, deadline: float = math.inf) -> None:
@@ -81,6 +83,8 @@ class ALMethod:
         for it in range(1, budget + 1):
             _, G = op.gradient(y, pb.Y, self.lam, self.rho)
             x_new = group_shrink(y - G / L, pb.beta / L, xp, pb.group)
+            if self.tick is not None:
+                self.tick(self.iters + it, x_new)
             step = x_new - y
             if (
                 L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs

@@ -142,7 +142,7 @@ def fit(
     **solver_options
         Passed to :func:`~bnconvex.numerics.fullscale.solve_fullscale`
         (``tol``, ``time_limit``, ``max_iter``, ``method``, ``verbose``,
-        ``checkpoint``, ``resume``, ``group``, ...).
+        ``checkpoint``, ``resume``, ``group``, ``callback``, ...).
 
     Returns
     -------

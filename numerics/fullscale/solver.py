@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -36,7 +37,13 @@ from .admm import ADMMMethod
 from .al import ALMethod
 from .polish import polish_blocks, project_blocks
 
-__all__ = ["FullScaleSolution", "Group", "solve_fullscale", "solve_path"]
+__all__ = [
+    "FullScaleProgress",
+    "FullScaleSolution",
+    "Group",
+    "solve_fullscale",
+    "solve_path",
+]
 
 Group = Literal["class", "pattern"]
 Method = Literal["auto", "admm", "al"]
@@ -103,8 +110,58 @@ class FullScaleSolution:
     solver: str
 
 
+@dataclasses.dataclass(frozen=True)
+class FullScaleProgress:
+    r"""State passed to the ``callback`` of :func:`solve_fullscale`.
+
+    Attributes
+    ----------
+    kind : {"step", "check"}
+        ``"step"``: after an inner step (FISTA or ADMM), at most every
+        ``callback_every`` seconds; ``"check"``: after a certificate check,
+        every time.
+    iterations, outer_iterations : int
+        Inner steps and certificate checks so far.
+    seconds : float
+        Wall time since the call started.
+    S_plus, S_minus : Array
+        Current blocks, laid out as in :class:`FullScaleSolution` (views of
+        the iterate: copy them to keep them).
+    objective, lower_bound, violation : float or None
+        Objective at the current point, best certified bound and cone
+        violation; set for ``"check"`` only (a ``"step"`` computes nothing
+        extra).
+    """
+
+    kind: str
+    iterations: int
+    outer_iterations: int
+    seconds: float
+    S_plus: Array
+    S_minus: Array
+    objective: float | None = None
+    lower_bound: float | None = None
+    violation: float | None = None
+
+
+Callback = Callable[[FullScaleProgress], object]
+
+
 # --------------------------------------------------------------------------
 # validation
+def _check_callback(callback: Callback | None, every: float) -> None:
+    if callback is not None and not callable(callback):
+        raise InputError(f"`callback` must be callable or None; got {callback!r}")
+    if (
+        isinstance(every, bool)
+        or not isinstance(every, (int, float))
+        or not (math.isfinite(every) and every >= 0)
+    ):
+        raise InputError(
+            f"`callback_every` must be a finite number >= 0; got {every!r}"
+        )
+
+
 def _solve_iv(
     F: Array, Y: Array, beta: float, D: Array, group: str
 ) -> tuple[ModuleType, Array, Array, bool]:
@@ -187,6 +244,8 @@ def solve_fullscale(
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: str | Path | None = None,
+    callback: Callback | None = None,
+    callback_every: float = 0.0,
 ) -> FullScaleSolution:
     r"""Solve the convex BN program over given patterns, matrix-free and chunked.
 
@@ -244,6 +303,15 @@ def solve_fullscale(
     resume : path, optional
         Continue from a checkpoint: the iterates are identical to an
         uninterrupted run.
+    callback : callable, optional
+        ``callback(progress)`` with a :class:`FullScaleProgress`, after every
+        certificate check (``kind="check"``) and, when ``callback_every > 0``,
+        after an inner step once at least ``callback_every`` seconds have
+        passed since the previous call (``kind="step"``); e.g. to record test
+        accuracy against wall time.  Its return value is ignored; its run time
+        counts towards ``time_limit``.
+    callback_every : float
+        Minimum seconds between ``"step"`` calls (``0``: checks only).
 
     Returns
     -------
@@ -291,6 +359,7 @@ def solve_fullscale(
     t_start = time.perf_counter()
     xp, Y, Dm, vector = _solve_iv(F, y, beta, D, group)
     check_positive_int(max_iter, "max_iter")
+    _check_callback(callback, callback_every)
     if method not in ("auto", "al", "admm"):
         raise InputError(f"`method` must be 'auto', 'al' or 'admm'; got {method!r}")
     if method == "auto":
@@ -305,6 +374,7 @@ def solve_fullscale(
     solver = (ADMMMethod if method == "admm" else ALMethod)(pb, S0, lam0, rho0)
     if resume is not None:
         _load_checkpoint(resume, solver, pb)
+    notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
     ckpt = None if checkpoint is None else (Path(checkpoint), float(checkpoint_every))
     return _run(
         solver,
@@ -319,6 +389,7 @@ def solve_fullscale(
         emit=_progress_printer(verbose),
         checkpoint=ckpt,
         polish=polish and group == "class" and F.shape[0] <= _ADMM_MAX_N,
+        notify=notify,
     )
 
 
@@ -364,6 +435,7 @@ def _run(
     emit,
     checkpoint: tuple[Path, float] | None,
     polish: bool,
+    notify: _Notifier,
 ) -> FullScaleSolution:
     last_ckpt = time.perf_counter()
     polisher = _Polisher(pb, tol, viol_tol) if polish else None
@@ -383,6 +455,7 @@ def _run(
             f"iters {solver.iters:6d} obj {obj:.10g} lb {best.lb:.10g} "
             f"viol {viol:.2e} best feasible {best.obj:.10g} rho {solver.rho:.2e}"
         )
+        notify.check(S, obj, best.lb, viol)
         if polisher is not None and polisher.due(best.rel_gap(obj), viol):
             polisher.attempt(S, best)
         if best.rel_gap() <= tol:
@@ -434,6 +507,52 @@ def _run(
         method=solver.name,
         solver=f"fullscale-{solver.name}" + ("-gated" if pb.gated else ""),
     )
+
+
+class _Notifier:
+    """Calls the user's progress callback (throttled for inner steps)."""
+
+    def __init__(
+        self,
+        callback: Callback | None,
+        every: float,
+        t_start: float,
+        solver,
+        vector: bool,
+        xp: ModuleType,
+    ) -> None:
+        self.callback, self.every, self.t_start = callback, float(every), t_start
+        self.solver, self.vector, self.xp = solver, vector, xp
+        self.last = t_start
+        if callback is not None and every > 0:
+            solver.tick = self.step
+
+    def _emit(self, kind: str, iters: int, S: Array, **values: float) -> None:
+        now = time.perf_counter()
+        self.last = now
+        Sp, Sm = _to_blocks(S, self.xp, self.vector)
+        self.callback(
+            FullScaleProgress(
+                kind, iters, self.solver.outer, now - self.t_start, Sp, Sm, **values
+            )
+        )
+
+    def step(self, iters: int, S: Array) -> None:
+        """Inner-step hook: call back if ``every`` seconds have passed."""
+        if time.perf_counter() - self.last >= self.every:
+            self._emit("step", iters, S)
+
+    def check(self, S: Array, obj: float, lb: float, viol: float) -> None:
+        """Certificate-check hook: always call back."""
+        if self.callback is not None:
+            self._emit(
+                "check",
+                self.solver.iters,
+                S,
+                objective=obj,
+                lower_bound=lb,
+                violation=viol,
+            )
 
 
 class _Incumbent:
