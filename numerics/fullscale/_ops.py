@@ -143,12 +143,43 @@ class ChunkedOperator:
 
         .. math:: \nabla_{s_{i,\pm}} = \pm F^T D_i R - F^T (E_i\circ\mu_{i,\pm}).
 
-        ``lam=None`` is the gated relaxation (no cone term).
+        ``lam=None`` is the gated relaxation (no cone term).  With multipliers,
+        two passes and two GEMMs per chunk: the first forms :math:`Z`, the
+        predictions and :math:`E\circ\mu` (kept, ``(n, 2, K, P)``), the second
+        applies :math:`F^T` once to :math:`\pm D\circ R - E\circ\mu`.
         """
-        Yhat, Gc = self.forward(S, lam, rho)
+        if lam is None:
+            R = self.forward(S)[0] - Y
+            return R, self.sign * self.loss_gradient(R)
+        xp = self.xp
+        K = S.shape[2]
+        Yhat = xp.zeros((self.n, K), dtype=S.dtype)
+        Emu = xp.zeros(lam.shape, dtype=S.dtype)
+        for key in self.chunks():
+            r0, r1, p0, p1 = key
+            Dm = self.mask(*key)
+            Z = self.z_block(S, *key)
+            Yhat[r0:r1, :] = Yhat[r0:r1, :] + xp.sum(
+                xp.sum(Dm * Z, axis=3) * self.sign[..., 0], axis=1
+            )
+            E = 2.0 * Dm - 1.0
+            Emu[r0:r1, :, :, p0:p1] = E * xp.maximum(
+                lam[r0:r1, :, :, p0:p1] - rho * (E * Z), 0.0
+            )
         R = Yhat - Y
-        G = self.sign * self.loss_gradient(R)
-        return R, (G if Gc is None else G - Gc)
+        G = xp.zeros(S.shape, dtype=S.dtype)
+        for key in self.chunks():
+            r0, r1, p0, p1 = key
+            W = (
+                self.sign
+                * (self.mask(*key) * xp.reshape(R[r0:r1, :], (r1 - r0, 1, K, 1)))
+                - Emu[r0:r1, :, :, p0:p1]
+            )
+            Wm = xp.reshape(W, (r1 - r0, 2 * K * (p1 - p0)))
+            G[:, :, :, p0:p1] = G[:, :, :, p0:p1] + xp.reshape(
+                xp.matmul(self.F[r0:r1, :].T, Wm), (self.m, 2, K, p1 - p0)
+            )
+        return R, G
 
     def multiplier_step(self, S: Array, lam: Array, rho: float) -> float:
         r"""Set :math:`\lambda \leftarrow (\lambda - \rho E\circ Z)_+` in place.
