@@ -44,7 +44,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 import types
@@ -65,15 +64,40 @@ SECTION_END = "<!-- bench_cifar10: end -->"
 # worker side: one model in one process
 # --------------------------------------------------------------------------
 def _load(spec: dict[str, Any]) -> Any:
+    """The data; with ``spec["validation"]`` a held-out split is the test set."""
+    import dataclasses
+
     from bnconvex.numerics.datasets import load_classification
 
-    return load_classification(
+    data = load_classification(
         spec["dataset"],
         subset=spec["subset"],
         seed=spec["seed"],
         dtype=spec["dtype"],
         cache=spec["cache"],
     )
+    if not spec.get("validation"):
+        return data
+    fit, held = validation_split(data.y_train.size, spec["validation"], spec["seed"])
+    return dataclasses.replace(
+        data,
+        X_train=data.X_train[fit],
+        y_train=data.y_train[fit],
+        X_test=data.X_train[held],
+        y_test=data.y_train[held],
+    )
+
+
+def validation_split(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(fit, held_out)`` of a seeded split of ``n`` training images.
+
+    The held-out ``n_val`` images replace the test set in a selection run, so
+    hyper-parameters are chosen without looking at the test images.
+    """
+    if not 0 < n_val < n:
+        raise SystemExit(f"--validation must be in (0, {n}); got {n_val}")
+    perm = np.random.default_rng(seed + 7919).permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def _accuracy(scores: Any, labels: np.ndarray) -> float:
@@ -138,7 +162,7 @@ def _convex_setup(data: Any, spec: dict[str, Any]) -> tuple[Any, ...]:
     from bnconvex.numerics.fullscale.regularizers import spectral_features
 
     t0 = time.perf_counter()
-    fmap = spectral_features(_load_factors(spec["factors"]), 0.0, k=spec["k"])
+    fmap = spectral_features(_load_factors(spec["factors"]), spec["power"], k=spec["k"])
     F = fmap.transform(data.X_train, dtype=np.dtype(spec["dtype"]))
     D, gates = sample_patterns(F, spec["patterns"], seed=spec["seed"])
     own = time.perf_counter() - t0
@@ -172,45 +196,32 @@ def _load_factors(path: str) -> Any:
         )
 
 
-class _CheckpointWatcher(threading.Thread):
-    """Keep a copy of the blocks of every checkpoint the solver writes.
+class _Snapshots:
+    """Progress callback: keep ``(seconds, iterations, S_plus, S_minus)`` copies.
 
-    The solver writes ``checkpoint`` (atomically) at most every
-    ``checkpoint_every`` seconds; this thread polls it and stores
-    ``(seconds since start, iterations, S)``.  Test accuracies are computed
-    from the snapshots *after* the timed solve, so the curve costs the solve
-    only the checkpoint writes.
+    Called by the solver after every certificate check and every
+    ``callback_every`` seconds of inner steps; test accuracies are computed
+    from the copies *after* the timed solve, so the curve costs the solve only
+    the copies.
     """
 
-    def __init__(self, path: Path, t0: float) -> None:
-        super().__init__(daemon=True)
-        self.path, self.t0 = path, t0
-        self.snapshots: list[tuple[float, int, np.ndarray]] = []
-        self.halt = threading.Event()
+    def __init__(self) -> None:
+        self.points: list[tuple[float, int, np.ndarray, np.ndarray]] = []
 
-    def run(self) -> None:
-        seen = None
-        while not self.halt.wait(0.5):
-            try:
-                stamp = self.path.stat().st_mtime_ns
-                if stamp == seen:
-                    continue
-                with np.load(self.path) as ck:
-                    meta = json.loads(str(ck["_meta"]))
-                    S = np.array(ck["S"])
-                seen = stamp
-                self.snapshots.append((time.perf_counter() - self.t0, meta["iters"], S))
-            except (OSError, ValueError, KeyError):
-                continue
+    def __call__(self, progress: Any) -> None:
+        self.points.append(
+            (
+                progress.seconds,
+                progress.iterations,
+                np.array(progress.S_plus),
+                np.array(progress.S_minus),
+            )
+        )
 
 
-def _snapshot_solution(S: np.ndarray) -> Any:
-    """Blocks ``(P, m, K)`` of a checkpoint's ``S`` of shape ``(m, 2, K, P)``."""
-    return types.SimpleNamespace(
-        S_plus=np.transpose(S[:, 0], (2, 0, 1)),
-        S_minus=np.transpose(S[:, 1], (2, 0, 1)),
-        gated=False,
-    )
+def _snapshot_solution(Sp: np.ndarray, Sm: np.ndarray) -> Any:
+    """A stand-in solution with blocks ``(P, m, K)`` for ``FullScaleModel``."""
+    return types.SimpleNamespace(S_plus=Sp, S_minus=Sm, gated=False)
 
 
 def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -220,31 +231,27 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
     Y = data.one_hot()
     fmap, F, D, gates, setup = _convex_setup(data, spec)
     left = max(1.0, spec["budget"] - setup)  # whitening and sampling count
-    with tempfile.TemporaryDirectory() as tmp:
-        watcher = _CheckpointWatcher(Path(tmp) / "ck.npz", time.perf_counter())
-        watcher.start()
-        sol = solve_fullscale(
-            F,
-            Y,
-            spec["beta_a"],
-            D,
-            time_limit=left,
-            max_iter=spec["max_iter"],
-            verbose=True,
-            checkpoint=watcher.path,
-            checkpoint_every=spec["curve_every"],
-        )
-        watcher.halt.set()
-        watcher.join()
+    snaps = _Snapshots()
+    sol = solve_fullscale(
+        F,
+        Y,
+        spec["beta_a"],
+        D,
+        time_limit=left,
+        max_iter=spec["max_iter"],
+        verbose=True,
+        callback=snaps,
+        callback_every=spec["curve_every"],
+    )
     curve: dict[str, list[float]] = {
         "seconds": [],
         "iterations": [],
         "test_accuracy": [],
     }
-    points = [  # the checkpoint written at exit is the final solution itself
-        (t, it, _snapshot_solution(S))
-        for t, it, S in watcher.snapshots
-        if it < sol.iterations
+    points = [
+        (t, it, _snapshot_solution(Sp, Sm))
+        for t, it, Sp, Sm in snaps.points
+        if t < sol.seconds
     ]
     points.append((sol.seconds, sol.iterations, sol))  # the final point
     for t, it, snap in points:
@@ -255,7 +262,8 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
             _accuracy(model.predict(data.X_test), data.y_test)
         )
     print(
-        f"convex k={spec['k']}: status {sol.status}, rel gap {sol.relative_gap:.3g}, "
+        f"convex k={spec['k']} p={spec['power']}: status {sol.status}, "
+        f"rel gap {sol.relative_gap:.3g}, "
         f"test acc {curve['test_accuracy']}",
         file=sys.stderr,
         flush=True,
@@ -314,6 +322,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "model": spec["model"],
         "k": spec["k"],
+        "power": spec["power"],
+        "beta_a": spec["beta_a"],
         "label": spec["label"],
         **curve,
         **run,
@@ -375,24 +385,43 @@ def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
         "beta_a": args.beta,
         "patterns": args.patterns,
         "budget": args.budget,
+        "validation": args.validation,
+        "power": 0.0,
         "curve_every": args.curve_every,
         "max_iter": args.max_iter,
         "sgd_lr": args.sgd_lr,
         "batch_size": args.batch_size,
         "record_every": args.record_every,
     }
-    specs = [{**base, "model": "convex", "k": None, "label": "convex (U')"}]
+    specs = [
+        {
+            **base,
+            "model": "convex",
+            "k": None,
+            "label": f"convex (U'), beta={args.beta:g}",
+        }
+    ]
     specs += [
         {
             **base,
-            "model": "convex-truncated",
+            "model": "convex-regularised",
             "k": k,
-            "label": f"convex, truncated k={k}",
+            "power": p,
+            "beta_a": b,
+            "label": f"convex, k={k}, p={p:g}, beta={b:g}",
         }
         for k in args.ks
+        for p in args.powers
+        for b in args.betas or [args.beta]
     ]
     specs.append(
-        {**base, "model": "nonconvex-sgd", "k": None, "label": "non-convex BN net, SGD"}
+        {
+            **base,
+            "model": "nonconvex-sgd",
+            "k": None,
+            "beta_a": args.sgd_beta if args.sgd_beta is not None else args.beta,
+            "label": "non-convex BN net, SGD",
+        }
     )
     return [s for s in specs if not args.only or s["model"] in args.only]
 
@@ -444,7 +473,8 @@ def readme_section(result: dict[str, Any]) -> str:
     s = result["settings"]
     head = (
         f"Run {result['date']} on {result['machine']['cpu_count']} shared cores; "
-        f"n = {s['n_train']}, test = {s['n_test']}, beta_a = {s['beta_a']}, "
+        f"n = {s['n_train']}, test = {s['n_test']}, "
+        f"beta_a = {s['beta_a']} (U' model; others as labelled), "
         f"P = {s['patterns']} sampled patterns, {s['dtype']}, budget "
         f"{s['budget_seconds']:.0f} s per model, seed {s['seed']}."
     )
@@ -456,6 +486,7 @@ def readme_section(result: dict[str, Any]) -> str:
             "",
             head,
             "",
+            *_selection_lines(s.get("selection")),
             "| model | width (neurons) | test acc | train acc | train time (s) | "
             "peak RSS (GB) | rel. gap | status |",
             "|---|---|---|---|---|---|---|---|",
@@ -465,6 +496,25 @@ def readme_section(result: dict[str, Any]) -> str:
             SECTION_END,
         ]
     )
+
+
+def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
+    """README lines: how the regularised model's hyper-parameters were chosen."""
+    if not sel:
+        return []
+    cands = "; ".join(
+        f"{c['label']}: {c['validation_accuracy']:.4f}"
+        for c in sel["candidates"]
+        if isinstance(c.get("validation_accuracy"), float)
+    )
+    chosen = (sel.get("chosen") or {}).get("label", "-")
+    return [
+        f"Hyper-parameters of the regularised convex model chosen on a validation "
+        f"split, never on the test set ({sel['evaluated_on']}; fit on "
+        f"{sel['n_fit']} images, {sel['budget_seconds']:.0f} s per candidate): "
+        f"{cands}. Chosen: **{chosen}**. Command: `{' '.join(sel['argv'])}`.",
+        "",
+    ]
 
 
 def update_readme(section: str, path: Path = README) -> None:
@@ -502,11 +552,16 @@ def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run every model in turn (one process each) and write the results."""
     args = _parser().parse_args(argv)
+    if args.validation and args.update_readme:
+        raise SystemExit("--validation runs are for selection: no --update-readme")
     if args.worker is not None:
         record = worker(json.loads(args.worker))
         Path(args.result).write_text(json.dumps(record))
         return 0
     facts = {**_prepare_cache(args), "machine": _machine()}
+    if args.validation:  # the models are fitted on the rest, scored on these
+        facts["n_train"] -= args.validation
+        facts["n_test"] = args.validation
     specs = _specs(args)
     with tempfile.TemporaryDirectory() as tmp:
         factors = Path(tmp) / "factors.npz"
@@ -531,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
     result = _result(args, facts, runs)
+    if args.validation:
+        result["chosen"] = choose(result)
     from bnconvex.numerics.datasets import atomic_write_text
 
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
@@ -556,14 +613,23 @@ def _result(
         "settings": {
             **facts,
             "beta_a": args.beta,
-            "beta_std_sgd": None
-            if not facts["n_train"]
-            else args.beta * math.sqrt(facts["n_train"]),
+            "beta_std_sgd": (args.sgd_beta if args.sgd_beta is not None else args.beta)
+            * math.sqrt(facts["n_train"]),
             "bn_convention": "a (convex); SGD: same objective in std convention",
             "loss": "squared, one-hot labels",
             "patterns": args.patterns,
             "pattern_sampling": "Gaussian generators u_i on the feature matrix",
             "ks": args.ks,
+            "powers": args.powers,
+            "betas": args.betas or [args.beta],
+            "sgd_beta_a": args.sgd_beta if args.sgd_beta is not None else args.beta,
+            "evaluated_on": (
+                f"validation: {args.validation} held-out training images (seeded "
+                "split); the test set is not scored"
+                if args.validation
+                else "test set"
+            ),
+            "selection": _selection_summary(args.selection),
             "dtype": args.dtype,
             "budget_seconds": args.budget,
             "curve_every": args.curve_every,
@@ -586,6 +652,51 @@ def _result(
             "train_seconds as if each had whitened itself",
         },
         "runs": runs,
+    }
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v]
+
+
+def choose(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The regularised convex run with the best final (validation) accuracy."""
+    cands = [
+        r
+        for r in result["runs"]
+        if r["model"] == "convex-regularised" and "test_accuracy_final" in r
+    ]
+    if not cands:
+        return None
+    best = max(cands, key=lambda r: r["test_accuracy_final"])
+    return {key: best.get(key) for key in ("label", "k", "power", "beta_a")}
+
+
+def _selection_summary(path: Path | None) -> dict[str, Any] | None:
+    """Compact record of a ``--validation`` run (candidates, their accuracy, choice)."""
+    if path is None:
+        return None
+    sel = json.loads(Path(path).read_text())
+    s = sel["settings"]
+    if not s.get("evaluated_on", "").startswith("validation"):
+        raise SystemExit(f"--selection {path} is not a --validation run")
+    return {
+        "file": str(path),
+        "date": sel["date"],
+        "evaluated_on": s["evaluated_on"],
+        "n_fit": s["n_train"],
+        "budget_seconds": s["budget_seconds"],
+        "argv": sel["argv"],
+        "candidates": [
+            {
+                "label": r["label"],
+                "validation_accuracy": r.get("test_accuracy_final"),
+                "train_accuracy": r.get("train_accuracy"),
+                "status": r.get("status"),
+            }
+            for r in sel["runs"]
+        ],
+        "chosen": sel.get("chosen"),
     }
 
 
@@ -630,7 +741,38 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         default=None,
-        choices=("convex", "convex-truncated", "nonconvex-sgd"),
+        choices=("convex", "convex-regularised", "nonconvex-sgd"),
+    )
+    p.add_argument(
+        "--powers",
+        type=_floats,
+        default=[0.0],
+        help="powers p of [U_k (Sigma_k/sigma_1)^p, 1/sqrt(n)], comma separated",
+    )
+    p.add_argument(
+        "--betas",
+        type=_floats,
+        default=None,
+        help="beta_a values of the regularised convex models (default: --beta)",
+    )
+    p.add_argument(
+        "--sgd-beta",
+        type=float,
+        default=None,
+        help="beta_a of the SGD network's weight decay (default: --beta)",
+    )
+    p.add_argument(
+        "--validation",
+        type=int,
+        default=None,
+        help="selection run: hold out this many training images (seeded) and "
+        "report accuracy on them instead of the test set (never loaded for scoring)",
+    )
+    p.add_argument(
+        "--selection",
+        type=Path,
+        default=None,
+        help="JSON of a --validation run; embedded in the results and the README",
     )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument(
