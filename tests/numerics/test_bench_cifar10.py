@@ -1,0 +1,85 @@
+"""Selection helpers of ``benchmarks/bench_cifar10.py`` (validation split, choice)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_cifar10.py"
+_spec = importlib.util.spec_from_file_location("bench_cifar10", _PATH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_validation_split_is_a_seeded_partition():
+    fit, held = bench.validation_split(50, 7, seed=3)
+    assert held.size == 7
+    assert fit.size == 43
+    # disjoint and covering: together they are 0..49 exactly once
+    np.testing.assert_array_equal(np.sort(np.concatenate([fit, held])), np.arange(50))
+    _fit2, held2 = bench.validation_split(50, 7, seed=3)
+    np.testing.assert_array_equal(held, held2)
+    _, held3 = bench.validation_split(50, 7, seed=4)
+    assert not np.array_equal(held, held3), "another seed gave the same split"
+
+
+@pytest.mark.parametrize("n_val", [0, 50, -1])
+def test_validation_split_rejects_sizes_outside_range(n_val):
+    with pytest.raises(SystemExit, match=r"--validation must be in \(0, 50\)"):
+        bench.validation_split(50, n_val, seed=0)
+
+
+def _run(label, acc, model="convex-regularised", **extra):
+    return {"model": model, "label": label, "test_accuracy_final": acc, **extra}
+
+
+def test_choose_takes_the_best_regularised_run_only():
+    result = {
+        "runs": [
+            _run("a", 0.41, k=256, power=0.5, beta_a=0.01),
+            _run("b", 0.44, k=256, power=1.0, beta_a=0.1),
+            _run("sgd", 0.60, model="nonconvex-sgd"),  # never a candidate
+            {"model": "convex-regularised", "label": "failed", "status": "x"},
+        ]
+    }
+    assert bench.choose(result) == {
+        "label": "b",
+        "k": 256,
+        "power": 1.0,
+        "beta_a": 0.1,
+    }
+    assert bench.choose({"runs": [_run("sgd", 0.6, model="nonconvex-sgd")]}) is None
+
+
+def test_selection_summary_and_readme_lines(tmp_path):
+    sel = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "argv": ["python", "benchmarks/bench_cifar10.py", "--validation", "5"],
+        "settings": {
+            "evaluated_on": "validation: 5 held-out training images",
+            "n_train": 45,
+            "budget_seconds": 30.0,
+        },
+        "runs": [_run("a", 0.25, train_accuracy=0.5, status="time_limit")],
+        "chosen": {"label": "a"},
+    }
+    path = tmp_path / "sel.json"
+    path.write_text(json.dumps(sel))
+    summary = bench._selection_summary(path)
+    assert summary["candidates"] == [
+        {
+            "label": "a",
+            "validation_accuracy": 0.25,
+            "train_accuracy": 0.5,
+            "status": "time_limit",
+        }
+    ]
+    line = bench._selection_lines(summary)[0]
+    assert "never on the test set" in line and "a: 0.2500" in line, line
+    assert "Chosen: **a**" in line, line
+    sel["settings"]["evaluated_on"] = "test set"
+    path.write_text(json.dumps(sel))
+    with pytest.raises(SystemExit, match=r"is not a --validation run"):
+        bench._selection_summary(path)
