@@ -77,7 +77,8 @@ def test_selection_summary_and_readme_lines(tmp_path):
         }
     ]
     line = bench._selection_lines(summary)[0]
-    assert "never on the test set" in line and "a: 0.2500" in line, line
+    assert "never on the test set" in line, line
+    assert "a: 0.2500" in line, line
     assert "Chosen: **a**" in line, line
     sel["settings"]["evaluated_on"] = "test set"
     path.write_text(json.dumps(sel))
