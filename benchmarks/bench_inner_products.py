@@ -151,22 +151,44 @@ def markdown_table(record: dict) -> str:
     return "\n".join(lines)
 
 
+def _use_ops_file(path: str) -> None:
+    """Make ``bnconvex.numerics.fullscale._ops`` the module in ``path``."""
+    import importlib.util
+
+    import bnconvex.numerics.fullscale  # noqa: F401  (parent package first)
+
+    name = "bnconvex.numerics.fullscale._ops"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES), help="n x m x P x K")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--out", default=str(HERE / "results" / "inner_products.json"))
     ap.add_argument("--table", metavar="RESULTS", help="print the README table")
+    ap.add_argument(
+        "--ops-file",
+        metavar="PY",
+        help="time the operator of this file instead of the installed one, e.g. an "
+        "earlier revision: git show REV:numerics/fullscale/_ops.py > old_ops.py",
+    )
     args = ap.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads(Path(args.table).read_text())))
         return 0
+    if args.ops_file:
+        _use_ops_file(args.ops_file)
     sys.path.insert(0, str(HERE))
     from _machine import machine_facts
 
     record = {
         "benchmark": "bench_inner_products",
         "machine": machine_facts(),
+        "ops_file": args.ops_file,
         "results": [],
     }
     for shape in args.shapes:
