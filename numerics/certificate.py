@@ -264,9 +264,11 @@ def _certify_residual(
     bound_kind: BoundKind,
     *,
     with_universal: bool,
+    bound: float | None = None,
 ) -> Certificate:
     r = y - yhat
-    bound = dual_constraint_bound(U, D, r)
+    if bound is None:
+        bound = dual_constraint_bound(U, D, r)
     scale = 1.0 if bound <= beta else beta / bound
     lower = dual_objective(y, scale * r)
     gap = objective - lower

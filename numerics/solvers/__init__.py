@@ -6,6 +6,10 @@ Each plug-in module exposes ``name``, ``is_installed()`` and
 ``ipm``
     The project's own barrier interior-point method with an active-set polish
     (NumPy + SciPy only); the default.
+``working-set``
+    Block working sets around a primal-dual (Mehrotra) interior-point method
+    with Nesterov-Todd scaling (NumPy + SciPy only); the fast choice when
+    ``P`` is large and the optimum uses few blocks.
 ``cvxpy-clarabel``
     CVXPY + Clarabel, when installed; a reference for tests and benchmarks.
 
@@ -22,12 +26,14 @@ from typing import Any
 from .._validation import check_positive_int, check_positive_real
 from ..convex_program import ConvexProblem, ConvexSolution, check_problem
 from ..errors import InputError, SolverError
-from . import cvxpy_clarabel, ipm
+from . import cvxpy_clarabel, ipm, working_set
 
 __all__ = ["SOLVERS", "solve_convex"]
 
 #: Registered plug-ins by name.
-SOLVERS: dict[str, ModuleType] = {mod.name: mod for mod in (ipm, cvxpy_clarabel)}
+SOLVERS: dict[str, ModuleType] = {
+    mod.name: mod for mod in (ipm, working_set, cvxpy_clarabel)
+}
 
 
 def solve_convex(

@@ -124,7 +124,7 @@ def test_budget_exhaustion_is_reported_honestly():
 
 
 def test_registry_and_errors():
-    assert set(SOLVERS) == {"ipm", "cvxpy-clarabel"}
+    assert set(SOLVERS) == {"ipm", "working-set", "cvxpy-clarabel"}
     assert ipm.is_installed()
     _, prob = exact_case(6, 2, 0, 0.1)
     with pytest.raises(InputError, match=r"`solver` must be one of .*; got 'nope'"):

@@ -1,0 +1,488 @@
+r"""Primal-dual interior-point method for a restricted convex BN program.
+
+The program over a set of ``k`` blocks (pairs ``(sign, pattern)``) is the conic
+quadratic program
+
+.. math::
+
+    \min_{x, t}\; \tfrac12\|Jx - y\|^2 + \beta \sum_b t_b
+    \quad\text{s.t.}\quad (t_b, x_b) \in \mathcal Q^{m+1},\;
+    E_b \odot (U x_b) \ge 0,
+
+with :math:`J = [\sigma_b D_b U]_b` (:math:`\sigma_b = \pm 1`) and
+:math:`E_b = 2D_b - 1`.
+
+Notes
+-----
+Mehrotra predictor-corrector with Nesterov-Todd scaling, as in CVXOPT's
+``coneqp`` [1]_.  In the standard form :math:`Gz + s = h`, :math:`s \in K`
+(:math:`K` = ``k`` nonnegative orthants of dimension ``n`` and ``k`` second-order
+cones), every Newton system reduces to
+
+.. math::
+
+    (Q + G^T W^{-2} G)\,\Delta z = -r_z - G^T(W^{-2} r_s + W^{-1} u),
+
+where :math:`Q = J^TJ` is constant and :math:`G^TW^{-2}G` is block diagonal
+(:math:`U^T \mathrm{diag}(z/s) U` plus the cone block per block).  The ``t``
+components are eliminated blockwise, leaving a dense ``k m x k m`` Cholesky
+factorisation per iteration (two solves: predictor and corrector).  For the
+second-order cone the scaling is :math:`W = \eta(2vv^T - J)` with
+:math:`\eta^2 = \sqrt{\det s/\det z}` and :math:`v` the Jordan square root of
+the NT point :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
+
+The iterate is not trusted: the caller certifies it with the exact dual bound.
+
+References
+----------
+.. [1] L. Vandenberghe, "The CVXOPT linear and quadratic cone program
+   solvers", 2010, sections 7 and 9.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import scipy.linalg
+
+#: Iterations over which the gap must halve once the residuals are small.
+PLATEAU = 5
+#: ... and only once the relative gap is below this (near float64 resolution).
+PLATEAU_GAP = 1e-8
+#: Fraction of the step to the boundary.
+STEP_FRACTION = 0.99
+
+
+@dataclasses.dataclass(frozen=True)
+class Restricted:
+    r"""Data of the restricted program (normalised so that ``||y|| = 1``).
+
+    Attributes
+    ----------
+    U : ndarray (n, m)
+    E : ndarray (k, n)
+        Row ``b`` is ``2 D_b - 1`` of block ``b``'s pattern.
+    J : ndarray (n, k*m)
+        Column block ``b`` is ``sigma_b D_b U``.
+    Q : ndarray (k*m, k*m)
+        ``J^T J``.
+    UU : ndarray (n, m*m)
+        Flattened outer products of the rows of ``V``.
+    V : ndarray (n, m)
+        ``U`` with unit rows: the cone rows :math:`E_b \odot (Vx_b) \ge 0`
+        define the same cone as with ``U`` and are better scaled (the
+        equilibration conic solvers apply).
+    y : ndarray (n,)
+    beta : float
+    """
+
+    U: np.ndarray
+    E: np.ndarray
+    J: np.ndarray
+    Q: np.ndarray
+    UU: np.ndarray
+    y: np.ndarray
+    beta: float
+    V: np.ndarray
+
+    @property
+    def k(self) -> int:
+        """Number of blocks."""
+        return self.E.shape[0]
+
+    @property
+    def m(self) -> int:
+        """Block dimension."""
+        return self.U.shape[1]
+
+
+def restricted(
+    U: np.ndarray, E: np.ndarray, sigma: np.ndarray, y: np.ndarray, beta: float
+) -> Restricted:
+    """Build :class:`Restricted` from block signs ``E`` (k, n) and ``sigma`` (k,)."""
+    n, m = U.shape
+    mask = (E > 0).T.astype(U.dtype)  # (n, k)
+    J = ((mask * sigma)[:, :, None] * U[:, None, :]).reshape(n, -1)
+    Q = J.T @ J
+    V = U / np.linalg.norm(U, axis=1, keepdims=True)
+    UU = (V[:, :, None] * V[:, None, :]).reshape(n, m * m)
+    return Restricted(U=U, E=E, J=J, Q=Q, UU=UU, y=y, beta=float(beta), V=V)
+
+
+# ---------------------------------------------------------------- cone algebra
+def _jmul(a: np.ndarray) -> np.ndarray:
+    """``J a`` blockwise for second-order-cone vectors (k, m+1)."""
+    out = -a
+    out[:, 0] = a[:, 0]
+    return out
+
+
+def _soc_det(a: np.ndarray) -> np.ndarray:
+    """``a_0^2 - ||a_1||^2`` as a product (accurate near the cone boundary)."""
+    r = np.linalg.norm(a[:, 1:], axis=1)
+    return (a[:, 0] - r) * (a[:, 0] + r)
+
+
+def _jordan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jordan product ``a o b`` of second-order-cone vectors, blockwise."""
+    out = np.empty_like(a)
+    out[:, 0] = np.sum(a * b, axis=1)
+    out[:, 1:] = a[:, :1] * b[:, 1:] + b[:, :1] * a[:, 1:]
+    return out
+
+
+def _jordan_solve(lam: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``u`` with ``lam o u = d`` (arrow-matrix solve), blockwise."""
+    det = _soc_det(lam)
+    u0 = (lam[:, 0] * d[:, 0] - np.sum(lam[:, 1:] * d[:, 1:], axis=1)) / det
+    u1 = (d[:, 1:] - u0[:, None] * lam[:, 1:]) / lam[:, :1]
+    return np.concatenate([u0[:, None], u1], axis=1)
+
+
+def _soc_max_step(a: np.ndarray, da: np.ndarray) -> float:
+    """Largest ``alpha`` with ``a + alpha da`` in the second-order cones."""
+    qa = da[:, 0] ** 2 - np.sum(da[:, 1:] ** 2, axis=1)
+    qb = 2.0 * (a[:, 0] * da[:, 0] - np.sum(a[:, 1:] * da[:, 1:], axis=1))
+    qc = _soc_det(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disc = qb**2 - 4.0 * qa * qc
+        qq = -0.5 * (qb + np.copysign(np.sqrt(np.maximum(disc, 0.0)), qb))
+        roots = np.stack([qq / qa, qc / qq])
+    ok = (disc >= 0) & (roots > 0) & np.isfinite(roots)
+    return float(np.min(np.where(ok, roots, np.inf), initial=np.inf))
+
+
+def _lin_max_step(a: np.ndarray, da: np.ndarray) -> float:
+    neg = da < 0
+    return float(np.min(-a[neg] / da[neg], initial=np.inf))
+
+
+@dataclasses.dataclass
+class _Scaling:
+    """Nesterov-Todd scaling of one iterate."""
+
+    wl: np.ndarray  # (k, n): sqrt(s/z)
+    eta: np.ndarray  # (k,)
+    v: np.ndarray  # (k, m+1)
+    wbar: np.ndarray  # (k, m+1)
+    lam_l: np.ndarray
+    lam_q: np.ndarray
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        """``W a`` for cone vectors (k, m+1)."""
+        va = np.sum(self.v * a, axis=1, keepdims=True)
+        return self.eta[:, None] * (2.0 * self.v * va - _jmul(a))
+
+    def apply_inv(self, a: np.ndarray) -> np.ndarray:
+        """``W^{-1} a`` for cone vectors (k, m+1)."""
+        jv = _jmul(self.v)
+        return (2.0 * jv * np.sum(jv * a, axis=1, keepdims=True) - _jmul(a)) / self.eta[
+            :, None
+        ]
+
+    def eliminated(self):
+        r"""``(h, htt, S)`` of :math:`W^{-2}` in ``(t, x)`` order, ``t`` eliminated.
+
+        With :math:`\bar w = (w_0, w_1)`, :math:`w_0^2 - \|w_1\|^2 = 1`:
+        :math:`h = -2w_0w_1/\eta^2`, :math:`h_{tt} = (2w_0^2 - 1)/\eta^2` and the
+        Schur complement :math:`S = (I - 2w_1w_1^T/(1 + 2\|w_1\|^2))/\eta^2`,
+        evaluated in this form to avoid cancellation.
+        """
+        e2 = self.eta**2
+        w0, w1 = self.wbar[:, 0], self.wbar[:, 1:]
+        n1 = np.sum(w1**2, axis=1)
+        h = -2.0 * (w0 / e2)[:, None] * w1
+        htt = (1.0 + 2.0 * n1) / e2
+        m = w1.shape[1]
+        S = -2.0 * w1[:, :, None] * w1[:, None, :] / (1.0 + 2.0 * n1)[:, None, None]
+        S[:, np.arange(m), np.arange(m)] += 1.0
+        return h, htt, S / e2[:, None, None]
+
+    def inv_square(self) -> np.ndarray:
+        """``W^{-2}`` of the cones, (k, m+1, m+1)."""
+        jw = _jmul(self.wbar)
+        m1 = jw.shape[1]
+        M = 2.0 * jw[:, :, None] * jw[:, None, :]
+        M[:, np.arange(m1), np.arange(m1)] -= np.r_[1.0, -np.ones(m1 - 1)]
+        return M / (self.eta**2)[:, None, None]
+
+
+def _scaling(sl, zl, sq, zq) -> _Scaling:
+    ds, dz = np.sqrt(_soc_det(sq)), np.sqrt(_soc_det(zq))
+    sb, zb = sq / ds[:, None], zq / dz[:, None]
+    gamma = np.sqrt(0.5 * (1.0 + np.sum(sb * zb, axis=1)))
+    wbar = (sb + _jmul(zb)) / (2.0 * gamma[:, None])
+    e = np.zeros_like(wbar)
+    e[:, 0] = 1.0
+    v = (wbar + e) / np.sqrt(2.0 * (wbar[:, :1] + 1.0))
+    sc = _Scaling(
+        wl=np.sqrt(sl / zl),
+        eta=np.sqrt(ds / dz),
+        v=v,
+        wbar=wbar,
+        lam_l=np.sqrt(sl * zl),
+        lam_q=np.empty(0),
+    )
+    sc.lam_q = sc.apply(zq)
+    return sc
+
+
+# ------------------------------------------------------------------ iterate
+@dataclasses.dataclass
+class _Iterate:
+    X: np.ndarray  # (k, m)
+    t: np.ndarray  # (k,)
+    sl: np.ndarray  # (k, n)
+    zl: np.ndarray
+    sq: np.ndarray  # (k, m+1) = (t-part, x-part)
+    zq: np.ndarray
+
+
+def _G(R: Restricted, X: np.ndarray, t: np.ndarray):
+    """``G (x, t)``: linear rows ``-E (U x)`` and cone rows ``-(t, x)``."""
+    return -R.E * (X @ R.V.T), -np.concatenate([t[:, None], X], axis=1)
+
+
+def _GT(R: Restricted, zl: np.ndarray, zq: np.ndarray):
+    """``G^T z`` as ``(x part (k, m), t part (k,))``."""
+    return -(R.E * zl) @ R.V - zq[:, 1:], -zq[:, 0]
+
+
+class _NormalSystem:
+    r"""Factor of :math:`Q + G^TW^{-2}G` with the ``t`` components eliminated."""
+
+    def __init__(self, R: Restricted, dl: np.ndarray, cone_blocks) -> None:
+        k, m = R.k, R.m
+        self.h, self.htt, schur = cone_blocks
+        H = (dl @ R.UU).reshape(k, m, m) + schur
+        K = R.Q.copy()
+        Kv = K.reshape(k, m, k, m)
+        idx = np.arange(k)
+        Kv[idx, :, idx, :] += H
+        # symmetric Jacobi scaling: the diagonal spans many orders near the end
+        self.d = 1.0 / np.sqrt(np.einsum("ii->i", K))
+        K *= self.d[:, None]
+        K *= self.d[None, :]
+        np.einsum("ii->i", K)[...] += 1e-14
+        self.cho = scipy.linalg.cho_factor(
+            K, lower=True, overwrite_a=True, check_finite=False
+        )
+        self.k, self.m = k, m
+
+    def solve(self, bx: np.ndarray, bt: np.ndarray):
+        """Solve for ``(dx (k, m), dt (k,))`` given the right-hand sides."""
+        rhs = bx - self.h * (bt / self.htt)[:, None]
+        dx = self.d * scipy.linalg.cho_solve(
+            self.cho, self.d * rhs.ravel(), check_finite=False
+        )
+        dx = dx.reshape(self.k, self.m)
+        dt = (bt - np.sum(self.h * dx, axis=1)) / self.htt
+        return dx, dt
+
+
+def _initial(R: Restricted) -> _Iterate:
+    """CVXOPT's start: least-squares point with unit scaling, shifted into the cones."""
+    k, m, n = R.k, R.m, R.U.shape[0]
+    cone = (np.zeros((k, m)), np.ones(k), np.broadcast_to(np.eye(m), (k, m, m)))
+    ns = _NormalSystem(R, np.ones((k, n)), cone)
+    bx = (R.J.T @ R.y).reshape(k, m)
+    X, t = ns.solve(bx, -R.beta * np.ones(k))
+    gl, gq = _G(R, X, t)
+    sl, sq = -gl, -gq
+    zl, zq = gl.copy(), gq.copy()
+    (sl, sq), (zl, zq) = _shift(sl, sq), _shift(zl, zq)
+    return _Iterate(X, t, sl, zl, sq, zq)
+
+
+def _shift(al: np.ndarray, aq: np.ndarray):
+    """Shift ``(al, aq)`` by a multiple of the identity into the cone interior."""
+    depth = min(
+        float(al.min()), float(np.min(aq[:, 0] - np.linalg.norm(aq[:, 1:], axis=1)))
+    )
+    if depth <= 0:
+        al = al + (1.0 - depth)
+        aq = aq.copy()
+        aq[:, 0] += 1.0 - depth
+    return al, aq
+
+
+@dataclasses.dataclass
+class PDResult:
+    """Outcome of :func:`solve_restricted`."""
+
+    X: np.ndarray
+    t: np.ndarray
+    iterations: int
+    reason: str  # "converged", "max_iter", "time", "stalled"
+    gap: float
+    objective: float
+    state: _Iterate | None = None
+
+
+def _objective(R: Restricted, X: np.ndarray, t: np.ndarray) -> float:
+    e = R.J @ X.ravel() - R.y
+    return float(0.5 * e @ e + R.beta * t.sum())
+
+
+def _residuals(R: Restricted, it: _Iterate):
+    gx, gt = _GT(R, it.zl, it.zq)
+    e = R.J @ it.X.ravel() - R.y
+    rx = (R.J.T @ e).reshape(R.k, R.m) + gx
+    rt = R.beta + gt
+    gl, gq = _G(R, it.X, it.t)
+    return rx, rt, it.sl + gl, it.sq + gq
+
+
+def _direction(R, ns, sc, Wq2, res, ul, uq):
+    """Search direction for the complementarity right-hand side ``u``."""
+    rx, rt, rl, rq = res
+    # q = W^{-2} r_s + W^{-1} u
+    ql = rl / sc.wl**2 + ul / sc.wl
+    qq = np.einsum("bij,bj->bi", Wq2, rq) + sc.apply_inv(uq)
+    gx, gt = _GT(R, ql, qq)
+    dX, dt = ns.solve(-rx - gx, -rt - gt)
+    gl, gq = _G(R, dX, dt)
+    dzl = (gl + rl) / sc.wl**2 + ul / sc.wl
+    dzq = np.einsum("bij,bj->bi", Wq2, gq + rq) + sc.apply_inv(uq)
+    return dX, dt, -rl - gl, dzl, -rq - gq, dzq
+
+
+def _max_step(it: _Iterate, d) -> float:
+    _, _, dsl, dzl, dsq, dzq = d
+    return min(
+        _lin_max_step(it.sl, dsl),
+        _lin_max_step(it.zl, dzl),
+        _soc_max_step(it.sq, dsq),
+        _soc_max_step(it.zq, dzq),
+    )
+
+
+def _interior(it: _Iterate) -> bool:
+    """Whether every slack and multiplier is strictly inside its cone."""
+    return bool(
+        np.all(it.sl > 0)
+        and np.all(it.zl > 0)
+        and np.all(it.sq[:, 0] > 0)
+        and np.all(it.zq[:, 0] > 0)
+        and np.all(_soc_det(it.sq) > 0)
+        and np.all(_soc_det(it.zq) > 0)
+    )
+
+
+def warm_start(
+    R: Restricted,
+    X: np.ndarray,
+    t: np.ndarray,
+    zl: np.ndarray,
+    zq: np.ndarray,
+    shift: float,
+) -> _Iterate:
+    """Build an interior start near a previous solution (slacks from ``X, t``).
+
+    Every slack and multiplier is moved ``shift`` into the interior of its
+    cone, so the start is close to the central path at ``mu ~ shift^2``.
+    """
+    sl = R.E * (X @ R.V.T)
+    sq = np.concatenate([t[:, None], X], axis=1)
+    (sl, sq), (zl, zq) = _push(sl, sq, shift), _push(zl, zq, shift)
+    return _Iterate(X.copy(), t.copy(), sl, zl, sq, zq)
+
+
+def _push(al: np.ndarray, aq: np.ndarray, shift: float):
+    al = np.maximum(al, 0.0) + shift
+    aq = aq.copy()
+    aq[:, 0] = np.maximum(aq[:, 0], np.linalg.norm(aq[:, 1:], axis=1)) + shift
+    return al, aq
+
+
+def solve_restricted(
+    R: Restricted,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    deadline: float = np.inf,
+    start: _Iterate | None = None,
+) -> PDResult:
+    """Mehrotra predictor-corrector on the restricted program; see module Notes.
+
+    Stops when the complementarity gap ``s^T z`` and the residuals are below
+    ``tol`` relative to the objective (``"converged"``), at ``max_iter``, at
+    ``deadline`` (a :func:`time.perf_counter` value; checked every iteration)
+    or when the step collapses (``"stalled"``).
+    """
+    it = _initial(R) if start is None else start
+    n = R.U.shape[0]
+    nu = R.k * (n + 1)
+    reason, k_it = "max_iter", 0
+    gaps: list[float] = []
+    while k_it < max_iter:
+        k_it += 1
+        res = _residuals(R, it)
+        gap = float(np.sum(it.sl * it.zl) + np.sum(it.sq * it.zq))
+        pobj = _objective(R, it.X, it.t)
+        scale = max(abs(pobj), 1e-300)
+        feas = max(
+            float(np.abs(res[0]).max()),
+            float(np.abs(res[1]).max()),
+            float(np.abs(res[2]).max()),
+            float(np.abs(res[3]).max()),
+        )
+        if gap <= tol * scale and feas <= tol * max(1.0, scale):
+            reason = "converged"
+            break
+        gaps.append(gap)
+        if (
+            feas <= tol * max(1.0, scale)
+            and gap <= PLATEAU_GAP * scale
+            and len(gaps) > PLATEAU
+            and gap > 0.5 * gaps[-1 - PLATEAU]
+        ):
+            reason = "stalled"  # the gap no longer decreases: float64 exhausted
+            break
+        if time.perf_counter() > deadline:
+            reason = "time"
+            break
+        mu = gap / nu
+        sc = _scaling(it.sl, it.zl, it.sq, it.zq)
+        Wq2 = sc.inv_square()
+        try:
+            ns = _NormalSystem(R, it.zl / it.sl, sc.eliminated())
+        except np.linalg.LinAlgError:
+            reason = "stalled"
+            break
+        # predictor: d = -lam o lam, u = -lam
+        da = _direction(R, ns, sc, Wq2, res, -sc.lam_l, -sc.lam_q)
+        alpha_a = min(1.0, _max_step(it, da))
+        sigma = (1.0 - alpha_a) ** 3
+        # corrector: d = -lam o lam - (W^{-1} ds_a) o (W dz_a) + sigma mu e
+        dl = -(sc.lam_l**2) - (da[2] / sc.wl) * (da[3] * sc.wl) + sigma * mu
+        dq = -_jordan(sc.lam_q, sc.lam_q) - _jordan(
+            sc.apply_inv(da[4]), sc.apply(da[5])
+        )
+        dq[:, 0] += sigma * mu
+        d = _direction(R, ns, sc, Wq2, res, dl / sc.lam_l, _jordan_solve(sc.lam_q, dq))
+        alpha = min(1.0, STEP_FRACTION * _max_step(it, d))
+        nxt = _Iterate(
+            it.X + alpha * d[0],
+            it.t + alpha * d[1],
+            it.sl + alpha * d[2],
+            it.zl + alpha * d[3],
+            it.sq + alpha * d[4],
+            it.zq + alpha * d[5],
+        )
+        if alpha < 1e-10 or not _interior(nxt):
+            reason = "stalled"  # float64 exhausted: keep the last interior iterate
+            break
+        it = nxt
+    gap = float(np.sum(it.sl * it.zl) + np.sum(it.sq * it.zq))
+    return PDResult(
+        X=it.X,
+        t=it.t,
+        iterations=k_it,
+        reason=reason,
+        gap=gap,
+        objective=_objective(R, it.X, it.t),
+        state=it,
+    )

@@ -1,0 +1,367 @@
+r"""``working-set``: block working sets around a primal-dual interior-point method.
+
+Notes
+-----
+At the optimum of the convex BN program only a few of the :math:`2P` blocks
+are nonzero.  A block :math:`(\sigma, i)` left out of a restricted program can
+be zero at the optimum of the full program exactly when the dual constraint
+holds for it at the restricted optimum's residual :math:`r = y - \hat y`,
+
+.. math::
+
+    \max_{s \in K_i,\ \|s\| \le 1} \sigma\, r^T D_i U' s \;\le\; \beta,
+
+whose left side is the cone norm of :math:`\sigma U'^T D_i r` (an NNLS problem;
+:func:`bnconvex.numerics.certificate.dual_constraint_bound` computes the same
+quantity for the certificate).  The solver
+
+1. starts from the ``initial_blocks`` blocks with the largest cone norm at
+   :math:`r = y` (the ones that enter the regularisation path first);
+2. solves the restricted program by Mehrotra's predictor-corrector method
+   (:mod:`._pdip`): a dense ``k m x k m`` Cholesky factorisation per
+   iteration, ``k`` the working-set size, with :math:`J^TJ` formed once per
+   round;
+3. adds the blocks whose dual constraint is violated (largest first, at most
+   ``max(min_add, k/2)`` per round) and repeats until none is violated.
+
+The returned point is certified over *all* patterns of the problem by
+:func:`._common.finish`, so the status never rests on the working set.
+
+Each round costs :math:`O(n (km)^2)` once plus :math:`O((km)^3)` per interior
+point iteration; the blocks outside the working set cost one
+:math:`n \times P` GEMM per round plus one small NNLS per block whose residual
+correlation exceeds :math:`\beta`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from ..certificate import (
+    Certificate,
+    _certify_residual,
+    _cone_multipliers,
+    _pattern_vectors,
+)
+from ..convex_program import ConvexProblem, ConvexSolution, convex_objective
+from ._common import StopReason, finish
+from ._pdip import (
+    PDResult,
+    Restricted,
+    _Iterate,
+    restricted,
+    solve_restricted,
+    warm_start,
+)
+
+name = "working-set"
+
+#: Blocks of the first working set (fewer when fewer violate at zero).
+INITIAL_BLOCKS = 48
+#: Smallest number of violating blocks added per round.
+MIN_ADD = 16
+#: Distance into the cone interior of a warm start (normalised units, ||y|| = 1).
+WARM_SHIFT = 1e-3
+#: Smallest relative tolerance asked of the interior-point solves (float64).
+INNER_TOL = 1e-11
+#: Relative tolerance of the rounds that only look for violating blocks.
+ROUND_TOL = 1e-7
+#: A block whose norm is below this fraction of the largest counts as zero.
+ZERO_BLOCK = 1e-6
+#: Zero blocks with cone norm below beta (1 - DROP_MARGIN) leave the working set.
+DROP_MARGIN = 1e-3
+#: A block violates when its cone norm exceeds beta by this relative margin.
+VIOLATION_MARGIN = 1e-9
+
+
+def is_installed() -> bool:
+    """Return True: the solver needs only NumPy and SciPy."""
+    return True
+
+
+def _log(verbose: bool, msg: str) -> None:
+    if verbose:
+        print(f"[working-set] {msg}", file=sys.stderr)
+
+
+class BlockScores:
+    r"""Upper bounds of the cone norms of all blocks at the current residual.
+
+    The cone norm of block :math:`(\sigma, i)` at residual :math:`r` is
+    :math:`\max_{s \in K_i, \|s\| \le 1} \sigma r^TD_iU's
+    = \min_{\lambda \ge 0} \|\sigma c_i + G_i^T\lambda\|`,
+    :math:`c_i = U'^TD_ir`, :math:`G_i = (2D_i - I)U'`.  Any
+    :math:`\lambda \ge 0` gives an upper bound, so each block keeps the vector
+    :math:`g = G_i^T\lambda` of its last NNLS solve
+    (:func:`~bnconvex.numerics.certificate._cone_multipliers`), and its bound at a
+    new residual is :math:`\|\sigma c_i + g\|`: one ``n x P`` GEMM for all
+    blocks; NNLS is solved again only where that bound decides something.
+    """
+
+    def __init__(self, U: np.ndarray, D: np.ndarray) -> None:
+        self.U, self.D = U, D
+        self.sign = np.where(D, 1.0, -1.0)
+        P, m = D.shape[1], U.shape[1]
+        self.ub = np.full((2, P), np.inf)
+        self.g = np.zeros((2, P, m))
+        self.C = np.zeros((P, m))
+
+    def update(self, r: np.ndarray) -> None:
+        """Move the bounds to the residual ``r`` (no NNLS)."""
+        self.C = _pattern_vectors(self.U, self.D, r)
+        signed = np.stack([self.C, -self.C])
+        self.ub = np.linalg.norm(signed + self.g, axis=-1)
+
+    def tighten(self, blocks) -> None:
+        """Solve the NNLS of the flat ``blocks``; store their multipliers."""
+        for flat in blocks:
+            s, i = divmod(int(flat), self.D.shape[1])
+            G = self.sign[:, i, None] * self.U
+            c = (1.0 - 2.0 * s) * self.C[i]
+            self.g[s, i] = G.T @ _cone_multipliers(G, c)
+            self.ub[s, i] = float(np.linalg.norm(c + self.g[s, i]))
+
+    def violators(self, threshold: float, skip: np.ndarray, cap: int) -> np.ndarray:
+        """Return up to ``cap`` blocks outside ``skip`` above ``threshold``.
+
+        Flat indices.  Candidates are tightened in decreasing order of their bound until
+        ``cap`` violators are confirmed; an empty result means that no block
+        outside ``skip`` violates.
+        """
+        flat = self.ub.ravel()
+        order = np.flatnonzero((flat > threshold) & ~skip.ravel())
+        found: list[int] = []
+        for j in order[np.argsort(-flat[order], kind="stable")]:
+            self.tighten([j])
+            if flat[j] > threshold:
+                found.append(int(j))
+                if len(found) == cap:
+                    break
+        return np.array(found, dtype=np.intp)
+
+    def max_bound(self) -> float:
+        """Return a rigorous upper bound of the largest cone norm (certificate)."""
+        flat = self.ub.ravel()
+        best = 0.0
+        for j in np.argsort(-flat):
+            if flat[j] <= best:
+                break
+            self.tighten([j])
+            best = max(best, float(flat[j]))
+        n, m = self.U.shape
+        return best * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
+
+
+def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
+    """Start for blocks ``W`` from the previous round's ``(W_prev, state)``."""
+    prev_W, st = prev
+    k, m, n = R.k, R.m, R.U.shape[0]
+    X, t = np.zeros((k, m)), np.zeros(k)
+    zl, zq = np.zeros((k, n)), np.zeros((k, m + 1))
+    zq[:, 0] = beta  # a new block's dual cone vector (beta, 0) is interior
+    pos = np.searchsorted(W, prev_W)
+    X[pos], t[pos], zl[pos], zq[pos] = st.X, st.t, st.zl, st.zq
+    return warm_start(R, X, t, zl, zq, WARM_SHIFT)
+
+
+def _prediction(problem: ConvexProblem, X: np.ndarray) -> np.ndarray:
+    return np.sum(problem.D * (problem.U_prime @ (X[0] - X[1]).T), axis=1)
+
+
+class _Rounds:
+    """State of the working-set loop in normalised units (``||y|| = 1``)."""
+
+    def __init__(self, problem: ConvexProblem, options: dict) -> None:
+        self.problem, self.opts = problem, options
+        self.norm_y = float(np.linalg.norm(problem.y))
+        self.y = problem.y / self.norm_y
+        self.beta = problem.beta / self.norm_y
+        self.threshold = self.beta * (1 + VIOLATION_MARGIN)
+        self.inside = np.zeros((2, problem.P), dtype=bool)
+        self.dropped = np.zeros_like(self.inside)
+        self.scores = BlockScores(problem.U_prime, problem.D)
+        self.X = np.zeros((2, problem.P, problem.m))
+        self.prev = None
+        self.iterations = 0
+        self.history: list[dict[str, float]] = []
+
+    def restricted(self, W: np.ndarray) -> Restricted:
+        """Return the program restricted to the sorted flat block indices ``W``."""
+        s_idx, p_idx = np.divmod(W, self.problem.P)
+        E = np.where(self.problem.D[:, p_idx], 1.0, -1.0).T
+        sigma = np.where(s_idx == 0, 1.0, -1.0)
+        return restricted(self.problem.U_prime, E, sigma, self.y, self.beta)
+
+    def run(self, R: Restricted, W: np.ndarray, start, tol: float) -> PDResult:
+        """Interior-point run on ``R``; sets the blocks and the scores."""
+        res = solve_restricted(
+            R,
+            start=start,
+            tol=tol,
+            deadline=self.opts["deadline"],
+            max_iter=self.opts["max_iter"],
+        )
+        self.iterations += res.iterations
+        self.X = np.zeros_like(self.X)
+        s_idx, p_idx = np.divmod(W, self.problem.P)
+        self.X[s_idx, p_idx] = res.X
+        self.scores.update(self.y - _prediction(self.problem, self.X))
+        return res
+
+    def violators(self, cap: int) -> np.ndarray:
+        """Blocks to add (at most ``cap``); empty when none violates."""
+        return self.scores.violators(self.threshold, self.inside, cap)
+
+    def drop_inactive(self, W: np.ndarray, state: _Iterate) -> None:
+        """Remove the zero blocks with cone norm below ``beta (1 - DROP_MARGIN)``.
+
+        Such blocks are strictly inactive; each block is dropped at most once,
+        so the rounds cannot cycle.  The warm start keeps the other blocks.
+        """
+        norms = np.linalg.norm(state.X, axis=1)
+        zero = norms <= ZERO_BLOCK * norms.max(initial=0.0)
+        zero &= ~self.dropped.ravel()[W]
+        self.scores.tighten(W[zero])
+        drop = zero & (self.scores.ub.ravel()[W] < self.beta * (1 - DROP_MARGIN))
+        self.inside.ravel()[W[drop]] = False
+        self.dropped.ravel()[W[drop]] = True
+        keep = ~drop
+        fields = dataclasses.fields(state)
+        self.prev = (W[keep], _Iterate(*(getattr(state, f.name)[keep] for f in fields)))
+
+    def round(self, add: np.ndarray) -> tuple[np.ndarray, PDResult]:
+        """Add the blocks ``add``, solve, and return the next violators."""
+        self.inside.ravel()[add] = True
+        W = np.flatnonzero(self.inside)
+        R = self.restricted(W)
+        warm = None if self.prev is None else _warm(R, W, self.prev, self.beta)
+        final = self.opts["final_tol"]
+        res = self.run(R, W, warm, max(final, ROUND_TOL))
+        cap = max(self.opts["min_add"], int(self.inside.sum()) // 2)
+        nxt = self.violators(cap)
+        if not nxt.size and final < ROUND_TOL and res.reason == "converged":
+            # no violator at the round tolerance: finish this program accurately
+            res = self.run(R, W, res.state, final)
+            nxt = self.violators(cap)
+        self.prev = (W, res.state)
+        if nxt.size:
+            self.drop_inactive(W, res.state)
+        self.record(res, nxt)
+        return nxt, res
+
+    def record(self, res: PDResult, nxt: np.ndarray) -> None:
+        """Append the round to the history (and stderr when verbose)."""
+        worst = float(self.scores.ub.ravel()[nxt[0]]) / self.beta if nxt.size else 1.0
+        entry = {
+            "blocks": int(self.inside.sum()),
+            "iterations": self.iterations,
+            "objective": res.objective * self.norm_y**2,
+            "worst_ratio": worst,
+        }
+        self.history.append(entry)
+        if self.opts["verbose"]:
+            print(
+                f"[working-set] blocks={entry['blocks']} ipm_iters={self.iterations} "
+                f"({res.reason}) obj={entry['objective']:.12e} worst/beta={worst:.3e}",
+                file=sys.stderr,
+            )
+
+    def certificate(self) -> Certificate:
+        """Return the dual certificate of the current blocks (bound from the scores)."""
+        X = self.X * self.norm_y
+        return _certify_residual(
+            self.problem.U_prime,
+            self.problem.D,
+            self.problem.y,
+            self.problem.beta,
+            _prediction(self.problem, X),
+            convex_objective(self.problem, X[0], X[1]),
+            "sampled-patterns",
+            with_universal=False,
+            bound=self.scores.max_bound() * self.norm_y,
+        )
+
+
+def solve(
+    problem: ConvexProblem,
+    *,
+    tol: float = 1e-9,
+    max_iter: int = 100,
+    time_limit: float = 60.0,
+    verbose: bool = False,
+    initial_blocks: int = INITIAL_BLOCKS,
+    min_add: int = MIN_ADD,
+) -> ConvexSolution:
+    """Solve ``problem`` by working sets of blocks; see the module Notes.
+
+    Parameters
+    ----------
+    problem : ConvexProblem
+    tol : float
+        Target certified relative gap and cone violation.
+    max_iter : int
+        Interior-point iterations per round.
+    time_limit : float
+        Seconds; checked at every interior-point iteration.
+    verbose : bool
+        One progress line per round on stderr.
+    initial_blocks, min_add : int
+        Size of the first working set and the smallest number of blocks added
+        per round.
+
+    Returns
+    -------
+    ConvexSolution
+        ``history`` has one entry per round (working-set size, cumulative
+        interior-point iterations, objective, largest violating cone norm /
+        beta, 1 when none violates).
+    """
+    start = time.perf_counter()
+    if not np.any(problem.y):
+        zeros = np.zeros((problem.P, problem.m))
+        return finish(
+            problem,
+            zeros,
+            zeros.copy(),
+            solver=name,
+            tol=tol,
+            reason="converged",
+            iterations=0,
+            seconds=0.0,
+        )
+    options = {
+        "deadline": start + time_limit,
+        "max_iter": max_iter,
+        "final_tol": max(INNER_TOL, 1e-2 * tol),
+        "min_add": min_add,
+        "verbose": verbose,
+    }
+    rounds = _Rounds(problem, options)
+    rounds.scores.update(rounds.y)
+    add = rounds.violators(initial_blocks)
+    reason: StopReason = "converged"
+    while add.size:
+        add, res = rounds.round(add)
+        if res.reason in ("time", "max_iter"):
+            reason = res.reason
+            break
+        if add.size and time.perf_counter() > options["deadline"]:
+            reason = "time"
+            break
+    X = rounds.X * rounds.norm_y
+    return finish(
+        problem,
+        X[0],
+        X[1],
+        solver=name,
+        tol=tol,
+        reason=reason,
+        iterations=rounds.iterations,
+        seconds=time.perf_counter() - start,
+        history=rounds.history,
+        cert=rounds.certificate(),
+    )

@@ -1,0 +1,174 @@
+"""The ``working-set`` solver and its primal-dual interior-point core."""
+
+import numpy as np
+import pytest
+from bnconvex.numerics.certificate import _cone_norm_bound, dual_constraint_bound
+from bnconvex.numerics.convex_program import ConvexProblem, convex_objective
+from bnconvex.numerics.solvers import _pdip, solve_convex, working_set
+from bnconvex.numerics.status import SolverStatus
+from bnconvex.verify.strategies import regression_instances
+from hypothesis import given, settings
+
+from tests.common.assertions import assert_rel_close
+from tests.numerics._convex_cases import (
+    exact_case,
+    exact_problem_from_data,
+    ipm_solution,
+)
+
+
+def _sampled_problem(n=120, d=5, P=40, seed=0, frac=0.1):
+    """Gaussian data, sampled patterns, beta = frac * beta_max (benchmark recipe)."""
+    from bnconvex.numerics.fullscale import sample_patterns
+    from bnconvex.numerics.whitening import whiten
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = np.sin(X @ rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)
+    U = np.asarray(whiten(X).U_prime)
+    D, _ = sample_patterns(U, P, seed=seed)
+    return ConvexProblem(U, y, frac * dual_constraint_bound(U, D, y), D)
+
+
+@pytest.mark.parametrize(
+    "case", [(6, 2, 0, 0.1), (10, 3, 3, 0.02), (8, 2, 5, 0.1)], ids=str
+)
+def test_agrees_with_ipm_on_exact_patterns(case):
+    prob = exact_case(*case)[1]
+    sol = solve_convex(prob, solver="working-set", tol=1e-9)
+    assert sol.status is SolverStatus.OPTIMAL, f"status {sol.status}"
+    assert 0 <= sol.relative_gap <= 1e-9, f"gap {sol.relative_gap:.2e}"
+    assert sol.max_violation <= 1e-9, f"violation {sol.max_violation:.2e}"
+    # both certified to 1e-9 relative: the objectives agree to 2e-9
+    assert_rel_close(sol.objective, ipm_solution(*case).objective, 2e-9, "optimum")
+    assert_rel_close(
+        convex_objective(prob, sol.S_plus, sol.S_minus), sol.objective, 1e-14
+    )
+    assert sol.solver == "working-set"
+    assert sol.history, "history must record the rounds"
+    assert sol.history[-1]["worst_ratio"] <= 1.0 + 1e-9
+
+
+@given(inst=regression_instances((4, 8), (1, 3), (0.05, 1.0)))
+@settings(max_examples=6, deadline=None)
+def test_certified_property(inst):
+    prob = exact_problem_from_data(inst["X"], inst["y"], inst["beta"])
+    sol = solve_convex(prob, solver="working-set", tol=1e-8)
+    assert sol.status is SolverStatus.OPTIMAL, (
+        f"status {sol.status}, gap {sol.relative_gap:.2e}"
+    )
+    assert sol.lower_bound <= sol.objective
+
+
+def test_sampled_patterns_match_the_interior_point_reference():
+    prob = _sampled_problem()
+    sol = solve_convex(prob, solver="working-set", tol=1e-9)
+    ref = solve_convex(prob, solver="ipm", tol=1e-9)
+    assert sol.status is SolverStatus.OPTIMAL, f"status {sol.status}"
+    assert_rel_close(sol.objective, ref.objective, 2e-9, "optimum vs ipm")
+    # the working set ends far smaller than the 2P blocks
+    assert sol.history[-1]["blocks"] < prob.P, f"history {sol.history[-1]}"
+
+
+def test_budget_and_trivial_cases_are_reported_honestly():
+    prob = _sampled_problem()
+    timed = solve_convex(prob, solver="working-set", time_limit=0.0)
+    assert timed.status is SolverStatus.TIME_LIMIT, f"status {timed.status}"
+    assert timed.gap > 0
+    assert timed.lower_bound <= timed.objective
+    few = solve_convex(prob, solver="working-set", max_iter=2)
+    assert few.status is SolverStatus.MAX_ITERATIONS, f"status {few.status}"
+    zero = solve_convex(
+        ConvexProblem(prob.U_prime, np.zeros(prob.n), 0.1, prob.D), solver="working-set"
+    )
+    assert zero.status is SolverStatus.OPTIMAL
+    assert zero.objective == 0.0
+    big = ConvexProblem(prob.U_prime, prob.y, 2 * np.linalg.norm(prob.y), prob.D)
+    sol = solve_convex(big, solver="working-set")
+    assert sol.status is SolverStatus.OPTIMAL, f"status {sol.status}"
+    assert_rel_close(sol.objective, 0.5 * prob.y @ prob.y, 1e-12, "optimum at s = 0")
+
+
+def test_block_scores_are_upper_bounds_that_tighten_to_the_certificate():
+    prob = _sampled_problem(n=60, d=3, P=16, seed=2)
+    rng = np.random.default_rng(3)
+    sc = working_set.BlockScores(prob.U_prime, prob.D)
+    sign = np.where(prob.D, 1.0, -1.0)
+    for r in (prob.y, prob.y + 0.3 * rng.standard_normal(prob.n)):
+        sc.update(r)
+        C = (prob.D * r[:, None]).T @ prob.U_prime
+        exact = np.array(
+            [
+                [
+                    _cone_norm_bound(sign[:, i, None] * prob.U_prime, s * C[i])
+                    for i in range(prob.P)
+                ]
+                for s in (1.0, -1.0)
+            ]
+        )
+        # any multiplier gives an upper bound (up to rounding)
+        assert np.all(sc.ub >= exact * (1 - 1e-12)), "bound below the cone norm"
+        ref = dual_constraint_bound(prob.U_prime, prob.D, r)
+        assert_rel_close(sc.max_bound(), ref, 1e-12, "max bound vs certificate")
+
+
+def _random_cone_pair(rng, m):
+    s, z = rng.standard_normal((2, 3, m))
+    s[:, 0] = np.linalg.norm(s[:, 1:], axis=1) + rng.random(3) + 0.1
+    z[:, 0] = np.linalg.norm(z[:, 1:], axis=1) + rng.random(3) + 0.1
+    return s, z
+
+
+def test_nesterov_todd_scaling_identities():
+    rng = np.random.default_rng(0)
+    sq, zq = _random_cone_pair(rng, 5)
+    sl, zl = rng.random((3, 7)) + 0.1, rng.random((3, 7)) + 0.1
+    sc = _pdip._scaling(sl, zl, sq, zq)
+    # lambda = W z = W^{-1} s, and W W^{-1} = I, blockwise
+    assert np.max(np.abs(sc.apply(zq) - sc.apply_inv(sq))) < 1e-13
+    a = rng.standard_normal(sq.shape)
+    assert np.max(np.abs(sc.apply(sc.apply_inv(a)) - a)) < 1e-13
+    # W^{-2} as a matrix agrees with applying W^{-1} twice
+    W2a = np.einsum("bij,bj->bi", sc.inv_square(), a)
+    assert np.max(np.abs(W2a - sc.apply_inv(sc.apply_inv(a)))) < 1e-12
+    # Jordan solve inverts the Jordan product
+    u = rng.standard_normal(sq.shape)
+    back = _pdip._jordan_solve(sc.lam_q, _pdip._jordan(sc.lam_q, u))
+    assert np.max(np.abs(back - u)) < 1e-12
+
+
+def test_soc_step_reaches_the_boundary_exactly():
+    a = np.array([[2.0, 0.0, 0.0]])
+    da = np.array([[-1.0, 1.0, 0.0]])
+    # (2 - t)^2 = t^2  ->  t = 1
+    assert abs(_pdip._soc_max_step(a, da) - 1.0) < 1e-15
+    assert _pdip._soc_max_step(a, np.array([[1.0, 0.5, 0.0]])) == np.inf
+
+
+def test_newton_direction_solves_the_linearised_system():
+    prob = _sampled_problem(n=40, d=3, P=8, seed=1)
+    E, ones = np.where(prob.D, 1.0, -1.0).T, np.ones(prob.P)
+    R = _pdip.restricted(
+        prob.U_prime,
+        np.r_[E, E],
+        np.r_[ones, -ones],
+        prob.y / np.linalg.norm(prob.y),
+        0.05,
+    )
+    it = _pdip._initial(R)
+    res = _pdip._residuals(R, it)
+    sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
+    ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
+    rng = np.random.default_rng(0)
+    ul, uq = rng.standard_normal(it.sl.shape), rng.standard_normal(it.sq.shape)
+    dX, dt, dsl, dzl, dsq, dzq = _pdip._direction(
+        R, ns, sc, sc.inv_square(), res, ul, uq
+    )
+    gx, gt = _pdip._GT(R, dzl, dzq)
+    stat = (R.Q @ dX.ravel()).reshape(dX.shape) + gx + res[0]
+    assert np.max(np.abs(stat)) < 1e-10, "stationarity row"
+    assert np.max(np.abs(gt + res[1])) < 1e-12, "t row"
+    gl, _ = _pdip._G(R, dX, dt)
+    assert np.max(np.abs(gl + dsl + res[2])) < 1e-12, "linear cone rows"
+    assert np.max(np.abs(sc.wl * dzl + dsl / sc.wl - ul)) < 1e-10, "complementarity"
+    assert np.max(np.abs(sc.apply(dzq) + sc.apply_inv(dsq) - uq)) < 1e-10
