@@ -48,6 +48,7 @@ from ..certificate import (
     _pattern_vectors,
 )
 from ..convex_program import ConvexProblem, ConvexSolution, convex_objective
+from ._blocks import Blocks
 from ._common import StopReason, finish
 from ._pdip import (
     PDResult,
@@ -57,6 +58,7 @@ from ._pdip import (
     solve_restricted,
     warm_start,
 )
+from ._polish import polish
 
 name = "working-set"
 
@@ -270,9 +272,48 @@ class _Rounds:
                 file=sys.stderr,
             )
 
+    def polish(self, gap: float):
+        r"""Active-set Newton polish of the current blocks (:mod:`._polish`).
+
+        The face problem is solved on the patterns of the working set; the
+        barrier weight that sets the polish thresholds is taken from the
+        interior-point gap (:math:`\tau = \nu/\text{gap}`).  Returns the
+        polished blocks (2, P, m) in the units of ``y`` and their certificate,
+        or None when the polish fails; the caller keeps the better point.
+        """
+        kept = np.unique(np.flatnonzero(self.inside) % self.problem.P)
+        D = self.problem.D[:, kept].astype(np.float64)
+        blk = Blocks(
+            U=self.problem.U_prime,
+            D=D,
+            sign=2.0 * D - 1.0,
+            UU=np.zeros((0,)),
+            DD=np.zeros((0,)),
+            y=self.y,
+            beta=self.beta,
+            scale=self.norm_y,
+            kept=kept,
+        )
+        tau = blk.nu / max(gap, np.finfo(float).tiny)
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                Xp = polish(blk, self.X[:, kept], tau)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            return None
+        if Xp is None:
+            return None
+        X = np.zeros_like(self.X)
+        X[:, kept] = Xp
+        self.scores.update(self.y - _prediction(self.problem, X))
+        return X * self.norm_y, self.certificate_of(X)
+
     def certificate(self) -> Certificate:
         """Return the dual certificate of the current blocks (bound from the scores)."""
-        X = self.X * self.norm_y
+        return self.certificate_of(self.X)
+
+    def certificate_of(self, X: np.ndarray) -> Certificate:
+        """Return the certificate of normalised blocks ``X`` at the scores' residual."""
+        X = X * self.norm_y
         return _certify_residual(
             self.problem.U_prime,
             self.problem.D,
@@ -344,15 +385,21 @@ def solve(
     rounds.scores.update(rounds.y)
     add = rounds.violators(initial_blocks)
     reason: StopReason = "converged"
+    last = None
     while add.size:
         add, res = rounds.round(add)
+        last = res
         if res.reason in ("time", "max_iter"):
             reason = res.reason
             break
         if add.size and time.perf_counter() > options["deadline"]:
             reason = "time"
             break
-    X = rounds.X * rounds.norm_y
+    X, cert = rounds.X * rounds.norm_y, rounds.certificate()
+    if reason == "converged" and last is not None and cert.relative_gap > tol:
+        polished = rounds.polish(last.gap)
+        if polished is not None and polished[1].gap < cert.gap:
+            X, cert = polished
     return finish(
         problem,
         X[0],
@@ -363,5 +410,5 @@ def solve(
         iterations=rounds.iterations,
         seconds=time.perf_counter() - start,
         history=rounds.history,
-        cert=rounds.certificate(),
+        cert=cert,
     )
