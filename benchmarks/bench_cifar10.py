@@ -264,7 +264,7 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
     print(
         f"convex k={spec['k']} p={spec['power']}: status {sol.status}, "
         f"rel gap {sol.relative_gap:.3g}, "
-        f"test acc {curve['test_accuracy']}",
+        f"accuracy on the evaluation set {curve['test_accuracy']}",
         file=sys.stderr,
         flush=True,
     )

@@ -68,7 +68,10 @@ class FullScaleSolution:
         given patterns (dual values of scaled residuals, see Notes of
         :func:`solve_fullscale`).
     gap, relative_gap : float
-        ``objective - lower_bound`` and ``gap / objective``.
+        ``objective - lower_bound`` and ``gap / objective``.  A certificate
+        only when ``max_violation <= viol_tol``: if no such point was found
+        within the budget, the returned iterate is infeasible and its
+        objective may even lie below the bound (a negative gap).
     max_violation : float
         Largest violation of the cone constraints ``(2D_i - I) F s >= 0``
         (0 for the gated relaxation, which has none).
