@@ -423,7 +423,9 @@ def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
             "label": "non-convex BN net, SGD",
         }
     )
-    return [s for s in specs if not args.only or s["model"] in args.only]
+    if not args.only:
+        return specs
+    return [s for model in args.only for s in specs if s["model"] == model]
 
 
 def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -582,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             runs.append(_run_worker(spec))
+            _write_partial(args, facts, runs)
     facts["driver_peak_rss_gb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
@@ -595,6 +598,17 @@ def main(argv: list[str] | None = None) -> int:
         update_readme(readme_section(result), args.readme)
     print(readme_section(result))
     return 0
+
+
+def _write_partial(
+    args: argparse.Namespace, facts: dict[str, Any], runs: list[dict[str, Any]]
+) -> None:
+    """Results so far, next to ``--out`` (a long run keeps what it measured)."""
+    from bnconvex.numerics.datasets import atomic_write_text
+
+    partial = _result(args, {**facts, "machine": dict(facts["machine"])}, runs)
+    path = Path(str(args.out) + ".partial")
+    atomic_write_text(path, json.dumps(partial, indent=1) + "\n")
 
 
 def _result(
@@ -742,6 +756,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         choices=("convex", "convex-regularised", "nonconvex-sgd"),
+        help="models to run, in this order (default: all)",
     )
     p.add_argument(
         "--powers",
