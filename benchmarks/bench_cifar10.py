@@ -514,7 +514,9 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
         f"Hyper-parameters of the regularised convex model chosen on a validation "
         f"split, never on the test set ({sel['evaluated_on']}; fit on "
         f"{sel['n_fit']} images, {sel['budget_seconds']:.0f} s per candidate): "
-        f"{cands}. Chosen: **{chosen}**. Command: `{' '.join(sel['argv'])}`.",
+        f"{cands}. Chosen: **{chosen}**. Commands: "
+        + "; ".join(f"`{a}`" for a in sel["argv"])
+        + ".",
         "",
     ]
 
@@ -686,21 +688,32 @@ def choose(result: dict[str, Any]) -> dict[str, Any] | None:
     return {key: best.get(key) for key in ("label", "k", "power", "beta_a")}
 
 
-def _selection_summary(path: Path | None) -> dict[str, Any] | None:
-    """Compact record of a ``--validation`` run (candidates, their accuracy, choice)."""
-    if path is None:
+def _selection_summary(paths: list[Path] | None) -> dict[str, Any] | None:
+    """Record of ``--validation`` runs: candidates, their accuracy, the choice.
+
+    Several files (e.g. a first grid and a refinement) must share the split
+    (same ``evaluated_on`` and fit size); the choice is over all candidates.
+    """
+    if not paths:
         return None
-    sel = json.loads(Path(path).read_text())
-    s = sel["settings"]
-    if not s.get("evaluated_on", "").startswith("validation"):
-        raise SystemExit(f"--selection {path} is not a --validation run")
+    sels = [json.loads(Path(p).read_text()) for p in paths]
+    for path, sel in zip(paths, sels, strict=True):
+        if not sel["settings"].get("evaluated_on", "").startswith("validation"):
+            raise SystemExit(f"--selection {path} is not a --validation run")
+    first = sels[0]["settings"]
+    split = (first["evaluated_on"], first["n_train"])
+    if any(
+        (x["settings"]["evaluated_on"], x["settings"]["n_train"]) != split for x in sels
+    ):
+        raise SystemExit("--selection files must use the same validation split")
+    runs = [r for sel in sels for r in sel["runs"]]
     return {
-        "file": str(path),
-        "date": sel["date"],
-        "evaluated_on": s["evaluated_on"],
-        "n_fit": s["n_train"],
-        "budget_seconds": s["budget_seconds"],
-        "argv": sel["argv"],
+        "files": [str(p) for p in paths],
+        "dates": [sel["date"] for sel in sels],
+        "evaluated_on": first["evaluated_on"],
+        "n_fit": first["n_train"],
+        "budget_seconds": first["budget_seconds"],
+        "argv": [" ".join(sel["argv"]) for sel in sels],
         "candidates": [
             {
                 "label": r["label"],
@@ -708,9 +721,9 @@ def _selection_summary(path: Path | None) -> dict[str, Any] | None:
                 "train_accuracy": r.get("train_accuracy"),
                 "status": r.get("status"),
             }
-            for r in sel["runs"]
+            for r in runs
         ],
-        "chosen": sel.get("chosen"),
+        "chosen": choose({"runs": runs}),
     }
 
 
@@ -786,8 +799,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--selection",
         type=Path,
+        nargs="+",
         default=None,
-        help="JSON of a --validation run; embedded in the results and the README",
+        help="JSON files of --validation runs (same split); embedded in the "
+        "results and the README with the candidate chosen over all of them",
     )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument(

@@ -67,7 +67,7 @@ def test_selection_summary_and_readme_lines(tmp_path):
     }
     path = tmp_path / "sel.json"
     path.write_text(json.dumps(sel))
-    summary = bench._selection_summary(path)
+    summary = bench._selection_summary([path])
     assert summary["candidates"] == [
         {
             "label": "a",
@@ -83,4 +83,30 @@ def test_selection_summary_and_readme_lines(tmp_path):
     sel["settings"]["evaluated_on"] = "test set"
     path.write_text(json.dumps(sel))
     with pytest.raises(SystemExit, match=r"is not a --validation run"):
-        bench._selection_summary(path)
+        bench._selection_summary([path])
+
+
+def _selection_file(path, runs, n_fit=45):
+    sel = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "argv": ["python", "benchmarks/bench_cifar10.py", "--validation", "5"],
+        "settings": {
+            "evaluated_on": "validation: 5 held-out training images",
+            "n_train": n_fit,
+            "budget_seconds": 30.0,
+        },
+        "runs": runs,
+    }
+    path.write_text(json.dumps(sel))
+    return path
+
+
+def test_selection_over_several_files_chooses_over_all(tmp_path):
+    one = _selection_file(tmp_path / "1.json", [_run("a", 0.30), _run("b", 0.20)])
+    two = _selection_file(tmp_path / "2.json", [_run("c", 0.35)])
+    summary = bench._selection_summary([one, two])
+    assert [c["label"] for c in summary["candidates"]] == ["a", "b", "c"]
+    assert summary["chosen"]["label"] == "c"
+    other = _selection_file(tmp_path / "3.json", [_run("d", 0.9)], n_fit=40)
+    with pytest.raises(SystemExit, match=r"must use the same validation split"):
+        bench._selection_summary([one, other])
