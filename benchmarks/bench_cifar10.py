@@ -254,12 +254,13 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         if t < sol.seconds
     ]
     points.append((sol.seconds, sol.iterations, sol))  # the final point
+    phi_eval = fmap.transform(data.X_test, dtype=F.dtype)  # once, after the solve
     for t, it, snap in points:
         model = FullScaleModel(fmap, gates, snap, spec["beta_a"])
         curve["seconds"].append(setup + t)
         curve["iterations"].append(it)
         curve["test_accuracy"].append(
-            _accuracy(model.predict(data.X_test), data.y_test)
+            _accuracy(model.predict_features(phi_eval), data.y_test)
         )
     print(
         f"convex k={spec['k']} p={spec['power']}: status {sol.status}, "
@@ -268,15 +269,14 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         file=sys.stderr,
         flush=True,
     )
+    train_acc = _accuracy(model.predict_features(F), data.y_train)
     return _convex_summary(
-        data, spec, model, sol, curve, setup, setup + sol.seconds, sol.iterations
+        train_acc, sol, curve, setup, setup + sol.seconds, sol.iterations
     )
 
 
 def _convex_summary(
-    data: Any,
-    spec: dict[str, Any],
-    model: Any,
+    train_accuracy: float,
     sol: Any,
     curve: dict[str, list[float]],
     setup: float,
@@ -286,7 +286,7 @@ def _convex_summary(
     from bnconvex.verify.commands.train import convex_neurons
 
     return {
-        "train_accuracy": _accuracy(model.predict(data.X_train), data.y_train),
+        "train_accuracy": train_accuracy,
         "test_accuracy_final": curve["test_accuracy"][-1],
         "objective": sol.objective,
         "lower_bound": sol.lower_bound,

@@ -58,25 +58,39 @@ class FullScaleModel:
         the ReLU network of R1 with BN statistics frozen at the training batch.
         Gated relaxation: :math:`\sum_i 1[\phi(x)^Tu_i \ge 0]\,\phi(x)^T(s_i - s'_i)`.
         """
-        xp = array_namespace(X)
+        dtype = self.solution.S_plus.dtype
+        out = [
+            self.predict_features(
+                self.features.transform(
+                    X[r0 : min(r0 + chunk_rows, X.shape[0]), :], dtype=dtype
+                )
+            )
+            for r0 in range(0, X.shape[0], chunk_rows)
+        ]
+        return array_namespace(X).concat(out, axis=0)
+
+    def predict_features(self, phi: Array) -> Array:
+        r"""Network output from precomputed features :math:`\phi(X)`, ``(N, m)``.
+
+        Same as :meth:`predict` (``phi = self.features.transform(X)``), for
+        scoring many solutions on the same samples without re-transforming.
+        """
+        xp = array_namespace(phi)
         sol = self.solution
         Sp, Sm = sol.S_plus, sol.S_minus
         vector = len(Sp.shape) == 3
         if not vector:
             Sp, Sm = Sp[:, :, None], Sm[:, :, None]
+        if len(phi.shape) != 2 or phi.shape[1] != Sp.shape[1]:
+            raise InputError(
+                f"`phi` must have shape (N, {Sp.shape[1]}); got {tuple(phi.shape)}"
+            )
         if sol.gated and self.gates is None:
             raise InputError(
                 "`predict` of a gated model needs the pattern generators; "
                 "fit with an integer `patterns`"
             )
-        dtype = Sp.dtype
-        out = []
-        for r0 in range(0, X.shape[0], chunk_rows):
-            phi = self.features.transform(
-                X[r0 : min(r0 + chunk_rows, X.shape[0]), :], dtype=dtype
-            )
-            out.append(self._predict_chunk(xp, phi, Sp, Sm))
-        Y = xp.concat(out, axis=0)
+        Y = self._predict_chunk(xp, phi, Sp, Sm)
         return Y if vector else Y[:, 0]
 
     def _predict_chunk(self, xp, phi: Array, Sp: Array, Sm: Array) -> Array:
