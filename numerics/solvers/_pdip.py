@@ -42,10 +42,12 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 
 #: Iterations over which the gap must halve once the residuals are small.
 PLATEAU = 5
@@ -64,10 +66,9 @@ class Restricted:
     U : ndarray (n, m)
     E : ndarray (k, n)
         Row ``b`` is ``2 D_b - 1`` of block ``b``'s pattern.
-    J : ndarray (n, k*m)
-        Column block ``b`` is ``sigma_b D_b U``.
-    Q : ndarray (k*m, k*m)
-        ``J^T J``.
+    Jt : ndarray (k, m, n)
+        ``Jt[b] = (sigma_b D_b U)^T``, block-major (contiguous per block);
+        :attr:`J` is the ``(n, k*m)`` view of its transpose.
     UU : ndarray (n, m*m)
         Flattened outer products of the rows of ``V``.
     V : ndarray (n, m)
@@ -80,12 +81,21 @@ class Restricted:
 
     U: np.ndarray
     E: np.ndarray
-    J: np.ndarray
-    Q: np.ndarray
+    Jt: np.ndarray
     UU: np.ndarray
     y: np.ndarray
     beta: float
     V: np.ndarray
+
+    @functools.cached_property
+    def J(self) -> np.ndarray:
+        """``J = [sigma_b D_b U]_b``, shape (n, k*m) (a transposed view)."""
+        return self.Jt.reshape(-1, self.Jt.shape[2]).T
+
+    @functools.cached_property
+    def Q(self) -> np.ndarray:
+        """``J^T J``, formed on first use (the dense factorisation only)."""
+        return self.J.T @ self.J
 
     @property
     def k(self) -> int:
@@ -103,12 +113,11 @@ def restricted(
 ) -> Restricted:
     """Build :class:`Restricted` from block signs ``E`` (k, n) and ``sigma`` (k,)."""
     n, m = U.shape
-    mask = (E > 0).T.astype(U.dtype)  # (n, k)
-    J = ((mask * sigma)[:, :, None] * U[:, None, :]).reshape(n, -1)
-    Q = J.T @ J
+    mask = (E > 0).astype(U.dtype) * sigma[:, None]  # (k, n)
+    Jt = np.multiply(U.T[None, :, :], mask[:, None, :], order="C")
     V = U / np.linalg.norm(U, axis=1, keepdims=True)
     UU = (V[:, :, None] * V[:, None, :]).reshape(n, m * m)
-    return Restricted(U=U, E=E, J=J, Q=Q, UU=UU, y=y, beta=float(beta), V=V)
+    return Restricted(U=U, E=E, Jt=Jt, UU=UU, y=y, beta=float(beta), V=V)
 
 
 # ---------------------------------------------------------------- cone algebra
@@ -251,16 +260,32 @@ def _GT(R: Restricted, zl: np.ndarray, zq: np.ndarray):
 
 
 class _NormalSystem:
-    r"""Factor of :math:`Q + G^TW^{-2}G` with the ``t`` components eliminated."""
+    r"""Factor of :math:`Q + G^TW^{-2}G` with the ``t`` components eliminated.
+
+    The matrix is :math:`B + J^TJ` with :math:`B` block diagonal (``k``
+    blocks of size ``m``).  It is factored densely (Cholesky of order
+    :math:`km`, cost :math:`(km)^3/3`) or, when cheaper, through the Woodbury
+    identity with the :math:`n \times n` matrix :math:`I + JB^{-1}J^T`
+    (cost :math:`n^2 km + n^3/3`), followed by one step of iterative
+    refinement with the exact product.
+    """
 
     def __init__(self, R: Restricted, dl: np.ndarray, cone_blocks) -> None:
-        k, m = R.k, R.m
+        k, m, n = R.k, R.m, R.J.shape[0]
+        self.R, self.k, self.m = R, k, m
         self.h, self.htt, schur = cone_blocks
-        H = (dl @ R.UU).reshape(k, m, m) + schur
-        K = R.Q.copy()
-        Kv = K.reshape(k, m, k, m)
+        self.H = (dl @ R.UU).reshape(k, m, m) + schur
+        self.woodbury = n * n * k * m + n**3 / 3 < (k * m) ** 3 / 3
+        if self.woodbury:
+            self._factor_woodbury()
+        else:
+            self._factor_dense()
+
+    def _factor_dense(self) -> None:
+        k, m = self.k, self.m
+        K = self.R.Q.copy()
         idx = np.arange(k)
-        Kv[idx, :, idx, :] += H
+        K.reshape(k, m, k, m)[idx, :, idx, :] += self.H
         # symmetric Jacobi scaling: the diagonal spans many orders near the end
         self.d = 1.0 / np.sqrt(np.einsum("ii->i", K))
         K *= self.d[:, None]
@@ -269,15 +294,48 @@ class _NormalSystem:
         self.cho = scipy.linalg.cho_factor(
             K, lower=True, overwrite_a=True, check_finite=False
         )
-        self.k, self.m = k, m
+
+    def _factor_woodbury(self) -> None:
+        k, m, n = self.k, self.m, self.R.J.shape[0]
+        d = 1.0 / np.sqrt(np.einsum("bii->bi", self.H))
+        Hs = self.H * d[:, :, None] * d[:, None, :] + 1e-14 * np.eye(m)
+        Cinv = np.linalg.inv(np.linalg.cholesky(Hs))  # (k, m, m), lower
+        # B^{-1} = diag(d) C^{-T} C^{-1} diag(d);  A = J diag(d) C^{-T}
+        self.Binv = np.swapaxes(Cinv, 1, 2) @ Cinv * d[:, :, None] * d[:, None, :]
+        # A^T = blockdiag(C^{-1} diag(d)) J^T, block-major, then S = I + A A^T
+        # (upper triangle by SYRK on the Fortran-ordered view of A)
+        At = ((Cinv * d[:, None, :]) @ self.R.Jt).reshape(k * m, n)
+        S = scipy.linalg.blas.dsyrk(1.0, At.T, trans=0, lower=0)
+        np.einsum("ii->i", S)[...] += 1.0
+        self.cho = scipy.linalg.cho_factor(
+            S, lower=False, overwrite_a=True, check_finite=False
+        )
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        """``(B + J^TJ) x`` for ``x`` (k, m)."""
+        J = self.R.J
+        Jx = J.T @ (J @ x.ravel())
+        return (self.H @ x[:, :, None])[:, :, 0] + Jx.reshape(x.shape)
+
+    def _solve_woodbury(self, b: np.ndarray) -> np.ndarray:
+        J = self.R.J
+        h = (self.Binv @ b[:, :, None])[:, :, 0]
+        u = scipy.linalg.cho_solve(self.cho, J @ h.ravel(), check_finite=False)
+        back = (J.T @ u).reshape(b.shape)
+        return h - (self.Binv @ back[:, :, None])[:, :, 0]
+
+    def _solve_x(self, b: np.ndarray) -> np.ndarray:
+        if not self.woodbury:
+            x = self.d * scipy.linalg.cho_solve(
+                self.cho, self.d * b.ravel(), check_finite=False
+            )
+            return x.reshape(b.shape)
+        x = self._solve_woodbury(b)
+        return x + self._solve_woodbury(b - self._apply(x))
 
     def solve(self, bx: np.ndarray, bt: np.ndarray):
         """Solve for ``(dx (k, m), dt (k,))`` given the right-hand sides."""
-        rhs = bx - self.h * (bt / self.htt)[:, None]
-        dx = self.d * scipy.linalg.cho_solve(
-            self.cho, self.d * rhs.ravel(), check_finite=False
-        )
-        dx = dx.reshape(self.k, self.m)
+        dx = self._solve_x(bx - self.h * (bt / self.htt)[:, None])
         dt = (bt - np.sum(self.h * dx, axis=1)) / self.htt
         return dx, dt
 
