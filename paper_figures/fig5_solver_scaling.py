@@ -1,7 +1,8 @@
-"""Figure 5: solver time against n and P, this solver vs CVXPY + Clarabel.
+"""Figure 5: solver time against n and P, bnconvex's solvers vs the peers.
 
-Timings from the committed peer benchmark (``benchmarks/results/peers*.json``,
-written by ``benchmarks/bench_peers.py``).
+Peers: CVXPY + Clarabel, adelie, pyscnn.  Timings from the committed peer
+benchmark (``benchmarks/results/peers*.json``, written by
+``benchmarks/bench_peers.py``).
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ WHAT = (
 _MARKERS = ("o", "s", "^", "D", "v")
 
 
+#: Solvers that are not this package's (``bench_peers.py`` names).
+PEER_SOLVERS = ("cvxpy-clarabel", "adelie", "pyscnn")
+
+
 def _solver_colors(solvers: list[str]) -> dict[str, str]:
-    """Peers (CVXPY/Clarabel) in light blue, this package's solvers in warm colours."""
-    own = iter(
-        (COLORS["convex"], COLORS["regularised"], COLORS["bound"], COLORS["grey"])
-    )
+    """Peers in blues/grey, this package's solvers in warm colours (Okabe-Ito)."""
+    peer = iter((COLORS["peer"], COLORS["nonconvex"], COLORS["grey"]))
+    own = iter((COLORS["convex"], COLORS["regularised"], COLORS["whitened"]))
     return {
-        s: COLORS["peer"] if ("cvxpy" in s or "clarabel" in s) else next(own, "black")
-        for s in solvers
+        s: next(peer if s in PEER_SOLVERS else own, "black") for s in sorted(solvers)
     }
 
 
