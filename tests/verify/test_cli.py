@@ -191,6 +191,22 @@ def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_pa
     assert cert["status"] == "optimal"
 
 
+def test_solve_with_the_working_set_solver_matches_the_default(data14):
+    args = ("solve", data14, "--beta", "0.1", "--json")
+    rc, out, err = bnconvex(*args, "--solver", "working-set")
+    assert rc == 0, err
+    fast = json.loads(out)
+    rc, out, err = bnconvex(*args)
+    assert rc == 0, err
+    ref = json.loads(out)
+    assert fast["solver"] == "working-set"
+    assert fast["status"] == "optimal", fast
+    assert fast["relative_gap"] <= 1e-9, fast
+    # both certified to 1e-9 relative on the same exact pattern set
+    assert math.isclose(fast["objective"], ref["objective"], rel_tol=2e-9), (fast, ref)
+    assert math.isclose(fast["network_objective"], fast["objective"], rel_tol=1e-10)
+
+
 def test_solve_std_convention_is_convention_a_with_beta_over_sqrt_n(data14, tmp_path):
     rc, out, err = bnconvex("solve", data14, "--beta", "0.5", "--bn", "std", "--json")
     assert rc == 0, err
