@@ -100,7 +100,10 @@ def _outer_loop(
         budget = min(CENTER_STEPS, max_iter - st.newton_steps)
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
-                ok = center(blk, st, max_steps=budget) or budget == CENTER_STEPS
+                ok = (
+                    center(blk, st, max_steps=budget, deadline=deadline)
+                    or budget == CENTER_STEPS
+                )
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
             ok = False  # float64 exhausted near the boundary: keep the last iterate
         p = blk.objective(st.X)
@@ -157,7 +160,7 @@ def solve(
     max_iter : int
         Budget of Newton steps of the barrier phase.
     time_limit : float
-        Seconds; checked between outer iterations.
+        Seconds; checked between Newton steps (a polish in progress finishes).
     verbose : bool
         Progress lines on stderr.
     margin_tol : float

@@ -159,3 +159,14 @@ def test_patterns_from_enumeration_are_all_interior():
     assert ipm_solution(10, 2, 2, 0.3).dropped_patterns.size == 0, (
         "regions have interiors"
     )
+
+
+def test_ipm_time_limit_is_checked_between_newton_steps():
+    full = ipm_solution(14, 3, 4, 0.1)
+    _, prob = exact_case(14, 3, 4, 0.1)
+    # a limit far below the full solve: the barrier stops inside its first
+    # centring (checked per Newton step), with fewer steps than the full run
+    sol = solve_convex(prob, time_limit=0.05)
+    assert sol.status is SolverStatus.TIME_LIMIT, f"status {sol.status}"
+    assert sol.iterations < full.iterations, (sol.iterations, full.iterations)
+    assert sol.lower_bound <= sol.objective
