@@ -2,8 +2,9 @@
 
 Curves from the committed full-scale benchmark (``benchmarks/results/
 cifar10*.json``, written by ``benchmarks/bench_cifar10.py``): the non-convex
-BN network trained by SGD, the convex BN model, and the convex model with the
-explicit (truncated-whitening) regulariser for a sweep of k.
+BN network trained by SGD, the convex BN model on U', and the convex model with
+the explicit regulariser [U_k (Sigma_k/sigma_1)^p, 1/sqrt(n)] (truncation k,
+spectral power p, beta chosen on a validation split by the benchmark).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ NAME = "fig4_cifar10_accuracy"
 WHAT = (
     "(a) CIFAR-10 test accuracy against training wall time; (b) against iterations "
     "(minibatch steps for SGD, solver iterations for the convex models). Non-convex "
-    "BN network trained by SGD (blue), convex BN model (vermillion), convex model "
-    "with the explicit truncated-whitening regulariser for several k (pink shades)."
+    "BN network trained by SGD (blue), convex BN model on U' (vermillion), convex "
+    "model with the explicit regulariser [U_k (Sigma_k/sigma_1)^p, 1/sqrt(n)] "
+    "(pink shades by k; k, p and beta chosen on a validation split)."
 )
 
 
