@@ -590,7 +590,10 @@ def solver_scaling_data(results_dir: Path | None = None) -> dict[str, Any]:
         "peers*.json",
         "benchmarks/bench_peers.py",
         {
-            "title": "Solver scaling: this package's solvers vs CVXPY + Clarabel",
+            "title": (
+                "Solver scaling: this package's solvers vs CVXPY + Clarabel, "
+                "adelie, pyscnn"
+            ),
             "departures": [
                 "Not a paper figure: a performance check of this toolkit on the "
                 "paper's convex program (the paper reports no solver timings that "
