@@ -91,6 +91,28 @@ def _svd_rank(ctx: Any, S: Any, rtol: Any) -> int:
     return sum(1 for k in range(S.rows) if S[k] > rtol * S[0])
 
 
+def svd(ctx: Any, A: Any, *, full_matrices: bool) -> tuple[Any, Any, Any]:
+    """Return ``ctx.svd_r(A)`` as ``(U, S, Vt)``, robust to its rare non-convergence.
+
+    mpmath's one-sided Jacobi/QR iteration can stop with "no convergence to an
+    eigenvalue" (seen on a 5 x 6 matrix with a 1.6e-39 entry).  Then the SVD is
+    retried with twice the working precision, and then on ``A^T`` (whose
+    factors are those of ``A`` swapped); the factors come back at the caller's
+    precision.
+    """
+    try:
+        return ctx.svd_r(A, full_matrices=full_matrices, compute_uv=True)
+    except RuntimeError:
+        pass
+    with ctx.workdps(2 * ctx.dps + 10):
+        try:
+            U, S, Vt = ctx.svd_r(A, full_matrices=full_matrices, compute_uv=True)
+        except RuntimeError:
+            V, S, Ut = ctx.svd_r(A.T, full_matrices=full_matrices, compute_uv=True)
+            U, Vt = Ut.T, V.T
+    return +U, +S, +Vt
+
+
 def null_space(ctx: Any, A: Any, rtol: Any) -> Any:
     """Return an orthonormal basis (columns) of the null space of ``A`` (k x m).
 
@@ -103,7 +125,7 @@ def null_space(ctx: Any, A: Any, rtol: Any) -> Any:
     m = A.cols
     if A.rows == 0:
         return ctx.eye(m)
-    _, S, Vt = ctx.svd_r(A, full_matrices=True, compute_uv=True)
+    _, S, Vt = svd(ctx, A, full_matrices=True)
     rank = _svd_rank(ctx, S, rtol)
     N = ctx.matrix(m, m - rank)
     for k in range(m - rank):
@@ -120,7 +142,7 @@ def pinv_solve(ctx: Any, A: Any, b: Any, rtol: Any) -> Any:
     ``x = V S^+ U^T b`` with singular values below ``rtol * S_1`` treated as
     zero, so rank-deficient systems (duplicated constraints) are handled.
     """
-    U, S, Vt = ctx.svd_r(A, full_matrices=False, compute_uv=True)
+    U, S, Vt = svd(ctx, A, full_matrices=False)
     rank = _svd_rank(ctx, S, rtol)
     x = ctx.matrix(A.cols, 1)
     for k in range(rank):

@@ -579,3 +579,27 @@ def test_bad_solution_and_patterns(small, small_refined):
         certify_mp(X + 1.0, y, BETA, D, small_refined)
     with pytest.raises(InputError, match="`rtol` must lie in"):
         whiten_mp(X, dps=30, rtol=0.0)
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_mp_svd_recovers_when_mpmath_does_not_converge(monkeypatch, failures):
+    # mpmath's svd_r raised "svd: no convergence to an eigenvalue after 165
+    # iterations" inside pinv_solve on a Hypothesis example of
+    # test_highdim_property (a 5 x 6 matrix with a 1.6e-39 entry); simulate it
+    ctx = mpmath.mp.clone()
+    ctx.dps = 30
+    A = ctx.matrix([[1, 2, 3], [4, 5, 6.5]])
+    real, calls = ctx.svd_r, []
+
+    def flaky(M, **kw):
+        calls.append(M.rows)
+        if len(calls) <= failures:
+            raise RuntimeError("svd: no convergence to an eigenvalue")
+        return real(M, **kw)
+
+    monkeypatch.setattr(ctx, "svd_r", flaky)
+    U, S, Vt = mp_linalg.svd(ctx, A, full_matrices=False)
+    assert calls == [2, 2, 3][: failures + 1], calls  # the last retry is on A^T
+    back = U * ctx.diag(S) * Vt
+    err = max(abs(back[i, j] - A[i, j]) for i in range(2) for j in range(3))
+    assert err < ctx.mpf(10) ** -28, err
