@@ -456,9 +456,23 @@ def test_verify_embeds_figures_found_beside_the_report(tmp_path):
     plt.close(fig)
     png = base64.b64encode((fig_dir / "demo.png").read_bytes()).decode()[:64]
     proc = subprocess.run(
-        [sys.executable, "-m", "bnconvex.verify", "verify", "--quick", "--quiet",
-         "--claim", "rescaling.am_gm", "--tier", "symbolic", "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bnconvex.verify",
+            "verify",
+            "--quick",
+            "--quiet",
+            "--claim",
+            "rescaling.am_gm",
+            "--tier",
+            "symbolic",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "report.html").read_text()
@@ -467,13 +481,43 @@ def test_verify_embeds_figures_found_beside_the_report(tmp_path):
 
 def test_verify_figures_option_draws_and_embeds_the_figures(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "bnconvex.verify", "verify", "--quick", "--quiet",
-         "--claim", "rescaling.am_gm", "--tier", "symbolic", "--figures",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bnconvex.verify",
+            "verify",
+            "--quick",
+            "--quiet",
+            "--claim",
+            "rescaling.am_gm",
+            "--tier",
+            "symbolic",
+            "--figures",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert "fig1_training_objective.png" in pngs, pngs
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png") == len(pngs), "every drawn figure is embedded"
+
+
+def test_solve_names_the_other_solver_when_ipm_stops_short(data14, monkeypatch, capsys):
+    from bnconvex.numerics.solvers import ipm
+    from bnconvex.verify.cli import main
+
+    real = ipm.solve
+    # three Newton steps cannot reach the 1e-9 gap: status max_iterations
+    monkeypatch.setattr(
+        ipm, "solve", lambda prob, **kw: real(prob, **{**kw, "max_iter": 3})
+    )
+    rc = main(["solve", str(data14), "--beta", "0.1", "--json", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert "ipm stopped max_iterations" in err, err
+    assert "--solver working-set" in err, err

@@ -11,6 +11,7 @@ reports ``optimal``, 1 otherwise, 2 for bad input.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -242,4 +243,11 @@ def run(args: argparse.Namespace) -> int:
     summary["seconds"] = time.perf_counter() - start
     _write_outputs(args, res, net, summary)
     (common.print_json if args.json else common.print_text)(summary)
+    if sol.status != SolverStatus.OPTIMAL and args.solver == "ipm":
+        print(
+            f"bnconvex solve: ipm stopped {sol.status} (certified relative gap "
+            f"{sol.relative_gap:.1e}); --solver working-set is the other exact "
+            "solver",
+            file=sys.stderr,
+        )
     return 0 if sol.status == SolverStatus.OPTIMAL else 1
