@@ -10,25 +10,36 @@ each with the same wall-time budget:
 
 * ``convex``: the exact convex program (paper.md R1) over ``P`` sampled
   patterns, features ``U' = [U, 1/sqrt(n)]``;
-* ``convex-truncated`` (k in ``--ks``): the explicit regulariser
-  ``[U_k, 1/sqrt(n)]`` (paper.md §4, candidate 1);
+* ``convex-regularised`` (every k in ``--ks``, p in ``--powers``, beta in
+  ``--betas``): the explicit regulariser ``[U_k (Sigma_k/sigma_1)^p, 1/sqrt(n)]``
+  (paper.md §4; :mod:`bnconvex.numerics.fullscale.regularizers`);
 * ``nonconvex-sgd``: the two-layer BN network of the same width trained by
   minibatch SGD with momentum (minibatch BN statistics in training, full-batch
   training statistics at test; :mod:`bnconvex.numerics.sgd`).
 
-Each run records test accuracy against wall time (convex: at the solver's
-checkpoints, written at its outer (certificate) rounds at most every
-``--curve-every`` seconds, evaluated after the timed solve, plus the final
-point; SGD: every ``--record-every`` epochs, with
+Each run records test accuracy against wall time (convex: copies of the
+iterate taken by the solver's progress callback every ``--curve-every``
+seconds and at each certificate check, scored after the timed solve, plus the
+final point; SGD: every ``--record-every`` epochs, with
 running-average statistics), final train/test accuracy, objective and
 certified gap (convex), peak resident memory (``ru_maxrss``) and the peak of
 traced allocations during training (``tracemalloc``).  Results go to
 ``benchmarks/results/cifar10.json`` (machine facts, versions, date, seeds,
 settings) and the rows of the CIFAR-10 section of ``benchmarks/README.md``.
 
+Hyper-parameters are chosen by ``--validation N`` runs: ``N`` seeded held-out
+training images replace the test set (which is not scored) and the best
+regularised candidate is recorded as ``chosen``; ``--selection`` embeds such
+runs in the final results and README.
+
 Usage::
 
-    python benchmarks/bench_cifar10.py --budget 360 --ks 64,256 --patterns 32
+    python benchmarks/bench_cifar10.py --validation 5000 --budget 300 --ks 256 \
+        --powers 0.5,1 --betas 0.01,0.1 --only convex-regularised \
+        --out benchmarks/results/selection_cifar10.json
+    python benchmarks/bench_cifar10.py --budget 1200 --ks 256 --powers 0.5 \
+        --betas 0.003 --selection benchmarks/results/selection_cifar10.json \
+        --only convex-regularised nonconvex-sgd convex --update-readme
     python benchmarks/bench_cifar10.py --subset 2000 --budget 20 --out /tmp/c.json
 """
 
