@@ -15,22 +15,33 @@ whose left side is the cone norm of :math:`\sigma U'^T D_i r` (an NNLS problem;
 :func:`bnconvex.numerics.certificate.dual_constraint_bound` computes the same
 quantity for the certificate).  The solver
 
-1. starts from the ``initial_blocks`` blocks with the largest cone norm at
-   :math:`r = y` (the ones that enter the regularisation path first);
+1. starts from the ``initial_blocks`` blocks with the largest bound on their
+   cone norm at :math:`r = y` (the ones that enter the regularisation path
+   first);
 2. solves the restricted program by Mehrotra's predictor-corrector method
-   (:mod:`._pdip`): a dense ``k m x k m`` Cholesky factorisation per
-   iteration, ``k`` the working-set size, with :math:`J^TJ` formed once per
-   round;
-3. adds the blocks whose dual constraint is violated (largest first, at most
-   ``max(min_add, k/2)`` per round) and repeats until none is violated.
+   (:mod:`._pdip`): per iteration a dense ``k m x k m`` Cholesky
+   factorisation (``k`` the working-set size) or, when cheaper, an
+   ``n x n`` Woodbury one; rounds after the first are warm-started from the
+   previous round's iterate, and only the last round is solved to the final
+   tolerance;
+3. adds the blocks whose dual constraint is violated (largest bound first, at
+   most ``max(min_add, k/2)`` per round), drops the zero blocks that are
+   strictly inactive (each block at most once, so the rounds cannot cycle),
+   and repeats until no block outside the set violates;
+4. when the certified gap misses ``tol``, polishes the point with the
+   active-set Newton step of ``ipm`` (:mod:`._polish`) and keeps the better.
 
-The returned point is certified over *all* patterns of the problem by
-:func:`._common.finish`, so the status never rests on the working set.
+Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
+its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
+at any later residual, so few NNLS problems are solved again
+(:class:`BlockScores`).  The returned point is certified over *all* ``2P``
+blocks with the rigorous bound of :meth:`BlockScores.max_bound`, so the
+status never rests on the working set.
 
-Each round costs :math:`O(n (km)^2)` once plus :math:`O((km)^3)` per interior
-point iteration; the blocks outside the working set cost one
-:math:`n \times P` GEMM per round plus one small NNLS per block whose residual
-correlation exceeds :math:`\beta`.
+Each round costs :math:`O(n (km)^2)` (dense) once plus :math:`O((km)^3)` or
+:math:`O(n^2 km + n^3)` per interior-point iteration; the blocks outside the
+working set cost one :math:`n \times P` GEMM per round plus the NNLS solves
+whose bound exceeds :math:`\beta`.
 """
 
 from __future__ import annotations
