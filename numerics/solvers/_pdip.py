@@ -24,9 +24,14 @@ cones), every Newton system reduces to
     (Q + G^T W^{-2} G)\,\Delta z = -r_z - G^T(W^{-2} r_s + W^{-1} u),
 
 where :math:`Q = J^TJ` is constant and :math:`G^TW^{-2}G` is block diagonal
-(:math:`U^T \mathrm{diag}(z/s) U` plus the cone block per block).  The ``t``
-components are eliminated blockwise, leaving a dense ``k m x k m`` Cholesky
-factorisation per iteration (two solves: predictor and corrector).  For the
+(:math:`V^T \mathrm{diag}(z/s) V` plus the cone block per block, with
+:math:`V` the row-normalised :math:`U`).  The ``t`` components are eliminated
+blockwise, leaving one factorisation per iteration (two solves: predictor and
+corrector): a dense ``k m x k m`` Cholesky, or the Woodbury form with the
+``n x n`` matrix :math:`I + JB^{-1}J^T` when that is cheaper.  The stopping
+test asks for the complementarity gap and the residuals below ``tol``
+relative to the objective; once the residuals are small, a gap that stops
+halving over ``PLATEAU`` iterations ends the run (float64 exhausted).  For the
 second-order cone the scaling is :math:`W = \eta(2vv^T - J)` with
 :math:`\eta^2 = \sqrt{\det s/\det z}` and :math:`v` the Jordan square root of
 the NT point :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
