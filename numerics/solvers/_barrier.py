@@ -35,6 +35,7 @@ import numpy as np
 import scipy.linalg
 
 from ._blocks import SIGNS, Blocks
+from ._cones import lin_max_step, soc_max_step, soc_slack
 
 
 @dataclasses.dataclass
@@ -57,16 +58,11 @@ def initial_state(blk: Blocks, points: np.ndarray) -> BarrierState:
     return BarrierState(X=X, t=t, tau=tau)
 
 
-def _soc_slack(X: np.ndarray, t: np.ndarray) -> np.ndarray:
-    nx = np.linalg.norm(X, axis=-1)
-    return (t - nx) * (t + nx)
-
-
 def _gradient_hessian(blk: Blocks, st: BarrierState):
     """Gradient (2, P, m+1) and block Hessians (2, P, m+1, m+1) of the barrier part."""
     X, t, tau, m = st.X, st.t, st.tau, blk.m
     W = blk.slacks(X)
-    q = _soc_slack(X, t)
+    q = soc_slack(t, X)
     iW = blk.sign.T / W  # G^T diag(1/W) = U^T diag(sign / W)
     C = blk.adjoint(blk.predict(X) - blk.y)
     g = np.empty((*X.shape[:2], m + 1))
@@ -154,17 +150,7 @@ def newton_step(blk: Blocks, st: BarrierState, *, refine: int = 2):
 def _max_step(blk: Blocks, st: BarrierState, dX: np.ndarray, dt: np.ndarray) -> float:
     """Largest step keeping every linear slack and cone slack positive."""
     W, dW = blk.slacks(st.X), blk.slacks(dX)
-    neg = dW < 0
-    a_lin = np.min(-W[neg] / dW[neg], initial=np.inf)
-    a = dt**2 - np.sum(dX**2, axis=-1)
-    b = 2.0 * (st.t * dt - np.sum(st.X * dX, axis=-1))
-    c = _soc_slack(st.X, st.t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disc = b**2 - 4.0 * a * c
-        qq = -0.5 * (b + np.copysign(np.sqrt(np.maximum(disc, 0.0)), b))
-        roots = np.stack([qq / a, c / qq])
-    roots = np.where((disc >= 0) & (roots > 0) & np.isfinite(roots), roots, np.inf)
-    return float(min(a_lin, roots.min(initial=np.inf)))
+    return min(lin_max_step(W, dW), soc_max_step(st.t, st.X, dt, dX))
 
 
 def _merit_change(blk, st, dX, dt, alpha):
@@ -173,7 +159,7 @@ def _merit_change(blk, st, dX, dt, alpha):
     de = blk.predict(dX)
     dloss = alpha * (e @ de) + 0.5 * alpha**2 * (de @ de) + blk.beta * alpha * dt.sum()
     W, dW = blk.slacks(st.X), blk.slacks(dX)
-    q = _soc_slack(st.X, st.t)
+    q = soc_slack(st.t, st.X)
     dq = alpha * 2.0 * (st.t * dt - np.sum(st.X * dX, axis=-1))
     dq += alpha**2 * (dt**2 - np.sum(dX**2, axis=-1))
     return st.tau * dloss - np.log1p(alpha * dW / W).sum() - np.log1p(dq / q).sum()

@@ -54,6 +54,8 @@ import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
 
+from ._cones import lin_max_step, soc_max_step, soc_slack
+
 #: Iterations over which the gap must halve once the residuals are small.
 PLATEAU = 5
 #: ... and only once the relative gap is below this (near float64 resolution).
@@ -134,9 +136,8 @@ def _jmul(a: np.ndarray) -> np.ndarray:
 
 
 def _soc_det(a: np.ndarray) -> np.ndarray:
-    """``a_0^2 - ||a_1||^2`` as a product (accurate near the cone boundary)."""
-    r = np.linalg.norm(a[:, 1:], axis=1)
-    return (a[:, 0] - r) * (a[:, 0] + r)
+    """``a_0^2 - ||a_1||^2`` of cone vectors stored ``(t, x)`` row-wise."""
+    return soc_slack(a[:, 0], a[:, 1:])
 
 
 def _jordan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -153,24 +154,6 @@ def _jordan_solve(lam: np.ndarray, d: np.ndarray) -> np.ndarray:
     u0 = (lam[:, 0] * d[:, 0] - np.sum(lam[:, 1:] * d[:, 1:], axis=1)) / det
     u1 = (d[:, 1:] - u0[:, None] * lam[:, 1:]) / lam[:, :1]
     return np.concatenate([u0[:, None], u1], axis=1)
-
-
-def _soc_max_step(a: np.ndarray, da: np.ndarray) -> float:
-    """Largest ``alpha`` with ``a + alpha da`` in the second-order cones."""
-    qa = da[:, 0] ** 2 - np.sum(da[:, 1:] ** 2, axis=1)
-    qb = 2.0 * (a[:, 0] * da[:, 0] - np.sum(a[:, 1:] * da[:, 1:], axis=1))
-    qc = _soc_det(a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disc = qb**2 - 4.0 * qa * qc
-        qq = -0.5 * (qb + np.copysign(np.sqrt(np.maximum(disc, 0.0)), qb))
-        roots = np.stack([qq / qa, qc / qq])
-    ok = (disc >= 0) & (roots > 0) & np.isfinite(roots)
-    return float(np.min(np.where(ok, roots, np.inf), initial=np.inf))
-
-
-def _lin_max_step(a: np.ndarray, da: np.ndarray) -> float:
-    neg = da < 0
-    return float(np.min(-a[neg] / da[neg], initial=np.inf))
 
 
 @dataclasses.dataclass
@@ -415,10 +398,10 @@ def _direction(R, ns, sc, Wq2, res, ul, uq):
 def _max_step(it: _Iterate, d) -> float:
     _, _, dsl, dzl, dsq, dzq = d
     return min(
-        _lin_max_step(it.sl, dsl),
-        _lin_max_step(it.zl, dzl),
-        _soc_max_step(it.sq, dsq),
-        _soc_max_step(it.zq, dzq),
+        lin_max_step(it.sl, dsl),
+        lin_max_step(it.zl, dzl),
+        soc_max_step(it.sq[:, 0], it.sq[:, 1:], dsq[:, 0], dsq[:, 1:]),
+        soc_max_step(it.zq[:, 0], it.zq[:, 1:], dzq[:, 0], dzq[:, 1:]),
     )
 
 

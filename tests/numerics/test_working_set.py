@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from bnconvex.numerics.certificate import _cone_norm_bound, dual_constraint_bound
 from bnconvex.numerics.convex_program import ConvexProblem, convex_objective
-from bnconvex.numerics.solvers import _pdip, solve_convex, working_set
+from bnconvex.numerics.solvers import _cones, _pdip, solve_convex, working_set
 from bnconvex.numerics.status import SolverStatus
 from bnconvex.verify.strategies import regression_instances
 from hypothesis import given, settings
@@ -141,8 +141,11 @@ def test_soc_step_reaches_the_boundary_exactly():
     a = np.array([[2.0, 0.0, 0.0]])
     da = np.array([[-1.0, 1.0, 0.0]])
     # (2 - t)^2 = t^2  ->  t = 1
-    assert abs(_pdip._soc_max_step(a, da) - 1.0) < 1e-15
-    assert _pdip._soc_max_step(a, np.array([[1.0, 0.5, 0.0]])) == np.inf
+    away = np.array([[1.0, 0.5, 0.0]])
+    assert (
+        abs(_cones.soc_max_step(a[:, 0], a[:, 1:], da[:, 0], da[:, 1:]) - 1.0) < 1e-15
+    )
+    assert _cones.soc_max_step(a[:, 0], a[:, 1:], away[:, 0], away[:, 1:]) == np.inf
 
 
 def test_newton_direction_solves_the_linearised_system():
