@@ -97,14 +97,22 @@ class Blocks:
         return S[0], S[1]
 
 
-def make_blocks(problem: ConvexProblem, kept: np.ndarray) -> Blocks:
-    """Blocks of ``problem`` restricted to the patterns ``kept``, normalised."""
+def make_blocks(
+    problem: ConvexProblem, kept: np.ndarray, *, newton_data: bool = True
+) -> Blocks:
+    """Blocks of ``problem`` restricted to the patterns ``kept``, normalised.
+
+    ``newton_data=False`` leaves ``UU`` and ``DD`` (``P n^2`` numbers, needed
+    only by the barrier's Newton step) empty, for the active-set polish alone.
+    """
     U = problem.U_prime
     norm_y = float(np.linalg.norm(problem.y))
     scale = norm_y if norm_y > 0 else 1.0
     D = problem.D[:, kept].astype(np.float64)
-    UU = np.einsum("nm,nk->nmk", U, U).reshape(U.shape[0], -1)
-    DD = D.T[:, :, None] * D.T[:, None, :]
+    UU, DD = np.zeros((0,)), np.zeros((0,))
+    if newton_data:
+        UU = np.einsum("nm,nk->nmk", U, U).reshape(U.shape[0], -1)
+        DD = D.T[:, :, None] * D.T[:, None, :]
     return Blocks(
         U=U,
         D=D,

@@ -58,8 +58,8 @@ from ..certificate import (
     _cone_multipliers,
     _pattern_vectors,
 )
-from ..convex_program import ConvexProblem, ConvexSolution, convex_objective
-from ._blocks import Blocks
+from ..convex_program import ConvexProblem, ConvexSolution, convex_objective, predict
+from ._blocks import make_blocks
 from ._common import StopReason, finish
 from ._pdip import (
     PDResult,
@@ -94,11 +94,6 @@ VIOLATION_MARGIN = 1e-9
 def is_installed() -> bool:
     """Return True: the solver needs only NumPy and SciPy."""
     return True
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(f"[working-set] {msg}", file=sys.stderr)
 
 
 class BlockScores:
@@ -181,10 +176,6 @@ def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
     return warm_start(R, X, t, zl, zq, WARM_SHIFT)
 
 
-def _prediction(problem: ConvexProblem, X: np.ndarray) -> np.ndarray:
-    return np.sum(problem.D * (problem.U_prime @ (X[0] - X[1]).T), axis=1)
-
-
 class _Rounds:
     """State of the working-set loop in normalised units (``||y|| = 1``)."""
 
@@ -222,7 +213,7 @@ class _Rounds:
         self.X = np.zeros_like(self.X)
         s_idx, p_idx = np.divmod(W, self.problem.P)
         self.X[s_idx, p_idx] = res.X
-        self.scores.update(self.y - _prediction(self.problem, self.X))
+        self.scores.update(self.y - predict(self.problem, self.X[0], self.X[1]))
         return res
 
     def violators(self, cap: int) -> np.ndarray:
@@ -293,18 +284,7 @@ class _Rounds:
         or None when the polish fails; the caller keeps the better point.
         """
         kept = np.unique(np.flatnonzero(self.inside) % self.problem.P)
-        D = self.problem.D[:, kept].astype(np.float64)
-        blk = Blocks(
-            U=self.problem.U_prime,
-            D=D,
-            sign=2.0 * D - 1.0,
-            UU=np.zeros((0,)),
-            DD=np.zeros((0,)),
-            y=self.y,
-            beta=self.beta,
-            scale=self.norm_y,
-            kept=kept,
-        )
+        blk = make_blocks(self.problem, kept, newton_data=False)
         tau = blk.nu / max(gap, np.finfo(float).tiny)
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -315,7 +295,7 @@ class _Rounds:
             return None
         X = np.zeros_like(self.X)
         X[:, kept] = Xp
-        self.scores.update(self.y - _prediction(self.problem, X))
+        self.scores.update(self.y - predict(self.problem, X[0], X[1]))
         return X * self.norm_y, self.certificate_of(X)
 
     def certificate(self) -> Certificate:
@@ -330,7 +310,7 @@ class _Rounds:
             self.problem.D,
             self.problem.y,
             self.problem.beta,
-            _prediction(self.problem, X),
+            predict(self.problem, X[0], X[1]),
             convex_objective(self.problem, X[0], X[1]),
             "sampled-patterns",
             with_universal=False,
