@@ -214,6 +214,11 @@ def _pattern_vectors(U_prime: np.ndarray, D: np.ndarray, v: np.ndarray) -> np.nd
     return (D * v[:, None]).T @ U_prime
 
 
+def _cover_rounding(bound: float, n: int, m: int) -> float:
+    """Inflate a computed cone-norm bound by ``4 (n + m) eps`` relative (rounding)."""
+    return bound * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
+
+
 def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
     r"""Rigorous upper bound of the dual constraint over the patterns ``D``.
 
@@ -251,7 +256,7 @@ def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
             break
         G = sign[:, i, None] * U
         best = max(best, _cone_norm_bound(G, C[i]), _cone_norm_bound(G, -C[i]))
-    return best * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
+    return _cover_rounding(best, n, m)
 
 
 def _certify_residual(

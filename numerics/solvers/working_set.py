@@ -56,6 +56,7 @@ from ..certificate import (
     Certificate,
     _certify_residual,
     _cone_multipliers,
+    _cover_rounding,
     _pattern_vectors,
 )
 from ..convex_program import ConvexProblem, ConvexSolution, convex_objective, predict
@@ -160,8 +161,7 @@ class BlockScores:
                 break
             self.tighten([j])
             best = max(best, float(flat[j]))
-        n, m = self.U.shape
-        return best * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
+        return _cover_rounding(best, *self.U.shape)
 
 
 def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
