@@ -81,6 +81,17 @@ def _objective(F, y, D, beta, Sp, Sm) -> float:
     return float(0.5 * np.sum((pred - y) ** 2) + beta * norms)
 
 
+def _our_result(sol, seconds: float, **extra):
+    """Worker output of one of bnconvex's solutions (blocks as columns)."""
+    facts = {
+        "status": str(sol.status),
+        "certified_rel_gap": sol.relative_gap,
+        "lower_bound": sol.lower_bound,
+        "iterations": sol.iterations,
+    }
+    return sol.S_plus.T, sol.S_minus.T, seconds, {**facts, **extra}
+
+
 def worker_fullscale(F, y, D, beta, time_limit):
     from bnconvex.numerics.fullscale import solve_fullscale
 
@@ -95,19 +106,7 @@ def worker_fullscale(F, y, D, beta, time_limit):
         time_limit=time_limit,
         max_iter=10**7,
     )
-    sec = time.perf_counter() - t
-    return (
-        sol.S_plus.T,
-        sol.S_minus.T,
-        sec,
-        {
-            "status": str(sol.status),
-            "certified_rel_gap": sol.relative_gap,
-            "lower_bound": sol.lower_bound,
-            "iterations": sol.iterations,
-            "method": sol.method,
-        },
-    )
+    return _our_result(sol, time.perf_counter() - t, method=sol.method)
 
 
 def worker_clarabel(F, y, D, beta, time_limit):
@@ -147,19 +146,11 @@ def _worker_plugin(solver, F, y, D, beta, time_limit):
         max_iter=10**5 if solver == "ipm" else 500,
         time_limit=time_limit,
     )
-    sec = time.perf_counter() - t
-    return (
-        sol.S_plus.T,
-        sol.S_minus.T,
-        sec,
-        {
-            "status": str(sol.status),
-            "certified_rel_gap": sol.relative_gap,
-            "lower_bound": sol.lower_bound,
-            "iterations": sol.iterations,
-            "dropped_patterns": len(sol.dropped_patterns),
-            "history": sol.history[-1:] if solver == "working-set" else [],
-        },
+    return _our_result(
+        sol,
+        time.perf_counter() - t,
+        dropped_patterns=len(sol.dropped_patterns),
+        history=sol.history[-1:] if solver == "working-set" else [],
     )
 
 
