@@ -148,17 +148,17 @@ def test_soc_step_reaches_the_boundary_exactly():
     assert _cones.soc_max_step(a[:, 0], a[:, 1:], away[:, 0], away[:, 1:]) == np.inf
 
 
+def _all_blocks_at_start(prob):
+    """Restricted program of every block (beta 0.05 normalised) and its start."""
+    E, ones = np.where(prob.D, 1.0, -1.0).T, np.ones(prob.P)
+    y = prob.y / np.linalg.norm(prob.y)
+    R = _pdip.restricted(prob.U_prime, np.r_[E, E], np.r_[ones, -ones], y, 0.05)
+    return R, _pdip._initial(R)
+
+
 def test_newton_direction_solves_the_linearised_system():
     prob = _sampled_problem(n=40, d=3, P=8, seed=1)
-    E, ones = np.where(prob.D, 1.0, -1.0).T, np.ones(prob.P)
-    R = _pdip.restricted(
-        prob.U_prime,
-        np.r_[E, E],
-        np.r_[ones, -ones],
-        prob.y / np.linalg.norm(prob.y),
-        0.05,
-    )
-    it = _pdip._initial(R)
+    R, it = _all_blocks_at_start(prob)
     res = _pdip._residuals(R, it)
     sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
     ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
@@ -179,15 +179,7 @@ def test_newton_direction_solves_the_linearised_system():
 
 def test_dense_and_woodbury_normal_solves_agree():
     prob = _sampled_problem(n=30, d=4, P=12, seed=4)
-    E, ones = np.where(prob.D, 1.0, -1.0).T, np.ones(prob.P)
-    R = _pdip.restricted(
-        prob.U_prime,
-        np.r_[E, E],
-        np.r_[ones, -ones],
-        prob.y / np.linalg.norm(prob.y),
-        0.05,
-    )
-    it = _pdip._initial(R)
+    R, it = _all_blocks_at_start(prob)
     sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
     ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
     rng = np.random.default_rng(5)
