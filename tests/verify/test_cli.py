@@ -455,52 +455,36 @@ def test_verify_embeds_figures_found_beside_the_report(tmp_path):
     fig.savefig(fig_dir / "demo.png")
     plt.close(fig)
     png = base64.b64encode((fig_dir / "demo.png").read_bytes()).decode()[:64]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bnconvex.verify",
-            "verify",
-            "--quick",
-            "--quiet",
-            "--claim",
-            "rescaling.am_gm",
-            "--tier",
-            "symbolic",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    rc, _, err = bnconvex(
+        "verify",
+        "--quick",
+        "--quiet",
+        "--claim",
+        "rescaling.am_gm",
+        "--tier",
+        "symbolic",
+        "--out",
+        tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert rc == 0, err
     html = (tmp_path / "report.html").read_text()
     assert png in html, "the figure in DIR/figures was not embedded in report.html"
 
 
 def test_verify_figures_option_draws_and_embeds_the_figures(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bnconvex.verify",
-            "verify",
-            "--quick",
-            "--quiet",
-            "--claim",
-            "rescaling.am_gm",
-            "--tier",
-            "symbolic",
-            "--figures",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    rc, _, err = bnconvex(
+        "verify",
+        "--quick",
+        "--quiet",
+        "--claim",
+        "rescaling.am_gm",
+        "--tier",
+        "symbolic",
+        "--figures",
+        "--out",
+        tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert rc == 0, err
     pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert "fig1_training_objective.png" in pngs, pngs
     html = (tmp_path / "report.html").read_text()
