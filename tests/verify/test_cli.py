@@ -26,6 +26,18 @@ def bnconvex(*args, cwd=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+#: ``bnconvex verify`` restricted to one fast claim and tier (report tests).
+_ONE_SYMBOLIC_CLAIM = (
+    "verify",
+    "--quick",
+    "--quiet",
+    "--claim",
+    "rescaling.am_gm",
+    "--tier",
+    "symbolic",
+)
+
+
 def assert_usage_error(rc, err, *fragments):
     assert rc == 2, err
     lines = err.strip().splitlines()
@@ -455,35 +467,14 @@ def test_verify_embeds_figures_found_beside_the_report(tmp_path):
     fig.savefig(fig_dir / "demo.png")
     plt.close(fig)
     png = base64.b64encode((fig_dir / "demo.png").read_bytes()).decode()[:64]
-    rc, _, err = bnconvex(
-        "verify",
-        "--quick",
-        "--quiet",
-        "--claim",
-        "rescaling.am_gm",
-        "--tier",
-        "symbolic",
-        "--out",
-        tmp_path,
-    )
+    rc, _, err = bnconvex(*_ONE_SYMBOLIC_CLAIM, "--out", tmp_path)
     assert rc == 0, err
     html = (tmp_path / "report.html").read_text()
     assert png in html, "the figure in DIR/figures was not embedded in report.html"
 
 
 def test_verify_figures_option_draws_and_embeds_the_figures(tmp_path):
-    rc, _, err = bnconvex(
-        "verify",
-        "--quick",
-        "--quiet",
-        "--claim",
-        "rescaling.am_gm",
-        "--tier",
-        "symbolic",
-        "--figures",
-        "--out",
-        tmp_path,
-    )
+    rc, _, err = bnconvex(*_ONE_SYMBOLIC_CLAIM, "--figures", "--out", tmp_path)
     assert rc == 0, err
     pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert "fig1_training_objective.png" in pngs, pngs
