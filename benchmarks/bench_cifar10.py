@@ -461,6 +461,33 @@ def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
+def _announce_and_run(spec: dict[str, Any]) -> dict[str, Any]:
+    print(
+        f"== {spec['label']} (budget {spec['budget']} s)", file=sys.stderr, flush=True
+    )
+    return _run_worker(spec)
+
+
+def _run_parallel(
+    specs: list[dict[str, Any]], args: argparse.Namespace, facts: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Run the workers ``args.jobs`` at a time; results in the order of ``specs``.
+
+    The SGD width cannot wait for the convex runs here, so it is ``--sgd-width``
+    or ``2 P K`` (the neuron count of a convex model whose ``P`` sampled
+    patterns are all distinct, which every run so far has had).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    for spec in specs:
+        if spec["model"] == "nonconvex-sgd":
+            spec["width"] = args.sgd_width or 2 * args.patterns * facts["K"]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(_announce_and_run, specs))
+    _write_partial(args, facts, runs)
+    return runs
+
+
 def _width_from(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
     """SGD width: the largest neuron count among the convex models run so far."""
     counts = [r.get("neurons") or 0 for r in runs if r["model"].startswith("convex")]
@@ -491,7 +518,7 @@ def readme_section(result: dict[str, Any]) -> str:
         f"P = {s['patterns']} sampled patterns, {s['dtype']}, budget "
         f"{s['budget_seconds']:.0f} s per model, seed {s['seed']}."
     )
-    rows = "\n".join(_row(r) for r in result["runs"])
+    rows = "\n".join(_row(r) for r in [*result["runs"], *stopped_rows(result)])
     return "\n".join(
         [
             SECTION_START,
@@ -517,6 +544,11 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
         return []
     cands = "; ".join(
         f"{c['label']}: {c['validation_accuracy']:.4f}"
+        + (
+            f" (peak {c['validation_peak']:.4f} at {c['stop_axis'][:-1]} {c['stop']:g})"
+            if "stop" in c
+            else ""
+        )
         for c in sel["candidates"]
         if isinstance(c.get("validation_accuracy"), float)
     )
@@ -567,6 +599,8 @@ def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run every model in turn (one process each) and write the results."""
     args = _parser().parse_args(argv)
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be >= 1; got {args.jobs}")
     if args.validation and args.update_readme:
         raise SystemExit("--validation runs are for selection: no --update-readme")
     if args.worker is not None:
@@ -583,21 +617,20 @@ def main(argv: list[str] | None = None) -> int:
         if any(s["model"].startswith("convex") for s in specs):
             print("== whitening (shared by the convex models)", file=sys.stderr)
             facts["whitening_seconds"] = _save_factors(_load(specs[0]), factors)
-        runs: list[dict[str, Any]] = []
         for spec in specs:
             spec.update(
                 factors=str(factors),
                 whitening_seconds=facts.get("whitening_seconds", 0.0),
             )
-            if spec["model"] == "nonconvex-sgd":
-                spec["width"] = _width_from(runs, args)
-            print(
-                f"== {spec['label']} (budget {spec['budget']} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-            runs.append(_run_worker(spec))
-            _write_partial(args, facts, runs)
+        if args.jobs == 1:
+            runs: list[dict[str, Any]] = []
+            for spec in specs:
+                if spec["model"] == "nonconvex-sgd":
+                    spec["width"] = _width_from(runs, args)
+                runs.append(_announce_and_run(spec))
+                _write_partial(args, facts, runs)
+        else:
+            runs = _run_parallel(specs, args, facts)
     facts["driver_peak_rss_gb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
@@ -717,7 +750,11 @@ def _selection_summary(paths: list[Path] | None) -> dict[str, Any] | None:
         (x["settings"]["evaluated_on"], x["settings"]["n_train"]) != split for x in sels
     ):
         raise SystemExit("--selection files must use the same validation split")
-    runs = [r for sel in sels for r in sel["runs"]]
+    runs = [
+        {**r, "patterns": sel["settings"].get("patterns")}
+        for sel in sels
+        for r in sel["runs"]
+    ]
     return {
         "files": [str(p) for p in paths],
         "dates": [sel["date"] for sel in sels],
@@ -725,17 +762,82 @@ def _selection_summary(paths: list[Path] | None) -> dict[str, Any] | None:
         "n_fit": first["n_train"],
         "budget_seconds": first["budget_seconds"],
         "argv": [" ".join(sel["argv"]) for sel in sels],
-        "candidates": [
-            {
-                "label": r["label"],
-                "validation_accuracy": r.get("test_accuracy_final"),
-                "train_accuracy": r.get("train_accuracy"),
-                "status": r.get("status"),
-            }
-            for r in runs
-        ],
+        "candidates": [_candidate(r) for r in runs],
         "chosen": choose({"runs": runs}),
     }
+
+
+def _candidate(run: dict[str, Any]) -> dict[str, Any]:
+    """One selection run: its accuracy and where its validation curve peaked."""
+    cand = {
+        "label": _selection_label(run),
+        "validation_accuracy": run.get("test_accuracy_final"),
+        "train_accuracy": run.get("train_accuracy"),
+        "status": run.get("status"),
+        "match": _match_key(run, run.get("patterns")),
+    }
+    acc = run.get("test_accuracy")
+    axis = "epochs" if run["model"] == "nonconvex-sgd" else "iterations"
+    if acc and run.get(axis):
+        best = int(np.argmax(acc))
+        cand.update(
+            stop_axis=axis, stop=run[axis][best], validation_peak=float(acc[best])
+        )
+    return cand
+
+
+def _selection_label(run: dict[str, Any]) -> str:
+    if run["model"] == "nonconvex-sgd":
+        lr = (run.get("sgd") or {}).get("lr")
+        return f"{run['label']}, width {run.get('width')}, lr {lr:g}"
+    P = run.get("patterns")
+    return run["label"] if P is None else f"{run['label']}, P={P}"
+
+
+def _match_key(run: dict[str, Any], patterns: int | None) -> list[Any]:
+    """What must agree for a selection run to stand for a final run."""
+    if run["model"] == "nonconvex-sgd":
+        sgd = run.get("sgd") or {}
+        return [run["model"], run.get("width"), sgd.get("lr"), sgd.get("batch_size")]
+    return [run["model"], run["label"], patterns]
+
+
+def stopped_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Final runs read off at the point where their selection run peaked.
+
+    Early stopping chosen on validation, for every model alike: the selection
+    run (fit on the rest of the training set) gives the epoch (SGD) or solver
+    iteration (convex) at which validation accuracy peaked; the final run's
+    curve is read at its first record at or after that point.  The record is
+    the model a run stopped there would return (SGD: running-average BN
+    statistics, as in the curve).
+    """
+    sel = result["settings"].get("selection") or {}
+    cands = [c for c in sel.get("candidates", []) if "stop" in c]
+    rows = []
+    for run in result["runs"]:
+        key = _match_key(run, result["settings"]["patterns"])
+        cand = next((c for c in cands if c["match"] == key), None)
+        axis = cand and cand["stop_axis"]
+        if cand is None or not run.get(axis):
+            continue
+        at = next(
+            (i for i, v in enumerate(run[axis]) if v >= cand["stop"]),
+            len(run[axis]) - 1,
+        )
+        rows.append(
+            {
+                **{k: run.get(k) for k in ("model", "k", "width", "neurons")},
+                "label": f"{run['label']}, stopped at {axis[:-1]} "
+                f"{run[axis][at]:g} (validation peak {cand['validation_peak']:.4f} "
+                f"at {cand['stop']:g})",
+                "test_accuracy_final": run["test_accuracy"][at],
+                "train_seconds": run["seconds"][at],
+                "peak_rss_gb": run.get("peak_rss_gb"),
+                "status": "stopped (validation)",
+            }
+        )
+    return rows
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -814,6 +916,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="JSON files of --validation runs (same split); embedded in the "
         "results and the README with the candidate chosen over all of them",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="models run at once, one process each (default 1; with more, the "
+        "SGD width is --sgd-width or 2PK)",
     )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument(

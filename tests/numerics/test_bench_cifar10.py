@@ -65,20 +65,22 @@ def test_selection_summary_and_readme_lines(tmp_path):
         "runs": [_run("a", 0.25, train_accuracy=0.5, status="time_limit")],
         "chosen": {"label": "a"},
     }
+    sel["settings"]["patterns"] = 64
     path = tmp_path / "sel.json"
     path.write_text(json.dumps(sel))
     summary = bench._selection_summary([path])
     assert summary["candidates"] == [
         {
-            "label": "a",
+            "label": "a, P=64",
             "validation_accuracy": 0.25,
             "train_accuracy": 0.5,
             "status": "time_limit",
+            "match": ["convex-regularised", "a", 64],
         }
     ]
     line = bench._selection_lines(summary)[0]
     assert "never on the test set" in line, line
-    assert "a: 0.2500" in line, line
+    assert "a, P=64: 0.2500" in line, line
     assert "Chosen: **a**" in line, line
     sel["settings"]["evaluated_on"] = "test set"
     path.write_text(json.dumps(sel))
@@ -110,3 +112,57 @@ def test_selection_over_several_files_chooses_over_all(tmp_path):
     other = _selection_file(tmp_path / "3.json", [_run("d", 0.9)], n_fit=40)
     with pytest.raises(SystemExit, match=r"must use the same validation split"):
         bench._selection_summary([one, other])
+
+
+def _sgd_run(epochs, acc, width=640, lr=0.005):
+    return _run(
+        "sgd",
+        acc[-1],
+        model="nonconvex-sgd",
+        width=width,
+        sgd={"lr": lr, "batch_size": 128},
+        epochs=epochs,
+        seconds=[10.0 * e for e in epochs],
+        test_accuracy=acc,
+    )
+
+
+def test_stopped_rows_read_final_runs_where_validation_peaked(tmp_path):
+    # selection: SGD peaks at epoch 2 (0.50), the convex run at iteration 20 (0.45)
+    convex_sel = _run(
+        "c", 0.40, iterations=[10, 20, 30], test_accuracy=[0.3, 0.45, 0.4]
+    )
+    sel = _selection_file(
+        tmp_path / "s.json",
+        [convex_sel, _sgd_run([1, 2, 3], [0.4, 0.5, 0.3])],
+    )
+    sel_json = json.loads(sel.read_text())
+    sel_json["settings"]["patterns"] = 32
+    sel.write_text(json.dumps(sel_json))
+    final_convex = _run(
+        "c",
+        0.41,
+        iterations=[12, 25, 40],
+        seconds=[1.0, 2.0, 3.0],
+        test_accuracy=[0.31, 0.44, 0.41],
+        neurons=640,
+    )
+    result = {
+        "settings": {"patterns": 32, "selection": bench._selection_summary([sel])},
+        "runs": [
+            final_convex,
+            _sgd_run([1.0, 1.5, 2.0, 3.0], [0.41, 0.47, 0.49, 0.35]),
+            _sgd_run([1.0, 2.0], [0.4, 0.6], width=1280),  # no matching selection run
+        ],
+    }
+    rows = bench.stopped_rows(result)
+    assert [r["model"] for r in rows] == ["convex-regularised", "nonconvex-sgd"]
+    # first record at or after the selection peak: iteration 25 >= 20, epoch 2.0 >= 2
+    assert rows[0]["test_accuracy_final"] == 0.44, rows[0]
+    assert rows[0]["train_seconds"] == 2.0, rows[0]
+    assert "stopped at iteration 25 (validation peak 0.4500 at 20)" in rows[0]["label"]
+    assert rows[1]["test_accuracy_final"] == 0.49, rows[1]
+    assert rows[1]["status"] == "stopped (validation)"
+    # another P in the final run: the convex selection run does not stand for it
+    result["settings"]["patterns"] = 128
+    assert [r["model"] for r in bench.stopped_rows(result)] == ["nonconvex-sgd"]
