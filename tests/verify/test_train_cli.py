@@ -165,6 +165,14 @@ def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
             ["--regularizer", "trunc:3"],
             r"argument --regularizer: must be none, truncated:k",
         ),
+        (
+            ["--regularizer", "truncated:3+truncated:4"],
+            r"argument --regularizer: must be none, .*'truncated:3\+truncated:4'",
+        ),
+        (
+            ["--regularizer", "spectral:nan+truncated:2"],
+            r"argument --regularizer: must be none, truncated:k",
+        ),
         (["--patterns", "0"], r"argument --patterns: must be a positive number"),
         (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
         (["--time-limit", "nan"], r"argument --time-limit: must be a positive number"),
@@ -238,7 +246,8 @@ def test_synthetic_dataset(tmp_path, capsys):
     assert summary["iterations"] <= 60
 
 
-def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys):
+@pytest.mark.parametrize("regularizer", ["truncated:2", "truncated:2+spectral:0.5"])
+def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys, regularizer):
     # n = 5 training images; three patterns given as an (n, P) 0/1 array
     D = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [0, 0, 1], [1, 1, 1]], dtype=np.int8)
     np.save(tmp_path / "p.npy", D)
@@ -248,7 +257,7 @@ def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys):
         "--patterns",
         str(tmp_path / "p.npy"),
         "--regularizer",
-        "truncated:2",
+        regularizer,
         "--max-iter",
         "100",
         "--quiet",
@@ -257,7 +266,7 @@ def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys):
     capsys.readouterr()
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["patterns_used"] == 3
-    assert summary["regularizer"] == "truncated:2"
+    assert summary["regularizer"] == regularizer
     with np.load(tmp_path / "o" / "model.npz") as model:
         assert model["feature_A"].shape == (60, 2)  # d = 4*5*3, k = 2
         assert "gates" not in model.files  # given patterns have no generators
@@ -288,3 +297,22 @@ def test_convex_neurons_counts_nonzero_pattern_sign_class_blocks():
     Sm[2, 3, 1] = 1e-3
     assert convex_neurons(SimpleNamespace(S_plus=Sp, S_minus=Sm)) == 3
     assert convex_neurons(SimpleNamespace(S_plus=Sp[:, :, 0], S_minus=Sm[:, :, 0])) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "k", "power"),
+    [
+        ("none", None, 0.0),
+        ("truncated:256", 256, 0.0),
+        ("spectral:0.5", None, 0.5),
+        ("truncated:256+spectral:0.5", 256, 0.5),
+        ("spectral:1+truncated:64", 64, 1.0),
+    ],
+)
+def test_parse_regularizer_combines_truncation_and_spectral_weighting(text, k, power):
+    from bnconvex.verify.commands.train import parse_regularizer
+
+    reg = parse_regularizer(text)
+    assert (reg.k, reg.power) == (k, power), reg
+    # the summary's spelling parses back to the same regulariser
+    assert parse_regularizer(str(reg)) == reg, str(reg)

@@ -49,36 +49,49 @@ SYNTHETIC = "synthetic"
 class Regularizer:
     r"""Explicit regulariser of the convex model (paper.md §4, claim 21).
 
-    ``kind`` is ``"none"``, ``"truncated"`` (keep the top ``value`` = k
-    singular directions of the whitened data) or ``"spectral"`` (weight the
-    whitened directions by :math:`\sigma^p`, ``value`` = p).
+    Features :math:`[U_k(\Sigma_k/\sigma_1)^p, 1/\sqrt n]`: ``k`` keeps the top
+    ``k`` whitened directions (``None``: all of them) and ``power`` weights them
+    by :math:`(\sigma_j/\sigma_1)^p`; the defaults give :math:`U'` (no
+    regulariser).
     """
 
-    kind: str
-    value: float | None = None
+    k: int | None = None
+    power: float = 0.0
 
     def __str__(self) -> str:
-        if self.kind == "none":
-            return "none"
-        shown = int(self.value) if self.kind == "truncated" else self.value
-        return f"{self.kind}:{shown}"
+        parts = [f"truncated:{self.k}"] if self.k is not None else []
+        parts += [f"spectral:{self.power:g}"] if self.power != 0.0 else []
+        return "+".join(parts) or "none"
 
 
 def parse_regularizer(text: str) -> Regularizer:
-    """Argparse type of ``--regularizer``: none, truncated:k or spectral:p."""
-    kind, _, value = text.partition(":")
-    if kind == "none" and not value:
-        return Regularizer("none")
-    try:
-        if kind == "truncated" and int(value) >= 1:
-            return Regularizer("truncated", int(value))
-        if kind == "spectral" and math.isfinite(float(value)):
-            return Regularizer("spectral", float(value))
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(
-        f"must be none, truncated:k (k >= 1) or spectral:p (finite p); got {text!r}"
-    )
+    """Argparse type of ``--regularizer``.
+
+    ``none``, ``truncated:k``, ``spectral:p`` or both joined by ``+``
+    (``truncated:256+spectral:0.5``), each at most once.
+    """
+    if text == "none":
+        return Regularizer()
+    found: dict[str, int | float] = {}
+    for part in text.split("+"):
+        kind, _, value = part.partition(":")
+        try:
+            if kind == "truncated" and kind not in found and int(value) >= 1:
+                found[kind] = int(value)
+                continue
+            if kind == "spectral" and kind not in found:
+                p = float(value)
+                if math.isfinite(p):
+                    found[kind] = p
+                    continue
+        except ValueError:
+            pass
+        raise argparse.ArgumentTypeError(
+            "must be none, truncated:k (k >= 1), spectral:p (finite p) or "
+            f"truncated:k+spectral:p; got {text!r}"
+        )
+    k = found.get("truncated")
+    return Regularizer(None if k is None else int(k), float(found.get("spectral", 0.0)))
 
 
 def parse_patterns(text: str) -> int | str:
@@ -146,8 +159,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--regularizer",
         type=parse_regularizer,
-        default=Regularizer("none"),
-        metavar="none|truncated:k|spectral:p",
+        default=Regularizer(),
+        metavar="none|truncated:k|spectral:p|truncated:k+spectral:p",
         help="explicit regulariser of the convex model (default none)",
     )
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
@@ -368,7 +381,8 @@ def _fit_convex(
     r"""Fit :func:`bnconvex.numerics.fullscale.fit` and collect what is reported.
 
     ``--regularizer truncated:k`` keeps the top ``k`` whitened directions,
-    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`.
+    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`;
+    ``truncated:k+spectral:p`` does both.
     """
     from bnconvex.numerics._array_api import array_namespace, to_numpy
     from bnconvex.numerics.fullscale import fit
@@ -380,8 +394,8 @@ def _fit_convex(
         beta_a,
         patterns=_patterns(args, X.shape[0], array_namespace(X)),
         seed=args.seed,
-        k=int(reg.value) if reg.kind == "truncated" else None,
-        power=float(reg.value) if reg.kind == "spectral" else 0.0,
+        k=reg.k,
+        power=reg.power,
         bn="a",
         dtype=args.dtype,
         max_iter=args.max_iter,
