@@ -462,9 +462,8 @@ def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _announce_and_run(spec: dict[str, Any]) -> dict[str, Any]:
-    print(
-        f"== {spec['label']} (budget {spec['budget']} s)", file=sys.stderr, flush=True
-    )
+    sys.stderr.write(f"== {spec['label']} (budget {spec['budget']} s)\n")
+    sys.stderr.flush()
     return _run_worker(spec)
 
 
