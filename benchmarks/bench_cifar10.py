@@ -542,9 +542,11 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     if not sel:
         return []
     cands = "; ".join(
-        f"{c['label']}: {c['validation_accuracy']:.4f}"
+        f"{c['label']} ({c.get('budget_seconds') or 0:.0f} s): "
+        f"{c['validation_accuracy']:.4f}"
         + (
-            f" (peak {c['validation_peak']:.4f} at {c['stop_axis'][:-1]} {c['stop']:g})"
+            f" (peak {c['validation_peak']:.4f} at {c['stop_axis'][:-1]} "
+            f"{c['stop']:.4g})"
             if "stop" in c
             else ""
         )
@@ -555,7 +557,7 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     return [
         f"Hyper-parameters of the regularised convex model chosen on a validation "
         f"split, never on the test set ({sel['evaluated_on']}; fit on "
-        f"{sel['n_fit']} images, {sel['budget_seconds']:.0f} s per candidate): "
+        f"{sel['n_fit']} images; each candidate's budget in brackets): "
         f"{cands}. Chosen: **{chosen}**. Commands: "
         + "; ".join(f"`{a}`" for a in sel["argv"])
         + ".",
@@ -598,6 +600,8 @@ def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run every model in turn (one process each) and write the results."""
     args = _parser().parse_args(argv)
+    if args.render is not None:
+        return render(args)
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be >= 1; got {args.jobs}")
     if args.validation and args.update_readme:
@@ -639,6 +643,24 @@ def main(argv: list[str] | None = None) -> int:
     from bnconvex.numerics.datasets import atomic_write_text
 
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    if args.update_readme:
+        update_readme(readme_section(result), args.readme)
+    print(readme_section(result))
+    return 0
+
+
+def render(args: argparse.Namespace) -> int:
+    """Re-render a finished result: selection summary from ``--selection``, README.
+
+    For selection runs made after the final runs (their choice is recomputed
+    from the validation files alone); the measured runs are not touched.
+    """
+    from bnconvex.numerics.datasets import atomic_write_text
+
+    result = json.loads(Path(args.render).read_text())
+    if args.selection:
+        result["settings"]["selection"] = _selection_summary(args.selection)
+    atomic_write_text(args.render, json.dumps(result, indent=1) + "\n")
     if args.update_readme:
         update_readme(readme_section(result), args.readme)
     print(readme_section(result))
@@ -750,7 +772,11 @@ def _selection_summary(paths: list[Path] | None) -> dict[str, Any] | None:
     ):
         raise SystemExit("--selection files must use the same validation split")
     runs = [
-        {**r, "patterns": sel["settings"].get("patterns")}
+        {
+            **r,
+            "patterns": sel["settings"].get("patterns"),
+            "selection_budget": sel["settings"]["budget_seconds"],
+        }
         for sel in sels
         for r in sel["runs"]
     ]
@@ -759,7 +785,7 @@ def _selection_summary(paths: list[Path] | None) -> dict[str, Any] | None:
         "dates": [sel["date"] for sel in sels],
         "evaluated_on": first["evaluated_on"],
         "n_fit": first["n_train"],
-        "budget_seconds": first["budget_seconds"],
+        "budget_seconds": sorted({sel["settings"]["budget_seconds"] for sel in sels}),
         "argv": [" ".join(sel["argv"]) for sel in sels],
         "candidates": [_candidate(r) for r in runs],
         "chosen": choose({"runs": runs}),
@@ -773,6 +799,7 @@ def _candidate(run: dict[str, Any]) -> dict[str, Any]:
         "validation_accuracy": run.get("test_accuracy_final"),
         "train_accuracy": run.get("train_accuracy"),
         "status": run.get("status"),
+        "budget_seconds": run.get("selection_budget"),
         "match": _match_key(run, run.get("patterns")),
     }
     acc = run.get("test_accuracy")
@@ -828,8 +855,8 @@ def stopped_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 **{k: run.get(k) for k in ("model", "k", "width", "neurons")},
                 "label": f"{run['label']}, stopped at {axis[:-1]} "
-                f"{run[axis][at]:g} (validation peak {cand['validation_peak']:.4f} "
-                f"at {cand['stop']:g})",
+                f"{run[axis][at]:.4g} (validation peak {cand['validation_peak']:.4f} "
+                f"at {cand['stop']:.4g})",
                 "test_accuracy_final": run["test_accuracy"][at],
                 "train_seconds": run["seconds"][at],
                 "peak_rss_gb": run.get("peak_rss_gb"),
@@ -930,6 +957,13 @@ def _parser() -> argparse.ArgumentParser:
         help="rewrite this benchmark's section of benchmarks/README.md",
     )
     p.add_argument("--readme", type=Path, default=README, help="README to update")
+    p.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        help="re-render this finished result file (selection summary from "
+        "--selection; README with --update-readme); runs nothing",
+    )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--result", default=None, help=argparse.SUPPRESS)
     return p

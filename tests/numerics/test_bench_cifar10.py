@@ -75,12 +75,13 @@ def test_selection_summary_and_readme_lines(tmp_path):
             "validation_accuracy": 0.25,
             "train_accuracy": 0.5,
             "status": "time_limit",
+            "budget_seconds": 30.0,
             "match": ["convex-regularised", "a", 64],
         }
     ]
     line = bench._selection_lines(summary)[0]
     assert "never on the test set" in line, line
-    assert "a, P=64: 0.2500" in line, line
+    assert "a, P=64 (30 s): 0.2500" in line, line
     assert "Chosen: **a**" in line, line
     sel["settings"]["evaluated_on"] = "test set"
     path.write_text(json.dumps(sel))
@@ -166,3 +167,36 @@ def test_stopped_rows_read_final_runs_where_validation_peaked(tmp_path):
     # another P in the final run: the convex selection run does not stand for it
     result["settings"]["patterns"] = 128
     assert [r["model"] for r in bench.stopped_rows(result)] == ["nonconvex-sgd"]
+
+
+def test_render_recomputes_the_selection_and_rewrites_the_readme_section(tmp_path):
+    sel = _selection_file(tmp_path / "s.json", [_run("c", 0.5)])
+    result = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "machine": {"cpu_count": 2},
+        "argv": ["python", "benchmarks/bench_cifar10.py"],
+        "settings": {
+            "n_train": 50,
+            "n_test": 10,
+            "beta_a": 1e-3,
+            "patterns": 4,
+            "dtype": "float32",
+            "budget_seconds": 30.0,
+            "seed": 0,
+            "selection": None,
+        },
+        "runs": [_run("c", 0.42, neurons=80, train_accuracy=0.5, status="time_limit")],
+    }
+    out = tmp_path / "r.json"
+    out.write_text(json.dumps(result))
+    readme = tmp_path / "README.md"
+    readme.write_text("# B\n\nkept text\n")
+    argv = ["--render", str(out), "--selection", str(sel), "--update-readme"]
+    assert bench.main([*argv, "--readme", str(readme)]) == 0
+    rendered = json.loads(out.read_text())
+    assert rendered["settings"]["selection"]["chosen"]["label"] == "c"
+    assert rendered["runs"] == result["runs"], "the measured runs are not touched"
+    text = readme.read_text()
+    assert "kept text" in text, text
+    assert "| c | 80 | 0.4200 | 0.5000 |" in text, text
+    assert "Chosen: **c**" in text, text
