@@ -68,7 +68,8 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         ax_a.plot(run["seconds"], acc, label=_label(run), **style)
         steps = _iterations(run)
         if steps is not None:
-            ax_b.plot(steps, acc, **style)
+            keep = steps > 0  # log axis: the untrained starting point has no place
+            ax_b.plot(steps[keep], acc[keep], **style)
     ax_a.set(
         xlabel="wall time (s)", ylabel="test accuracy (%)", title="(a) accuracy vs time"
     )
