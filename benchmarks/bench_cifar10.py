@@ -230,9 +230,9 @@ class _Snapshots:
         )
 
 
-def _snapshot_solution(Sp: np.ndarray, Sm: np.ndarray) -> Any:
+def _snapshot_solution(Sp: np.ndarray, Sm: np.ndarray, gated: bool = False) -> Any:
     """A stand-in solution with blocks ``(P, m, K)`` for ``FullScaleModel``."""
-    return types.SimpleNamespace(S_plus=Sp, S_minus=Sm, gated=False)
+    return types.SimpleNamespace(S_plus=Sp, S_minus=Sm, gated=gated)
 
 
 def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -480,17 +480,20 @@ def _run_parallel(
 
     for spec in specs:
         if spec["model"] == "nonconvex-sgd":
-            spec["width"] = args.sgd_width or 2 * args.patterns * facts["K"]
+            spec["width"] = _width_from([], args, facts["K"])
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = list(pool.map(_announce_and_run, specs))
     _write_partial(args, facts, runs)
     return runs
 
 
-def _width_from(runs: list[dict[str, Any]], args: argparse.Namespace) -> int:
-    """SGD width: the largest neuron count among the convex models run so far."""
+def _width_from(
+    runs: list[dict[str, Any]], args: argparse.Namespace, classes: int
+) -> int:
+    """SGD width: ``--sgd-width``, else the largest neuron count among the convex
+    models run so far, else ``2 P K`` (``K = classes``)."""
     counts = [r.get("neurons") or 0 for r in runs if r["model"].startswith("convex")]
-    return args.sgd_width or max(counts, default=0) or 2 * args.patterns * 10
+    return args.sgd_width or max(counts, default=0) or 2 * args.patterns * classes
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -629,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
             runs: list[dict[str, Any]] = []
             for spec in specs:
                 if spec["model"] == "nonconvex-sgd":
-                    spec["width"] = _width_from(runs, args)
+                    spec["width"] = _width_from(runs, args, facts["K"])
                 runs.append(_announce_and_run(spec))
                 _write_partial(args, facts, runs)
         else:
@@ -640,12 +643,18 @@ def main(argv: list[str] | None = None) -> int:
     result = _result(args, facts, runs)
     if args.validation:
         result["chosen"] = choose(result)
+    return _publish(result, args.out, args)
+
+
+def _publish(result: dict[str, Any], path: Path, args: argparse.Namespace) -> int:
+    """Write ``result`` to ``path``, its README section if asked, and print it."""
     from bnconvex.numerics.datasets import atomic_write_text
 
-    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+    section = readme_section(result)
     if args.update_readme:
-        update_readme(readme_section(result), args.readme)
-    print(readme_section(result))
+        update_readme(section, args.readme)
+    print(section)
     return 0
 
 
@@ -655,16 +664,10 @@ def render(args: argparse.Namespace) -> int:
     For selection runs made after the final runs (their choice is recomputed
     from the validation files alone); the measured runs are not touched.
     """
-    from bnconvex.numerics.datasets import atomic_write_text
-
     result = json.loads(Path(args.render).read_text())
     if args.selection:
         result["settings"]["selection"] = _selection_summary(args.selection)
-    atomic_write_text(args.render, json.dumps(result, indent=1) + "\n")
-    if args.update_readme:
-        update_readme(readme_section(result), args.readme)
-    print(readme_section(result))
-    return 0
+    return _publish(result, args.render, args)
 
 
 def _write_partial(
@@ -844,9 +847,9 @@ def stopped_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     for run in result["runs"]:
         key = _match_key(run, result["settings"]["patterns"])
         cand = next((c for c in cands if c["match"] == key), None)
-        axis = cand and cand["stop_axis"]
-        if cand is None or not run.get(axis):
+        if cand is None or not run.get(cand["stop_axis"]):
             continue
+        axis = cand["stop_axis"]
         at = next(
             (i for i, v in enumerate(run[axis]) if v >= cand["stop"]),
             len(run[axis]) - 1,

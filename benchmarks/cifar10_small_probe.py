@@ -16,13 +16,17 @@ import argparse
 import json
 import sys
 import time
-import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
-from bench_cifar10 import _accuracy, validation_split
-from bnconvex.numerics.datasets import load_classification
+from bench_cifar10 import (
+    _accuracy,
+    _load,
+    _run_sgd,
+    _snapshot_solution,
+    _Snapshots,
+)
 from bnconvex.numerics.fullscale.model import FullScaleModel
 from bnconvex.numerics.fullscale.patterns import sample_patterns
 from bnconvex.numerics.fullscale.regularizers import spectral_features
@@ -55,44 +59,35 @@ ap.add_argument(
 )
 a = ap.parse_args()
 
-data = load_classification(
-    a.data, subset=a.subset, seed=0, dtype="float32", cache=a.cache
+# bench_cifar10's loader: the held-out split stands in for the test set
+data = _load(
+    {
+        "dataset": a.data,
+        "subset": a.subset,
+        "seed": 0,
+        "dtype": "float32",
+        "cache": a.cache,
+        "validation": a.val,
+    }
 )
-fit, held = validation_split(data.y_train.size, a.val, 0)
-Xtr, ytr, Xv, yv = (
-    data.X_train[fit],
-    data.y_train[fit],
-    data.X_train[held],
-    data.y_train[held],
-)
-K = 10
-Y = np.eye(K, dtype=np.float32)[ytr]
+Xtr, ytr, Xv, yv = data.X_train, data.y_train, data.X_test, data.y_test
+Y = data.one_hot()
 out = {"args": vars(a)}
 if a.sgd:
-    from bnconvex.numerics import sgd
-
-    n = Xtr.shape[0]
-    res = sgd.train_sgd(
-        Xtr,
-        Y,
-        1e-3 * np.sqrt(n),
-        a.sgd,
-        seed=0,
-        convention="std",
-        optimizer="sgd",
-        lr=a.lr,
-        momentum=0.9,
-        batch_size=128,
-        epochs=10000,
-        time_limit=a.budget,
-        loss="squared",
-        eps=1e-5,
-        X_test=Xv,
-        y_test=yv,
-        record_every=0.5,
+    run = _run_sgd(
+        data,
+        {
+            "beta_a": 1e-3,
+            "width": a.sgd,
+            "seed": 0,
+            "sgd_lr": a.lr,
+            "batch_size": 128,
+            "budget": a.budget,
+            "record_every": 0.5,
+        },
     )
-    acc = res.history["test_accuracy"]
-    t = res.history["seconds"]
+    acc = np.asarray(run["curve"]["test_accuracy"])
+    t = np.asarray(run["curve"]["seconds"])
     out.update(
         best=float(acc.max()), t_best=float(t[acc.argmax()]), final=float(acc[-1])
     )
@@ -102,11 +97,7 @@ else:
     fmap = spectral_features(fac, a.p, k=a.k)
     F = fmap.transform(Xtr, dtype=np.float32)
     D, gates = sample_patterns(F, a.P, seed=0)
-    snaps = []
-
-    def cb(pr):
-        return snaps.append((pr.seconds, np.array(pr.S_plus), np.array(pr.S_minus)))
-
+    snaps = _Snapshots()
     left = a.budget - (time.perf_counter() - t0)
     init = None
     if a.warm:
@@ -123,18 +114,13 @@ else:
         time_limit=left,
         verbose=False,
         init=init,
-        callback=cb,
+        callback=snaps,
         callback_every=10,
     )
     phi = fmap.transform(Xv, dtype=F.dtype)
     accs = []
-    for t, Sp, Sm in [*snaps, (sol.seconds, sol.S_plus, sol.S_minus)]:
-        m = FullScaleModel(
-            fmap,
-            gates,
-            types.SimpleNamespace(S_plus=Sp, S_minus=Sm, gated=a.gated),
-            a.beta,
-        )
+    for t, _, Sp, Sm in [*snaps.points, (sol.seconds, 0, sol.S_plus, sol.S_minus)]:
+        m = FullScaleModel(fmap, gates, _snapshot_solution(Sp, Sm, a.gated), a.beta)
         accs.append((round(t), _accuracy(m.predict_features(phi), yv)))
     mfin = FullScaleModel(fmap, gates, sol, a.beta)
     out.update(
