@@ -20,7 +20,9 @@ solved by Newton's method with Hessian
 :math:`M^TM + \beta\,\mathrm{blkdiag}((I - \hat z_b \hat z_b^T)/\|z_b\|)`.
 When the guess is right it converges quadratically to the exact optimum; a
 wrong guess is caught afterwards by the feasibility check and the dual
-certificate, never trusted.
+certificate, never trusted.  :func:`polish` guesses the face from a barrier
+iterate; :func:`polish_faces` takes any guess (``working-set`` reads it off
+its primal-dual iterate).
 """
 
 from __future__ import annotations
@@ -241,25 +243,37 @@ def polish(
 ) -> np.ndarray | None:
     """Polished blocks (2, P, m) on the guessed face, or None if the guess failed.
 
-    Starting from the face guessed from the barrier iterate, each round solves
-    the face problem by Newton's method, moves rows that the solution violates
-    into the active sets, and adds the blocks whose dual constraint is violated
-    most (a primal active-set step).  The result is returned only if every
-    linear slack stays above ``-1e-13`` (rounding); optimality is judged by
-    the caller's certificate.
+    The face is guessed from the barrier iterate ``X`` at barrier weight
+    ``tau`` (module Notes) and handed to :func:`polish_faces`.
     """
     theta = float(np.sqrt((blk.n + 2) / (tau * blk.beta)))
-    faces = _faces(blk, X, theta)
+    return polish_faces(blk, _faces(blk, X, theta), X.shape, rounds=rounds)
+
+
+def polish_faces(
+    blk: Blocks, faces: list, shape: tuple, *, rounds: int = 8
+) -> np.ndarray | None:
+    """Polished blocks of the given shape from the starting ``faces``, or None.
+
+    ``faces`` holds ``(sign, pattern, N, x)``: block ``(sign, pattern)``
+    restricted to ``range(N)`` (``N`` an orthonormal basis of the null space of
+    its guessed active rows), starting at ``x``.  Each round solves the face
+    problem by Newton's method, moves rows that the solution violates into the
+    active sets, and adds the blocks whose dual constraint is violated most (a
+    primal active-set step).  The result is returned only if every linear
+    slack stays above ``-1e-13`` (rounding); optimality is judged by the
+    caller's certificate.
+    """
     for _ in range(rounds):
         faces = _solve_faces(blk, faces)
         faces, changed = _tighten(blk, faces)
         if changed:
             continue
-        extra = _violators(blk, _to_blocks(blk, faces, X.shape), faces)
+        extra = _violators(blk, _to_blocks(blk, faces, shape), faces)
         if not extra:
             break
         faces = faces + extra
-    Xp = _to_blocks(blk, faces, X.shape)
+    Xp = _to_blocks(blk, faces, shape)
     if blk.slacks(Xp).min() < -1e-13:
         return None
     return Xp

@@ -28,8 +28,13 @@ quantity for the certificate).  The solver
    most ``max(min_add, k/2)`` per round), drops the zero blocks that are
    strictly inactive (each block at most once, so the rounds cannot cycle),
    and repeats until no block outside the set violates;
-4. when the certified gap misses ``tol``, polishes the point with the
-   active-set Newton step of ``ipm`` (:mod:`._polish`) and keeps the better.
+4. when the certified gap misses ``tol`` (float64 runs out in the
+   interior-point method before ``1e-9`` on programs with hundreds of
+   non-zero blocks), polishes the point by the active-set Newton step of
+   :mod:`._polish` on the face read off the primal-dual iterate (support:
+   blocks above ``ZERO_BLOCK``; active rows: slack below multiplier), then,
+   if that misses ``tol``, on ``ipm``'s barrier-based guess, and keeps the
+   best certified point.
 
 Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
 its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
@@ -70,7 +75,7 @@ from ._pdip import (
     solve_restricted,
     warm_start,
 )
-from ._polish import polish
+from ._polish import _null_basis, polish, polish_faces
 
 name = "working-set"
 
@@ -176,6 +181,27 @@ def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
     return warm_start(R, X, t, zl, zq, WARM_SHIFT)
 
 
+def _pd_faces(blk, W: np.ndarray, state: _Iterate) -> list:
+    """Faces of the primal-dual iterate ``state`` of the blocks ``W`` (flat indices).
+
+    The support is the blocks above ``ZERO_BLOCK`` of the largest norm; the
+    active rows of a block are those whose slack is below its multiplier
+    (``sl < zl``: near the optimum of a strictly complementary program the
+    active slacks and the inactive multipliers both go to zero).  Every block
+    keeps its own face; blocks of different patterns that meet on a common
+    face stay separate (the face Hessian's ridge covers the flat direction).
+    """
+    norms = np.linalg.norm(state.X, axis=1)
+    faces = []
+    for j in np.flatnonzero(norms > ZERO_BLOCK * norms.max(initial=0.0)):
+        s, p = divmod(int(W[j]), blk.P)
+        active = state.sl[j] < state.zl[j]
+        N = _null_basis((blk.sign[:, p, None] * blk.U)[active], blk.m)
+        if N.shape[1] > 0:
+            faces.append((s, p, N, N @ (N.T @ state.X[j])))
+    return faces
+
+
 class _Rounds:
     """State of the working-set loop in normalised units (``||y|| = 1``)."""
 
@@ -190,6 +216,7 @@ class _Rounds:
         self.scores = BlockScores(problem.U_prime, problem.D)
         self.X = np.zeros((2, problem.P, problem.m))
         self.prev = None
+        self.last = None
         self.iterations = 0
         self.history: list[dict[str, float]] = []
 
@@ -251,7 +278,7 @@ class _Rounds:
             # no violator at the round tolerance: finish this program accurately
             res = self.run(R, W, res.state, final)
             nxt = self.violators(cap)
-        self.prev = (W, res.state)
+        self.prev = self.last = (W, res.state)
         if nxt.size:
             self.drop_inactive(W, res.state)
         self.record(res, nxt)
@@ -274,29 +301,51 @@ class _Rounds:
                 file=sys.stderr,
             )
 
-    def polish(self, gap: float):
-        r"""Active-set Newton polish of the current blocks (:mod:`._polish`).
+    def polish(self, gap: float, tol: float):
+        r"""Active-set Newton polish of the last round's point (:mod:`._polish`).
 
-        The face problem is solved on the patterns of the working set; the
-        barrier weight that sets the polish thresholds is taken from the
-        interior-point gap (:math:`\tau = \nu/\text{gap}`).  Returns the
-        polished blocks (2, P, m) in the units of ``y`` and their certificate,
-        or None when the polish fails; the caller keeps the better point.
+        Two guesses of the optimal face are tried, the first from the
+        primal-dual iterate itself (:func:`_pd_faces`), the second ``ipm``'s
+        guess from a barrier weight :math:`\tau = \nu/\text{gap}`; the
+        second only when the first misses ``tol``.  Returns the best polished
+        blocks (2, P, m) in the units of ``y`` with their certificate, or None
+        when no guess gives a feasible point; the caller keeps the better of
+        this and the unpolished point.
         """
-        kept = np.unique(np.flatnonzero(self.inside) % self.problem.P)
+        W, state = self.last
+        P = self.problem.P
+        full = make_blocks(self.problem, np.arange(P), newton_data=False)
+        kept = np.unique(W % P)
+        best = None
+        for make in (
+            lambda: polish_faces(full, _pd_faces(full, W, state), (2, P, full.m)),
+            lambda: self._barrier_polish(kept, gap),
+        ):
+            try:
+                with np.errstate(divide="raise", invalid="raise", over="raise"):
+                    Xp = make()
+            except (np.linalg.LinAlgError, FloatingPointError):
+                Xp = None
+            if Xp is None:
+                continue
+            self.scores.update(self.y - predict(self.problem, Xp[0], Xp[1]))
+            cert = self.certificate_of(Xp)
+            if best is None or cert.gap < best[1].gap:
+                best = (Xp * self.norm_y, cert)
+            if best[1].relative_gap <= tol:
+                break
+        return best
+
+    def _barrier_polish(self, kept: np.ndarray, gap: float) -> np.ndarray | None:
+        r"""``ipm``'s polish from the face guessed at :math:`\tau = \nu/\text{gap}`."""
         blk = make_blocks(self.problem, kept, newton_data=False)
         tau = blk.nu / max(gap, np.finfo(float).tiny)
-        try:
-            with np.errstate(divide="raise", invalid="raise", over="raise"):
-                Xp = polish(blk, self.X[:, kept], tau)
-        except (np.linalg.LinAlgError, FloatingPointError):
-            return None
+        Xp = polish(blk, self.X[:, kept], tau)
         if Xp is None:
             return None
         X = np.zeros_like(self.X)
         X[:, kept] = Xp
-        self.scores.update(self.y - predict(self.problem, X[0], X[1]))
-        return X * self.norm_y, self.certificate_of(X)
+        return X
 
     def certificate(self) -> Certificate:
         """Return the dual certificate of the current blocks (bound from the scores)."""
@@ -388,7 +437,7 @@ def solve(
             break
     X, cert = rounds.X * rounds.norm_y, rounds.certificate()
     if reason == "converged" and last is not None and cert.relative_gap > tol:
-        polished = rounds.polish(last.gap)
+        polished = rounds.polish(last.gap, tol)
         if polished is not None and polished[1].gap < cert.gap:
             X, cert = polished
     return finish(
