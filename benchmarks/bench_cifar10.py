@@ -69,6 +69,10 @@ RESULTS = HERE / "results" / "cifar10.json"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "bnconvex-cifar10-raw.npz"
 SECTION_START = "<!-- bench_cifar10: start (written by bench_cifar10.py) -->"
 SECTION_END = "<!-- bench_cifar10: end -->"
+SEEDS_START = (
+    "<!-- bench_cifar10 seeds: start (written by bench_cifar10.py --seeds) -->"
+)
+SEEDS_END = "<!-- bench_cifar10 seeds: end -->"
 
 
 # --------------------------------------------------------------------------
@@ -568,18 +572,112 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def update_readme(section: str, path: Path = README) -> None:
-    """Replace (or append) only this benchmark's section of the README."""
+def update_readme(
+    section: str,
+    path: Path = README,
+    markers: tuple[str, str] = (SECTION_START, SECTION_END),
+) -> None:
+    """Replace (or append) only the section between ``markers`` of the README."""
     from bnconvex.numerics.datasets import atomic_write_text
 
+    start, end = markers
     text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     atomic_write_text(path, text)
+
+
+def _progress(run: dict[str, Any]) -> str:
+    """Work a run did in its budget: solver iterations or SGD epochs."""
+    if run["model"].startswith("convex"):
+        return f"{run.get('solver_iterations', '-')} it"
+    epochs = run.get("epochs_done")
+    return f"{epochs:.1f} ep" if isinstance(epochs, (int, float)) else "-"
+
+
+def seeds_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Final test accuracy per model label and seed, for labels in every result.
+
+    Returns ``{"seeds": [...], "models": [{"label", "accuracy": [...],
+    "progress": [...], "mean", "std", "min", "best_at"}]}`` where ``best_at``
+    counts the seeds at which the model is strictly ahead of every other
+    model.  Raises SystemExit when two results share a seed or were run with
+    different budgets, pattern counts or training sizes.
+    """
+    seeds = [r["settings"]["seed"] for r in results]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds: two results share a seed: {seeds}")
+    for key in ("budget_seconds", "patterns", "n_train"):
+        values = {r["settings"][key] for r in results}
+        if len(values) > 1:
+            raise SystemExit(f"--seeds: results differ in {key}: {sorted(values)}")
+    by_seed = [{run["label"]: run for run in r["runs"]} for r in results]
+    labels = [lab for lab in by_seed[0] if all(lab in b for b in by_seed)]
+    models = []
+    for lab in labels:
+        acc = np.array([b[lab]["test_accuracy_final"] for b in by_seed], dtype=float)
+        models.append(
+            {
+                "label": lab,
+                "accuracy": acc.tolist(),
+                "progress": [_progress(b[lab]) for b in by_seed],
+                "mean": float(acc.mean()),
+                "std": float(acc.std(ddof=1)) if acc.size > 1 else 0.0,
+                "min": float(acc.min()),
+            }
+        )
+    table = np.array([m["accuracy"] for m in models]).reshape(len(models), -1)
+    for k, m in enumerate(models):
+        others = np.delete(table, k, axis=0)
+        ahead = table[k] > others.max(axis=0) if others.size else table[k] == table[k]
+        m["best_at"] = int(np.sum(ahead))
+    return {"seeds": seeds, "models": models}
+
+
+def seeds_section(summary: dict[str, Any], paths: list[Path]) -> str:
+    """Markdown section: one row per model, one column per seed."""
+    seeds = summary["seeds"]
+    head = (
+        "| model | "
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean | std | best at |"
+    )
+    rule = "|---|" + "---|" * (len(seeds) + 3)
+    rows = [
+        f"| {m['label']} | "
+        + " | ".join(
+            f"{a:.4f} ({p})" for a, p in zip(m["accuracy"], m["progress"], strict=True)
+        )
+        + f" | {m['mean']:.4f} | {m['std']:.4f} | {m['best_at']} of {len(seeds)} |"
+        for m in summary["models"]
+    ]
+    return "\n".join(
+        [
+            SEEDS_START,
+            "### CIFAR-10 over seeds (final test accuracy; work done in the budget)",
+            "",
+            head,
+            rule,
+            *rows,
+            "",
+            "Files: " + ", ".join(f"`{p.name}`" for p in paths) + ".",
+            SEEDS_END,
+        ]
+    )
+
+
+def seeds(args: argparse.Namespace) -> int:
+    """Print (and with ``--update-readme`` write) the table over ``--seeds`` files."""
+    results = [json.loads(Path(p).read_text()) for p in args.seeds]
+    section = seeds_section(seeds_summary(results), list(args.seeds))
+    if args.update_readme:
+        update_readme(section, args.readme, (SEEDS_START, SEEDS_END))
+    print(section)
+    return 0
 
 
 def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
@@ -603,6 +701,8 @@ def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run every model in turn (one process each) and write the results."""
     args = _parser().parse_args(argv)
+    if args.seeds is not None:
+        return seeds(args)
     if args.render is not None:
         return render(args)
     if args.jobs < 1:
@@ -966,6 +1066,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="re-render this finished result file (selection summary from "
         "--selection; README with --update-readme); runs nothing",
+    )
+    p.add_argument(
+        "--seeds",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="finished result files of runs that differ only in --seed: print "
+        "the final test accuracy per model and seed (README section with "
+        "--update-readme); runs nothing",
     )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--result", default=None, help=argparse.SUPPRESS)

@@ -200,3 +200,59 @@ def test_render_recomputes_the_selection_and_rewrites_the_readme_section(tmp_pat
     assert "kept text" in text, text
     assert "| c | 80 | 0.4200 | 0.5000 |" in text, text
     assert "Chosen: **c**" in text, text
+
+
+def _seed_result(seed, convex_acc, sgd_acc, budget=30.0):
+    return {
+        "settings": {
+            "seed": seed,
+            "budget_seconds": budget,
+            "patterns": 4,
+            "n_train": 50,
+        },
+        "runs": [
+            _run("sgd", sgd_acc, model="nonconvex-sgd", epochs_done=2.5),
+            _run("cvx", convex_acc, solver_iterations=40),
+        ],
+    }
+
+
+def test_seeds_summary_counts_where_each_model_leads():
+    results = [_seed_result(0, 0.50, 0.47), _seed_result(1, 0.46, 0.48)]
+    results.append(_seed_result(2, 0.49, 0.49))  # a tie leads for neither
+    summary = bench.seeds_summary(results)
+    assert summary["seeds"] == [0, 1, 2]
+    by = {m["label"]: m for m in summary["models"]}
+    assert by["cvx"]["best_at"] == 1
+    assert by["sgd"]["best_at"] == 1
+    assert by["cvx"]["accuracy"] == [0.50, 0.46, 0.49]
+    assert abs(by["cvx"]["mean"] - (0.50 + 0.46 + 0.49) / 3) < 1e-12
+    assert abs(by["sgd"]["std"] - np.std([0.47, 0.48, 0.49], ddof=1)) < 1e-12
+    assert by["cvx"]["progress"] == ["40 it"] * 3
+    assert by["sgd"]["progress"] == ["2.5 ep"] * 3
+
+
+def test_seeds_summary_refuses_mixed_runs():
+    with pytest.raises(SystemExit, match="share a seed"):
+        bench.seeds_summary([_seed_result(0, 0.5, 0.4), _seed_result(0, 0.5, 0.4)])
+    with pytest.raises(SystemExit, match="differ in budget_seconds"):
+        bench.seeds_summary([_seed_result(0, 0.5, 0.4), _seed_result(1, 0.5, 0.4, 60)])
+
+
+def test_seeds_table_is_its_own_readme_section(tmp_path):
+    paths = []
+    for seed, (a, b) in enumerate([(0.5, 0.4), (0.45, 0.47)]):
+        paths.append(tmp_path / f"s{seed}.json")
+        paths[-1].write_text(json.dumps(_seed_result(seed, a, b)))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# B\n\n{bench.SECTION_START}\nmain table\n{bench.SECTION_END}\n"
+    )
+    argv = ["--seeds", *map(str, paths), "--update-readme", "--readme", str(readme)]
+    assert bench.main(argv) == 0
+    text = readme.read_text()
+    assert "main table" in text, "the main section is kept"
+    assert "| cvx | 0.5000 (40 it) | 0.4500 (40 it) | 0.4750 |" in text, text
+    assert text.count(bench.SEEDS_START) == 1
+    assert bench.main(argv) == 0  # a second write replaces the section
+    assert readme.read_text().count(bench.SEEDS_START) == 1
