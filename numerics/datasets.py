@@ -27,6 +27,7 @@ IDX folder
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import io
 import os
@@ -660,7 +661,7 @@ def _detect_reader(path: Path) -> Callable[..., RawImages]:
         if name.endswith((".tar.gz", ".tgz", ".tar")):
             return read_image_tar
         if name.endswith(".npz"):
-            return _load_raw_cache
+            return functools.partial(_load_raw_cache, name="source")
         raise InputError(
             f"`source` has an unsupported format: {str(path)!r} "
             "(expected a folder, .tar.gz/.tgz/.tar, or a .npz cache)"
@@ -685,8 +686,11 @@ def save_raw_cache(raw: RawImages, path: str | os.PathLike[str]) -> Path:
     )
 
 
-def _load_raw_cache(path: str | os.PathLike[str], **_unused: Any) -> RawImages:
-    path = _existing(path, "cache")
+def _load_raw_cache(
+    path: str | os.PathLike[str], name: str = "cache", **_unused: Any
+) -> RawImages:
+    """Read a decoded-image cache; errors name the argument ``name``."""
+    path = _existing(path, name)
     keys = (
         "train_images",
         "train_labels",
@@ -699,20 +703,20 @@ def _load_raw_cache(path: str | os.PathLike[str], **_unused: Any) -> RawImages:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in keys if k not in data.files]
             if missing:
-                raise InputError(f"`cache` {str(path)!r} lacks arrays {missing}")
+                raise InputError(f"`{name}` {str(path)!r} lacks arrays {missing}")
             arrays = {k: data[k] for k in keys}
     except (OSError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(
-            f"`cache` {str(path)!r} is not a readable .npz file ({exc})"
+            f"`{name}` {str(path)!r} is not a readable .npz file ({exc})"
         ) from None
     classes = tuple(str(c) for c in arrays["classes"])
     return RawImages(
         arrays["train_images"],
-        _check_label_range(arrays["train_labels"], len(classes), "cache"),
+        _check_label_range(arrays["train_labels"], len(classes), name),
         arrays["test_images"],
-        _check_label_range(arrays["test_labels"], len(classes), "cache"),
+        _check_label_range(arrays["test_labels"], len(classes), name),
         classes,
         str(arrays["source"]),
     )

@@ -145,10 +145,12 @@ def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
             r"`--cache` must end in .npz",
         ),
         (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
+        (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks arrays"),
     ],
 )
 def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
     argv = [a.format(tmp=tmp_path, tree=tree) for a in argv]
+    np.savez(tmp_path / "xy.npz", X=np.zeros((3, 2)), y=np.zeros(3))  # not a cache
     rc = main(["train", *argv, "--beta", "1", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2
