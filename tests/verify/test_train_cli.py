@@ -318,3 +318,19 @@ def test_parse_regularizer_combines_truncation_and_spectral_weighting(text, k, p
     assert (reg.k, reg.power) == (k, power), reg
     # the summary's spelling parses back to the same regulariser
     assert parse_regularizer(str(reg)) == reg, str(reg)
+
+
+def test_new_cache_is_written_only_after_the_model(tree, tmp_path, capsys):
+    cache = tmp_path / "c.npz"
+    # k = 50 > rank 4 of the five training images: bad input found after loading
+    bad = _train_argv(tree, tmp_path / "o", "--regularizer", "truncated:50")
+    assert main([*bad, "--cache", str(cache), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "`--regularizer truncated:k` must be at most the rank" in err, err
+    assert not cache.exists(), "a failed run wrote the cache"
+    assert not (tmp_path / "o").exists()
+    good = _train_argv(tree, tmp_path / "o", "--max-iter", "20", "--quiet")
+    assert main([*good, "--cache", str(cache)]) == 0
+    assert cache.is_file(), "a successful run writes the new cache"
+    capsys.readouterr()
+    assert main([*good, "--cache", str(cache)]) == 0, "and reads it back"

@@ -301,27 +301,42 @@ _OPTION_NAMES = {
 }
 
 
-def _load(args: argparse.Namespace) -> Any:
-    """Load the data set; loader errors name the command-line option."""
-    from bnconvex.numerics.datasets import load_classification
+def _load(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
+    """Load the data set; loader errors name the command-line option.
+
+    Returns the data and a function that writes a new ``--cache``.  The
+    caller writes it only after the model is written, so that bad input found
+    later (``k`` above the rank, a mismatching pattern file) leaves nothing
+    behind.  Same steps as :func:`bnconvex.numerics.datasets.load_classification`.
+    """
+    from bnconvex.numerics import datasets as ds
 
     if args.dataset == SYNTHETIC:
-        return _synthetic(args)
+        return _synthetic(args), lambda: None
+    fresh = args.cache is not None and not Path(args.cache).exists()
     try:
-        return load_classification(
-            args.dataset,
-            classes=args.classes,
-            subset=args.subset,
-            seed=args.seed,
-            dtype=args.dtype,
-            splits=args.split_dir,
-            cache=args.cache,
+        path = ds.resolve_source(args.dataset)
+        raw = ds.load_raw(
+            path, splits=args.split_dir, cache=None if fresh else args.cache
         )
+        chosen = ds.select(
+            raw, classes=args.classes, subset=args.subset, seed=args.seed
+        )
+        data = ds.preprocess(chosen, dtype=args.dtype, name=str(args.dataset))
     except InputError as exc:
         message = str(exc)
         for old, new in _OPTION_NAMES.items():
             message = message.replace(old, new)
         raise InputError(message) from None
+    data.preprocessing.update(
+        classes=list(chosen.classes), subset=args.subset, seed=int(args.seed)
+    )
+
+    def write_cache() -> None:
+        if fresh:
+            ds.save_raw_cache(raw, args.cache)
+
+    return data, write_cache
 
 
 def _validate(args: argparse.Namespace) -> Path:
@@ -388,20 +403,26 @@ def _fit_convex(
     from bnconvex.numerics.fullscale import fit
 
     reg = args.regularizer
-    model = fit(
-        X,
-        Y,
-        beta_a,
-        patterns=_patterns(args, X.shape[0], array_namespace(X)),
-        seed=args.seed,
-        k=reg.k,
-        power=reg.power,
-        bn="a",
-        dtype=args.dtype,
-        max_iter=args.max_iter,
-        time_limit=args.time_limit,
-        verbose=verbose,
-    )
+    patterns = _patterns(args, X.shape[0], array_namespace(X))
+    try:
+        model = fit(
+            X,
+            Y,
+            beta_a,
+            patterns=patterns,
+            seed=args.seed,
+            k=reg.k,
+            power=reg.power,
+            bn="a",
+            dtype=args.dtype,
+            max_iter=args.max_iter,
+            time_limit=args.time_limit,
+            verbose=verbose,
+        )
+    except InputError as exc:
+        raise InputError(
+            str(exc).replace("`k`", "`--regularizer truncated:k`")
+        ) from None
     sol = model.solution
     summary = {
         "objective": sol.objective,
@@ -511,7 +532,7 @@ def run(args: argparse.Namespace) -> int:
         if progress_enabled(args.quiet)
         else None
     )
-    data = _load(args)
+    data, write_cache = _load(args)
     if emit is not None:
         emit(
             f"loaded {data.name}: n={data.X_train.shape[0]}, "
@@ -529,6 +550,7 @@ def run(args: argparse.Namespace) -> int:
     }
     summary = _summary(args, data, fitted, acc, beta_a, time.perf_counter() - start)
     _write(out, fitted, summary)
+    write_cache()
     shown = {
         k: summary[k]
         for k in (
