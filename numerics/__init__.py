@@ -23,7 +23,7 @@ module             contents
 ``sgd``            minibatch SGD of the BN network
 ``implicit_bias``  the implicit-bias (whitened gradient flow) experiment
 ``convex_program`` the convex BN program (R1): problem, solution, objective
-``solvers``        ``solve_convex`` and its back ends (our IPM, CVXPY/Clarabel)
+``solvers``        ``solve_convex`` and its back ends (working-set, IPM, CVXPY/Clarabel)
 ``certificate``    dual certificates of optimality for programs and networks
 ``losses``         losses beyond squared error: programs, duals, training
 ``deep``           deep BN-ReLU networks (R5)
@@ -92,7 +92,7 @@ _LAZY_MODULES: dict[str, str] = {
         "whitened_parameters"
     ),
     "convex_program": "ConvexProblem ConvexSolution cone_violation convex_objective",
-    "solvers": "SOLVERS solve_convex",
+    "solvers": "DEFAULT_SOLVER SOLVERS solve_convex",
     "certificate": (
         "Certificate certify_network certify_predictions dual_constraint_bound "
         "dual_objective"

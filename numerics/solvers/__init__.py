@@ -3,13 +3,14 @@
 Each plug-in module exposes ``name``, ``is_installed()`` and
 ``solve(problem, *, tol, max_iter, time_limit, verbose) -> ConvexSolution``.
 
-``ipm``
-    The project's own barrier interior-point method with an active-set polish
-    (NumPy + SciPy only); the default.
 ``working-set``
     Block working sets around a primal-dual (Mehrotra) interior-point method
-    with Nesterov-Todd scaling (NumPy + SciPy only); the fast choice when
-    ``P`` is large and the optimum uses few blocks.
+    with Nesterov-Todd scaling and an active-set polish (NumPy + SciPy only);
+    the default (:data:`DEFAULT_SOLVER`).
+``ipm``
+    The project's own barrier interior-point method over all ``2P`` blocks
+    with an active-set polish (NumPy + SciPy only); slower when ``P`` is
+    large, kept as an independent second solver.
 ``cvxpy-clarabel``
     CVXPY + Clarabel, when installed; a reference for tests and benchmarks.
 
@@ -28,7 +29,10 @@ from ..convex_program import ConvexProblem, ConvexSolution, check_problem
 from ..errors import InputError, SolverError
 from . import cvxpy_clarabel, ipm, working_set
 
-__all__ = ["SOLVERS", "solve_convex"]
+__all__ = ["DEFAULT_SOLVER", "SOLVERS", "solve_convex"]
+
+#: Plug-in used when none is named (``solve_convex``, ``bnconvex solve``, the claims).
+DEFAULT_SOLVER = working_set.name
 
 #: Registered plug-ins by name.
 SOLVERS: dict[str, ModuleType] = {
@@ -37,7 +41,7 @@ SOLVERS: dict[str, ModuleType] = {
 
 
 def solve_convex(
-    problem: ConvexProblem, *, solver: str = "ipm", **options: Any
+    problem: ConvexProblem, *, solver: str = DEFAULT_SOLVER, **options: Any
 ) -> ConvexSolution:
     """Solve ``problem`` with the plug-in ``solver``.
 

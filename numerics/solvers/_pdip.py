@@ -30,8 +30,9 @@ blockwise, leaving one factorisation per iteration (two solves: predictor and
 corrector): a dense ``k m x k m`` Cholesky, or the Woodbury form with the
 ``n x n`` matrix :math:`I + JB^{-1}J^T` when that is cheaper.  The stopping
 test asks for the complementarity gap and the residuals below ``tol``
-relative to the objective; once the residuals are small, a gap that stops
-halving over ``PLATEAU`` iterations ends the run (float64 exhausted).  Near
+relative to the objective; once the gap is below ``PLATEAU_GAP``, a run in
+which neither gap nor residuals halve over ``PLATEAU`` iterations ends
+(float64 exhausted).  Near
 the optimum the ratios :math:`z/s` span some 30 orders of magnitude and one
 solve leaves residuals of the linearised system (up to ``1e-7`` in normalised
 units on programs with hundreds of blocks) that the steps then never remove,
@@ -62,7 +63,8 @@ import scipy.linalg.blas
 
 from ._cones import lin_max_step, soc_max_step, soc_slack
 
-#: Iterations over which the gap must halve once the residuals are small.
+#: Iterations over which the larger of the relative gap and the relative
+#: residual must halve once the gap is small.
 PLATEAU = 5
 #: ... and only once the relative gap is below this (near float64 resolution).
 PLATEAU_GAP = 1e-8
@@ -519,7 +521,7 @@ def solve_restricted(
     n = R.U.shape[0]
     nu = R.k * (n + 1)
     reason, k_it = "max_iter", 0
-    gaps: list[float] = []
+    merits: list[float] = []
     while k_it < max_iter:
         k_it += 1
         res = _residuals(R, it)
@@ -535,14 +537,13 @@ def solve_restricted(
         if gap <= tol * scale and feas <= tol * max(1.0, scale):
             reason = "converged"
             break
-        gaps.append(gap)
+        merits.append(max(gap / scale, feas / max(1.0, scale)))
         if (
-            feas <= tol * max(1.0, scale)
-            and gap <= PLATEAU_GAP * scale
-            and len(gaps) > PLATEAU
-            and gap > 0.5 * gaps[-1 - PLATEAU]
+            gap <= PLATEAU_GAP * scale
+            and len(merits) > PLATEAU
+            and merits[-1] > 0.5 * merits[-1 - PLATEAU]
         ):
-            reason = "stalled"  # the gap no longer decreases: float64 exhausted
+            reason = "stalled"  # no progress any more: float64 exhausted
             break
         if time.perf_counter() > deadline:
             reason = "time"

@@ -1,7 +1,8 @@
 """``cvxpy-clarabel``: the same program through CVXPY and Clarabel (optional).
 
 A reference for tests and benchmarks only (``pip install cvxpy clarabel``);
-the project's own solver is :mod:`bnconvex.numerics.solvers.ipm`.  The point
+the project's own solvers are :mod:`~bnconvex.numerics.solvers.working_set` (the
+default) and :mod:`~bnconvex.numerics.solvers.ipm`.  The point
 Clarabel returns is certified by the same dual certificate as ours.
 """
 

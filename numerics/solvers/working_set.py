@@ -28,13 +28,16 @@ quantity for the certificate).  The solver
    most ``max(min_add, k/2)`` per round), drops the zero blocks that are
    strictly inactive (each block at most once, so the rounds cannot cycle),
    and repeats until no block outside the set violates;
-4. when the certified gap misses ``tol`` (float64 runs out in the
-   interior-point method before ``1e-9`` on programs with hundreds of
-   non-zero blocks), polishes the point by the active-set Newton step of
-   :mod:`._polish` on the face read off the primal-dual iterate (support:
-   blocks above ``ZERO_BLOCK``; active rows: slack below multiplier), then,
-   if that misses ``tol``, on ``ipm``'s barrier-based guess, and keeps the
-   best certified point.
+4. polishes the point by the active-set Newton step of :mod:`._polish`,
+   first on ``ipm``'s barrier-based guess of the optimal face (which merges
+   the blocks of one neuron that the interior point splits over neighbouring
+   patterns), then, if that misses ``tol``, on the face read off the
+   primal-dual iterate (support: blocks above ``ZERO_BLOCK``; active rows:
+   slack below multiplier; float64 runs out in the interior-point method
+   before ``1e-9`` on programs with hundreds of non-zero blocks).  A polished
+   point that meets ``tol`` is kept (exact zeros, one block per neuron, so
+   at most ``n + 1`` neurons); otherwise the point with the smaller
+   certified gap.
 
 Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
 its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
@@ -304,22 +307,22 @@ class _Rounds:
     def polish(self, gap: float, tol: float):
         r"""Active-set Newton polish of the last round's point (:mod:`._polish`).
 
-        Two guesses of the optimal face are tried, the first from the
-        primal-dual iterate itself (:func:`_pd_faces`), the second ``ipm``'s
-        guess from a barrier weight :math:`\tau = \nu/\text{gap}`; the
-        second only when the first misses ``tol``.  Returns the best polished
-        blocks (2, P, m) in the units of ``y`` with their certificate, or None
-        when no guess gives a feasible point; the caller keeps the better of
-        this and the unpolished point.
+        Two guesses of the optimal face are tried in turn: ``ipm``'s guess at
+        the barrier weight :math:`\tau = \nu/\text{gap}`, which also merges
+        blocks of one neuron split over neighbouring patterns (exact,
+        sparse optima of small programs), then, if that misses ``tol``, the
+        face read off the primal-dual iterate (:func:`_pd_faces`: robust on
+        programs with hundreds of blocks).  Returns the first polished point
+        that meets ``tol``, else the one with the smallest certified gap, as
+        blocks (2, P, m) in the units of ``y`` with their certificate; None
+        when no guess gives a feasible point.
         """
         W, state = self.last
         P = self.problem.P
-        full = make_blocks(self.problem, np.arange(P), newton_data=False)
-        kept = np.unique(W % P)
         best = None
         for make in (
-            lambda: polish_faces(full, _pd_faces(full, W, state), (2, P, full.m)),
-            lambda: self._barrier_polish(kept, gap),
+            lambda: self._barrier_polish(np.unique(W % P), gap),
+            lambda: self._pd_polish(W, state),
         ):
             try:
                 with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -332,9 +335,14 @@ class _Rounds:
             cert = self.certificate_of(Xp)
             if best is None or cert.gap < best[1].gap:
                 best = (Xp * self.norm_y, cert)
-            if best[1].relative_gap <= tol:
-                break
+            if cert.relative_gap <= tol:
+                return Xp * self.norm_y, cert
         return best
+
+    def _pd_polish(self, W: np.ndarray, state: _Iterate) -> np.ndarray | None:
+        """Polish from the faces of the primal-dual iterate (:func:`_pd_faces`)."""
+        full = make_blocks(self.problem, np.arange(self.problem.P), newton_data=False)
+        return polish_faces(full, _pd_faces(full, W, state), self.X.shape)
 
     def _barrier_polish(self, kept: np.ndarray, gap: float) -> np.ndarray | None:
         r"""``ipm``'s polish from the face guessed at :math:`\tau = \nu/\text{gap}`."""
@@ -365,6 +373,16 @@ class _Rounds:
             with_universal=False,
             bound=self.scores.max_bound() * self.norm_y,
         )
+
+
+def _better(polished: Certificate, current: Certificate, tol: float) -> bool:
+    """Whether to keep the polished point: it meets ``tol`` or has the smaller gap.
+
+    A polished point meeting ``tol`` is preferred even to an interior-point
+    one that meets it too: its zero blocks are exact and split neurons are
+    merged, so the rebuilt network has at most ``n + 1`` neurons.
+    """
+    return polished.relative_gap <= tol or polished.gap < current.gap
 
 
 def solve(
@@ -436,9 +454,9 @@ def solve(
             reason = "time"
             break
     X, cert = rounds.X * rounds.norm_y, rounds.certificate()
-    if reason == "converged" and last is not None and cert.relative_gap > tol:
+    if reason == "converged" and last is not None:
         polished = rounds.polish(last.gap, tol)
-        if polished is not None and polished[1].gap < cert.gap:
+        if polished is not None and _better(polished[1], cert, tol):
             X, cert = polished
     return finish(
         problem,

@@ -38,8 +38,8 @@ def exact_case(
 
 @functools.lru_cache(maxsize=32)
 def ipm_solution(n: int, d: int, seed: int, beta: float) -> ConvexSolution:
-    """Our solver's solution of :func:`exact_case` (memoised, tol 1e-9)."""
-    return solve_convex(exact_case(n, d, seed, beta)[1], tol=1e-9)
+    """The ``ipm`` solution of :func:`exact_case` (memoised, tol 1e-9)."""
+    return solve_convex(exact_case(n, d, seed, beta)[1], solver="ipm", tol=1e-9)
 
 
 def cvxpy_blocks(cp, prob: ConvexProblem) -> tuple:

@@ -203,20 +203,34 @@ def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_pa
     assert cert["status"] == "optimal"
 
 
-def test_solve_with_the_working_set_solver_matches_the_default(data14):
+def test_solve_with_the_ipm_solver_matches_the_default(data14):
     args = ("solve", data14, "--beta", "0.1", "--json")
-    rc, out, err = bnconvex(*args, "--solver", "working-set")
-    assert rc == 0, err
-    fast = json.loads(out)
     rc, out, err = bnconvex(*args)
     assert rc == 0, err
+    default = json.loads(out)
+    rc, out, err = bnconvex(*args, "--solver", "ipm")
+    assert rc == 0, err
     ref = json.loads(out)
-    assert fast["solver"] == "working-set"
-    assert fast["status"] == "optimal", fast
-    assert fast["relative_gap"] <= 1e-9, fast
+    assert default["solver"] == "working-set"
+    assert ref["solver"] == "ipm"
+    assert default["status"] == "optimal", default
+    assert default["relative_gap"] <= 1e-9, default
     # both certified to 1e-9 relative on the same exact pattern set
-    assert math.isclose(fast["objective"], ref["objective"], rel_tol=2e-9), (fast, ref)
-    assert math.isclose(fast["network_objective"], fast["objective"], rel_tol=1e-10)
+    assert math.isclose(default["objective"], ref["objective"], rel_tol=2e-9), (
+        default,
+        ref,
+    )
+    assert math.isclose(
+        default["network_objective"], default["objective"], rel_tol=1e-10
+    )
+
+
+def test_cli_default_solver_is_the_library_default():
+    from bnconvex.numerics.solvers import DEFAULT_SOLVER, SOLVERS
+    from bnconvex.verify.commands import solve
+
+    assert solve.DEFAULT_SOLVER == DEFAULT_SOLVER
+    assert set(solve.EXACT_SOLVERS) <= set(SOLVERS)
 
 
 def test_solve_std_convention_is_convention_a_with_beta_over_sqrt_n(data14, tmp_path):
@@ -482,17 +496,24 @@ def test_verify_figures_option_draws_and_embeds_the_figures(tmp_path):
     assert html.count("data:image/png") == len(pngs), "every drawn figure is embedded"
 
 
-def test_solve_names_the_other_solver_when_ipm_stops_short(data14, monkeypatch, capsys):
-    from bnconvex.numerics.solvers import ipm
+@pytest.mark.parametrize(
+    ("short", "other"), [("ipm", "working-set"), ("working-set", "ipm")]
+)
+def test_solve_names_the_other_solver_when_one_stops_short(
+    short, other, data14, monkeypatch, capsys
+):
+    from bnconvex.numerics import solvers
     from bnconvex.verify.cli import main
 
-    real = ipm.solve
-    # three Newton steps cannot reach the 1e-9 gap: status max_iterations
+    plugin = solvers.SOLVERS[short]
+    real = plugin.solve
+    # three (interior-point) iterations cannot reach the 1e-9 gap: max_iterations
     monkeypatch.setattr(
-        ipm, "solve", lambda prob, **kw: real(prob, **{**kw, "max_iter": 3})
+        plugin, "solve", lambda prob, **kw: real(prob, **{**kw, "max_iter": 3})
     )
-    rc = main(["solve", str(data14), "--beta", "0.1", "--json", "--quiet"])
+    argv = ["solve", str(data14), "--beta", "0.1", "--json", "--quiet"]
+    rc = main([*argv, "--solver", short])
     err = capsys.readouterr().err
     assert rc == 1, err
-    assert "ipm stopped max_iterations" in err, err
-    assert "--solver working-set" in err, err
+    assert f"{short} stopped max_iterations" in err, err
+    assert f"--solver {other}" in err, err

@@ -93,7 +93,7 @@ class TruncatedWhitening(Claim):
                 "patterns": int(D.shape[1]),
                 "objectives": {k: s.objective for k, s in sols.items()},
                 "lower_bounds": {k: s.lower_bound for k, s in sols.items()},
-                "r1_ipm_objective": ref.objective,
+                "r1_objective": ref.objective,
                 "recovery_rel_err": recover,
                 "monotonicity_violation": mono,
                 "projector_err": proj_err,

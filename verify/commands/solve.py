@@ -21,6 +21,12 @@ from bnconvex.numerics.errors import InputError
 from bnconvex.verify._progress import progress_enabled
 from bnconvex.verify.commands import _common as common
 
+#: ``numerics.solvers.DEFAULT_SOLVER`` (not imported here: SciPy loads lazily;
+#: a test checks that the two agree).
+DEFAULT_SOLVER = "working-set"
+#: Each of the project's exact solvers and the one to suggest when it stops short.
+EXACT_SOLVERS = {"working-set": "ipm", "ipm": "working-set"}
+
 __all__ = ["add_parser", "network_in_convention", "run"]
 
 
@@ -60,8 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--solver",
         metavar="NAME",
-        default="ipm",
-        help="convex solver plug-in (default ipm)",
+        default=DEFAULT_SOLVER,
+        help=f"convex solver plug-in (default {DEFAULT_SOLVER})",
     )
     p.add_argument(
         "--mp-certify",
@@ -243,11 +249,12 @@ def run(args: argparse.Namespace) -> int:
     summary["seconds"] = time.perf_counter() - start
     _write_outputs(args, res, net, summary)
     (common.print_json if args.json else common.print_text)(summary)
-    if sol.status != SolverStatus.OPTIMAL and args.solver == "ipm":
+    other = EXACT_SOLVERS.get(args.solver)
+    if sol.status != SolverStatus.OPTIMAL and other is not None:
         print(
-            f"bnconvex solve: ipm stopped {sol.status} (certified relative gap "
-            f"{sol.relative_gap:.1e}); --solver working-set is the other exact "
-            "solver",
+            f"bnconvex solve: {args.solver} stopped {sol.status} (certified "
+            f"relative gap {sol.relative_gap:.1e}); --solver {other} is the other "
+            "exact solver",
             file=sys.stderr,
         )
     return 0 if sol.status == SolverStatus.OPTIMAL else 1
