@@ -23,6 +23,7 @@ otherwise.
 from __future__ import annotations
 
 import dataclasses
+import time
 from types import ModuleType
 
 from .._array_api import Array
@@ -211,7 +212,11 @@ class ADMMMethod:
         return self.st.rho
 
     def advance(self, budget: int, deadline: float = float("inf")) -> None:
-        """Run up to ``check_every`` iterations, then measure the violation."""
+        """Run up to ``check_every`` iterations, then measure the violation.
+
+        ``deadline`` is a ``time.perf_counter()`` value checked after every
+        iteration (at least one runs), as FISTA does in the AL method.
+        """
         pb = self.pb
         for _ in range(max(1, min(self.check_every, budget))):
             self.AtZ = admm_iteration(
@@ -219,6 +224,8 @@ class ADMMMethod:
             )
             if self.tick is not None:
                 self.tick(self.st.iters, self.st.v)
+            if time.perf_counter() > deadline:
+                break
         self.st.outer += 1
         self.viol = 0.0 if pb.gated else pb.op.violation(self.st.v)
 

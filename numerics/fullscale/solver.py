@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import math
 import sys
@@ -68,13 +69,21 @@ class FullScaleSolution:
         given patterns (dual values of scaled residuals, see Notes of
         :func:`solve_fullscale`).
     gap, relative_gap : float
-        ``objective - lower_bound`` and ``gap / objective``.  A certificate
-        only when ``max_violation <= viol_tol``: if no such point was found
+        ``objective - lower_bound`` and ``gap / max(|objective|, tiny)``.  A
+        certificate only when ``gap_certified``: if no point met ``viol_tol``
         within the budget, the returned iterate is infeasible and its
         objective may even lie below the bound (a negative gap).
     max_violation : float
-        Largest violation of the cone constraints ``(2D_i - I) F s >= 0``
-        (0 for the gated relaxation, which has none).
+        Largest violation of the cone constraints ``(2D_i - I) F s >= 0`` at
+        the returned point (0 for the gated relaxation, which has none).
+    gap_certified : bool
+        ``max_violation <= viol_tol``: the returned point meets the violation
+        tolerance, so with :math:`p^\star` the optimum over the given patterns,
+        :math:`\text{lower\_bound} \le p^\star` and the point's objective
+        exceeds the bound by ``gap``: a certificate of its suboptimality.
+        ``False``: no point met ``viol_tol``; ``gap`` and ``relative_gap`` are
+        then only the distance of an infeasible iterate to the bound and
+        certify nothing (the status is never ``OPTIMAL`` then).
     status : SolverStatus
     iterations, outer_iterations : int
         Proximal-gradient steps in total and augmented-Lagrangian rounds.
@@ -99,6 +108,7 @@ class FullScaleSolution:
     gap: float
     relative_gap: float
     max_violation: float
+    gap_certified: bool
     status: SolverStatus
     iterations: int
     outer_iterations: int
@@ -163,6 +173,25 @@ def _check_callback(callback: Callback | None, every: float) -> None:
         raise InputError(
             f"`callback_every` must be a finite number >= 0; got {every!r}"
         )
+
+
+def _pick_method(method: str, n: int) -> str:
+    r"""Validate ``method``; resolve ``"auto"`` (ADMM for :math:`n \le 4096`).
+
+    ADMM caches ``n x n`` matrices (:math:`8n^2` bytes each in float64: 20 GB
+    at ``n = 50000``), so an explicit ``"admm"`` above the limit that
+    ``"auto"`` uses is refused before anything is allocated.
+    """
+    if method not in ("auto", "al", "admm"):
+        raise InputError(f"`method` must be 'auto', 'al' or 'admm'; got {method!r}")
+    if method == "auto":
+        return "admm" if n <= _ADMM_MAX_N else "al"
+    if method == "admm" and n > _ADMM_MAX_N:
+        raise InputError(
+            f"`method`='admm' caches n x n matrices and is limited to "
+            f"n <= {_ADMM_MAX_N}; got n={n} (use method='al' or 'auto')"
+        )
+    return method
 
 
 def _solve_iv(
@@ -277,9 +306,14 @@ def solve_fullscale(
         units of ``y``) has objective within ``tol`` (relative) of the best
         certified lower bound.
     max_iter, max_outer : int
-        Budgets of iterations (FISTA or ADMM steps) and of certificate checks.
+        Budgets of iterations (FISTA or ADMM steps) and of certificate checks
+        (positive; a resumed run counts the checkpoint's, and one that already
+        reached them takes no step: its point is certified as it is).
     time_limit : float, optional
-        Wall-time budget in seconds.
+        Wall-time budget in seconds, checked after every inner step.  Past
+        it no polishing and no exact per-pattern bound is attempted; the
+        returned point is still certified (objective, batched bound,
+        violation) and the status is ``TIME_LIMIT`` unless it is optimal.
     init : FullScaleSolution, optional
         Warm start (blocks, multipliers and ``rho``), e.g. from a larger ``beta``.
     rho : float, optional
@@ -291,7 +325,7 @@ def solve_fullscale(
         (:mod:`~bnconvex.numerics.fullscale.admm`, memory :math:`O(n^2 + nPK)`);
         ``"al"``: matrix-free augmented Lagrangian with FISTA
         (:mod:`~bnconvex.numerics.fullscale.al`).  ``"auto"`` picks ADMM for
-        ``n <= 4096``.
+        ``n <= 4096``; an explicit ``"admm"`` above that is an error.
     polish : bool
         Try active-set Newton polishing (:mod:`~bnconvex.numerics.fullscale.polish`)
         once the certified gap is below ``1e-3`` (``group="class"``,
@@ -305,7 +339,9 @@ def solve_fullscale(
         ``checkpoint_every`` seconds, and at exit.
     resume : path, optional
         Continue from a checkpoint: the iterates are identical to an
-        uninterrupted run.
+        uninterrupted run.  Refused unless method, ``gated``, ``group``,
+        ``beta``, ``n``, dtype, shapes and a fingerprint of ``F``, ``y`` and
+        ``D`` (sums and a hashed strided sample) match the checkpoint.
     callback : callable, optional
         ``callback(progress)`` with a :class:`FullScaleProgress`, after every
         certificate check (``kind="check"``) and, when ``callback_every > 0``,
@@ -362,11 +398,9 @@ def solve_fullscale(
     t_start = time.perf_counter()
     xp, Y, Dm, vector = _solve_iv(F, y, beta, D, group)
     check_positive_int(max_iter, "max_iter")
+    check_positive_int(max_outer, "max_outer")
     _check_callback(callback, callback_every)
-    if method not in ("auto", "al", "admm"):
-        raise InputError(f"`method` must be 'auto', 'al' or 'admm'; got {method!r}")
-    if method == "auto":
-        method = "admm" if F.shape[0] <= _ADMM_MAX_N else "al"
+    method = _pick_method(method, F.shape[0])
     rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
@@ -412,7 +446,7 @@ def _initial_point(
                 f"`init` has blocks of shape {tuple(init.S_plus.shape)}; "
                 f"expected P={op.P}, m={op.m}, K={K}"
             )
-        lam = init.multipliers
+        lam = _warm_multipliers(init.multipliers, pb)
         if init.method == method:
             rho_default = init.rho
     if not pb.gated and lam is None:
@@ -422,6 +456,20 @@ def _initial_point(
         (None if pb.gated else lam),
         float(rho if rho is not None else rho_default),
     )
+
+
+def _warm_multipliers(lam: Array | None, pb: Problem) -> Array | None:
+    """Warm-start multipliers in the working namespace and dtype, shape checked."""
+    if lam is None:
+        return None
+    op, xp = pb.op, pb.xp
+    shape = (op.n, 2, pb.Y.shape[1], op.P)
+    if tuple(lam.shape) != shape:
+        raise InputError(
+            f"`init` has multipliers of shape {tuple(lam.shape)}; "
+            f"expected {shape} (n={op.n}, K={pb.Y.shape[1]}, P={op.P})"
+        )
+    return xp.asarray(lam, dtype=pb.Y.dtype)
 
 
 def _run(
@@ -443,12 +491,9 @@ def _run(
     last_ckpt = time.perf_counter()
     polisher = _Polisher(pb, tol, viol_tol) if polish else None
     best = _Incumbent()
+    deadline = math.inf if time_limit is None else t_start + time_limit
     while True:
-        solver.advance(
-            max_iter - solver.iters,
-            math.inf if time_limit is None else t_start + time_limit,
-        )
-        S, lam, viol = solver.current()
+        S, lam, viol, ran = _advance(solver, pb, max_iter, max_outer, deadline)
         obj, R = objective(pb, S)
         best.bound(certificate(pb, S, R, lam))
         if viol <= viol_tol:
@@ -459,13 +504,17 @@ def _run(
             f"viol {viol:.2e} best feasible {best.obj:.10g} rho {solver.rho:.2e}"
         )
         notify.check(S, obj, best.lb, viol)
-        if polisher is not None and polisher.due(best.rel_gap(obj), viol):
+        if (
+            polisher is not None
+            and time.perf_counter() < deadline
+            and polisher.due(best.rel_gap(obj), viol)
+        ):
             polisher.attempt(S, best)
         if best.rel_gap() <= tol:
             status = SolverStatus.OPTIMAL
         elif solver.iters >= max_iter or solver.outer >= max_outer:
             status = SolverStatus.MAX_ITERATIONS
-        elif time_limit is not None and time.perf_counter() - t_start >= time_limit:
+        elif time.perf_counter() >= deadline:
             status = SolverStatus.TIME_LIMIT
         else:
             solver.adapt(viol_tol, tol)
@@ -477,14 +526,18 @@ def _run(
                 last_ckpt = time.perf_counter()
             continue
         break
-    if polisher is not None and status != SolverStatus.OPTIMAL:
+    if (
+        polisher is not None
+        and status != SolverStatus.OPTIMAL
+        and time.perf_counter() < deadline
+    ):
         best.bound(polisher.exact_bound(R if best.S is None else best.R))
     if best.S is not None:
         S, obj, R, viol = best.S, best.obj, best.R, best.viol
     lb = best.lb
     rel = (obj - lb) / max(abs(obj), _TINY)
     if checkpoint is not None:
-        if status != SolverStatus.OPTIMAL:
+        if ran and status != SolverStatus.OPTIMAL:
             solver.adapt(viol_tol, tol)  # the state a continued run starts from
         _save_checkpoint(checkpoint[0], solver, pb)
     Sp, Sm = _to_blocks(S, pb.xp, vector)
@@ -497,6 +550,7 @@ def _run(
         gap=obj - lb,
         relative_gap=rel,
         max_violation=viol,
+        gap_certified=viol <= viol_tol,
         status=status,
         iterations=solver.iters,
         outer_iterations=solver.outer,
@@ -510,6 +564,27 @@ def _run(
         method=solver.name,
         solver=f"fullscale-{solver.name}" + ("-gated" if pb.gated else ""),
     )
+
+
+def _advance(
+    solver, pb: Problem, max_iter: int, max_outer: int, deadline: float
+) -> tuple[Array, Array | None, float, bool]:
+    """Run one round if budget and time remain; return the point and whether it ran.
+
+    A resumed run whose iteration or round count already reaches its budget,
+    or a call whose deadline passed during the set-up, runs no step: the
+    current point (blocks, multipliers, cone violation measured afresh) is
+    then certified as it is, and the state is left unadapted for a resume.
+    """
+    if (
+        solver.iters < max_iter
+        and solver.outer < max_outer
+        and time.perf_counter() < deadline
+    ):
+        solver.advance(max_iter - solver.iters, deadline)
+        return (*solver.current(), True)
+    S, lam, _ = solver.current()
+    return S, lam, 0.0 if pb.gated else pb.op.violation(S), False
 
 
 class _Notifier:
@@ -662,16 +737,89 @@ def exact_certificate(
 
 # --------------------------------------------------------------------------
 # checkpoints
-def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
-    arrays, meta = solver.state()
-    meta = {
-        **meta,
+#: entries per axis of the strided sample hashed by :func:`_fingerprint`
+_SAMPLE_AXIS = 64
+#: relative tolerance (of the absolute sum) for the data sums of a resume
+_FINGERPRINT_RTOL = 1e-4
+
+
+def _dtype_name(xp: ModuleType, dtype) -> str:
+    """Namespace-independent name of a working dtype (``"float32"``, ...)."""
+    for name in ("float32", "float64"):
+        if dtype == getattr(xp, name, None):
+            return name
+    return str(dtype)
+
+
+def _fingerprint(A: Array, xp: ModuleType) -> list:
+    r"""Cheap fingerprint of a 2-D array: three sums and a sample hash.
+
+    With row weights :math:`w_j = (j+1)/n`, the values
+    :math:`\sum_{jl} A_{jl}`, :math:`\sum_{jl} |A_{jl}|` and
+    :math:`\sum_{jl} w_j A_{jl}` (order-sensitive, one GEMV) are computed in
+    the array namespace; the strided sample ``A[::a, ::b]`` of at most
+    ``64 x 64`` entries is hashed exactly (SHA-256 of its float64 values).
+    """
+    n, c = A.shape
+    w = xp.reshape(xp.arange(1, n + 1, dtype=A.dtype) / n, (1, n))
+    a, b = -(-n // _SAMPLE_AXIS), -(-c // _SAMPLE_AXIS)  # ceil: <= 64 per axis
+    sample = to_numpy(A[::a, ::b])
+    digest = hashlib.sha256(np.ascontiguousarray(sample, np.float64).tobytes())
+    return [
+        float(xp.sum(A)),
+        float(xp.sum(xp.abs(A))),
+        float(xp.sum(xp.matmul(w, A))),
+        digest.hexdigest()[:32],
+    ]
+
+
+def _problem_meta(solver, pb: Problem) -> dict:
+    """Everything a checkpoint must agree on with the call that resumes it."""
+    xp, op = pb.xp, pb.op
+    return {
         "method": solver.name,
         "gated": pb.gated,
         "group": pb.group,
         "beta": pb.beta,
+        "n": op.n,
+        "dtype": _dtype_name(xp, pb.Y.dtype),
         "shape": list(solver.current()[0].shape),
+        "F": _fingerprint(op.F, xp),
+        "Y": _fingerprint(pb.Y, xp),
+        "D": _fingerprint(op.Dmask, xp),
     }
+
+
+def _same(field: str, saved, expected) -> bool:
+    """Equal metadata; data sums agree to a rounding-level tolerance."""
+    if field not in ("F", "Y", "D"):
+        return saved == expected
+    if not isinstance(saved, list) or len(saved) != len(expected):
+        return False
+    tol = _FINGERPRINT_RTOL * max(abs(saved[1]), abs(expected[1]), _TINY)
+    sums = all(abs(a - b) <= tol for a, b in zip(saved[:3], expected[:3], strict=True))
+    return sums and saved[3] == expected[3]
+
+
+def _check_resume(path: str | Path, meta: dict, expected: dict) -> None:
+    """Raise :class:`InputError` naming the first field that differs."""
+    for field, value in expected.items():
+        saved = meta.get(field)
+        if _same(field, saved, value):
+            continue
+        what = (
+            f"the data `{field}` differs (fingerprint {saved} != {value})"
+            if field in ("F", "Y", "D")
+            else f"{field} differs (checkpoint {saved!r}, this call {value!r})"
+        )
+        raise InputError(
+            f"`resume` checkpoint {str(path)!r} is for another problem: {what}"
+        )
+
+
+def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
+    arrays, meta = solver.state()
+    meta = {**meta, **_problem_meta(solver, pb)}
     data = {k: to_numpy(v) for k, v in arrays.items() if v is not None}
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, _meta=np.asarray(json.dumps(meta)), **data)
@@ -679,6 +827,12 @@ def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
 
 
 def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
+    """Restore ``solver`` from ``path`` after checking it is for this problem.
+
+    Compared: method, gated, group, ``beta``, ``n``, working dtype, the
+    shape of the blocks and the fingerprints (:func:`_fingerprint`) of ``F``,
+    ``Y`` and ``D``.
+    """
     try:
         with np.load(path) as data:
             meta = json.loads(str(data["_meta"]))
@@ -692,18 +846,7 @@ def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
             f"`resume` must be a checkpoint .npz written by solve_fullscale; "
             f"got {str(path)!r} ({exc})"
         ) from None
-    expected = {
-        "method": solver.name,
-        "gated": pb.gated,
-        "group": pb.group,
-        "shape": list(solver.current()[0].shape),
-    }
-    found = {k: meta.get(k) for k in expected}
-    if found != expected:
-        raise InputError(
-            f"`resume` checkpoint {str(path)!r} is for another problem: "
-            f"{found} != {expected}"
-        )
+    _check_resume(path, meta, _problem_meta(solver, pb))
     solver.restore(arrays, meta)
 
 

@@ -1,6 +1,7 @@
 """Progress callback of the full-scale solver (``callback``, ``callback_every``)."""
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from bnconvex.numerics.fullscale import (
     sample_patterns,
     solve_fullscale,
 )
+from bnconvex.numerics.status import SolverStatus
 from bnconvex.numerics.whitening import whiten
 
 from tests.common.assertions import assert_rel_close
@@ -99,3 +101,49 @@ def test_bad_callback_arguments(kwargs, match):
     F, Y, D = _instance(n=8, num=3)
     with pytest.raises(InputError, match=match):
         solve_fullscale(F, Y, BETA, D, **kwargs)
+
+
+def _no_exact_bound(monkeypatch):
+    from bnconvex.numerics.fullscale import solver as solver_mod
+
+    def fail(*args, **kwargs):
+        raise AssertionError("exact certificate computed after the deadline")
+
+    monkeypatch.setattr(solver_mod, "exact_certificate", fail)
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_zero_time_limit_stops_at_once_with_a_certified_point(monkeypatch, method):
+    F, Y, D = _instance(seed=3)
+    _no_exact_bound(monkeypatch)
+    sol = solve_fullscale(F, Y, BETA, D, method=method, time_limit=0.0)
+    assert sol.status == SolverStatus.TIME_LIMIT
+    assert sol.iterations == 0
+    # the initial point S = 0 is feasible and certified as it is
+    assert sol.max_violation == 0.0
+    assert sol.gap_certified is True
+    assert_rel_close(sol.objective, 0.5 * np.sum(Y**2), 1e-12, "objective at S=0")
+    assert sol.lower_bound <= sol.objective
+
+
+def test_admm_checks_the_deadline_after_every_step():
+    F, Y, D = _instance(seed=4)
+
+    def slow_first_step(progress):
+        if progress.kind == "step" and progress.iterations == 1:
+            time.sleep(1.0)  # past the deadline below
+
+    sol = solve_fullscale(
+        F,
+        Y,
+        BETA,
+        D,
+        method="admm",
+        polish=False,
+        time_limit=0.5,
+        callback=slow_first_step,
+        callback_every=1e-12,
+    )
+    assert sol.status == SolverStatus.TIME_LIMIT
+    assert sol.iterations == 1, sol.iterations  # not check_every = 25
+    assert sol.outer_iterations == 1

@@ -201,3 +201,91 @@ def test_sample_patterns_deterministic_and_distinct():
     assert np.array_equal(D1, F @ g1 >= 0), "gates must reproduce the patterns"
     assert len({c.tobytes() for c in D1.T}) == D1.shape[1], "duplicate patterns"
     assert D1.any(axis=0).all(), "the empty pattern must be dropped"
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (dict(beta=0.2), r"beta differs \(checkpoint 0\.1, this call 0\.2\)"),
+        (dict(n=19), r"n differs \(checkpoint 20, this call 19\)"),
+        (dict(dtype=np.float32), r"dtype differs \(checkpoint 'float64'"),
+        (dict(y_shift=0.5), r"the data `Y` differs"),
+        (dict(F_bump=1e-2), r"the data `F` differs"),
+        (dict(D_flip=True), r"the data `D` differs"),
+    ],
+)
+def test_resume_with_other_beta_n_dtype_or_data_is_rejected(tmp_path, change, match):
+    F, y, D = _instance(n=20, num=10, seed=12)
+    kw = dict(method="al", polish=False, max_iter=3)
+    path = tmp_path / "c.npz"
+    solve_fullscale(F, y, BETA, D, checkpoint=path, **kw)
+    n = change.get("n", 20)
+    F2, y2, D2 = F[:n].astype(change.get("dtype", F.dtype)), y[:n].copy(), D[:n].copy()
+    y2 += change.get("y_shift", 0.0)
+    F2[7, 1] += change.get("F_bump", 0.0)
+    if change.get("D_flip"):
+        D2[3, 2] = ~D2[3, 2]
+    with pytest.raises(InputError, match=r"`resume` checkpoint .* another problem: "):
+        solve_fullscale(F2, y2, change.get("beta", BETA), D2, resume=path, **kw)
+    with pytest.raises(InputError, match=match):
+        solve_fullscale(F2, y2, change.get("beta", BETA), D2, resume=path, **kw)
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_resume_with_exhausted_budget_takes_no_step(tmp_path, method):
+    F, y, D = _instance(n=20, num=10, seed=13)
+    kw = dict(method=method, polish=False, tol=1e-12, max_iter=5)
+    path = tmp_path / "c.npz"
+    first = solve_fullscale(F, y, BETA, D, checkpoint=path, **kw)
+    assert first.iterations == 5
+    resumed = solve_fullscale(F, y, BETA, D, resume=path, **kw)
+    assert resumed.iterations == first.iterations
+    assert resumed.status == SolverStatus.MAX_ITERATIONS
+    np.testing.assert_array_equal(resumed.S_plus, first.S_plus)
+    assert resumed.max_violation == first.max_violation
+    assert resumed.gap_certified == first.gap_certified
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_warm_start_float64_into_float32_casts_multipliers(xp, method):
+    F, y, D = _instance(n=20, num=10, seed=14)
+    kw = dict(max_iter=5, polish=False, method=method)
+    Fx, yx, Dx = xp.asarray(F), xp.asarray(y), xp.asarray(D)
+    s64 = solve_fullscale(Fx, yx, 2 * BETA, Dx, **kw)
+    assert s64.multipliers.dtype == xp.float64
+    s32 = solve_fullscale(xp.astype(Fx, xp.float32), yx, BETA, Dx, init=s64, **kw)
+    assert s32.S_plus.dtype == xp.float32
+    assert s32.multipliers.dtype == xp.float32
+
+
+def test_explicit_admm_above_the_auto_limit_is_refused(monkeypatch):
+    from bnconvex.numerics.fullscale import solver as solver_mod
+
+    F, y, D = _instance(n=20, num=10, seed=15)
+    monkeypatch.setattr(solver_mod, "_ADMM_MAX_N", 10)
+    # "auto" keeps its choice: the matrix-free AL method above the limit
+    assert solve_fullscale(F, y, BETA, D, max_iter=2, polish=False).method == "al"
+
+    def no_allocation(*args, **kwargs):
+        raise AssertionError("the operator was built before the method check")
+
+    monkeypatch.setattr(solver_mod, "ChunkedOperator", no_allocation)
+    with pytest.raises(
+        InputError, match=r"`method`='admm' .* limited to n <= 10; got n=20"
+    ):
+        solve_fullscale(F, y, BETA, D, method="admm")
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_gap_certified_only_at_points_meeting_viol_tol(method):
+    F, y, D = _instance(n=20, num=10, seed=16)
+    early = solve_fullscale(
+        F, y, BETA, D, method=method, max_iter=1, viol_tol=1e-12, polish=False
+    )
+    assert early.status == SolverStatus.MAX_ITERATIONS
+    assert early.max_violation > 1e-12, early.max_violation
+    assert early.gap_certified is False
+    done = solve_fullscale(F, y, BETA, D, method=method, tol=1e-7)
+    assert done.status == SolverStatus.OPTIMAL, done.status
+    assert done.gap_certified is True
+    assert done.max_violation <= 1e-6

@@ -20,6 +20,8 @@ SUMMARY_KEYS = {
     "objective",
     "lower_bound",
     "gap",
+    "gap_certified",
+    "max_violation",
     "status",
     "seconds",
     "out",

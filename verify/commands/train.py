@@ -430,6 +430,7 @@ def _fit_convex(
         "gap": sol.gap,
         "relative_gap": sol.relative_gap,
         "max_violation": sol.max_violation,
+        "gap_certified": bool(sol.gap_certified),
         "status": str(sol.status),
         "iterations": sol.iterations,
         "solve_seconds": sol.seconds,
@@ -559,6 +560,8 @@ def run(args: argparse.Namespace) -> int:
             "objective",
             "lower_bound",
             "gap",
+            "gap_certified",
+            "max_violation",
             "status",
             "seconds",
         )
