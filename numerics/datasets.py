@@ -8,9 +8,10 @@ and is what ``bnconvex train`` and the benchmarks call.
 
 Supported sources (``design.md`` "Data"; nothing is ever downloaded):
 
-``cifar-10-batches-py`` folder
+``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``
     the official Python release: pickled ``data_batch_1`` .. ``data_batch_5``
-    and ``test_batch`` (optionally ``batches.meta`` with the class names).
+    and ``test_batch`` (optionally ``batches.meta`` with the class names),
+    unpacked or as the official tarball (read from the archive stream).
 image-folder tree
     ``<root>/<split>/<class>/*.png|jpg|jpeg`` (``<root>`` may hold one extra
     directory level, e.g. ``cifar10/train/cat/0000.jpg``).
@@ -30,13 +31,16 @@ import dataclasses
 import functools
 import gzip
 import io
+import math
 import os
 import pickle
+import re
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, Literal
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -242,20 +246,62 @@ def _existing(path: str | os.PathLike[str], name: str) -> Path:
     return p
 
 
-def _check_label_range(labels: np.ndarray, num_classes: int, where: str) -> np.ndarray:
-    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+def _describe(value: Any) -> str:
+    """``"<ndim>-D <dtype>"`` of an array, else the type name (for messages)."""
+    if isinstance(value, np.ndarray):
+        return f"{value.ndim}-D {value.dtype}"
+    return type(value).__name__
+
+
+def _check_label_range(
+    labels: Any, num_classes: int, where: str, arg: str = "source"
+) -> np.ndarray:
+    """Return ``labels`` as ``int64`` after checking they are 1-D integers in range.
+
+    Floating, boolean or other non-integer labels are refused (never rounded).
+    """
+    try:
+        labels = np.asarray(labels)
+    except ValueError:
+        labels = None  # ragged nested lists
+    if (
+        labels is None
+        or labels.ndim != 1
+        or (labels.size and labels.dtype.kind not in "iu")
+    ):
+        raise InputError(
+            f"`{arg}`: labels in {where} must be a 1-D array of integers; "
+            f"got {_describe(labels) if labels is not None else 'a ragged list'}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise InputError(
-            f"`source`: labels in {where} must lie in [0, {num_classes}); "
+            f"`{arg}`: labels in {where} must lie in [0, {num_classes}); "
             f"got values in [{labels.min()}, {labels.max()}]"
         )
-    return labels
+    return labels.astype(np.int64)
 
 
-def _check_images(images: np.ndarray, labels: np.ndarray, where: str) -> None:
+def _check_pixels(images: Any, where: str, *, ndim: int, arg: str = "source") -> None:
+    """Refuse anything but an ``ndim``-D ``uint8`` array (pixels are never cast)."""
+    if (
+        not isinstance(images, np.ndarray)
+        or images.dtype != np.uint8
+        or images.ndim != ndim
+    ):
+        raise InputError(
+            f"`{arg}`: {where} must be a {ndim}-D uint8 array of pixels; "
+            f"got {_describe(images)}"
+        )
+
+
+def _check_images(
+    images: Any, labels: np.ndarray, where: str, arg: str = "source"
+) -> None:
+    """Check ``(N, H, W, C)`` ``uint8`` images and one label per image."""
+    _check_pixels(images, where, ndim=4, arg=arg)
     if images.shape[0] != labels.shape[0]:
         raise InputError(
-            f"`source`: {where} has {images.shape[0]} images "
+            f"`{arg}`: {where} has {images.shape[0]} images "
             f"but {labels.shape[0]} labels"
         )
 
@@ -293,58 +339,157 @@ class _ArrayUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _unpickle(path: Path) -> dict[Any, Any]:
+_CIFAR_TRAIN_NAME = re.compile(r"data_batch_\d+")
+
+
+def _unpickle(handle: IO[bytes], name: str) -> dict[Any, Any]:
+    """Load one CIFAR pickle from ``handle`` with :class:`_ArrayUnpickler`."""
     try:
-        with path.open("rb") as handle:
-            obj = _ArrayUnpickler(handle, encoding="bytes").load()
+        obj = _ArrayUnpickler(handle, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(
-            f"`source`: {path.name} is not a CIFAR pickle batch ({exc})"
+            f"`source`: {name} is not a CIFAR pickle batch ({exc})"
         ) from None
     if not isinstance(obj, dict):
-        raise InputError(
-            f"`source`: {path.name} must hold a dict; got {type(obj).__name__}"
-        )
+        raise InputError(f"`source`: {name} must hold a dict; got {type(obj).__name__}")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _cifar_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    batch = _unpickle(path)
+def _unpickle_file(path: Path) -> dict[Any, Any]:
+    with path.open("rb") as handle:
+        return _unpickle(handle, path.name)
+
+
+def _cifar_batch(
+    batch: Mapping[str, Any], name: str, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return checked ``(N, 32, 32, 3)`` images and labels of an unpickled batch."""
     if "data" not in batch or "labels" not in batch:
-        raise InputError(f"`source`: {path.name} lacks the 'data' or 'labels' entry")
-    data = np.asarray(batch["data"], dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise InputError(
-            f"`source`: {path.name} data must be (N, 3072); got {data.shape}"
-        )
+        raise InputError(f"`source`: {name} lacks the 'data' or 'labels' entry")
+    data = batch["data"]
+    _check_pixels(data, f"{name} data", ndim=2)
+    if data.shape[1] != 3 * 32 * 32:
+        raise InputError(f"`source`: {name} data must be (N, 3072); got {data.shape}")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    labels = _check_label_range(np.asarray(batch["labels"]), num_classes, path.name)
-    _check_images(images, labels, path.name)
+    labels = _check_label_range(batch["labels"], num_classes, name)
+    _check_images(images, labels, name)
     return np.ascontiguousarray(images), labels
 
 
-def _cifar_classes(root: Path) -> tuple[str, ...]:
-    meta = root / "batches.meta"
-    if not meta.is_file():
+def _cifar_classes(meta: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Class names of an unpickled ``batches.meta`` (default: CIFAR-10's)."""
+    if meta is None:
         return CIFAR10_CLASSES
-    names = _unpickle(meta).get("label_names", [])
+    names = meta.get("label_names", [])
     return (
         tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
         or CIFAR10_CLASSES
     )
 
 
+def _cifar_raw(
+    load: Callable[[str], dict[Any, Any]],
+    train_names: Sequence[str],
+    has_meta: bool,
+    source: str,
+) -> RawImages:
+    """Assemble the batches; ``load(name)`` returns the unpickled member ``name``."""
+    classes = _cifar_classes(load("batches.meta") if has_meta else None)
+    train = [_cifar_batch(load(n), n, len(classes)) for n in train_names]
+    test_images, test_labels = _cifar_batch(
+        load("test_batch"), "test_batch", len(classes)
+    )
+    return RawImages(
+        train_images=np.concatenate([b[0] for b in train]),
+        train_labels=np.concatenate([b[1] for b in train]),
+        test_images=test_images,
+        test_labels=test_labels,
+        classes=classes,
+        source=source,
+    )
+
+
+def _is_cifar_member(member: tarfile.TarInfo) -> bool:
+    """Tell if ``member`` is a file data_batch_<n>, test_batch or batches.meta."""
+    base = PurePosixPath(member.name).name
+    return member.isfile() and (
+        base in ("test_batch", "batches.meta")
+        or _CIFAR_TRAIN_NAME.fullmatch(base) is not None
+    )
+
+
+def _cifar_tar_batches(path: Path) -> dict[str, dict[Any, Any]]:
+    """Unpickle the CIFAR members of the archive ``path`` in one streaming pass.
+
+    Only the members accepted by :func:`_is_cifar_member` are unpickled, with
+    the same restricted unpickler as the folder reader; nothing is extracted.
+    """
+    batches: dict[str, dict[Any, Any]] = {}
+    try:
+        with tarfile.open(path, "r|*") as tar:
+            for member in tar:
+                if not _is_cifar_member(member):
+                    continue
+                base = PurePosixPath(member.name).name
+                if base in batches:
+                    raise InputError(
+                        f"`source`: {str(path)!r} holds more than one {base}"
+                    )
+                batches[base] = _unpickle(tar.extractfile(member), base)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"`source`: {str(path)!r} is not a readable tar archive ({exc})"
+        ) from None
+    return batches
+
+
+def _read_cifar10_tar(path: Path) -> RawImages:
+    batches = _cifar_tar_batches(path)
+    train_names = sorted(n for n in batches if _CIFAR_TRAIN_NAME.fullmatch(n))
+    if not train_names or "test_batch" not in batches:
+        raise InputError(
+            f"`source`: {str(path)!r} has no data_batch_* and test_batch members"
+        )
+    return _cifar_raw(batches.pop, train_names, "batches.meta" in batches, str(path))
+
+
+def _is_cifar_tar(path: Path) -> bool:
+    """Whether the archive has members ``.../data_batch_1`` and ``.../test_batch``.
+
+    Reads member headers only and stops at the first image member, so an
+    image-folder archive costs a few members.  An unreadable archive gives
+    ``False`` (:func:`read_image_tar` then reports it).
+    """
+    seen: set[str] = set()
+    try:
+        with tarfile.open(path, "r|*") as tar:
+            for member in tar:
+                base = PurePosixPath(member.name).name
+                if member.isfile() and base.lower().endswith(_IMAGE_SUFFIXES):
+                    return False
+                if member.isfile() and base in ("data_batch_1", "test_batch"):
+                    seen.add(base)
+                if len(seen) == 2:
+                    return True
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return False
+    return False
+
+
 def read_cifar10_batches(root: str | os.PathLike[str]) -> RawImages:
-    """Read the official ``cifar-10-batches-py`` folder.
+    """Read the official ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``.
 
     Parameters
     ----------
     root : path
         The folder holding ``data_batch_1`` .. ``data_batch_5`` and
         ``test_batch`` (or its parent).  Every ``data_batch_*`` present is read,
-        in numerical order, so a partial copy also works.
+        in numerical order, so a partial copy also works.  A file is read as
+        the official tarball (``.tar.gz``, ``.tgz`` or ``.tar``): the members
+        ``data_batch_<n>``, ``test_batch`` and ``batches.meta`` are unpickled
+        straight from the archive stream and every other member is skipped.
 
     Returns
     -------
@@ -354,10 +499,13 @@ def read_cifar10_batches(root: str | os.PathLike[str]) -> RawImages:
     Notes
     -----
     Each batch is a pickled dict with ``data`` (``N x 3072``, the red, green
-    and blue 32x32 planes one after the other) and ``labels``.  The pickles are
-    read with an unpickler that only rebuilds NumPy arrays.
+    and blue 32x32 planes one after the other, ``uint8``) and ``labels``
+    (integers).  The pickles are read with an unpickler that only rebuilds
+    NumPy arrays; pixels of another dtype and non-integer labels are refused.
     """
     root = _existing(root, "source")
+    if root.is_file():
+        return _read_cifar10_tar(root)
     if (root / "cifar-10-batches-py").is_dir():
         root = root / "cifar-10-batches-py"
     train_files = sorted(root.glob("data_batch_*"), key=lambda p: p.name)
@@ -365,16 +513,11 @@ def read_cifar10_batches(root: str | os.PathLike[str]) -> RawImages:
         raise InputError(
             f"`source`: {str(root)!r} has no data_batch_* and test_batch files"
         )
-    classes = _cifar_classes(root)
-    train = [_cifar_batch(p, len(classes)) for p in train_files]
-    test_images, test_labels = _cifar_batch(root / "test_batch", len(classes))
-    return RawImages(
-        train_images=np.concatenate([b[0] for b in train]),
-        train_labels=np.concatenate([b[1] for b in train]),
-        test_images=test_images,
-        test_labels=test_labels,
-        classes=classes,
-        source=str(root),
+    return _cifar_raw(
+        lambda name: _unpickle_file(root / name),
+        [p.name for p in train_files],
+        (root / "batches.meta").is_file(),
+        str(root),
     )
 
 
@@ -551,8 +694,39 @@ _IDX_DTYPES = {
 }
 
 
+def _idx_layout(data: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check an IDX header; return the data type, dimensions and data offset."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise InputError(f"`source`: {name!r} is not an IDX file (bad magic number)")
+    ndim = data[3]
+    offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise InputError(
+            f"`source`: {name!r} has {len(data)} bytes; its header declares "
+            f"{ndim} dimensions and needs {offset}"
+        )
+    dims = tuple(int(d) for d in np.frombuffer(data, ">i4", count=ndim, offset=4))
+    if any(d < 0 for d in dims):
+        raise InputError(
+            f"`source`: {name!r} header declares negative dimensions {dims}"
+        )
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    expected = offset + math.prod(dims) * dtype.itemsize
+    if len(data) != expected:
+        raise InputError(
+            f"`source`: {name!r} has {len(data)} bytes; header implies {expected}"
+        )
+    return dtype, dims, offset
+
+
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into a NumPy array.
+
+    Raises
+    ------
+    InputError
+        Bad magic number, a header longer than the file, negative
+        dimensions, or a data size other than ``prod(dims) * itemsize``.
 
     Notes
     -----
@@ -569,19 +743,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(
             f"`source`: cannot read IDX file {path.name!r} ({exc})"
         ) from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise InputError(
-            f"`source`: {path.name!r} is not an IDX file (bad magic number)"
-        )
-    ndim = data[3]
-    dims = np.frombuffer(data, dtype=">i4", count=ndim, offset=4).astype(np.int64)
-    dtype = np.dtype(_IDX_DTYPES[data[2]])
-    expected = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
-    if len(data) != expected:
-        raise InputError(
-            f"`source`: {path.name!r} has {len(data)} bytes; header implies {expected}"
-        )
-    return np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(tuple(dims))
+    dtype, dims, offset = _idx_layout(data, path.name)
+    return np.frombuffer(data, dtype=dtype, offset=offset).reshape(dims)
 
 
 def _find_idx(root: Path, stem: str) -> Path:
@@ -602,23 +765,32 @@ def read_fashion_mnist(root: str | os.PathLike[str]) -> RawImages:
     Debian's ``dataset-fashion-mnist`` package installs them (gzip-compressed)
     in ``/usr/share/datasets/fashion-mnist``.  Images come back as
     ``(N, 28, 28, 1)`` ``uint8``; classes are Fashion-MNIST's ten names.
+    Image files must have the IDX type ``uint8`` (``0x08``) and label files an
+    integer type, as the official files do; nothing is cast.
     """
     root = _existing(root, "source")
     arrays = {key: read_idx(_find_idx(root, stem)) for key, stem in _IDX_STEMS.items()}
-    out = {}
-    for split in ("train", "test"):
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3 or labels.ndim != 1:
-            raise InputError(
-                f"`source`: {split} IDX images must be 3-D and labels 1-D; "
-                f"got {images.ndim}-D and {labels.ndim}-D"
-            )
-        out[split] = (
-            images.astype(np.uint8)[..., None],
-            _check_label_range(labels, len(FASHION_MNIST_CLASSES), f"{split} labels"),
+    out = [
+        _idx_split(arrays[f"{split}_images"], arrays[f"{split}_labels"], split)
+        for split in ("train", "test")
+    ]
+    return RawImages(*out[0], *out[1], FASHION_MNIST_CLASSES, str(root))
+
+
+def _idx_split(
+    images: np.ndarray, labels: np.ndarray, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check one IDX split; return ``(N, H, W, 1)`` images and ``int64`` labels."""
+    if images.ndim != 3 or labels.ndim != 1:
+        raise InputError(
+            f"`source`: {split} IDX images must be 3-D and labels 1-D; "
+            f"got {images.ndim}-D and {labels.ndim}-D"
         )
-        _check_images(*out[split], f"{split} IDX files")
-    return RawImages(*out["train"], *out["test"], FASHION_MNIST_CLASSES, str(root))
+    _check_pixels(images, f"{split} IDX images", ndim=3)
+    labels = _check_label_range(labels, len(FASHION_MNIST_CLASSES), f"{split} labels")
+    images = images[..., None].copy()  # writable, like the other readers' arrays
+    _check_images(images, labels, f"{split} IDX files")
+    return images, labels
 
 
 # --------------------------------------------------------------------------
@@ -659,7 +831,7 @@ def _detect_reader(path: Path) -> Callable[..., RawImages]:
     name = path.name.lower()
     if path.is_file():
         if name.endswith((".tar.gz", ".tgz", ".tar")):
-            return read_image_tar
+            return read_cifar10_batches if _is_cifar_tar(path) else read_image_tar
         if name.endswith(".npz"):
             return functools.partial(_load_raw_cache, name="source")
         raise InputError(
@@ -711,15 +883,34 @@ def _load_raw_cache(
         raise InputError(
             f"`{name}` {str(path)!r} is not a readable .npz file ({exc})"
         ) from None
-    classes = tuple(str(c) for c in arrays["classes"])
-    return RawImages(
-        arrays["train_images"],
-        _check_label_range(arrays["train_labels"], len(classes), name),
-        arrays["test_images"],
-        _check_label_range(arrays["test_labels"], len(classes), name),
-        classes,
-        str(arrays["source"]),
-    )
+    return _raw_from_cache(arrays, f"{str(path)!r}", name)
+
+
+def _raw_from_cache(
+    arrays: Mapping[str, np.ndarray], where: str, name: str
+) -> RawImages:
+    """Check the arrays of a cache like a reader's output; errors name ``name``."""
+    names = arrays["classes"]
+    if names.ndim != 1 or names.dtype.kind != "U" or names.size == 0:
+        raise InputError(
+            f"`{name}`: {where} classes must be a 1-D array of class names; "
+            f"got {_describe(names)}"
+        )
+    classes = tuple(str(c) for c in names)
+    split = {}
+    for part in ("train", "test"):
+        images = arrays[f"{part}_images"]
+        labels = _check_label_range(
+            arrays[f"{part}_labels"], len(classes), f"{where} {part}_labels", name
+        )
+        _check_images(images, labels, f"{where} {part}_images", name)
+        split[part] = (images, labels)
+    if split["train"][0].shape[1:] != split["test"][0].shape[1:]:
+        raise InputError(
+            f"`{name}`: {where} train images {split['train'][0].shape[1:]} and "
+            f"test images {split['test'][0].shape[1:]} differ in shape"
+        )
+    return RawImages(*split["train"], *split["test"], classes, str(arrays["source"]))
 
 
 def load_raw(

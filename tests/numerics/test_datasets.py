@@ -26,6 +26,12 @@ CIFAR_TAR = (
 # --------------------------------------------------------------------------
 # writers for the tiny test files
 # --------------------------------------------------------------------------
+def _write_batch(path: Path, data, labels) -> None:
+    """One CIFAR-10 python batch: a pickled dict with bytes keys, as released."""
+    with path.open("wb") as fh:
+        pickle.dump({b"data": data, b"labels": list(labels)}, fh, protocol=2)
+
+
 def _write_cifar_batches(
     root: Path, labels_train=((0, 1, 2), (2, 1)), labels_test=(0, 2)
 ):
@@ -36,8 +42,7 @@ def _write_cifar_batches(
     names = [f"data_batch_{i + 1}" for i in range(len(labels_train))] + ["test_batch"]
     for name, labels in zip(names, [*labels_train, labels_test], strict=True):
         data = rng.integers(0, 256, size=(len(labels), 3072), dtype=np.uint8)
-        with (root / name).open("wb") as fh:
-            pickle.dump({b"data": data, b"labels": list(labels)}, fh, protocol=2)
+        _write_batch(root / name, data, labels)
         batches[name] = data
     meta = {b"label_names": [b"a", b"b", b"c"]}
     (root / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
@@ -68,11 +73,16 @@ def _write_tree(root: Path, images) -> None:
                 Image.fromarray(img).save(root / split / cls / name)
 
 
-def _write_idx(path: Path, array: np.ndarray, *, compress: bool) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(
+_IDX_TYPES = {0x08: np.uint8, 0x0C: ">i4", 0x0D: ">f4"}  # type byte -> dtype
+
+
+def _write_idx(
+    path: Path, array: np.ndarray, *, compress: bool, code: int = 0x08
+) -> None:
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(
         f">{array.ndim}i", *array.shape
     )
-    payload = header + array.astype(np.uint8).tobytes()
+    payload = header + array.astype(_IDX_TYPES[code]).tobytes()
     if compress:
         path = path.with_name(path.name + ".gz")
         path.write_bytes(gzip.compress(payload))
@@ -126,6 +136,76 @@ def test_cifar_pickle_with_foreign_global_is_refused(tmp_path):
     (root / "test_batch").write_bytes(pickle.dumps({"data": Path("x"), "labels": [0]}))
     with pytest.raises(InputError, match=r"`source`: pickle refers to pathlib"):
         ds.read_cifar10_batches(root)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "labels", "message"),
+    [
+        # 256 and -1 would wrap to 0 and 255 under a cast to uint8
+        ("float64", (0, 1, 2), r"data_batch_1 data must be a 2-D uint8 array"),
+        ("int32", (0, 1, 2), r"data_batch_1 data must be a 2-D uint8 array"),
+        ("uint8", (0, 1.7, 2), r"labels in data_batch_1 must be a 1-D array of int"),
+    ],
+    ids=["float64-pixels", "int32-pixels", "float-labels"],
+)
+def test_cifar_batch_pixels_and_labels_are_not_cast(tmp_path, dtype, labels, message):
+    root = tmp_path / "c"
+    _write_cifar_batches(root, labels_train=((0, 1, 2),))
+    data = np.full((3, 3072), 256 if dtype != "uint8" else 7).astype(dtype)
+    data[0, 0] = -1 if dtype != "uint8" else 0
+    _write_batch(root / "data_batch_1", data, labels)
+    with pytest.raises(InputError, match=rf"`source`: {message}"):
+        ds.read_cifar10_batches(root)
+
+
+def _write_cifar_tarball(tmp_path: Path, **batches) -> Path:
+    """``cifar-10-python.tar.gz`` in the official member order (data_batch_1 last)."""
+    folder = tmp_path / "src" / "cifar-10-batches-py"
+    _write_cifar_batches(folder, **batches)
+    (folder / "readme.html").write_text("<html></html>")
+    # a pickle that is not a batch must never be unpickled
+    (folder / "notes.pkl").write_bytes(pickle.dumps(Path("x")))
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name, recursive=False)
+        for name in (
+            "data_batch_2",
+            "readme.html",
+            "test_batch",
+            "batches.meta",
+            "notes.pkl",
+            "data_batch_1",
+        ):
+            tar.add(folder / name, arcname=f"{folder.name}/{name}")
+    return archive
+
+
+def test_cifar_python_tarball_is_read_from_the_stream(tmp_path):
+    archive = _write_cifar_tarball(tmp_path)
+    raw = ds.load_raw(archive)
+    want = ds.read_cifar10_batches(tmp_path / "src")
+    for field in ("train_images", "train_labels", "test_images", "test_labels"):
+        np.testing.assert_array_equal(
+            getattr(raw, field), getattr(want, field), err_msg=field
+        )
+    assert raw.classes == ("a", "b", "c")
+    assert raw.source == str(archive)
+    assert not (tmp_path / "cifar-10-batches-py").exists(), "nothing is extracted"
+
+
+def test_cifar_python_tarball_validates_like_the_folder(tmp_path):
+    archive = _write_cifar_tarball(tmp_path, labels_train=((0, 1, 3), (2, 1)))
+    with pytest.raises(
+        InputError, match=r"`source`: labels in data_batch_1 .*\[0, 3\)"
+    ):
+        ds.load_raw(archive)
+    folder = tmp_path / "src" / "cifar-10-batches-py"
+    (folder / "test_batch").write_bytes(pickle.dumps({"data": Path("x")}))
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    with pytest.raises(InputError, match=r"`source`: pickle refers to pathlib"):
+        ds.load_raw(evil)
 
 
 # --------------------------------------------------------------------------
@@ -212,6 +292,52 @@ def test_idx_truncated_file(tmp_path):
     path.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">i", 5) + b"\x00\x01")
     with pytest.raises(InputError, match=r"has 10 bytes; header implies 13"):
         ds.read_idx(path)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            bytes([0, 0, 8, 3]) + struct.pack(">i", 5),
+            r"has 8 bytes; its header declares 3 dimensions and needs 16",
+        ),
+        (
+            bytes([0, 0, 8, 2]) + struct.pack(">2i", -1, -2) + b"\x00\x01",
+            r"header declares negative dimensions \(-1, -2\)",
+        ),
+    ],
+    ids=["header-past-end", "negative-dims"],
+)
+def test_idx_bad_header(tmp_path, payload, message):
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(payload)
+    with pytest.raises(InputError, match=rf"`source`: 'x-idx3-ubyte' {message}"):
+        ds.read_idx(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "array", "code", "message"),
+    [
+        (
+            "train-images-idx3-ubyte",
+            np.full((6, 3, 2), 300),  # would wrap to 44 under a cast to uint8
+            0x0C,
+            r"train IDX images must be a 3-D uint8 array of pixels; got 3-D >i4",
+        ),
+        (
+            "t10k-labels-idx1-ubyte",
+            np.array([9.0, 1.7]),  # would become label 1
+            0x0D,
+            r"labels in test labels must be a 1-D array of integers; got 1-D >f4",
+        ),
+    ],
+    ids=["int32-images", "float-labels"],
+)
+def test_idx_types_are_not_cast(tmp_path, name, array, code, message):
+    _write_idx_folder(tmp_path / "f", compress=False)
+    _write_idx(tmp_path / "f" / name, array, compress=False, code=code)
+    with pytest.raises(InputError, match=rf"`source`: {message}"):
+        ds.read_fashion_mnist(tmp_path / "f")
 
 
 @pytest.mark.skipif(
@@ -337,6 +463,72 @@ def test_cache_written_only_when_asked_and_reused(tmp_path):
     assert cached.classes == first.classes
     with pytest.raises(InputError, match=r"`cache` .* was built from .*; delete it"):
         ds.load_raw(tmp_path, cache=cache)
+
+
+def _cache_arrays(**changes) -> dict[str, np.ndarray]:
+    """Arrays of a valid cache of :func:`_small_raw`, with some replaced."""
+    raw = _small_raw()
+    arrays = {
+        "train_images": raw.train_images,
+        "train_labels": raw.train_labels,
+        "test_images": raw.test_images,
+        "test_labels": raw.test_labels,
+        "classes": np.array(raw.classes),
+        "source": np.array(raw.source),
+    }
+    return {**arrays, **changes}
+
+
+_BAD_CACHES = [
+    (
+        {"train_labels": np.arange(2) % 3},
+        r"train_images has 12 images but 2 labels",
+    ),
+    (
+        {"train_images": np.zeros((12, 2, 2), dtype=np.uint8)},
+        r"train_images must be a 4-D uint8 array of pixels; got 3-D uint8",
+    ),
+    (
+        {"test_images": np.full((3, 2, 2, 3), 300.0)},
+        r"test_images must be a 4-D uint8 array of pixels; got 4-D float64",
+    ),
+    (
+        {"test_labels": np.array([2.0, 0.5, 1.0])},
+        r"labels in .* test_labels must be a 1-D array of integers; got 1-D float64",
+    ),
+    (
+        {"test_images": np.zeros((3, 4, 4, 3), dtype=np.uint8)},
+        r"train images \(2, 2, 3\) and test images \(4, 4, 3\) differ in shape",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    _BAD_CACHES,
+    ids=["count", "ndim", "float-pixels", "float-labels", "shapes"],
+)
+def test_malformed_npz_source_is_refused(tmp_path, changes, message):
+    np.savez(tmp_path / "bad.npz", **_cache_arrays(**changes))
+    with pytest.raises(InputError, match=rf"^`source`: .*{message}"):
+        ds.load_raw(tmp_path / "bad.npz")
+
+
+def test_malformed_cache_names_the_cache(tmp_path):
+    _write_idx_folder(tmp_path / "f", compress=False)
+    cache = tmp_path / "c.npz"
+    np.savez(cache, **_cache_arrays(train_labels=np.arange(2) % 3))
+    with pytest.raises(InputError, match=r"^`cache`: .* has 12 images but 2 labels"):
+        ds.load_raw(tmp_path / "f", cache=cache)
+
+
+def test_valid_npz_cache_round_trip(tmp_path):
+    raw = _small_raw()
+    ds.save_raw_cache(raw, tmp_path / "ok.npz")
+    back = ds.load_raw(tmp_path / "ok.npz")
+    np.testing.assert_array_equal(back.train_images, raw.train_images)
+    np.testing.assert_array_equal(back.test_labels, raw.test_labels)
+    assert back.classes == raw.classes
 
 
 @pytest.mark.parametrize(
