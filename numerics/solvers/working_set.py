@@ -28,7 +28,9 @@ quantity for the certificate).  The solver
    most ``max(min_add, k/2)`` per round), drops the zero blocks that are
    strictly inactive (each block at most once, so the rounds cannot cycle),
    and repeats until no block outside the set violates;
-4. polishes the point by the active-set Newton step of :mod:`._polish`,
+4. polishes the point (when it misses ``tol``, and by default also on
+   programs with ``n <= POLISH_ALWAYS_N``) by the active-set Newton step of
+   :mod:`._polish`,
    first on ``ipm``'s barrier-based guess of the optimal face (which merges
    the blocks of one neuron that the interior point splits over neighbouring
    patterns), then, if that misses ``tol``, on the face read off the
@@ -96,6 +98,8 @@ ROUND_TOL = 1e-7
 ZERO_BLOCK = 1e-6
 #: Zero blocks with cone norm below beta (1 - DROP_MARGIN) leave the working set.
 DROP_MARGIN = 1e-3
+#: Up to this many samples the point is polished even when it already meets tol.
+POLISH_ALWAYS_N = 100
 #: A block violates when its cone norm exceeds beta by this relative margin.
 VIOLATION_MARGIN = 1e-9
 
@@ -394,6 +398,7 @@ def solve(
     verbose: bool = False,
     initial_blocks: int = INITIAL_BLOCKS,
     min_add: int = MIN_ADD,
+    polish: bool | None = None,
 ) -> ConvexSolution:
     """Solve ``problem`` by working sets of blocks; see the module Notes.
 
@@ -411,6 +416,14 @@ def solve(
     initial_blocks, min_add : int
         Size of the first working set and the smallest number of blocks added
         per round.
+    polish : bool or None
+        Polish the interior-point result (module Notes, step 4): always
+        (True), only when it misses ``tol`` (False), or by default (None)
+        also when ``n <= POLISH_ALWAYS_N``, where the polish is cheap and
+        gives exact zeros and one block per neuron (the rebuilt network then
+        has at most ``n + 1`` neurons).  On larger programs a polish the
+        point does not need costs about as much as the solve (n = 1,000-2,000
+        in ``benchmarks/bench_peers.py``).
 
     Returns
     -------
@@ -454,7 +467,12 @@ def solve(
             reason = "time"
             break
     X, cert = rounds.X * rounds.norm_y, rounds.certificate()
-    if reason == "converged" and last is not None:
+    wanted = polish if polish is not None else problem.n <= POLISH_ALWAYS_N
+    if (
+        reason == "converged"
+        and last is not None
+        and (wanted or cert.relative_gap > tol)
+    ):
         polished = rounds.polish(last.gap, tol)
         if polished is not None and _better(polished[1], cert, tol):
             X, cert = polished
