@@ -28,3 +28,17 @@ def test_predict_features_rejects_wrong_width():
         InputError, match=r"`phi` must have shape \(N, 3\); got \(5, 4\)"
     ):
         model.predict_features(np.ones((5, 4)))
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5])
+def test_fit_and_predict_run_in_any_namespace(xp, power):
+    """fit (whitening, regulariser, patterns, solve) and predict agree with NumPy."""
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((30, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 30)]
+    Xn = rng.standard_normal((7, 4))
+    kw = dict(patterns=6, seed=2, k=3, power=power, max_iter=20, polish=False)
+    ref = fit(X, Y, 0.1, **kw)
+    model = fit(xp.asarray(X), xp.asarray(Y), 0.1, **kw)
+    scores = model.predict(xp.asarray(Xn))
+    xp_assert_close(scores, xp.asarray(ref.predict(Xn)), rtol=1e-8, atol=1e-10)

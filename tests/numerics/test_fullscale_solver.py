@@ -92,9 +92,17 @@ def test_pattern_groups_lower_than_class_groups():
     assert per_pattern.objective <= per_class.objective * (1 + 1e-5)
 
 
-def test_array_api_strict_matches_numpy(xp):
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(max_iter=5, polish=False, method="admm"),
+        dict(max_iter=30, polish=False, method="al"),  # the CIFAR-scale path
+        dict(max_iter=30, polish=False, method="al", gated=True),
+    ],
+    ids=["admm", "al", "al-gated"],
+)
+def test_array_api_strict_matches_numpy(xp, kw):
     F, y, D = _instance(n=20, num=10, seed=4)
-    kw = dict(max_iter=5, polish=False, method="admm")
     ref = solve_fullscale(F, y, BETA, D, **kw)
     sol = solve_fullscale(xp.asarray(F), xp.asarray(y), BETA, xp.asarray(D), **kw)
     xp_assert_close(sol.S_plus, xp.asarray(ref.S_plus), rtol=1e-10, atol=1e-12)
