@@ -336,3 +336,23 @@ def test_new_cache_is_written_only_after_the_model(tree, tmp_path, capsys):
     assert cache.is_file(), "a successful run writes the new cache"
     capsys.readouterr()
     assert main([*good, "--cache", str(cache)]) == 0, "and reads it back"
+
+
+def test_checkpoint_and_resume(tree, tmp_path, capsys):
+    ckpt = tmp_path / "run.npz"
+    first = _train_argv(tree, tmp_path / "a", "--max-iter", "10", "--quiet")
+    assert main([*first, "--checkpoint", str(ckpt)]) == 0
+    assert ckpt.is_file()
+    capsys.readouterr()
+    more = _train_argv(tree, tmp_path / "b", "--max-iter", "30", "--quiet", "--json")
+    assert main([*more, "--resume", str(ckpt)]) == 0
+    capsys.readouterr()
+    before = json.loads((tmp_path / "a" / "summary.json").read_text())
+    after = json.loads((tmp_path / "b" / "summary.json").read_text())
+    # the resumed run counts the checkpoint's 10 iterations in its budget of 30
+    assert before["iterations"] == 10, before["iterations"]
+    assert after["iterations"] == 30, after["iterations"]
+    other = _train_argv(tree, tmp_path / "d", "--beta", "2", "--quiet")
+    assert main([*other, "--resume", str(ckpt)]) == 2
+    assert "`--resume`" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

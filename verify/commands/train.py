@@ -180,6 +180,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="solver wall-time budget in seconds",
     )
     p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE.npz",
+        help="save the solver state every 60 s and at exit (for --resume)",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="FILE.npz",
+        help="continue from a --checkpoint of the same data, patterns and options",
+    )
+    p.add_argument(
         "--seed", type=int, default=0, help="seed of pattern sampling and of --subset"
     )
     p.add_argument(
@@ -343,8 +355,12 @@ def _validate(args: argparse.Namespace) -> Path:
     out = _check_out_dir(args.out)
     if isinstance(args.patterns, str) and not Path(args.patterns).is_file():
         raise InputError(f"`--patterns` file not found: {args.patterns!r}")
-    if args.cache is not None and not args.cache.lower().endswith(".npz"):
-        raise InputError(f"`--cache` must end in .npz; got {args.cache!r}")
+    for name in ("cache", "checkpoint", "resume"):
+        value = getattr(args, name)
+        if value is not None and not value.lower().endswith(".npz"):
+            raise InputError(f"`--{name}` must end in .npz; got {value!r}")
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise InputError(f"`--resume` file not found: {args.resume!r}")
     _namespace(args.backend)
     return out
 
@@ -418,11 +434,12 @@ def _fit_convex(
             max_iter=args.max_iter,
             time_limit=args.time_limit,
             verbose=verbose,
+            checkpoint=args.checkpoint,
+            resume=args.resume,
         )
     except InputError as exc:
-        raise InputError(
-            str(exc).replace("`k`", "`--regularizer truncated:k`")
-        ) from None
+        message = str(exc).replace("`k`", "`--regularizer truncated:k`")
+        raise InputError(message.replace("`resume`", "`--resume`")) from None
     sol = model.solution
     summary = {
         "objective": sol.objective,
