@@ -506,6 +506,7 @@ def read_cifar10_batches(root: str | os.PathLike[str]) -> RawImages:
     root = _existing(root, "source")
     if root.is_file():
         return _read_cifar10_tar(root)
+    given = root  # recorded as the source, so that a --cache of it matches
     if (root / "cifar-10-batches-py").is_dir():
         root = root / "cifar-10-batches-py"
     train_files = sorted(root.glob("data_batch_*"), key=lambda p: p.name)
@@ -517,7 +518,7 @@ def read_cifar10_batches(root: str | os.PathLike[str]) -> RawImages:
         lambda name: _unpickle_file(root / name),
         [p.name for p in train_files],
         (root / "batches.meta").is_file(),
-        str(root),
+        str(given),
     )
 
 

@@ -122,6 +122,16 @@ def test_cifar_batches_layout_and_labels(tmp_path):
     np.testing.assert_array_equal(raw.train_images[4], expected)
 
 
+def test_cache_of_the_parent_folder_is_reused(tmp_path):
+    """The source recorded is the path given, so its cache matches next time."""
+    _write_cifar_batches(tmp_path / "src" / "cifar-10-batches-py")
+    cache = tmp_path / "c.npz"
+    first = ds.load_raw(tmp_path / "src", cache=cache)
+    assert first.source == str(tmp_path / "src")
+    again = ds.load_raw(tmp_path / "src", cache=cache)  # refused before the fix
+    np.testing.assert_array_equal(again.train_images, first.train_images)
+
+
 def test_cifar_batch_label_outside_range(tmp_path):
     _write_cifar_batches(tmp_path / "c", labels_train=((0, 1, 3),))
     with pytest.raises(
