@@ -17,7 +17,11 @@ Two measurements:
   output layer), which is why :func:`implicit_bias_experiment` runs many seeds.
 
 Everything returns NumPy arrays ready for figures (``paper_figures`` plots
-them; it never runs GD itself).
+them; it never runs GD itself).  The measurements are made on small data
+(full-batch GD, scalar output, the exact whitening) in NumPy; the full-scale
+comparison of the BN network trained by minibatch SGD in the array-API code
+with the regularised convex models is :mod:`bnconvex.numerics.sgd` and
+``benchmarks/bench_cifar10.py``.
 """
 
 from __future__ import annotations
