@@ -167,7 +167,7 @@ def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
     [
         (
             ["--regularizer", "trunc:3"],
-            r"argument --regularizer: must be none, truncated:k",
+            r"argument --regularizer: must be none, or truncated:k",
         ),
         (
             ["--regularizer", "truncated:3+truncated:4"],
@@ -175,7 +175,11 @@ def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
         ),
         (
             ["--regularizer", "spectral:nan+truncated:2"],
-            r"argument --regularizer: must be none, truncated:k",
+            r"argument --regularizer: must be none, or truncated:k",
+        ),
+        (
+            ["--regularizer", "shift:0"],
+            r"argument --regularizer: .*shift:c \(c > 0\).*'shift:0'",
         ),
         (["--patterns", "0"], r"argument --patterns: must be a positive number"),
         (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
@@ -304,20 +308,24 @@ def test_convex_neurons_counts_nonzero_pattern_sign_class_blocks():
 
 
 @pytest.mark.parametrize(
-    ("text", "k", "power"),
+    ("text", "k", "power", "shift"),
     [
-        ("none", None, 0.0),
-        ("truncated:256", 256, 0.0),
-        ("spectral:0.5", None, 0.5),
-        ("truncated:256+spectral:0.5", 256, 0.5),
-        ("spectral:1+truncated:64", 64, 1.0),
+        ("none", None, 0.0, 1.0),
+        ("truncated:256", 256, 0.0, 1.0),
+        ("spectral:0.5", None, 0.5, 1.0),
+        ("truncated:256+spectral:0.5", 256, 0.5, 1.0),
+        ("spectral:1+truncated:64", 64, 1.0, 1.0),
+        ("shift:0.25", None, 0.0, 0.25),
+        ("truncated:8+shift:2+spectral:0.5", 8, 0.5, 2.0),
     ],
 )
-def test_parse_regularizer_combines_truncation_and_spectral_weighting(text, k, power):
+def test_parse_regularizer_combines_truncation_and_spectral_weighting(
+    text, k, power, shift
+):
     from bnconvex.verify.commands.train import parse_regularizer
 
     reg = parse_regularizer(text)
-    assert (reg.k, reg.power) == (k, power), reg
+    assert (reg.k, reg.power, reg.shift) == (k, power, shift), reg
     # the summary's spelling parses back to the same regulariser
     assert parse_regularizer(str(reg)) == reg, str(reg)
 
@@ -356,3 +364,14 @@ def test_checkpoint_and_resume(tree, tmp_path, capsys):
     assert main([*other, "--resume", str(ckpt)]) == 2
     assert "`--resume`" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_shift_weight_reaches_the_model(tree, tmp_path, capsys):
+    argv = _train_argv(tree, tmp_path / "o", "--regularizer", "shift:0.25", "--quiet")
+    assert main([*argv, "--max-iter", "5"]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "o" / "model.npz") as model:
+        # shift column c / sqrt(n), n = 5 training images
+        assert abs(float(model["feature_shift"]) - 0.25 / np.sqrt(5)) < 1e-15
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["regularizer"] == "shift:0.25"

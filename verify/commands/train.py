@@ -49,26 +49,28 @@ SYNTHETIC = "synthetic"
 class Regularizer:
     r"""Explicit regulariser of the convex model (paper.md §4, claim 21).
 
-    Features :math:`[U_k(\Sigma_k/\sigma_1)^p, 1/\sqrt n]`: ``k`` keeps the top
-    ``k`` whitened directions (``None``: all of them) and ``power`` weights them
-    by :math:`(\sigma_j/\sigma_1)^p`; the defaults give :math:`U'` (no
-    regulariser).
+    Features :math:`[U_k(\Sigma_k/\sigma_1)^p, c/\sqrt n]`: ``k`` keeps the top
+    ``k`` whitened directions (``None``: all of them), ``power`` weights them
+    by :math:`(\sigma_j/\sigma_1)^p` and ``shift`` is the weight ``c`` of the
+    shift direction; the defaults give :math:`U'` (no regulariser).
     """
 
     k: int | None = None
     power: float = 0.0
+    shift: float = 1.0
 
     def __str__(self) -> str:
         parts = [f"truncated:{self.k}"] if self.k is not None else []
         parts += [f"spectral:{self.power:g}"] if self.power != 0.0 else []
+        parts += [f"shift:{self.shift:g}"] if self.shift != 1.0 else []
         return "+".join(parts) or "none"
 
 
 def parse_regularizer(text: str) -> Regularizer:
     """Argparse type of ``--regularizer``.
 
-    ``none``, ``truncated:k``, ``spectral:p`` or both joined by ``+``
-    (``truncated:256+spectral:0.5``), each at most once.
+    ``none``, or ``truncated:k``, ``spectral:p`` and ``shift:c`` joined by
+    ``+`` (``truncated:256+spectral:0.5``), each at most once.
     """
     if text == "none":
         return Regularizer()
@@ -84,14 +86,23 @@ def parse_regularizer(text: str) -> Regularizer:
                 if math.isfinite(p):
                     found[kind] = p
                     continue
+            if kind == "shift" and kind not in found:
+                c = float(value)
+                if math.isfinite(c) and c > 0:
+                    found[kind] = c
+                    continue
         except ValueError:
             pass
         raise argparse.ArgumentTypeError(
-            "must be none, truncated:k (k >= 1), spectral:p (finite p) or "
-            f"truncated:k+spectral:p; got {text!r}"
+            "must be none, or truncated:k (k >= 1), spectral:p (finite p) and "
+            f"shift:c (c > 0) joined by +, each once; got {text!r}"
         )
     k = found.get("truncated")
-    return Regularizer(None if k is None else int(k), float(found.get("spectral", 0.0)))
+    return Regularizer(
+        None if k is None else int(k),
+        float(found.get("spectral", 0.0)),
+        float(found.get("shift", 1.0)),
+    )
 
 
 def parse_patterns(text: str) -> int | str:
@@ -160,8 +171,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--regularizer",
         type=parse_regularizer,
         default=Regularizer(),
-        metavar="none|truncated:k|spectral:p|truncated:k+spectral:p",
-        help="explicit regulariser of the convex model (default none)",
+        metavar="none|truncated:k|spectral:p|shift:c[+...]",
+        help="explicit regulariser of the convex model: features "
+        "[U_k (Sigma_k/sigma_1)^p, c/sqrt(n)] (default none)",
     )
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
@@ -412,8 +424,9 @@ def _fit_convex(
     r"""Fit :func:`bnconvex.numerics.fullscale.fit` and collect what is reported.
 
     ``--regularizer truncated:k`` keeps the top ``k`` whitened directions,
-    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`;
-    ``truncated:k+spectral:p`` does both.
+    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`, ``shift:c``
+    sets the weight of the shift column :math:`c/\sqrt n`; parts joined by
+    ``+`` combine.
     """
     from bnconvex.numerics._array_api import array_namespace, to_numpy
     from bnconvex.numerics.fullscale import fit
@@ -429,6 +442,7 @@ def _fit_convex(
             seed=args.seed,
             k=reg.k,
             power=reg.power,
+            scale=reg.shift,
             bn="a",
             dtype=args.dtype,
             max_iter=args.max_iter,
