@@ -76,7 +76,8 @@ _LAZY_MODULES: dict[str, str] = {
     ),
     "datasets": (
         "CIFAR10_CLASSES DATASET_NAMES Dataset FASHION_MNIST_CLASSES RawImages "
-        "atomic_savez atomic_write_text default_source load_classification "
+        "atomic_savez atomic_write_text classification_from_raw default_source "
+        "load_classification "
         "load_raw preprocess read_cifar10_batches read_fashion_mnist read_idx "
         "read_image_folder read_image_tar resolve_source save_raw_cache select"
     ),

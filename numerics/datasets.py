@@ -55,6 +55,7 @@ __all__ = [
     "RawImages",
     "atomic_savez",
     "atomic_write_text",
+    "classification_from_raw",
     "default_source",
     "load_classification",
     "load_raw",
@@ -1161,14 +1162,35 @@ def load_classification(
     >>> ds.X_train.shape, ds.K  # doctest: +SKIP
     ((100, 784), 2)
     """
-    name = str(dataset)
-    path = resolve_source(dataset)
-    raw = select(
-        load_raw(path, splits=splits, cache=cache),
+    raw = load_raw(resolve_source(dataset), splits=splits, cache=cache)
+    return classification_from_raw(
+        raw,
+        str(dataset),
         classes=classes,
         subset=subset,
         seed=seed,
+        standardize=standardize,
+        dtype=dtype,
     )
-    ds = preprocess(raw, standardize=standardize, dtype=dtype, name=name)
-    ds.preprocessing.update(classes=list(raw.classes), subset=subset, seed=int(seed))
+
+
+def classification_from_raw(
+    raw: RawImages,
+    name: str,
+    *,
+    classes: Sequence[str | int] | None = None,
+    subset: int | None = None,
+    seed: int = 0,
+    standardize: bool = True,
+    dtype: Literal["float32", "float64"] = "float64",
+) -> Dataset:
+    """Select and preprocess decoded images: :func:`load_classification` after loading.
+
+    For callers that hold the :class:`RawImages` themselves (``bnconvex
+    train`` writes a new cache only after its model).  Parameters as in
+    :func:`load_classification`; ``name`` is the data set's name.
+    """
+    chosen = select(raw, classes=classes, subset=subset, seed=seed)
+    ds = preprocess(chosen, standardize=standardize, dtype=dtype, name=name)
+    ds.preprocessing.update(classes=list(chosen.classes), subset=subset, seed=int(seed))
     return ds

@@ -339,22 +339,24 @@ def _load(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
         return _synthetic(args), lambda: None
     fresh = args.cache is not None and not Path(args.cache).exists()
     try:
-        path = ds.resolve_source(args.dataset)
         raw = ds.load_raw(
-            path, splits=args.split_dir, cache=None if fresh else args.cache
+            ds.resolve_source(args.dataset),
+            splits=args.split_dir,
+            cache=None if fresh else args.cache,
         )
-        chosen = ds.select(
-            raw, classes=args.classes, subset=args.subset, seed=args.seed
+        data = ds.classification_from_raw(
+            raw,
+            str(args.dataset),
+            classes=args.classes,
+            subset=args.subset,
+            seed=args.seed,
+            dtype=args.dtype,
         )
-        data = ds.preprocess(chosen, dtype=args.dtype, name=str(args.dataset))
     except InputError as exc:
         message = str(exc)
         for old, new in _OPTION_NAMES.items():
             message = message.replace(old, new)
         raise InputError(message) from None
-    data.preprocessing.update(
-        classes=list(chosen.classes), subset=args.subset, seed=int(args.seed)
-    )
 
     def write_cache() -> None:
         if fresh:
