@@ -32,16 +32,16 @@ corrector): a dense ``k m x k m`` Cholesky, or the Woodbury form with the
 test asks for the complementarity gap and the residuals below ``tol``
 relative to the objective; once the gap is below ``PLATEAU_GAP``, a run in
 which neither gap nor residuals halve over ``PLATEAU`` iterations ends
-(float64 exhausted).  Near
-the optimum the ratios :math:`z/s` span some 30 orders of magnitude and one
-solve leaves residuals of the linearised system (up to ``1e-7`` in normalised
-units on programs with hundreds of blocks) that the steps then never remove,
-so every direction gets one step of iterative refinement on the *full*
-linearised KKT system with the same factor (:func:`_refined_direction`); a
-step whose end rounds to outside a cone is halved rather than ending the run.  For the
-second-order cone the scaling is :math:`W = \eta(2vv^T - J)` with
-:math:`\eta^2 = \sqrt{\det s/\det z}` and :math:`v` the Jordan square root of
-the NT point :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
+(float64 exhausted).  Near the optimum the ratios :math:`z/s` span some 30
+orders of magnitude and one solve leaves residuals of the linearised system
+(up to ``1e-7`` in normalised units on programs with hundreds of blocks) that
+the steps then never remove, so every direction gets one step of iterative
+refinement on the *full* linearised KKT system with the same factor
+(:func:`_refined_direction`); a step whose end rounds to outside a cone is
+halved rather than ending the run.  For the second-order cone the scaling
+is :math:`W = \eta(2vv^T - J)` with :math:`\eta^2 = \sqrt{\det s/\det z}` and
+:math:`v` the Jordan square root of the NT point
+:math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
 
 The iterate is not trusted: the caller certifies it with the exact dual bound.
 
@@ -491,10 +491,10 @@ def _step(it: _Iterate, d, alpha: float) -> _Iterate | None:
     outside, so ``alpha`` is halved (at most ``BACKTRACKS`` times).  None when
     ``alpha`` falls below ``1e-10`` (float64 exhausted).
     """
+    cur = (it.X, it.t, it.sl, it.zl, it.sq, it.zq)
     for _ in range(BACKTRACKS + 1):
         if alpha < 1e-10:
             return None
-        cur = (it.X, it.t, it.sl, it.zl, it.sq, it.zq)
         nxt = _Iterate(*(a + alpha * da for a, da in zip(cur, d, strict=True)))
         if _interior(nxt):
             return nxt

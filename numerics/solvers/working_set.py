@@ -30,12 +30,11 @@ quantity for the certificate).  The solver
    and repeats until no block outside the set violates;
 4. polishes the point (when it misses ``tol``, and by default also on
    programs with ``n <= POLISH_ALWAYS_N``) by the active-set Newton step of
-   :mod:`._polish`,
-   first on ``ipm``'s barrier-based guess of the optimal face (which merges
-   the blocks of one neuron that the interior point splits over neighbouring
-   patterns), then, if that misses ``tol``, on the face read off the
-   primal-dual iterate (support: blocks above ``ZERO_BLOCK``; active rows:
-   slack below multiplier; float64 runs out in the interior-point method
+   :mod:`._polish`, first on ``ipm``'s barrier-based guess of the optimal
+   face (which merges the blocks of one neuron that the interior point
+   splits over neighbouring patterns), then, if that misses ``tol``, on the
+   face read off the primal-dual iterate (support: blocks above
+   ``ZERO_BLOCK``; active rows: slack below multiplier; float64 runs out in the interior-point method
    before ``1e-9`` on programs with hundreds of non-zero blocks).  A polished
    point that meets ``tol`` is kept (exact zeros, one block per neuron, so
    at most ``n + 1`` neurons); otherwise the point with the smaller
@@ -223,7 +222,6 @@ class _Rounds:
         self.scores = BlockScores(problem.U_prime, problem.D)
         self.X = np.zeros((2, problem.P, problem.m))
         self.prev = None
-        self.last = None
         self.iterations = 0
         self.history: list[dict[str, float]] = []
 
@@ -285,7 +283,7 @@ class _Rounds:
             # no violator at the round tolerance: finish this program accurately
             res = self.run(R, W, res.state, final)
             nxt = self.violators(cap)
-        self.prev = self.last = (W, res.state)
+        self.prev = (W, res.state)
         if nxt.size:
             self.drop_inactive(W, res.state)
         self.record(res, nxt)
@@ -319,9 +317,11 @@ class _Rounds:
         programs with hundreds of blocks).  Returns the first polished point
         that meets ``tol``, else the one with the smallest certified gap, as
         blocks (2, P, m) in the units of ``y`` with their certificate; None
-        when no guess gives a feasible point.
+        when no guess gives a feasible point.  Called after the last round,
+        which found no violator, so ``prev`` is that round's whole working set
+        and final iterate (:meth:`drop_inactive` narrows it only otherwise).
         """
-        W, state = self.last
+        W, state = self.prev
         P = self.problem.P
         best = None
         for make in (
@@ -336,11 +336,11 @@ class _Rounds:
             if Xp is None:
                 continue
             self.scores.update(self.y - predict(self.problem, Xp[0], Xp[1]))
-            cert = self.certificate_of(Xp)
-            if best is None or cert.gap < best[1].gap:
-                best = (Xp * self.norm_y, cert)
-            if cert.relative_gap <= tol:
-                return Xp * self.norm_y, cert
+            found = (Xp * self.norm_y, self.certificate_of(Xp))
+            if found[1].relative_gap <= tol:
+                return found
+            if best is None or found[1].gap < best[1].gap:
+                best = found
         return best
 
     def _pd_polish(self, W: np.ndarray, state: _Iterate) -> np.ndarray | None:
