@@ -34,11 +34,11 @@ quantity for the certificate).  The solver
    face (which merges the blocks of one neuron that the interior point
    splits over neighbouring patterns), then, if that misses ``tol``, on the
    face read off the primal-dual iterate (support: blocks above
-   ``ZERO_BLOCK``; active rows: slack below multiplier; float64 runs out in the interior-point method
-   before ``1e-9`` on programs with hundreds of non-zero blocks).  A polished
-   point that meets ``tol`` is kept (exact zeros, one block per neuron, so
-   at most ``n + 1`` neurons); otherwise the point with the smaller
-   certified gap.
+   ``ZERO_BLOCK``; active rows: slack below multiplier; float64 runs out in
+   the interior-point method before ``1e-9`` on programs with hundreds of
+   non-zero blocks).  A polished point that meets ``tol`` is kept (exact
+   zeros, one block per neuron, so at most ``n + 1`` neurons); otherwise the
+   point with the smaller certified gap.
 
 Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
 its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
