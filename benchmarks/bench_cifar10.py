@@ -257,6 +257,7 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         verbose=True,
         callback=snaps,
         callback_every=spec["curve_every"],
+        dual_step=spec.get("dual_step", 1.0),
     )
     curve: dict[str, list[float]] = {
         "seconds": [],
@@ -285,9 +286,12 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         flush=True,
     )
     train_acc = _accuracy(model.predict_features(F), data.y_train)
-    return _convex_summary(
-        train_acc, sol, curve, setup, setup + sol.seconds, sol.iterations
-    )
+    return {
+        **_convex_summary(
+            train_acc, sol, curve, setup, setup + sol.seconds, sol.iterations
+        ),
+        "dual_step": spec.get("dual_step", 1.0),
+    }
 
 
 def _convex_summary(
@@ -407,6 +411,7 @@ def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
         "sgd_lr": args.sgd_lr,
         "batch_size": args.batch_size,
         "record_every": args.record_every,
+        "dual_step": args.dual_steps[0],
     }
     specs = [
         {
@@ -423,11 +428,14 @@ def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
             "k": k,
             "power": p,
             "beta_a": b,
-            "label": f"convex, k={k}, p={p:g}, beta={b:g}",
+            "dual_step": t,
+            "label": f"convex, k={k}, p={p:g}, beta={b:g}"
+            + ("" if t == 1.0 else f", dual step {t:g}"),
         }
         for k in args.ks
         for p in args.powers
         for b in args.betas or [args.beta]
+        for t in args.dual_steps
     ]
     specs.append(
         {
@@ -1024,6 +1032,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_floats,
         default=None,
         help="beta_a values of the regularised convex models (default: --beta)",
+    )
+    p.add_argument(
+        "--dual-steps",
+        type=_floats,
+        default=[1.0],
+        help="AL multiplier steps theta in (0, 1] of the regularised convex "
+        "models, comma separated (default: 1, the textbook update)",
     )
     p.add_argument(
         "--sgd-beta",

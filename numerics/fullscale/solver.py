@@ -268,6 +268,7 @@ def solve_fullscale(
     time_limit: float | None = None,
     init: FullScaleSolution | None = None,
     rho: float | None = None,
+    dual_step: float = 1.0,
     row_chunk: int | None = None,
     pattern_chunk: int | None = None,
     method: Method = "auto",
@@ -318,6 +319,12 @@ def solve_fullscale(
         Warm start (blocks, multipliers and ``rho``), e.g. from a larger ``beta``.
     rho : float, optional
         Initial penalty (AL: :math:`\|M\|^2/\|F\|^2`; ADMM: 1).
+    dual_step : float
+        AL only: first multiplier step :math:`\theta_0\in(0, 1]`, as a fraction
+        of ``rho``, doubled every round up to 1
+        (:mod:`~bnconvex.numerics.fullscale.al`); 1 is the textbook update.
+        A small value keeps a time-limited run near the first round's
+        quadratic-penalty solution for longer.
     row_chunk, pattern_chunk : int, optional
         Chunk sizes (default: temporaries of about 128 K entries, cache-sized).
     method : {"auto", "admm", "al"}
@@ -401,6 +408,7 @@ def solve_fullscale(
     check_positive_int(max_outer, "max_outer")
     _check_callback(callback, callback_every)
     method = _pick_method(method, F.shape[0])
+    dual_step = _check_dual_step(dual_step, method)
     rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
@@ -408,7 +416,11 @@ def solve_fullscale(
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
-    solver = (ADMMMethod if method == "admm" else ALMethod)(pb, S0, lam0, rho0)
+    solver = (
+        ADMMMethod(pb, S0, lam0, rho0)
+        if method == "admm"
+        else ALMethod(pb, S0, lam0, rho0, dual_step)
+    )
     if resume is not None:
         _load_checkpoint(resume, solver, pb)
     notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
@@ -428,6 +440,20 @@ def solve_fullscale(
         polish=polish and group == "class" and F.shape[0] <= _ADMM_MAX_N,
         notify=notify,
     )
+
+
+def _check_dual_step(dual_step: float, method: str) -> float:
+    """``dual_step`` in (0, 1], and only with the augmented Lagrangian."""
+    if isinstance(dual_step, bool) or not isinstance(dual_step, (int, float)):
+        raise InputError(f"`dual_step` must be a number in (0, 1]; got {dual_step!r}")
+    if not 0.0 < dual_step <= 1.0:
+        raise InputError(f"`dual_step` must be in (0, 1]; got {dual_step!r}")
+    if method == "admm" and dual_step != 1.0:
+        raise InputError(
+            "`dual_step` applies to the augmented Lagrangian only (method='al', "
+            f"which 'auto' picks above n={_ADMM_MAX_N}); this call uses ADMM"
+        )
+    return float(dual_step)
 
 
 def _initial_point(
@@ -778,6 +804,7 @@ def _problem_meta(solver, pb: Problem) -> dict:
     xp, op = pb.xp, pb.op
     return {
         "method": solver.name,
+        "dual_step": getattr(solver, "dual_step", 1.0),
         "gated": pb.gated,
         "group": pb.group,
         "beta": pb.beta,
@@ -801,10 +828,14 @@ def _same(field: str, saved, expected) -> bool:
     return sums and saved[3] == expected[3]
 
 
+#: values of fields that older checkpoints do not record
+_META_DEFAULTS = {"dual_step": 1.0}
+
+
 def _check_resume(path: str | Path, meta: dict, expected: dict) -> None:
     """Raise :class:`InputError` naming the first field that differs."""
     for field, value in expected.items():
-        saved = meta.get(field)
+        saved = meta.get(field, _META_DEFAULTS.get(field))
         if _same(field, saved, value):
             continue
         what = (

@@ -110,10 +110,13 @@ def test_array_api_strict_matches_numpy(xp, kw):
     assert_rel_close(sol.objective, ref.objective, 1e-10, "objective across backends")
 
 
-@pytest.mark.parametrize("method", ["admm", "al"])
-def test_checkpoint_resume_gives_identical_iterates(tmp_path, method):
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [("admm", {}), ("al", {}), ("al", {"dual_step": 0.125})],
+)
+def test_checkpoint_resume_gives_identical_iterates(tmp_path, method, extra):
     F, y, D = _instance(n=20, num=10, seed=5)
-    kw = dict(method=method, polish=False, tol=1e-12)
+    kw = dict(method=method, polish=False, tol=1e-12, **extra)
     full = solve_fullscale(F, y, BETA, D, max_outer=4, **kw)
     path = tmp_path / "ckpt.npz"
     solve_fullscale(F, y, BETA, D, max_outer=2, checkpoint=path, **kw)
@@ -177,6 +180,14 @@ def test_fit_std_convention_rescales_beta():
             r"`method` must be 'auto', 'al' or 'admm'; got 'newton'",
         ),
         (dict(max_iter=0), r"`max_iter` must be a positive integer; got 0"),
+        (dict(dual_step=0.0), r"`dual_step` must be in \(0, 1\]; got 0\.0"),
+        (dict(dual_step=1.5), r"`dual_step` must be in \(0, 1\]; got 1\.5"),
+        (dict(dual_step=float("nan")), r"`dual_step` must be in \(0, 1\]; got nan"),
+        (dict(dual_step=True), r"`dual_step` must be a number in \(0, 1\]"),
+        (
+            dict(dual_step=0.5, method="admm"),
+            r"`dual_step` applies to the augmented Lagrangian only .* uses ADMM",
+        ),
     ],
 )
 def test_bad_input_messages(kwargs, match):
@@ -297,3 +308,37 @@ def test_gap_certified_only_at_points_meeting_viol_tol(method):
     assert done.status == SolverStatus.OPTIMAL, done.status
     assert done.gap_certified is True
     assert done.max_violation <= 1e-6
+
+
+@pytest.mark.parametrize("dual_step", [0.03, 0.3, 1.0])
+def test_under_relaxed_multiplier_step_reaches_the_clarabel_optimum(dual_step):
+    # theta doubles every round, so the method ends as the textbook one; held
+    # constant at 0.3 this instance had no certificate after 20,000 iterations
+    F, y, D = _instance(seed=14)
+    ref = _cvxpy_value(F, y, D, BETA, gated=False)
+    sol = solve_fullscale(F, y, BETA, D, method="al", dual_step=dual_step, tol=1e-8)
+    assert sol.status == SolverStatus.OPTIMAL, sol.status
+    assert sol.max_violation <= 1e-6, sol.max_violation
+    # reference: CVXPY + Clarabel at 1e-10 tolerances on the same program
+    assert_rel_close(sol.objective, ref, 1e-6, f"dual step {dual_step} vs Clarabel")
+
+
+def test_under_relaxed_multiplier_step_changes_the_iterates():
+    F, y, D = _instance(seed=15)
+    kw = dict(method="al", polish=False, max_iter=400, tol=1e-12)
+    full = solve_fullscale(F, y, BETA, D, **kw)
+    half = solve_fullscale(F, y, BETA, D, dual_step=0.5, **kw)
+    assert full.outer_iterations > 1, "needs a multiplier update to differ"
+    assert not np.array_equal(full.multipliers, half.multipliers)
+
+
+def test_resume_with_other_dual_step_is_rejected(tmp_path):
+    F, y, D = _instance(n=20, num=10, seed=16)
+    kw = dict(method="al", polish=False, max_iter=3)
+    path = tmp_path / "c.npz"
+    solve_fullscale(F, y, BETA, D, checkpoint=path, dual_step=0.5, **kw)
+    solve_fullscale(F, y, BETA, D, resume=path, dual_step=0.5, **kw)  # same: fine
+    with pytest.raises(
+        InputError, match=r"dual_step differs \(checkpoint 0\.5, this call 1\.0\)"
+    ):
+        solve_fullscale(F, y, BETA, D, resume=path, **kw)

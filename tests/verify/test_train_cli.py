@@ -148,6 +148,14 @@ def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
         ),
         (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
         (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks arrays"),
+        (
+            ["--dataset", "{tree}", "--dual-step", "0.5"],
+            r"`--dual-step` applies to the augmented Lagrangian only .*n=4096",
+        ),
+        (
+            ["--dataset", "{tree}", "--dual-step", "1.5"],
+            r"`--dual-step` must be in \(0, 1\]; got 1\.5",
+        ),
     ],
 )
 def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
@@ -184,6 +192,7 @@ def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
         (["--patterns", "0"], r"argument --patterns: must be a positive number"),
         (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
         (["--time-limit", "nan"], r"argument --time-limit: must be a positive number"),
+        (["--dual-step", "0"], r"argument --dual-step: must be a positive number"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, capsys, argv, message):

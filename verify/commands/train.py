@@ -192,6 +192,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="solver wall-time budget in seconds",
     )
     p.add_argument(
+        "--dual-step",
+        type=_positive(float),
+        default=1.0,
+        metavar="THETA",
+        help="first multiplier step of the augmented Lagrangian (used above "
+        "4096 samples) as a fraction of rho, in (0, 1], doubled every round "
+        "(default 1, the textbook update)",
+    )
+    p.add_argument(
         "--checkpoint",
         default=None,
         metavar="FILE.npz",
@@ -452,9 +461,11 @@ def _fit_convex(
             verbose=verbose,
             checkpoint=args.checkpoint,
             resume=args.resume,
+            dual_step=args.dual_step,
         )
     except InputError as exc:
         message = str(exc).replace("`k`", "`--regularizer truncated:k`")
+        message = message.replace("`dual_step`", "`--dual-step`")
         raise InputError(message.replace("`resume`", "`--resume`")) from None
     sol = model.solution
     summary = {
@@ -468,6 +479,7 @@ def _fit_convex(
         "iterations": sol.iterations,
         "solve_seconds": sol.seconds,
         "solver": sol.solver,
+        "dual_step": args.dual_step,
         "neurons": convex_neurons(sol),
         "patterns_used": int(sol.S_plus.shape[0]),
         "gap_note": "certified for the program over the patterns used, "
