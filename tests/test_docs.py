@@ -352,3 +352,52 @@ def test_doctest_collection_imports_no_optional_dependency():
     count, loaded = proc.stdout.split(" ", 1)
     assert int(count) >= 60, f"only {count} package modules found"
     assert loaded.strip() == "[]", f"optional packages imported: {loaded}"
+
+
+# --- every command-line option is documented --------------------------------
+
+CLI_MD = README.parent / "docs" / "cli.md"
+
+
+def _subcommand_parsers() -> dict:
+    import argparse
+
+    from bnconvex.verify.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def _cli_sections(text: str) -> dict[str, str]:
+    """Each ``## `bnconvex NAME ...``` section, heading included, by NAME."""
+    parts = re.split(r"^(?=## )", text, flags=re.M)
+    heads = [re.match(r"## `bnconvex (\w+)", part) for part in parts]
+    return {h.group(1): part for h, part in zip(heads, parts, strict=True) if h}
+
+
+def test_cli_md_documents_every_option():
+    text = CLI_MD.read_text(encoding="utf-8")
+    common = text.split("\n## ", 1)[0]  # the rules shared by all commands
+    sections = _cli_sections(text)
+    missing = []
+    for name, sub in _subcommand_parsers().items():
+        assert name in sections, f"docs/cli.md has no section for `bnconvex {name}`"
+        for action in sub._actions:
+            for option in action.option_strings:
+                if not option.startswith("--") or option == "--help":
+                    continue
+                pattern = re.escape(option) + r"(?![\w-])"
+                if not re.search(pattern, sections[name] + common):
+                    missing.append(f"{name} {option}")
+    assert not missing, f"options missing from docs/cli.md: {missing}"
+
+
+def test_cli_section_split_sees_a_missing_option():
+    text = "intro\n## `bnconvex a X`\n`--x` y\n## `bnconvex b`\nz\n## Other\n--x\n"
+    sections = _cli_sections(text)
+    assert sections == {
+        "a": "## `bnconvex a X`\n`--x` y\n",
+        "b": "## `bnconvex b`\nz\n",
+    }
+    assert not re.search(re.escape("--x") + r"(?![\w-])", sections["b"])
