@@ -257,7 +257,7 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         verbose=True,
         callback=snaps,
         callback_every=spec["curve_every"],
-        dual_step=spec.get("dual_step", 1.0),
+        dual_step=spec["dual_step"],
     )
     curve: dict[str, list[float]] = {
         "seconds": [],
@@ -290,7 +290,7 @@ def _run_convex(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
         **_convex_summary(
             train_acc, sol, curve, setup, setup + sol.seconds, sol.iterations
         ),
-        "dual_step": spec.get("dual_step", 1.0),
+        "dual_step": spec["dual_step"],
     }
 
 

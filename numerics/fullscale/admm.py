@@ -174,6 +174,8 @@ class ADMMMethod:
     name = "admm"
     check_every = 25
     max_refactor = 6
+    #: ADMM's dual update is not under-relaxed (the AL's ``dual_step``)
+    dual_step = 1.0
 
     def __init__(self, pb: Problem, S: Array, lam: Array | None, rho: float) -> None:
         xp, op = pb.xp, pb.op

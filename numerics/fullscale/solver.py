@@ -804,7 +804,7 @@ def _problem_meta(solver, pb: Problem) -> dict:
     xp, op = pb.xp, pb.op
     return {
         "method": solver.name,
-        "dual_step": getattr(solver, "dual_step", 1.0),
+        "dual_step": solver.dual_step,
         "gated": pb.gated,
         "group": pb.group,
         "beta": pb.beta,
@@ -860,9 +860,9 @@ def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
 def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
     """Restore ``solver`` from ``path`` after checking it is for this problem.
 
-    Compared: method, gated, group, ``beta``, ``n``, working dtype, the
-    shape of the blocks and the fingerprints (:func:`_fingerprint`) of ``F``,
-    ``Y`` and ``D``.
+    Compared: method, the AL's initial ``dual_step``, gated, group, ``beta``,
+    ``n``, working dtype, the shape of the blocks and the fingerprints
+    (:func:`_fingerprint`) of ``F``, ``Y`` and ``D``.
     """
     try:
         with np.load(path) as data:
