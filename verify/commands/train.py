@@ -246,6 +246,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+#: ``fit`` argument names in its error messages -> the options that set them
+_CLI_NAMES = {
+    "`k`": "`--regularizer truncated:k`",
+    "`dual_step`": "`--dual-step`",
+    "`resume`": "`--resume`",
+}
+
+
 def _positive(cast: Callable[[str], float]) -> Callable[[str], Any]:
     """Argparse type: a positive finite ``int`` or ``float`` (``cast``)."""
 
@@ -464,9 +472,10 @@ def _fit_convex(
             dual_step=args.dual_step,
         )
     except InputError as exc:
-        message = str(exc).replace("`k`", "`--regularizer truncated:k`")
-        message = message.replace("`dual_step`", "`--dual-step`")
-        raise InputError(message.replace("`resume`", "`--resume`")) from None
+        message = str(exc)
+        for api_name, cli_name in _CLI_NAMES.items():
+            message = message.replace(api_name, cli_name)
+        raise InputError(message) from None
     sol = model.solution
     summary = {
         "objective": sol.objective,
