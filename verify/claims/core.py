@@ -130,7 +130,7 @@ def _unsolved(*results: dict[str, Any]) -> Evidence | None:
 
 
 def _std_from_a(net: Any, n: int) -> Any:
-    from bnconvex.verify.commands.solve import network_in_convention
+    from bnconvex.numerics.exact import network_in_convention
 
     return network_in_convention(net, n, "std")
 

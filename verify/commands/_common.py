@@ -18,25 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.numerics._validation import check_beta, check_data, check_file
+from bnconvex.numerics._validation import check_beta, check_data
 from bnconvex.numerics.errors import InputError
 
 __all__ = [
-    "MAX_EXACT_PATTERNS",
     "add_problem_arguments",
     "arrangements_arg",
     "atomic_numpy_write",
     "beta_arg",
     "check_out_file",
     "load_data",
-    "patterns_for",
     "print_json",
     "print_text",
 ]
-
-#: ``--arrangements exact`` refuses arrangements larger than this bound.
-MAX_EXACT_PATTERNS = 200_000
-
 
 def beta_arg(text: str) -> float:
     """Argparse type of ``--beta``: a positive finite number."""
@@ -105,37 +99,6 @@ def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:
             f"`DATA` labels must be one column (scalar output); got shape {y.shape}"
         )
     return X, y
-
-
-def patterns_for(
-    U_prime: np.ndarray,
-    arrangements: str | int,
-    *,
-    seed: int,
-    patterns_file: str | None = None,
-) -> tuple[np.ndarray, bool]:
-    """Return the pattern matrix ``D`` (n x P, bool) and whether it is complete.
-
-    ``patterns_file`` wins over ``arrangements``; ``"exact"`` enumerates the
-    whole arrangement of the rows of ``U'`` (refused when its size bound
-    exceeds :data:`MAX_EXACT_PATTERNS`), an integer samples that many
-    Gaussian directions.
-    """
-    from bnconvex.numerics import arrangements as arr
-
-    n, m = U_prime.shape
-    if patterns_file is not None:
-        check_file(patterns_file, "--patterns")
-        return np.asarray(arr.load_patterns(patterns_file, n), dtype=bool), False
-    if arrangements == "exact":
-        bound = arr.max_pattern_count(n, m - 1)
-        if bound > MAX_EXACT_PATTERNS:
-            raise InputError(
-                f"`--arrangements exact` may need up to {bound} patterns "
-                f"(n={n}, r={m - 1}); pass a sample size, e.g. --arrangements 5000"
-            )
-        return np.asarray(arr.enumerate_patterns(U_prime), dtype=bool), True
-    return np.asarray(arr.sample_patterns(U_prime, int(arrangements), seed=seed)), False
 
 
 def check_out_file(path: str | None, name: str, suffix: str) -> Path | None:

@@ -105,12 +105,13 @@ def run(args: argparse.Namespace) -> int:
     """Print objective, certified lower bound and gap; exit status 0."""
     from bnconvex.numerics.bn import convert_beta
     from bnconvex.numerics.certificate import certify_network
+    from bnconvex.numerics.exact import choose_patterns
     from bnconvex.numerics.whitening import whiten
 
     start = time.perf_counter()
     net, X, y = _load(args)
     U = np.asarray(whiten(X).U_prime, dtype=np.float64)
-    D, complete = common.patterns_for(U, args.arrangements, seed=args.seed)
+    D, complete = choose_patterns(U, args.arrangements, seed=args.seed)
     cert = certify_network(net, X, y, args.beta, D=D, complete=complete)
     obj, lower = float(cert.objective), float(cert.global_lower_bound)
     out: dict[str, Any] = {

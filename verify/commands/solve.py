@@ -27,7 +27,7 @@ DEFAULT_SOLVER = "working-set"
 #: Each of the project's exact solvers and the one to suggest when it stops short.
 EXACT_SOLVERS = {"working-set": "ipm", "ipm": "working-set"}
 
-__all__ = ["add_parser", "network_in_convention", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -80,25 +80,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def network_in_convention(net: Any, n: int, convention: str) -> Any:
-    r"""Express a convention-A network in ``convention`` with the same objective.
-
-    Notes
-    -----
-    :math:`BN^{std} = \sqrt n\, BN^{a}`, so scaling :math:`\gamma, \alpha, v`
-    by :math:`n^{-1/4}` keeps :math:`f(X)` and turns the penalty
-    :math:`\tfrac{\beta_a}{2}(\gamma^2+\alpha^2+v^2)` into
-    :math:`\tfrac{\beta_{std}}{2}n^{-1/2}(\gamma^2+\alpha^2+v^2)` with
-    :math:`\beta_{std} = \sqrt n\,\beta_a`: the same number.
-    """
-    if convention == "a":
-        return net
-    c = float(n) ** -0.25
-    return net.replace(
-        gamma=net.gamma * c, alpha=net.alpha * c, v=net.v * c, convention="std"
-    )
-
-
 def _validate(args: argparse.Namespace) -> None:
     if args.mp_certify is not None and args.mp_certify < 15:
         raise InputError(
@@ -113,87 +94,58 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"`--solver` {args.solver!r} is unknown; known: {known}")
 
 
-def _solve(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    from bnconvex.numerics.bn import convert_beta
-    from bnconvex.numerics.certificate import certify_predictions
-    from bnconvex.numerics.convex_program import ConvexProblem, predict
-    from bnconvex.numerics.solvers import solve_convex
-    from bnconvex.numerics.whitening import whiten
+def _solve(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> Any:
+    from bnconvex.numerics._validation import check_file
+    from bnconvex.numerics.exact import fit_exact
 
-    n = X.shape[0]
-    beta_a = convert_beta(args.beta, n, source=args.bn, target="a")
-    wh = whiten(X)
-    U = np.asarray(wh.U_prime, dtype=np.float64)
-    D, complete = common.patterns_for(
-        U, args.arrangements, seed=args.seed, patterns_file=args.patterns
+    if args.patterns is not None:
+        check_file(args.patterns, "--patterns")
+    return fit_exact(
+        X,
+        y,
+        args.beta,
+        bn=args.bn,
+        arrangements=args.arrangements,
+        patterns=args.patterns,
+        seed=args.seed,
+        solver=args.solver,
+        verbose=progress_enabled(args.quiet or args.json),
     )
-    problem = ConvexProblem(U, y, beta_a, D)
-    sol = solve_convex(
-        problem, solver=args.solver, verbose=progress_enabled(args.quiet or args.json)
-    )
-    cert = certify_predictions(
-        problem,
-        predict(problem, sol.S_plus, sol.S_minus),
-        sol.objective,
-        complete=complete,
-        with_universal=True,
-    )
-    return {
-        "whitening": wh,
-        "D": D,
-        "complete": complete,
-        "problem": problem,
-        "solution": sol,
-        "certificate": cert,
-        "beta_a": beta_a,
-    }
 
 
-def _summary(
-    args: argparse.Namespace, res: dict[str, Any], net: Any, seconds: float
-) -> dict[str, Any]:
-    sol, cert = res["solution"], res["certificate"]
-    lower = (
-        max(float(sol.lower_bound), float(cert.global_lower_bound))
-        if res["complete"]
-        else float(cert.global_lower_bound)
-    )
-    obj = float(sol.objective)
-    gap = obj - lower
+def _summary(fit: Any, seconds: float) -> dict[str, Any]:
+    sol = fit.solution
     out: dict[str, Any] = {
-        "objective": obj,
-        "lower_bound": lower,
-        "gap": gap,
-        "relative_gap": gap / max(abs(obj), np.finfo(float).tiny),
-        "bound_kind": "global" if res["complete"] else "universal",
-        "pattern_lower_bound": float(sol.lower_bound),
-        "neurons": int(net.m),
-        "arrangements": int(res["D"].shape[1]),
-        "arrangements_complete": bool(res["complete"]),
+        "objective": fit.objective,
+        "lower_bound": fit.lower_bound,
+        "gap": fit.gap,
+        "relative_gap": fit.relative_gap,
+        "bound_kind": fit.bound_kind,
+        "pattern_lower_bound": fit.pattern_lower_bound,
+        "pattern_relative_gap": fit.pattern_gap,
+        "neurons": int(fit.network.m),
+        "arrangements": int(fit.D.shape[1]),
+        "arrangements_complete": bool(fit.complete),
         "status": str(sol.status),
         "solver": sol.solver,
         "seconds": seconds,
-        "bn_convention": args.bn,
-        "beta": float(args.beta),
+        "bn_convention": fit.bn,
+        "beta": fit.beta,
     }
-    if args.bn == "std":
-        out["beta_a"] = float(res["beta_a"])
+    if fit.bn == "std":
+        out["beta_a"] = fit.beta_a
     return out
 
 
 def _mp_certificate(
-    args: argparse.Namespace, X: np.ndarray, y: np.ndarray, res: dict[str, Any]
+    args: argparse.Namespace, X: np.ndarray, y: np.ndarray, fit: Any
 ) -> dict[str, Any]:
     from bnconvex.numerics.mp_refine import certify_mp, refine_solution
 
     dps = args.mp_certify
-    U = np.asarray(res["whitening"].U_prime, dtype=np.float64)
-    mp_sol = refine_solution(
-        X, y, res["beta_a"], res["D"], res["solution"], dps=dps, U_prime=U
-    )
-    cert = certify_mp(
-        X, y, res["beta_a"], res["D"], mp_sol, dps=dps, complete=res["complete"]
-    )
+    U = np.asarray(fit.whitening.U_prime, dtype=np.float64)
+    mp_sol = refine_solution(X, y, fit.beta_a, fit.D, fit.solution, dps=dps, U_prime=U)
+    cert = certify_mp(X, y, fit.beta_a, fit.D, mp_sol, dps=dps, complete=fit.complete)
     return {
         "dps": dps,
         "digits": float(cert.digits),
@@ -205,23 +157,21 @@ def _mp_certificate(
     }
 
 
-def _write_outputs(
-    args: argparse.Namespace, res: dict[str, Any], net: Any, summary: dict[str, Any]
-) -> None:
+def _write_outputs(args: argparse.Namespace, fit: Any, summary: dict[str, Any]) -> None:
     if args.save_patterns:
         path = common.check_out_file(args.save_patterns, "--save-patterns", ".npy")
-        common.atomic_numpy_write(path, lambda tmp: np.save(tmp, res["D"]))
+        common.atomic_numpy_write(path, lambda tmp: np.save(tmp, fit.D))
     if args.out:
-        sol = res["solution"]
+        net, sol = fit.network, fit.solution
         arrays = {k: np.asarray(getattr(net, k)) for k in ("W", "gamma", "alpha", "v")}
         arrays.update(
             convention=np.asarray(net.convention),
             eps=np.asarray(0.0),
             S_plus=sol.S_plus,
             S_minus=sol.S_minus,
-            D=res["D"],
+            D=fit.D,
             beta=np.asarray(args.beta),
-            beta_a=np.asarray(res["beta_a"]),
+            beta_a=np.asarray(fit.beta_a),
             objective=np.asarray(summary["objective"]),
             lower_bound=np.asarray(summary["lower_bound"]),
         )
@@ -232,22 +182,19 @@ def _write_outputs(
 def run(args: argparse.Namespace) -> int:
     """Solve, certify, print; exit 0 when optimal, 1 otherwise."""
     from bnconvex.numerics.network import objective
-    from bnconvex.numerics.reconstruct import convex_to_network
     from bnconvex.numerics.status import SolverStatus
 
     start = time.perf_counter()
     _validate(args)
     X, y = common.load_data(args.data)
-    res = _solve(args, X, y)
-    sol = res["solution"]
-    net_a = convex_to_network(res["whitening"], sol.S_plus, sol.S_minus)
-    net = network_in_convention(net_a, X.shape[0], args.bn)
-    summary = _summary(args, res, net, 0.0)
-    summary["network_objective"] = float(objective(net, X, y, args.beta))
+    fit = _solve(args, X, y)
+    sol = fit.solution
+    summary = _summary(fit, 0.0)
+    summary["network_objective"] = float(objective(fit.network, X, y, args.beta))
     if args.mp_certify is not None:
-        summary["mp_certificate"] = _mp_certificate(args, X, y, res)
+        summary["mp_certificate"] = _mp_certificate(args, X, y, fit)
     summary["seconds"] = time.perf_counter() - start
-    _write_outputs(args, res, net, summary)
+    _write_outputs(args, fit, summary)
     (common.print_json if args.json else common.print_text)(summary)
     other = EXACT_SOLVERS.get(args.solver)
     if sol.status != SolverStatus.OPTIMAL and other is not None:

@@ -1,0 +1,325 @@
+r"""The exact fit: one library function from data to a certified BN network.
+
+The chain is a *reduction* (as in CVXPY's reduction chain) whose forward steps
+turn the non-convex training problem into the convex program and whose
+inverse turns the program's solution back into a network:
+
+==========================  ==============================================
+forward step                inverse step
+==========================  ==============================================
+convention ``bn`` -> A      :func:`network_in_convention` (A -> ``bn``)
+whitening ``U'``            :func:`~bnconvex.numerics.reconstruct.convex_to_network`
+patterns ``D_1..D_P``       (blocks of dropped patterns are zero)
+convex program + solve      certificate (dual bound, universal bound)
+==========================  ==============================================
+
+Every caller (the ``solve`` and ``certify`` commands, the claims, the figure
+data, the benchmarks, the scikit-learn estimators) goes through
+:func:`fit_exact` or through the named steps below; none retypes the chain.
+
+Bound kinds (one vocabulary across the library, the JSON outputs and the
+reports; defined in ``docs/cli.md``):
+
+``global``
+    valid for every BN network of any width: the pattern set is the complete
+    arrangement of the rows of :math:`U'`, so the program's dual bound is a
+    bound on the non-convex problem.
+``patterns``
+    valid for the convex program over the pattern set used (a sampled set),
+    i.e. for networks whose neurons use only those patterns.
+``universal``
+    :math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)` (paper R2), valid for every
+    network whatever the patterns; always available, usually loose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import numpy as np
+from bnconvex.numerics._validation import check_beta, check_data
+from bnconvex.numerics.errors import InputError
+
+__all__ = [
+    "BOUND_KINDS",
+    "MAX_EXACT_PATTERNS",
+    "ExactFit",
+    "choose_patterns",
+    "fit_exact",
+    "network_in_convention",
+]
+
+#: The vocabulary of lower-bound kinds (see the module docstring).
+BOUND_KINDS = ("global", "patterns", "universal")
+BoundKind = Literal["global", "patterns", "universal"]
+
+#: ``arrangements="exact"`` is refused when the arrangement may exceed this
+#: many patterns (``max_pattern_count(n, r)``, the Cover/Zaslavsky bound).
+MAX_EXACT_PATTERNS = 200_000
+#: ``arrangements="auto"`` enumerates up to this bound and samples above it.
+AUTO_EXACT_PATTERNS = 20_000
+#: Number of sampled patterns chosen by ``arrangements="auto"`` above it.
+AUTO_SAMPLES = 5_000
+
+
+def choose_patterns(
+    U_prime: np.ndarray,
+    arrangements: str | int = "auto",
+    *,
+    seed: int = 0,
+    patterns: Any = None,
+) -> tuple[np.ndarray, bool]:
+    """Forward step 2: the pattern matrix ``D`` (n x P, bool) and its completeness.
+
+    Parameters
+    ----------
+    U_prime : ndarray, shape (n, r + 1)
+        Whitened data with the shift column.
+    arrangements : {"auto", "exact"} or int
+        ``"exact"``: every region of the central arrangement of the rows of
+        :math:`U'` (refused above :data:`MAX_EXACT_PATTERNS`); an integer:
+        that many Gaussian-sampled patterns; ``"auto"``: exact up to
+        :data:`AUTO_EXACT_PATTERNS`, else :data:`AUTO_SAMPLES` samples.
+    seed : int
+        Seed of the sampling.
+    patterns : array_like or path, optional
+        A given pattern set (``(n, P)`` 0/1 array or ``.npy`` file); wins over
+        ``arrangements`` and is never taken as complete.
+
+    Returns
+    -------
+    D : ndarray of bool, shape (n, P)
+    complete : bool
+        Whether ``D`` is the whole arrangement (bound kind ``global``).
+    """
+    from bnconvex.numerics import arrangements as arr
+    from bnconvex.numerics._validation import check_patterns
+
+    n, m = U_prime.shape
+    if patterns is not None:
+        if isinstance(patterns, (str, bytes)) or hasattr(patterns, "__fspath__"):
+            return np.asarray(arr.load_patterns(patterns, n), dtype=bool), False
+        return np.asarray(check_patterns(patterns, n, "patterns"), dtype=bool), False
+    bound = arr.max_pattern_count(n, m - 1)
+    if arrangements == "auto":
+        arrangements = "exact" if bound <= AUTO_EXACT_PATTERNS else AUTO_SAMPLES
+    if arrangements == "exact":
+        if bound > MAX_EXACT_PATTERNS:
+            raise InputError(
+                f"`arrangements` 'exact' may need up to {bound} patterns "
+                f"(n={n}, r={m - 1}); pass a sample size, e.g. 5000"
+            )
+        return np.asarray(arr.enumerate_patterns(U_prime), dtype=bool), True
+    integer = isinstance(arrangements, (int, np.integer))
+    if isinstance(arrangements, bool) or not integer:
+        raise InputError(
+            "`arrangements` must be 'auto', 'exact' or a positive number of "
+            f"sampled patterns; got {arrangements!r}"
+        )
+    if arrangements < 1:
+        raise InputError(
+            f"`arrangements` must be a positive number of patterns; got {arrangements}"
+        )
+    D = arr.sample_patterns(U_prime, int(arrangements), seed=seed)
+    return np.asarray(D, dtype=bool), False
+
+
+def network_in_convention(net: Any, n: int, convention: str) -> Any:
+    r"""Inverse step 1: express a convention-A network in ``convention``.
+
+    Notes
+    -----
+    :math:`BN^{std} = \sqrt n\, BN^{a}`, so scaling :math:`\gamma, \alpha, v`
+    by :math:`n^{-1/4}` keeps :math:`f(X)` and turns the penalty
+    :math:`\tfrac{\beta_a}{2}(\gamma^2+\alpha^2+v^2)` into
+    :math:`\tfrac{\beta_{std}}{2}n^{-1/2}(\gamma^2+\alpha^2+v^2)` with
+    :math:`\beta_{std} = \sqrt n\,\beta_a`: the same number.
+    """
+    if convention == "a":
+        return net
+    if convention != "std":
+        raise InputError(f"`bn` must be 'a' or 'std'; got {convention!r}")
+    c = float(n) ** -0.25
+    return net.replace(
+        gamma=net.gamma * c, alpha=net.alpha * c, v=net.v * c, convention="std"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ExactFit:
+    r"""Result of :func:`fit_exact`: every stage of the chain, certified.
+
+    Attributes
+    ----------
+    whitening : Whitening
+        Centred compact SVD of ``X``; ``whitening.U_prime`` is :math:`U'`.
+    D : ndarray of bool, shape (n, P)
+        The pattern set of the program.
+    complete : bool
+        Whether ``D`` is the complete arrangement.
+    problem : ConvexProblem
+        The convex program (convention A, ``beta_a``).
+    solution : ConvexSolution
+        The solver's result (its ``lower_bound`` is valid over ``D``).
+    certificate : Certificate
+        Dual certificate of the solution's predictions, with the universal
+        bound.
+    network : BNNetwork
+        The network rebuilt from the blocks, in convention ``bn``.
+    beta, beta_a : float
+        Weight decay in convention ``bn`` and in convention A.
+    bn : {"a", "std"}
+        The convention of ``beta`` and ``network``.
+    """
+
+    whitening: Any
+    D: np.ndarray
+    complete: bool
+    problem: Any
+    solution: Any
+    certificate: Any
+    network: Any
+    beta: float
+    beta_a: float
+    bn: str
+
+    @property
+    def objective(self) -> float:
+        """Convex objective of the solution (= the network's, convention A)."""
+        return float(self.solution.objective)
+
+    @property
+    def pattern_lower_bound(self) -> float:
+        """Best lower bound valid for the program over ``D``."""
+        sol, cert = self.solution, self.certificate
+        return max(float(sol.lower_bound), float(cert.lower_bound))
+
+    @property
+    def pattern_gap(self) -> float:
+        """Relative gap of the solve over the pattern set used."""
+        gap = self.objective - self.pattern_lower_bound
+        return gap / max(abs(self.objective), np.finfo(float).tiny)
+
+    @property
+    def bound_kind(self) -> BoundKind:
+        """``"global"`` for a complete arrangement, else ``"universal"``.
+
+        The kind of :attr:`lower_bound`: with sampled patterns the bound
+        valid for every network is the universal one (the pattern bound is
+        :attr:`pattern_lower_bound`, kind ``"patterns"``).
+        """
+        return "global" if self.complete else "universal"
+
+    @property
+    def lower_bound(self) -> float:
+        """The best lower bound valid for every BN network (kind :attr:`bound_kind`)."""
+        universal = float(self.certificate.universal_bound)
+        if self.complete:
+            return max(self.pattern_lower_bound, universal)
+        return universal
+
+    @property
+    def gap(self) -> float:
+        """``objective - lower_bound``."""
+        return self.objective - self.lower_bound
+
+    @property
+    def relative_gap(self) -> float:
+        """``gap / max(|objective|, tiny)``."""
+        return self.gap / max(abs(self.objective), np.finfo(float).tiny)
+
+    @property
+    def status(self) -> str:
+        """The solver's status (about the program over ``D``)."""
+        return str(self.solution.status)
+
+
+def fit_exact(
+    X: Any,
+    y: Any,
+    beta: float,
+    *,
+    bn: str = "a",
+    arrangements: str | int = "auto",
+    patterns: Any = None,
+    seed: int = 0,
+    solver: str | None = None,
+    verbose: bool = False,
+    **solver_options: Any,
+) -> ExactFit:
+    r"""Fit a two-layer BN-ReLU network to global optimality (paper R1).
+
+    Forward: :math:`\beta_a = \beta/\sqrt n` for ``bn="std"``; whiten
+    :math:`X` into :math:`U' = [U, 1/\sqrt n]`; choose the patterns; solve
+
+    .. math::
+
+        \min_{s_i, s'_i \in K_i} \tfrac12\Bigl\|\sum_i D_i U'(s_i - s'_i) - y
+        \Bigr\|^2 + \beta_a \sum_i (\|s_i\| + \|s'_i\|),\qquad
+        K_i = \{s : (2D_i - I)U's \ge 0\};
+
+    certify by the dual. Inverse: blocks -> network (R1 recovery) -> ``bn``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    beta : float
+        Weight decay in convention ``bn``.
+    bn : {"a", "std"}
+        BN convention of ``beta`` and of the returned network.
+    arrangements, patterns, seed
+        See :func:`choose_patterns`.
+    solver : str, optional
+        A name of :data:`bnconvex.numerics.solvers.SOLVERS` (default
+        :data:`~bnconvex.numerics.solvers.DEFAULT_SOLVER`).
+    verbose : bool
+        Progress of the solver on stderr.
+    **solver_options
+        ``tol``, ``max_iter``, ``time_limit`` and the solver's own options.
+
+    Returns
+    -------
+    ExactFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnconvex.numerics.exact import fit_exact
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0], [3.0, 0.0]])
+    >>> fit = fit_exact(X, np.array([1.0, -1.0, 0.5, 2.0]), 0.1)
+    >>> fit.bound_kind, fit.relative_gap < 1e-8, fit.status
+    ('global', True, 'optimal')
+    """
+    from bnconvex.numerics.bn import convert_beta
+    from bnconvex.numerics.certificate import certify_predictions
+    from bnconvex.numerics.convex_program import ConvexProblem, predict
+    from bnconvex.numerics.reconstruct import convex_to_network
+    from bnconvex.numerics.solvers import DEFAULT_SOLVER, solve_convex
+    from bnconvex.numerics.whitening import whiten
+
+    if bn not in ("a", "std"):
+        raise InputError(f"`bn` must be 'a' or 'std'; got {bn!r}")
+    X, y = check_data(X, y)
+    if y.ndim != 1:
+        raise InputError(f"`y` must be one column (scalar output); got shape {y.shape}")
+    beta = check_beta(beta)
+    n = X.shape[0]
+    beta_a = convert_beta(beta, n, source=bn, target="a")
+    wh = whiten(X)
+    U = np.asarray(wh.U_prime, dtype=np.float64)
+    D, complete = choose_patterns(U, arrangements, seed=seed, patterns=patterns)
+    problem = ConvexProblem(U, y, beta_a, D)
+    sol = solve_convex(
+        problem, solver=solver or DEFAULT_SOLVER, verbose=verbose, **solver_options
+    )
+    cert = certify_predictions(
+        problem,
+        predict(problem, sol.S_plus, sol.S_minus),
+        sol.objective,
+        complete=complete,
+        with_universal=True,
+    )
+    net = network_in_convention(convex_to_network(wh, sol.S_plus, sol.S_minus), n, bn)
+    return ExactFit(wh, D, complete, problem, sol, cert, net, float(beta), beta_a, bn)
