@@ -1,13 +1,13 @@
 """Root pytest configuration: doctests of the package code.
 
-The folders ``theory/``, ``numerics/`` and ``verify/`` are installed as the
-subpackages ``bnconvex.theory``, ``bnconvex.numerics`` and ``bnconvex.verify``
+The folders ``theory/``, ``numerics/``, ``verify/``, ``paper_figures/`` and
+``app/`` are installed as the subpackages ``bnconvex.theory``, ...
 (``package-dir`` in ``pyproject.toml``).  Pytest's own ``--doctest-modules``
-would import ``numerics/bn.py`` a second time as the top-level module
-``numerics.bn``; every module would then exist twice, and the claim registry of
+would import ``numerics/core/bn.py`` a second time as the top-level module
+``numerics.core.bn``; every module would then exist twice, and the claim registry of
 ``verify/claims`` would see each claim registered twice.  The hook below
 collects the ``Examples`` of each module instead from the module imported by
-its installed name (``bnconvex.numerics.bn``), so a doctest sees exactly the
+its installed name (``bnconvex.numerics.core.bn``), so a doctest sees exactly the
 objects a user sees.
 
 Doctests are collected whenever pytest walks one of those folders, which the
@@ -29,6 +29,8 @@ _PACKAGES = {
     "theory": "bnconvex.theory",
     "numerics": "bnconvex.numerics",
     "verify": "bnconvex.verify",
+    "paper_figures": "bnconvex.paper_figures",
+    "app": "bnconvex.app",
 }
 #: modules whose import needs an optional extra (install hint in the skip reason)
 _OPTIONAL_IMPORTS = ("cupy", "torch", "dask", "distributed")
@@ -37,8 +39,8 @@ _OPTIONAL_IMPORTS = ("cupy", "torch", "dask", "distributed")
 def installed_module_name(path: Path) -> str | None:
     """Return the installed dotted name of a package source file, or None.
 
-    >>> installed_module_name(_ROOT / "numerics" / "bn.py")
-    'bnconvex.numerics.bn'
+    >>> installed_module_name(_ROOT / "numerics" / "core" / "bn.py")
+    'bnconvex.numerics.core.bn'
     >>> installed_module_name(_ROOT / "verify" / "claims" / "__init__.py")
     'bnconvex.verify.claims'
     >>> installed_module_name(_ROOT / "tests" / "conftest.py") is None

@@ -15,7 +15,7 @@ each with the same wall-time budget:
   (paper.md §4; :mod:`bnconvex.numerics.fullscale.regularizers`);
 * ``nonconvex-sgd``: the two-layer BN network of the same width trained by
   minibatch SGD with momentum (minibatch BN statistics in training, full-batch
-  training statistics at test; :mod:`bnconvex.numerics.sgd`).
+  training statistics at test; :mod:`bnconvex.numerics.baselines.sgd`).
 
 Each run records test accuracy against wall time (convex: copies of the
 iterate taken by the solver's progress callback every ``--curve-every``
@@ -82,7 +82,7 @@ def _load(spec: dict[str, Any]) -> Any:
     """The data; with ``spec["validation"]`` a held-out split is the test set."""
     import dataclasses
 
-    from bnconvex.numerics.datasets import load_classification
+    from bnconvex.numerics.dataio.datasets import load_classification
 
     data = load_classification(
         spec["dataset"],
@@ -122,7 +122,7 @@ def _accuracy(scores: Any, labels: np.ndarray) -> float:
 
 
 def _run_sgd(data: Any, spec: dict[str, Any]) -> dict[str, Any]:
-    from bnconvex.numerics import sgd
+    from bnconvex.numerics.baselines import sgd
 
     n = data.X_train.shape[0]
     Y = data.one_hot()
@@ -302,7 +302,7 @@ def _convex_summary(
     spent: float,
     iters: int,
 ) -> dict[str, Any]:
-    from bnconvex.verify.commands.train import convex_neurons
+    from bnconvex.app.commands.train import convex_neurons
 
     return {
         "train_accuracy": train_accuracy,
@@ -375,7 +375,7 @@ def _machine() -> dict[str, Any]:
 
 
 def _versions() -> dict[str, Any]:
-    from bnconvex.verify.commands.train import software_versions
+    from bnconvex.app.commands.train import software_versions
 
     out: dict[str, Any] = dict(software_versions())
     if os.environ.get("BNCONVEX_GIT_REVISION"):  # run from a `git archive` snapshot
@@ -586,7 +586,7 @@ def update_readme(
     markers: tuple[str, str] = (SECTION_START, SECTION_END),
 ) -> None:
     """Replace (or append) only the section between ``markers`` of the README."""
-    from bnconvex.numerics.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.datasets import atomic_write_text
 
     start, end = markers
     text = path.read_text() if path.is_file() else "# Benchmarks\n"
@@ -689,7 +689,7 @@ def seeds(args: argparse.Namespace) -> int:
 
 
 def _prepare_cache(args: argparse.Namespace) -> dict[str, Any]:
-    from bnconvex.numerics.datasets import load_raw, resolve_source, select
+    from bnconvex.numerics.dataio.datasets import load_raw, resolve_source, select
 
     raw = select(
         load_raw(resolve_source(args.data), cache=args.cache),
@@ -756,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _publish(result: dict[str, Any], path: Path, args: argparse.Namespace) -> int:
     """Write ``result`` to ``path``, its README section if asked, and print it."""
-    from bnconvex.numerics.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.datasets import atomic_write_text
 
     atomic_write_text(path, json.dumps(result, indent=1) + "\n")
     section = readme_section(result)
@@ -782,7 +782,7 @@ def _write_partial(
     args: argparse.Namespace, facts: dict[str, Any], runs: list[dict[str, Any]]
 ) -> None:
     """Results so far, next to ``--out`` (a long run keeps what it measured)."""
-    from bnconvex.numerics.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.datasets import atomic_write_text
 
     partial = _result(args, {**facts, "machine": dict(facts["machine"])}, runs)
     path = Path(str(args.out) + ".partial")

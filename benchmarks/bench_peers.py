@@ -49,9 +49,9 @@ SUCCESS_TOL = 1e-6
 # ----------------------------------------------------------------- instances
 def make_instance(n: int, d: int, P: int, seed: int = 0) -> Path:
     """Write the instance (features, labels, patterns, beta); return its path."""
-    from bnconvex.numerics.certificate import dual_constraint_bound
+    from bnconvex.numerics.core.certificate import dual_constraint_bound
+    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.fullscale import sample_patterns
-    from bnconvex.numerics.whitening import whiten
 
     path = TMP / f"peers_n{n}_d{d}_P{P}_s{seed}.npz"
     if path.exists():
@@ -135,7 +135,7 @@ def worker_clarabel(F, y, D, beta, time_limit):
 
 def _worker_plugin(solver, F, y, D, beta, time_limit):
     """One of bnconvex's ``solve_convex`` plug-ins at certified tolerance 1e-6."""
-    from bnconvex.numerics.convex_program import ConvexProblem
+    from bnconvex.numerics.core.convex_program import ConvexProblem
     from bnconvex.numerics.solvers import solve_convex
 
     t = time.perf_counter()

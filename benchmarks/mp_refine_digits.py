@@ -19,11 +19,11 @@ import time
 
 import mpmath
 import numpy as np
-from bnconvex.numerics.arrangements import enumerate_patterns
-from bnconvex.numerics.convex_program import ConvexProblem
-from bnconvex.numerics.mp_refine import certify_mp, refine_solution
+from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.convex_program import ConvexProblem
+from bnconvex.numerics.core.whitening import whiten
+from bnconvex.numerics.highprec.mp_refine import certify_mp, refine_solution
 from bnconvex.numerics.solvers import SOLVERS, solve_convex
-from bnconvex.numerics.whitening import whiten
 
 BETA, D_FEATURES = 0.2, 3
 

@@ -19,10 +19,10 @@ import statistics
 import time
 
 import numpy as np
-from bnconvex.numerics.arrangements import enumerate_patterns
-from bnconvex.numerics.convex_program import ConvexProblem
+from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.convex_program import ConvexProblem
+from bnconvex.numerics.core.whitening import whiten
 from bnconvex.numerics.solvers import SOLVERS, solve_convex
-from bnconvex.numerics.whitening import whiten
 
 BETA, D_FEATURES = 0.1, 3
 TOLS = {"ipm": 1e-9, "cvxpy-clarabel": 1e-8}

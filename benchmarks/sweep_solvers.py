@@ -23,11 +23,11 @@ import numpy as np
 
 
 def main(seed: int, count: int) -> int:
-    from bnconvex.numerics.certificate import dual_constraint_bound
-    from bnconvex.numerics.convex_program import ConvexProblem
+    from bnconvex.numerics.core.certificate import dual_constraint_bound
+    from bnconvex.numerics.core.convex_program import ConvexProblem
+    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.fullscale import sample_patterns
     from bnconvex.numerics.solvers import solve_convex
-    from bnconvex.numerics.whitening import whiten
 
     rng = np.random.default_rng(seed)
     bad = 0

@@ -7,28 +7,29 @@ every other name is loaded on first access (PEP 562 ``__getattr__``), so
 mpmath, and optional back ends (PyTorch, CuPy) are imported only by the
 functions that need them.
 
-=================  =========================================================
-module             contents
-=================  =========================================================
-``bn``             batch normalisation in conventions ``a`` and ``std``
-``network``        the two-layer BN-ReLU network, objective, gradient, I/O
-``whitening``      centred compact SVD ``U' = [U, 1/sqrt(n)]``
-``arrangements``   activation patterns: enumeration, sampling, files
-``reconstruct``    convex program <-> network weights
-``closed_form``    closed-form optima (high-dimensional, one-hot), R2 bound
-``nonconvex``      local search on the non-convex objective
-``data``           synthetic data sets and data-file loading
-``mp_refine``      mpmath refinement and certificates
-``datasets``       CIFAR-10 / Fashion-MNIST readers and preprocessing
-``sgd``            minibatch SGD of the BN network
-``implicit_bias``  the implicit-bias (whitened gradient flow) experiment
-``convex_program`` the convex BN program (R1): problem, solution, objective
-``solvers``        ``solve_convex`` and its back ends (working-set, IPM, CVXPY/Clarabel)
-``certificate``    dual certificates of optimality for programs and networks
-``losses``         losses beyond squared error: programs, duals, training
-``deep``           deep BN-ReLU networks (R5)
-``bn_after_relu``  BN after the ReLU: patterns, convex program (R6)
-=================  =========================================================
+Modules are grouped by role:
+
+=====================  ======================================================
+subpackage / module    contents
+=====================  ======================================================
+``core``               the model: ``bn`` (conventions A and std), ``network``
+                       (the two-layer BN-ReLU network, objective, I/O),
+                       ``whitening`` (``U' = [U, 1/sqrt(n)]``), ``arrangements``
+                       (activation patterns), ``convex_program`` (R1),
+                       ``certificate`` (dual bounds), ``reconstruct``
+                       (program <-> network), ``closed_form`` (R2, one-hot)
+``solvers``            ``solve_convex`` and its back ends (working-set, IPM,
+                       CVXPY/Clarabel, the loss barrier)
+``fullscale``          the vectorised array-API model for large data (NumPy,
+                       CuPy): whitening at scale, patterns, ADMM/AL, ``fit``
+``extensions``         ``deep`` (R4), ``bn_after_relu`` (R6), ``losses`` (R5),
+                       ``implicit_bias`` (the Sigma^2 preconditioning)
+``baselines``          non-convex trainers: ``nonconvex`` (L-BFGS/GD), ``sgd``
+``dataio``             ``data`` (synthetic sets, .npz/.csv), ``datasets``
+                       (CIFAR-10, Fashion-MNIST)
+``highprec``           ``mp_refine``: mpmath refinement and certificates
+``exact``              the exact-fit pipeline that joins them (``fit_exact``)
+=====================  ======================================================
 
 A few names are defined by two modules, or are also a submodule's name; the
 flat namespace keeps one and the other stays qualified (``_QUALIFIED`` below):
@@ -53,61 +54,69 @@ from bnconvex.numerics.status import SolverStatus
 #: public names of each lazily imported module, whitespace-separated
 #: (``tests/numerics/test_init.py`` checks them against the module's ``__all__``).
 _LAZY_MODULES: dict[str, str] = {
-    "bn": "CONVENTIONS Convention batch_norm convention_scale convert_beta",
-    "network": (
+    "core.bn": "CONVENTIONS Convention batch_norm convention_scale convert_beta",
+    "core.network": (
         "BNNetwork TORCH_DEFAULT_EPS forward load_network objective "
         "objective_and_gradient penalty save_network"
     ),
-    "whitening": "Whitening whiten",
-    "arrangements": (
+    "core.whitening": "Whitening whiten",
+    "core.arrangements": (
         "LP_MARGIN_TOL enumerate_patterns is_realizable load_patterns "
         "max_pattern_count sample_patterns save_patterns"
     ),
-    "reconstruct": "convex_to_network network_to_convex",
-    "closed_form": (
+    "core.reconstruct": "convex_to_network network_to_convex",
+    "core.closed_form": (
         "highdim_network highdim_optimum highdim_prediction huber_h "
         "onehot_network onehot_optimum universal_lower_bound"
     ),
-    "nonconvex": "train_best_of train_nonconvex",
-    "data": "load_dataset make_classification make_regression make_spread_spectrum",
-    "mp_refine": (
+    "baselines.nonconvex": "train_best_of train_nonconvex",
+    "dataio.data": (
+        "load_dataset make_classification make_regression make_spread_spectrum"
+    ),
+    "highprec.mp_refine": (
         "GUARD_DPS MIN_DPS MpCertificate MpSolution MpWhitening certify_mp "
         "highdim_optimum_mp refine_solution whiten_mp"
     ),
-    "datasets": (
+    "dataio.datasets": (
         "CIFAR10_CLASSES DATASET_NAMES Dataset FASHION_MNIST_CLASSES RawImages "
         "atomic_savez atomic_write_text classification_from_raw default_source "
         "load_classification "
         "load_raw preprocess read_cifar10_batches read_fashion_mnist read_idx "
         "read_image_folder read_image_tar resolve_source save_raw_cache select"
     ),
-    "sgd": (
+    "baselines.sgd": (
         "BNStatistics SGDResult accuracy full_batch_statistics init_network "
         "minibatch_objective_and_gradient predict statistics_to_numpy "
         "train_sgd"
     ),
-    "implicit_bias": (
+    "extensions.implicit_bias": (
         "ImplicitBiasCurves PAPER_SETTING curves_to_numpy energy_fraction "
         "implicit_bias_curves implicit_bias_experiment preconditioning_error "
         "spread_spectrum_instance whitened_objective_and_gradient "
         "whitened_parameters"
     ),
-    "convex_program": "ConvexProblem ConvexSolution cone_violation convex_objective",
+    "core.convex_program": (
+        "ConvexProblem ConvexSolution cone_violation convex_objective"
+    ),
     "solvers": "DEFAULT_SOLVER SOLVERS solve_convex",
-    "certificate": (
+    "exact": (
+        "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit choose_patterns fit_exact "
+        "network_in_convention"
+    ),
+    "core.certificate": (
         "Certificate certify_network certify_predictions dual_constraint_bound "
         "dual_objective"
     ),
-    "losses": (
+    "extensions.losses": (
         "LOSSES Loss LossName get_loss loss_convex_objective loss_dual_bound "
         "network_loss_objective solve_loss_program train_loss_network"
     ),
-    "deep": (
+    "extensions.deep": (
         "DeepBNNetwork centered_rank deep_forward deep_hidden deep_objective "
         "deep_objective_and_gradient deep_penalty overparameterized_network "
         "random_hidden_layers train_deep"
     ),
-    "bn_after_relu": (
+    "extensions.bn_after_relu": (
         "AfterReLUProblem AfterReLUSolution after_relu_forward "
         "after_relu_objective after_relu_objective_and_gradient relu_patterns "
         "solve_after_relu train_after_relu"
@@ -117,8 +126,8 @@ _LAZY_MODULES: dict[str, str] = {
 #: names in a module's ``__all__`` that the flat namespace does not re-export,
 #: because another module's name or a submodule has the same spelling.
 _QUALIFIED: dict[str, str] = {
-    "convex_program": "predict",
-    "bn_after_relu": "convex_objective reconstruct",
+    "core.convex_program": "predict",
+    "extensions.bn_after_relu": "convex_objective reconstruct",
 }
 
 _LAZY_NAMES, __getattr__, __dir__ = attach(__name__, _LAZY_MODULES)

@@ -1,7 +1,8 @@
 """One L-BFGS driver for the local searches of the extension modules.
 
-:mod:`bnconvex.numerics.deep`, :mod:`~bnconvex.numerics.bn_after_relu` and
-:mod:`~bnconvex.numerics.losses` each minimise a network objective from a
+:mod:`bnconvex.numerics.extensions.deep`,
+:mod:`~bnconvex.numerics.extensions.bn_after_relu` and
+:mod:`~bnconvex.numerics.extensions.losses` each minimise a network objective from a
 random start; they share this wrapper around :func:`scipy.optimize.minimize`.
 """
 
@@ -11,9 +12,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+from bnconvex.numerics.errors import InputError
 from scipy.optimize import minimize
-
-from .errors import InputError
 
 __all__ = ["lbfgs_network"]
 

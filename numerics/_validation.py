@@ -14,8 +14,7 @@ import os
 from typing import Any
 
 import numpy as np
-
-from .errors import InputError
+from bnconvex.numerics.errors import InputError
 
 __all__ = [
     "check_beta",
@@ -145,7 +144,7 @@ def check_finite(x: Any, name: str) -> None:
     For arrays that stay on their device (``X`` of :func:`network.forward`);
     NumPy inputs converted anyway should use :func:`check_matrix`.
     """
-    from ._array_api import array_namespace
+    from bnconvex.numerics._array_api import array_namespace
 
     xp = array_namespace(x)
     if not bool(xp.all(xp.isfinite(x))):

@@ -8,7 +8,7 @@ inverse turns the program's solution back into a network:
 forward step                inverse step
 ==========================  ==============================================
 convention ``bn`` -> A      :func:`network_in_convention` (A -> ``bn``)
-whitening ``U'``            :func:`~bnconvex.numerics.reconstruct.convex_to_network`
+whitening ``U'``            :func:`convex_to_network`
 patterns ``D_1..D_P``       (blocks of dropped patterns are zero)
 convex program + solve      certificate (dual bound, universal bound)
 ==========================  ==============================================
@@ -93,8 +93,8 @@ def choose_patterns(
     complete : bool
         Whether ``D`` is the whole arrangement (bound kind ``global``).
     """
-    from bnconvex.numerics import arrangements as arr
     from bnconvex.numerics._validation import check_patterns
+    from bnconvex.numerics.core import arrangements as arr
 
     n, m = U_prime.shape
     if patterns is not None:
@@ -292,12 +292,12 @@ def fit_exact(
     >>> fit.bound_kind, fit.relative_gap < 1e-8, fit.status
     ('global', True, 'optimal')
     """
-    from bnconvex.numerics.bn import convert_beta
-    from bnconvex.numerics.certificate import certify_predictions
-    from bnconvex.numerics.convex_program import ConvexProblem, predict
-    from bnconvex.numerics.reconstruct import convex_to_network
+    from bnconvex.numerics.core.bn import convert_beta
+    from bnconvex.numerics.core.certificate import certify_predictions
+    from bnconvex.numerics.core.convex_program import ConvexProblem, predict
+    from bnconvex.numerics.core.reconstruct import convex_to_network
+    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.solvers import DEFAULT_SOLVER, solve_convex
-    from bnconvex.numerics.whitening import whiten
 
     if bn not in ("a", "std"):
         raise InputError(f"`bn` must be 'a' or 'std'; got {bn!r}")

@@ -1,7 +1,7 @@
 """Shared plotting helpers: style, data loading, saving PNG + PDF + caption.
 
 Figure scripts only *read* the cached data file that
-:mod:`bnconvex.verify.figure_data` wrote next to the figure
+:mod:`bnconvex.paper_figures.data` wrote next to the figure
 (``DIR/<name>.data.json``) and never solve anything, so a figure can be
 re-styled without re-running the numerics.
 """

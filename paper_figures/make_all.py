@@ -1,6 +1,6 @@
 """Make every paper figure: ``python -m bnconvex.paper_figures.make_all [--out DIR]``.
 
-For each figure the data step (:func:`bnconvex.verify.figure_data.ensure_data`,
+For each figure the data step (:func:`bnconvex.paper_figures.data.ensure_data`,
 which computes small figures and reads benchmark results for full-scale ones)
 runs first, then the figure script's ``main`` plots from the cached file.  A
 figure whose benchmark results are missing is reported as **not produced**
@@ -61,7 +61,7 @@ class FigureOutcome:
 
 
 def _default_prepare(name: str, out_dir: Path) -> object:
-    from bnconvex.verify.figure_data import ensure_data
+    from bnconvex.paper_figures.data import ensure_data
 
     return ensure_data(name, out_dir)
 
@@ -112,7 +112,7 @@ def run(
         Figure names (keys of :data:`FIGURES`); all when omitted.
     prepare : callable, optional
         ``prepare(name, out_dir)`` makes the data file; default
-        :func:`bnconvex.verify.figure_data.ensure_data`.
+        :func:`bnconvex.paper_figures.data.ensure_data`.
     log : callable, optional
         Receives one line per figure.
 

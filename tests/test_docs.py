@@ -362,7 +362,7 @@ CLI_MD = README.parent / "docs" / "cli.md"
 def _subcommand_parsers() -> dict:
     import argparse
 
-    from bnconvex.verify.cli import build_parser
+    from bnconvex.app.cli import build_parser
 
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

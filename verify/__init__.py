@@ -1,13 +1,13 @@
-"""Proof checks of the paper's claims: registry, runner, reports and the CLI.
+"""Proof checks of the paper's claims: registry, runner, records and reports.
 
 ``verify`` joins ``theory`` (SymPy) and ``numerics`` (arrays, mpmath); neither
 imports it.  A claim is a :class:`Claim` registered in :mod:`.claims`; the
 runner drives its tiers with Hypothesis and writes one JSON record per
 (claim, tier, instance) (:mod:`.records`); the Markdown and HTML reports are
-rendered from those records only.  The command line is ``bnconvex``
-(``python -m bnconvex.verify``).
+rendered from those records only.  The command line that drives it is
+:mod:`bnconvex.app` (``bnconvex``, ``python -m bnconvex.app``).
 
-Only the registry is imported eagerly; the runner, the record I/O and the CLI
+Only the registry is imported eagerly; the runner and the record I/O
 (which pull in NumPy, Hypothesis and jsonschema) load on first access
 (PEP 562 ``__getattr__``), so ``import bnconvex.verify`` stays cheap.
 """
@@ -19,7 +19,6 @@ from bnconvex.verify.registry import Claim, Evidence, all_claims, get_claim, reg
 
 #: public names of the lazily imported modules, whitespace-separated.
 _LAZY_MODULES: dict[str, str] = {
-    "cli": "main",
     "records": "read_jsonl summarize validate_records write_jsonl",
     "runner": "RunOptions plan_units run_unit run_units select_claims",
 }

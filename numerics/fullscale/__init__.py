@@ -14,16 +14,24 @@ sample_patterns
     seeded Gaussian patterns with their generators.
 """
 
-from .model import FullScaleModel, fit
-from .patterns import sample_patterns
-from .regularizers import FeatureMap, spectral_features, truncated_whitening
-from .solver import (
+from bnconvex.numerics.fullscale.model import FullScaleModel, fit
+from bnconvex.numerics.fullscale.patterns import sample_patterns
+from bnconvex.numerics.fullscale.regularizers import (
+    FeatureMap,
+    spectral_features,
+    truncated_whitening,
+)
+from bnconvex.numerics.fullscale.solver import (
     FullScaleProgress,
     FullScaleSolution,
     solve_fullscale,
     solve_path,
 )
-from .whitening import SpectralFactors, left_factor, whiten_large
+from bnconvex.numerics.fullscale.whitening import (
+    SpectralFactors,
+    left_factor,
+    whiten_large,
+)
 
 __all__ = [
     "FeatureMap",

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import ModuleType
 
-from .._array_api import Array
+from bnconvex.numerics._array_api import Array
 
 __all__ = ["ChunkedOperator", "block_norms", "chunk_sizes", "group_shrink"]
 

@@ -6,9 +6,8 @@ import dataclasses
 from types import ModuleType
 
 import numpy as np
-
-from .._array_api import Array
-from ._ops import ChunkedOperator, block_norms
+from bnconvex.numerics._array_api import Array
+from bnconvex.numerics.fullscale._ops import ChunkedOperator, block_norms
 
 __all__ = ["Problem", "certificate", "loss_lipschitz", "objective", "spectral_norm_sq"]
 

@@ -26,9 +26,9 @@ import dataclasses
 import time
 from types import ModuleType
 
-from .._array_api import Array
-from ._ops import ChunkedOperator, group_shrink
-from ._problem import Problem
+from bnconvex.numerics._array_api import Array
+from bnconvex.numerics.fullscale._ops import ChunkedOperator, group_shrink
+from bnconvex.numerics.fullscale._problem import Problem
 
 __all__ = [
     "ADMMMethod",

@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 import time
 
-from .._array_api import Array
-from ._ops import group_shrink
-from ._problem import Problem
+from bnconvex.numerics._array_api import Array
+from bnconvex.numerics.fullscale._ops import group_shrink
+from bnconvex.numerics.fullscale._problem import Problem
 
 __all__ = ["ALMethod"]
 

@@ -18,14 +18,13 @@ import math
 from typing import Any
 
 import numpy as np
-
-from .._array_api import Array, array_namespace, xp_capabilities
-from .._validation import check_beta
-from ..errors import InputError
-from .patterns import sample_patterns
-from .regularizers import FeatureMap, spectral_features
-from .solver import FullScaleSolution, solve_fullscale
-from .whitening import whiten_large
+from bnconvex.numerics._array_api import Array, array_namespace, xp_capabilities
+from bnconvex.numerics._validation import check_beta
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.fullscale.patterns import sample_patterns
+from bnconvex.numerics.fullscale.regularizers import FeatureMap, spectral_features
+from bnconvex.numerics.fullscale.solver import FullScaleSolution, solve_fullscale
+from bnconvex.numerics.fullscale.whitening import whiten_large
 
 __all__ = ["FullScaleModel", "fit"]
 

@@ -1,6 +1,6 @@
 """Sampled activation patterns for large problems (array-API, seeded).
 
-The core module :mod:`bnconvex.numerics.arrangements` samples and enumerates
+The core module :mod:`bnconvex.numerics.core.arrangements` samples and enumerates
 patterns for small problems; this module keeps the *generators* ``u_i`` as well,
 which a full-scale model needs to gate new samples, and deduplicates on the host
 with packed bits so that ``n = 50,000`` costs a few MB.
@@ -9,10 +9,14 @@ with packed bits so that ``n = 50,000`` costs a few MB.
 from __future__ import annotations
 
 import numpy as np
-
-from .._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from .._validation import check_positive_int
-from ..errors import InputError
+from bnconvex.numerics._array_api import (
+    Array,
+    array_namespace,
+    to_numpy,
+    xp_capabilities,
+)
+from bnconvex.numerics._validation import check_positive_int
+from bnconvex.numerics.errors import InputError
 
 __all__ = ["sample_patterns"]
 

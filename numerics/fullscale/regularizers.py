@@ -31,10 +31,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from .._array_api import Array, array_namespace, xp_capabilities
-from .._validation import check_positive_int
-from ..errors import InputError
-from .whitening import SpectralFactors
+from bnconvex.numerics._array_api import Array, array_namespace, xp_capabilities
+from bnconvex.numerics._validation import check_positive_int
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.fullscale.whitening import SpectralFactors
 
 __all__ = ["FeatureMap", "spectral_features", "truncated_whitening"]
 

@@ -26,17 +26,27 @@ from types import ModuleType
 from typing import Literal
 
 import numpy as np
-
-from .._array_api import Array, array_namespace, to_numpy, xp_capabilities
-from .._validation import check_beta, check_positive_int
-from ..certificate import dual_constraint_bound, dual_objective
-from ..errors import InputError
-from ..status import SolverStatus
-from ._ops import ChunkedOperator, chunk_sizes
-from ._problem import Problem, certificate, loss_lipschitz, objective, spectral_norm_sq
-from .admm import ADMMMethod
-from .al import ALMethod
-from .polish import polish_blocks, project_blocks
+from bnconvex.numerics._array_api import (
+    Array,
+    array_namespace,
+    to_numpy,
+    xp_capabilities,
+)
+from bnconvex.numerics._validation import check_beta, check_positive_int
+from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_objective
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.fullscale._ops import ChunkedOperator, chunk_sizes
+from bnconvex.numerics.fullscale._problem import (
+    Problem,
+    certificate,
+    loss_lipschitz,
+    objective,
+    spectral_norm_sq,
+)
+from bnconvex.numerics.fullscale.admm import ADMMMethod
+from bnconvex.numerics.fullscale.al import ALMethod
+from bnconvex.numerics.fullscale.polish import polish_blocks, project_blocks
+from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
     "FullScaleProgress",
@@ -338,7 +348,7 @@ def solve_fullscale(
         once the certified gap is below ``1e-3`` (``group="class"``,
         ``n <= 4096``); the polished point is kept only if it meets both
         tolerances, with the gap certified by the exact per-pattern cone norms
-        of :func:`bnconvex.numerics.certificate.dual_constraint_bound`.
+        of :func:`bnconvex.numerics.core.certificate.dual_constraint_bound`.
     verbose : bool, optional
         Progress lines on stderr; default on only when stderr is a terminal.
     checkpoint : path, optional
@@ -388,7 +398,7 @@ def solve_fullscale(
     patterns*; it is a bound on the BN network optimum only when ``D`` holds
     every pattern.  For moderate sizes (``n <= 4096``, ``group="class"``) the
     reported bound is the larger of this batched bound and the exact per-pattern
-    cone norms of :func:`bnconvex.numerics.certificate.dual_constraint_bound`.
+    cone norms of :func:`bnconvex.numerics.core.certificate.dual_constraint_bound`.
 
     *Vector outputs (paper.md R3).*  ``group="class"`` (default) is the joint
     squared loss with blocks :math:`S_i\in\mathbb R^{m\times K}` whose columns
@@ -748,7 +758,7 @@ def exact_certificate(
 ) -> float:
     r"""Lower bound with the exact cone norms :math:`\|\Pi_{K_i}(\pm F^TD_ir)\|` (NNLS).
 
-    Reuses :func:`bnconvex.numerics.certificate.dual_constraint_bound` per class
+    Reuses :func:`bnconvex.numerics.core.certificate.dual_constraint_bound` per class
     (``group="class"``); NumPy on the host, for moderate ``n`` and ``P``.
     """
     Y = to_numpy(pb.Y)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._array_api import Array, array_namespace, xp_capabilities
-from .._validation import check_positive_int
-from ..errors import InputError
+from bnconvex.numerics._array_api import Array, array_namespace, xp_capabilities
+from bnconvex.numerics._validation import check_positive_int
+from bnconvex.numerics.errors import InputError
 
 __all__ = ["SpectralFactors", "left_factor", "whiten_large"]
 

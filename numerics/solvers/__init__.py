@@ -15,7 +15,7 @@ Each plug-in module exposes ``name``, ``is_installed()`` and
     CVXPY + Clarabel, when installed; a reference for tests and benchmarks.
 
 Every plug-in returns a point certified by
-:mod:`bnconvex.numerics.certificate`; the status is ``OPTIMAL`` only when the
+:mod:`bnconvex.numerics.core.certificate`; the status is ``OPTIMAL`` only when the
 certified relative gap and the cone violation are within ``tol``.
 """
 
@@ -24,10 +24,14 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from .._validation import check_positive_int, check_positive_real
-from ..convex_program import ConvexProblem, ConvexSolution, check_problem
-from ..errors import InputError, SolverError
-from . import cvxpy_clarabel, ipm, working_set
+from bnconvex.numerics._validation import check_positive_int, check_positive_real
+from bnconvex.numerics.core.convex_program import (
+    ConvexProblem,
+    ConvexSolution,
+    check_problem,
+)
+from bnconvex.numerics.errors import InputError, SolverError
+from bnconvex.numerics.solvers import cvxpy_clarabel, ipm, working_set
 
 __all__ = ["DEFAULT_SOLVER", "SOLVERS", "solve_convex"]
 

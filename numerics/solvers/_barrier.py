@@ -33,9 +33,8 @@ import time
 
 import numpy as np
 import scipy.linalg
-
-from ._blocks import SIGNS, Blocks
-from ._cones import lin_max_step, soc_max_step, soc_slack
+from bnconvex.numerics.solvers._blocks import SIGNS, Blocks
+from bnconvex.numerics.solvers._cones import lin_max_step, soc_max_step, soc_slack
 
 
 @dataclasses.dataclass

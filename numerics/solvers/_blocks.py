@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-from ..convex_program import ConvexProblem
+from bnconvex.numerics.core.convex_program import ConvexProblem
 
 SIGNS = np.array([1.0, -1.0])
 

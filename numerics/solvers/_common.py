@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-
-from ..certificate import Certificate, certify_predictions
-from ..convex_program import (
+from bnconvex.numerics.core.certificate import Certificate, certify_predictions
+from bnconvex.numerics.core.convex_program import (
     ConvexProblem,
     ConvexSolution,
     cone_violation,
     convex_objective,
     predict,
 )
-from ..status import SolverStatus
+from bnconvex.numerics.status import SolverStatus
 
 StopReason = Literal["converged", "max_iter", "time", "stalled"]
 

@@ -60,8 +60,7 @@ import time
 import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
-
-from ._cones import lin_max_step, soc_max_step, soc_slack
+from bnconvex.numerics.solvers._cones import lin_max_step, soc_max_step, soc_slack
 
 #: Iterations over which the larger of the relative gap and the relative
 #: residual must halve once the gap is small.

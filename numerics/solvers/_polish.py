@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-
-from ..certificate import _cone_multipliers
-from ._blocks import SIGNS, Blocks
+from bnconvex.numerics.core.certificate import _cone_multipliers
+from bnconvex.numerics.solvers._blocks import SIGNS, Blocks
 
 
 def _null_basis(rows: np.ndarray, m: int) -> np.ndarray:

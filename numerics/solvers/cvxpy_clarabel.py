@@ -12,10 +12,9 @@ import importlib.util
 import time
 
 import numpy as np
-
-from ..convex_program import ConvexProblem, ConvexSolution
-from ..errors import SolverError
-from ._common import finish
+from bnconvex.numerics.core.convex_program import ConvexProblem, ConvexSolution
+from bnconvex.numerics.errors import SolverError
+from bnconvex.numerics.solvers._common import finish
 
 name = "cvxpy-clarabel"
 
@@ -82,7 +81,7 @@ def solve(
     ``sum(D * (U (S+ - S-)^T), axis=1)`` and the cones as
     ``(2D - 1) * (U S^T) >= 0``.  Clarabel's own status is not trusted: the
     returned point is certified by
-    :func:`bnconvex.numerics.certificate.certify_predictions` like every
+    :func:`bnconvex.numerics.core.certificate.certify_predictions` like every
     plug-in's.
     """
     import cvxpy as cp

@@ -26,7 +26,7 @@ Notes
    blocks whose dual constraint is violated most get a face).  Centring is
    capped at ``CENTER_STEPS`` Newton steps per :math:`\tau`.
 4. *Certificate*: the residual scaled into the dual feasible set
-   (:mod:`bnconvex.numerics.certificate`).  The status is ``OPTIMAL`` only when
+   (:mod:`bnconvex.numerics.core.certificate`).  The status is ``OPTIMAL`` only when
    the certified relative gap and the cone violation are below ``tol``.
 """
 
@@ -36,13 +36,17 @@ import sys
 import time
 
 import numpy as np
-
-from ..convex_program import ConvexProblem, ConvexSolution
-from ._barrier import BarrierState, center, initial_state
-from ._blocks import Blocks, make_blocks
-from ._common import StopReason, certify_blocks, finish, is_certified
-from ._phase1 import interior_points
-from ._polish import polish
+from bnconvex.numerics.core.convex_program import ConvexProblem, ConvexSolution
+from bnconvex.numerics.solvers._barrier import BarrierState, center, initial_state
+from bnconvex.numerics.solvers._blocks import Blocks, make_blocks
+from bnconvex.numerics.solvers._common import (
+    StopReason,
+    certify_blocks,
+    finish,
+    is_certified,
+)
+from bnconvex.numerics.solvers._phase1 import interior_points
+from bnconvex.numerics.solvers._polish import polish
 
 name = "ipm"
 
@@ -69,7 +73,7 @@ class _Best:
         self.problem, self.S, self.cert, self.viol = problem, None, None, np.inf
 
     def offer(self, S_plus: np.ndarray, S_minus: np.ndarray) -> None:
-        from ..convex_program import cone_violation
+        from bnconvex.numerics.core.convex_program import cone_violation
 
         cert = certify_blocks(self.problem, S_plus, S_minus)
         viol = cone_violation(self.problem, S_plus, S_minus)

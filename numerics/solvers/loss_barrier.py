@@ -7,7 +7,7 @@ Solves (paper.md R5, R6)
     \quad\text{s.t.}\quad G_b x_b \ge 0,\ \ \|x_b\|_2 \le R_b,
 
 where :math:`x = (x_1, \dots, x_K)` is split into blocks, :math:`\ell` is one
-of :mod:`bnconvex.numerics.losses` and the balls are optional (used when
+of :mod:`bnconvex.numerics.extensions.losses` and the balls are optional (used when
 :math:`B_b` has a null space, where the barrier would otherwise be unbounded
 below).  The method is the textbook barrier method (Boyd & Vandenberghe §11.3)
 with dense Newton steps, meant for the tiny instances of the verification
@@ -29,7 +29,7 @@ minimiser :math:`z^\star(t)` of :math:`t f_0 + \phi` the duality gap of the
 associated dual point is exactly :math:`\nu/t`, which is the reported gap
 (exact up to the centring error: Newton decrement :math:`\lambda^2 \le
 2\cdot10^{-3}`).  This bound is not rigorous; callers that need one use the
-loss-specific dual bound (:func:`bnconvex.numerics.losses.loss_dual_bound`).
+loss-specific dual bound (:func:`bnconvex.numerics.extensions.losses.loss_dual_bound`).
 
 Limits measured on the claim instances (n = 5..8, d = 2, up to 57 patterns,
 2026-11-25): squared and logistic losses usually reach a gap bound of 1e-10
@@ -49,12 +49,11 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from ..errors import InputError
-from ..status import SolverStatus
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.status import SolverStatus
 
 if TYPE_CHECKING:  # losses imports this module; avoid the cycle at run time
-    from ..losses import Loss
+    from bnconvex.numerics.extensions.losses import Loss
 
 __all__ = ["BarrierResult", "BlockProgram", "solve_block_program"]
 

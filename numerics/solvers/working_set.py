@@ -12,7 +12,7 @@ holds for it at the restricted optimum's residual :math:`r = y - \hat y`,
     \max_{s \in K_i,\ \|s\| \le 1} \sigma\, r^T D_i U' s \;\le\; \beta,
 
 whose left side is the cone norm of :math:`\sigma U'^T D_i r` (an NNLS problem;
-:func:`bnconvex.numerics.certificate.dual_constraint_bound` computes the same
+:func:`bnconvex.numerics.core.certificate.dual_constraint_bound` computes the same
 quantity for the certificate).  The solver
 
 1. starts from the ``initial_blocks`` blocks with the largest bound on their
@@ -60,18 +60,22 @@ import sys
 import time
 
 import numpy as np
-
-from ..certificate import (
+from bnconvex.numerics.core.certificate import (
     Certificate,
     _certify_residual,
     _cone_multipliers,
     _cover_rounding,
     _pattern_vectors,
 )
-from ..convex_program import ConvexProblem, ConvexSolution, convex_objective, predict
-from ._blocks import make_blocks
-from ._common import StopReason, finish
-from ._pdip import (
+from bnconvex.numerics.core.convex_program import (
+    ConvexProblem,
+    ConvexSolution,
+    convex_objective,
+    predict,
+)
+from bnconvex.numerics.solvers._blocks import make_blocks
+from bnconvex.numerics.solvers._common import StopReason, finish
+from bnconvex.numerics.solvers._pdip import (
     PDResult,
     Restricted,
     _Iterate,
@@ -79,7 +83,7 @@ from ._pdip import (
     solve_restricted,
     warm_start,
 )
-from ._polish import _null_basis, polish, polish_faces
+from bnconvex.numerics.solvers._polish import _null_basis, polish, polish_faces
 
 name = "working-set"
 
@@ -117,7 +121,7 @@ class BlockScores:
     :math:`c_i = U'^TD_ir`, :math:`G_i = (2D_i - I)U'`.  Any
     :math:`\lambda \ge 0` gives an upper bound, so each block keeps the vector
     :math:`g = G_i^T\lambda` of its last NNLS solve
-    (:func:`~bnconvex.numerics.certificate._cone_multipliers`), and its bound at a
+    (:func:`~bnconvex.numerics.core.certificate._cone_multipliers`), and its bound at a
     new residual is :math:`\|\sigma c_i + g\|`: one ``n x P`` GEMM for all
     blocks; NNLS is solved again only where that bound decides something.
     """

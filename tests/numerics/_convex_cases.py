@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from bnconvex.numerics.arrangements import enumerate_patterns
-from bnconvex.numerics.convex_program import ConvexProblem, ConvexSolution
+from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.convex_program import ConvexProblem, ConvexSolution
+from bnconvex.numerics.core.whitening import Whitening, whiten
 from bnconvex.numerics.solvers import solve_convex
-from bnconvex.numerics.whitening import Whitening, whiten
 
 
 def exact_problem_from_data(X: np.ndarray, y: np.ndarray, beta: float) -> ConvexProblem:

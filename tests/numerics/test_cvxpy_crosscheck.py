@@ -8,8 +8,8 @@ a shared modelling bug would have to be made twice.
 import warnings
 
 import pytest
-from bnconvex.numerics.certificate import certify_predictions
-from bnconvex.numerics.convex_program import predict
+from bnconvex.numerics.core.certificate import certify_predictions
+from bnconvex.numerics.core.convex_program import predict
 from bnconvex.numerics.solvers import solve_convex
 
 from tests.common.assertions import assert_rel_close

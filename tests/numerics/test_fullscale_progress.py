@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from bnconvex.numerics.core.whitening import whiten
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale import (
     FullScaleProgress,
@@ -12,7 +13,6 @@ from bnconvex.numerics.fullscale import (
     solve_fullscale,
 )
 from bnconvex.numerics.status import SolverStatus
-from bnconvex.numerics.whitening import whiten
 
 from tests.common.assertions import assert_rel_close
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from bnconvex.numerics.core.whitening import whiten
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale import (
     fit,
@@ -10,7 +11,6 @@ from bnconvex.numerics.fullscale import (
     solve_path,
 )
 from bnconvex.numerics.status import SolverStatus
-from bnconvex.numerics.whitening import whiten
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
 

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from bnconvex.numerics.core.whitening import whiten
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale import (
     left_factor,
@@ -13,7 +14,6 @@ from bnconvex.numerics.fullscale import (
     truncated_whitening,
     whiten_large,
 )
-from bnconvex.numerics.whitening import whiten
 
 from tests.common.assertions import xp_assert_close
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from bnconvex.numerics.arrangements import enumerate_patterns
-from bnconvex.numerics.closed_form import highdim_optimum
-from bnconvex.numerics.convex_program import ConvexProblem, convex_objective
+from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.closed_form import highdim_optimum
+from bnconvex.numerics.core.convex_program import ConvexProblem, convex_objective
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.solvers import SOLVERS, ipm, solve_convex
 from bnconvex.numerics.status import SolverStatus

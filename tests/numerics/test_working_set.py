@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from bnconvex.numerics.certificate import _cone_norm_bound, dual_constraint_bound
-from bnconvex.numerics.convex_program import ConvexProblem, convex_objective
+from bnconvex.numerics.core.certificate import _cone_norm_bound, dual_constraint_bound
+from bnconvex.numerics.core.convex_program import ConvexProblem, convex_objective
 from bnconvex.numerics.solvers import _cones, _pdip, solve_convex, working_set
 from bnconvex.numerics.status import SolverStatus
 from bnconvex.verify.strategies import regression_instances
@@ -19,8 +19,8 @@ from tests.numerics._convex_cases import (
 
 def _sampled_problem(n=120, d=5, P=40, seed=0, frac=0.1):
     """Gaussian data, sampled patterns, beta = frac * beta_max (benchmark recipe)."""
+    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.fullscale import sample_patterns
-    from bnconvex.numerics.whitening import whiten
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
@@ -110,8 +110,9 @@ def test_large_support_instances_are_certified(sampler):
     and 4.7e-8; the barrier-guess polish gave 0.93 and 0.84); measured after:
     3.0e-13 and 3.7e-13 (~30 s each on one busy core).
     """
-    from bnconvex.numerics import arrangements, fullscale
-    from bnconvex.numerics.whitening import whiten
+    from bnconvex.numerics import fullscale
+    from bnconvex.numerics.core import arrangements
+    from bnconvex.numerics.core.whitening import whiten
 
     rng = np.random.default_rng(3)
     X = rng.standard_normal((500, 10))
@@ -292,9 +293,9 @@ def test_polish_gives_one_block_per_neuron_on_small_programs():
     blocks (one neuron split over four neighbouring patterns, the rest ~1e-13
     dust); polished, 3 blocks, the same optimum.
     """
-    from bnconvex.numerics.arrangements import enumerate_patterns
-    from bnconvex.numerics.data import make_regression
-    from bnconvex.numerics.whitening import whiten
+    from bnconvex.numerics.core.arrangements import enumerate_patterns
+    from bnconvex.numerics.core.whitening import whiten
+    from bnconvex.numerics.dataio.data import make_regression
 
     X, y = make_regression(6, 2, seed=0)
     U = np.asarray(whiten(X).U_prime)

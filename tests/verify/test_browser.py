@@ -210,7 +210,7 @@ def test_report_written_by_bnconvex_verify_opens_cleanly(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "bnconvex.verify",
+        "bnconvex.app",
         "verify",
         "--quick",
         "--out",

@@ -55,7 +55,7 @@ def test_model_class_fails_for_a_wrong_output_weight(monkeypatch):
 
 
 def test_count_bound_fails_on_a_duplicated_pattern(monkeypatch):
-    from bnconvex.numerics import arrangements
+    from bnconvex.numerics.core import arrangements
 
     real = arrangements.enumerate_patterns
     monkeypatch.setattr(
@@ -86,7 +86,8 @@ def test_dual_certificate_fails_for_a_suboptimal_point(monkeypatch):
 
 
 def test_strong_duality_fails_if_local_search_beats_the_bound(monkeypatch):
-    from bnconvex.numerics import network, nonconvex
+    from bnconvex.numerics.baselines import nonconvex
+    from bnconvex.numerics.core import network
 
     real_objective = network.objective
 
@@ -115,7 +116,7 @@ def test_model_class_xp_tier_under_array_api_strict():
 
 
 def test_affine_equivalence_fails_on_a_non_affine_pattern(monkeypatch):
-    from bnconvex.numerics import arrangements
+    from bnconvex.numerics.core import arrangements
 
     real = arrangements.enumerate_patterns
 

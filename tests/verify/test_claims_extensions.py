@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bnconvex.numerics import bn_after_relu, losses
+from bnconvex.numerics.extensions import bn_after_relu, losses
 from bnconvex.verify import runner
 from bnconvex.verify.claims import extensions
 from bnconvex.verify.registry import get_claim

@@ -159,7 +159,7 @@ def test_dask_scheduler_without_dask_gives_an_install_hint(toy_claims, monkeypat
 def test_progress_writes_only_when_enabled():
     import io
 
-    from bnconvex.verify._progress import Progress, progress_enabled
+    from bnconvex.app._progress import Progress, progress_enabled
 
     stream = io.StringIO()
     bar = Progress(2, enabled=True, stream=stream)

@@ -16,7 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
-from bnconvex.numerics.mp_refine import whiten_mp
+from bnconvex.numerics.highprec.mp_refine import whiten_mp
 from bnconvex.theory import Derivation, overall
 from bnconvex.theory.symbols import alpha, bn_a, bn_std, gamma, vector
 from bnconvex.verify.registry import Evidence
@@ -69,7 +69,7 @@ def mp_matrix(array: Any) -> mpmath.matrix:
 def mp_whiten(X: np.ndarray) -> tuple[mpmath.matrix, list[Any], mpmath.matrix]:
     r"""Centred compact SVD at the working precision: ``U (n x r), sigma, Vt (r x d)``.
 
-    A view of :func:`bnconvex.numerics.mp_refine.whiten_mp` at ``mp.dps`` (with
+    A view of :func:`bnconvex.numerics.highprec.mp_refine.whiten_mp` at ``mp.dps`` (with
     its guard digits) with a fixed sign for each singular pair.
 
     Notes

@@ -49,7 +49,7 @@ _SOLVER_BETAS = (0.02, 0.5)
 
 # ------------------------------------------------------------------ helpers
 def _network(params: dict[str, np.ndarray], convention: str = "a") -> Any:
-    from bnconvex.numerics.network import BNNetwork
+    from bnconvex.numerics.core.network import BNNetwork
 
     return BNNetwork(
         params["W"],
@@ -71,10 +71,10 @@ def _cached_solution(
     X_bytes: bytes, y_bytes: bytes, shape: tuple, beta: float
 ) -> dict[str, Any]:
     """Solve the exact-arrangement program once per (X, y, beta); see below."""
-    from bnconvex.numerics.arrangements import enumerate_patterns
-    from bnconvex.numerics.convex_program import ConvexProblem
+    from bnconvex.numerics.core.arrangements import enumerate_patterns
+    from bnconvex.numerics.core.convex_program import ConvexProblem
+    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.solvers import solve_convex
-    from bnconvex.numerics.whitening import whiten
 
     X = np.frombuffer(X_bytes).reshape(shape)
     y = np.frombuffer(y_bytes).copy()
@@ -168,8 +168,8 @@ class ConventionEquivalence(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Bijection on a random network, then the rescaled convex optimum."""
-        from bnconvex.numerics.network import objective
-        from bnconvex.numerics.reconstruct import convex_to_network
+        from bnconvex.numerics.core.network import objective
+        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         n = X.shape[0]
@@ -226,8 +226,11 @@ class AffineEquivalence(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """LP-realise every U' pattern affinely; map random affine cuts into the set."""
-        from bnconvex.numerics.arrangements import enumerate_patterns, is_realizable
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.arrangements import (
+            enumerate_patterns,
+            is_realizable,
+        )
+        from bnconvex.numerics.core.whitening import whiten
 
         X = inst["X"]
         n = X.shape[0]
@@ -277,8 +280,11 @@ class CountBound(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Count distinct, non-empty patterns and compare with the bound."""
-        from bnconvex.numerics.arrangements import enumerate_patterns, max_pattern_count
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.arrangements import (
+            enumerate_patterns,
+            max_pattern_count,
+        )
+        from bnconvex.numerics.core.whitening import whiten
 
         wh = whiten(inst["X"])
         D = np.asarray(enumerate_patterns(np.asarray(wh.U_prime)), dtype=bool)
@@ -321,9 +327,12 @@ class PolynomialSize(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Sizes, the polynomial bound, tightness in general position, sampling."""
-        from bnconvex.numerics.arrangements import enumerate_patterns, sample_patterns
-        from bnconvex.numerics.convex_program import ConvexProblem
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.arrangements import (
+            enumerate_patterns,
+            sample_patterns,
+        )
+        from bnconvex.numerics.core.convex_program import ConvexProblem
+        from bnconvex.numerics.core.whitening import whiten
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         wh = whiten(X)
@@ -364,7 +373,7 @@ def _model_class_network(wh: Any, s: Any, xp: Any = np) -> tuple[Any, float]:
     ``w = V Sigma^{-1} s[:r]``, ``gamma = ||s[:r]|| / sqrt(||s||)``,
     ``alpha = s[r] / sqrt(||s||)``, ``v = sqrt(||s||)``.
     """
-    from bnconvex.numerics.network import BNNetwork
+    from bnconvex.numerics.core.network import BNNetwork
 
     r = wh.rank
     ns = float(xp.linalg.vector_norm(s))
@@ -380,7 +389,7 @@ def _relu_output_errors(
 ) -> dict[str, float]:
     """Errors of ``(BN(Xw))_+ v = (U's)_+`` and of the penalty, any namespace."""
     from bnconvex.numerics._array_api import to_numpy
-    from bnconvex.numerics.network import forward, penalty
+    from bnconvex.numerics.core.network import forward, penalty
 
     net, ns = _model_class_network(wh, s, xp)
     target = np.maximum(to_numpy(wh.U_prime @ s), 0)
@@ -423,10 +432,10 @@ class ModelClass(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Check the paper's formulas and ``convex_to_network`` on one block."""
-        from bnconvex.numerics.bn import batch_norm
-        from bnconvex.numerics.network import forward, penalty
-        from bnconvex.numerics.reconstruct import convex_to_network
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.bn import batch_norm
+        from bnconvex.numerics.core.network import forward, penalty
+        from bnconvex.numerics.core.reconstruct import convex_to_network
+        from bnconvex.numerics.core.whitening import whiten
 
         X, s, beta = inst["X"], np.asarray(inst["s"]), inst["beta"]
         wh = whiten(X)
@@ -446,7 +455,7 @@ class ModelClass(Claim):
 
     def check_xp(self, inst: dict[str, Any], xp: Any) -> Evidence:
         """Whitening, reconstruction and forward pass in the namespace ``xp``."""
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.whitening import whiten
 
         X = xp.asarray(inst["X"])
         wh = whiten(X)
@@ -459,7 +468,7 @@ class ModelClass(Claim):
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         r"""``BN(Xw) = U's/\sqrt{\|s\|}`` in mpmath with ``whiten_mp``."""
-        from bnconvex.numerics.mp_refine import whiten_mp
+        from bnconvex.numerics.highprec.mp_refine import whiten_mp
 
         X, s = inst["X"], [mpmath.mpf(float(t)) for t in inst["s"]]
         wh = whiten_mp(X, dps=dps)
@@ -530,9 +539,9 @@ class StrongDuality(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve, reconstruct, count neurons, run local search."""
-        from bnconvex.numerics.network import objective
-        from bnconvex.numerics.nonconvex import train_nonconvex
-        from bnconvex.numerics.reconstruct import convex_to_network
+        from bnconvex.numerics.baselines.nonconvex import train_nonconvex
+        from bnconvex.numerics.core.network import objective
+        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         n = X.shape[0]
@@ -613,8 +622,11 @@ class DualCertificate(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Rigorous dual-constraint bound, dual value, active-block tightness."""
-        from bnconvex.numerics.certificate import dual_constraint_bound, dual_objective
-        from bnconvex.numerics.convex_program import predict
+        from bnconvex.numerics.core.certificate import (
+            dual_constraint_bound,
+            dual_objective,
+        )
+        from bnconvex.numerics.core.convex_program import predict
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
@@ -635,7 +647,7 @@ class DualCertificate(Claim):
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Refine in mpmath and certify the gap with ``certify_mp``."""
-        from bnconvex.numerics.mp_refine import certify_mp, refine_solution
+        from bnconvex.numerics.highprec.mp_refine import certify_mp, refine_solution
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
@@ -694,9 +706,9 @@ class UniversalLowerBound(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Random network and reconstructed optimum are both above the bound."""
-        from bnconvex.numerics.closed_form import universal_lower_bound
-        from bnconvex.numerics.network import objective
-        from bnconvex.numerics.reconstruct import convex_to_network
+        from bnconvex.numerics.core.closed_form import universal_lower_bound
+        from bnconvex.numerics.core.network import objective
+        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         bound = float(universal_lower_bound(y, beta))
@@ -776,8 +788,8 @@ class HighdimSolver(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solver vs closed form; closed-form network objective, predictions, width."""
-        from bnconvex.numerics import closed_form as cf
-        from bnconvex.numerics.network import forward, objective
+        from bnconvex.numerics.core import closed_form as cf
+        from bnconvex.numerics.core.network import forward, objective
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         p_cf = float(cf.highdim_optimum(y, beta))
@@ -815,7 +827,7 @@ class HighdimSolver(Claim):
         The refined point is also certified (``certify_mp``), so that a
         refinement that did not converge is reported as such.
         """
-        from bnconvex.numerics.mp_refine import (
+        from bnconvex.numerics.highprec.mp_refine import (
             certify_mp,
             highdim_optimum_mp,
             refine_solution,

@@ -91,8 +91,8 @@ class DeepClosedForm(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Rank, the converging sequence, and one local search."""
-        from bnconvex.numerics.closed_form import universal_lower_bound
-        from bnconvex.numerics.deep import (
+        from bnconvex.numerics.core.closed_form import universal_lower_bound
+        from bnconvex.numerics.extensions.deep import (
             DeepBNNetwork,
             centered_rank,
             deep_hidden,
@@ -132,7 +132,7 @@ class DeepClosedForm(Claim):
 
 def _deep_local(X: np.ndarray, y: np.ndarray, beta: float) -> float:
     """One L-BFGS run on a small deep net (widths (3, 3), seed 0)."""
-    from bnconvex.numerics.deep import train_deep
+    from bnconvex.numerics.extensions.deep import train_deep
 
     return train_deep(X, y, beta, (3, 3), seed=0, max_iter=300)[1]
 
@@ -172,7 +172,7 @@ class AfterReLUStrongDuality(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve, reconstruct, run local search."""
-        from bnconvex.numerics.bn_after_relu import (
+        from bnconvex.numerics.extensions.bn_after_relu import (
             AfterReLUProblem,
             after_relu_objective,
             reconstruct,
@@ -206,7 +206,7 @@ class AfterReLUStrongDuality(Claim):
 
 
 def _after_relu_local(X: np.ndarray, y: np.ndarray, beta: float) -> float:
-    from bnconvex.numerics.bn_after_relu import train_after_relu
+    from bnconvex.numerics.extensions.bn_after_relu import train_after_relu
 
     return train_after_relu(X, y, beta, X.shape[0] + 1, seed=0, max_iter=500)[1]
 
@@ -291,16 +291,16 @@ class GeneralConvexLoss(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve, reconstruct, bound by the conjugate, run local search."""
-        from bnconvex.numerics.arrangements import enumerate_patterns
-        from bnconvex.numerics.convex_program import ConvexProblem
-        from bnconvex.numerics.losses import (
+        from bnconvex.numerics.core.arrangements import enumerate_patterns
+        from bnconvex.numerics.core.convex_program import ConvexProblem
+        from bnconvex.numerics.core.reconstruct import convex_to_network
+        from bnconvex.numerics.core.whitening import whiten
+        from bnconvex.numerics.extensions.losses import (
             loss_dual_bound,
             network_loss_objective,
             solve_loss_program,
             train_loss_network,
         )
-        from bnconvex.numerics.reconstruct import convex_to_network
-        from bnconvex.numerics.whitening import whiten
 
         X, y, beta, loss = inst["X"], inst["y"], inst["beta"], inst["loss"]
         wh = whiten(X)

@@ -61,11 +61,11 @@ class TruncatedWhitening(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve for k = r, ..., 1 on the exact arrangement of U'."""
-        from bnconvex.numerics.arrangements import enumerate_patterns
-        from bnconvex.numerics.convex_program import ConvexProblem
+        from bnconvex.numerics.core.arrangements import enumerate_patterns
+        from bnconvex.numerics.core.convex_program import ConvexProblem
+        from bnconvex.numerics.core.whitening import whiten
         from bnconvex.numerics.fullscale import truncated_whitening, whiten_large
         from bnconvex.numerics.solvers import solve_convex
-        from bnconvex.numerics.whitening import whiten
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         Up = np.asarray(whiten(X).U_prime)
@@ -81,8 +81,11 @@ class TruncatedWhitening(Claim):
         ref = solve_convex(ConvexProblem(Up, y, beta, D), tol=_SOLVER_TOL)
         recover = abs(sols[r].objective - ref.objective) / abs(ref.objective)
         mono = max(
-            (max(0.0, sols[k + 1].lower_bound - sols[k].objective) / sols[k].objective
-             for k in range(1, r)),
+            (
+                max(0.0, sols[k + 1].lower_bound - sols[k].objective)
+                / sols[k].objective
+                for k in range(1, r)
+            ),
             default=0.0,
         )
         worst_gap = max(s.gap / abs(s.objective) for s in sols.values())

@@ -9,7 +9,7 @@ The effect is real but weak and seed dependent (paper.md calls it "weak,
 diluted by the output layer"; the sharp deterministic mechanism is claim 19,
 ``gd.sigma2_preconditioning``).  The check is therefore statistical and stated
 as such: one instance is a *block of 10 recorded seeds* of paper.md's setting
-(:data:`bnconvex.numerics.implicit_bias.PAPER_SETTING`: n=40,
+(:data:`bnconvex.numerics.extensions.implicit_bias.PAPER_SETTING`: n=40,
 X = G diag(5,3,1,.5,.2,.1), m=20, k=2, eta=2e-3, T=300, no weight decay), and
 it passes when the block's mean difference of top-2 energy fractions at
 T=300 is at least :data:`MARGIN`.
@@ -20,7 +20,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from bnconvex.numerics.implicit_bias import PAPER_SETTING, implicit_bias_experiment
+from bnconvex.numerics.extensions.implicit_bias import (
+    PAPER_SETTING,
+    implicit_bias_experiment,
+)
 from bnconvex.verify.registry import Claim, Evidence, register
 from hypothesis import strategies as st
 

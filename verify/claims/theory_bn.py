@@ -3,7 +3,8 @@
 Tiers: ``symbolic`` proves every step of the claim's derivation (SymPy,
 :mod:`bnconvex.theory`); ``mp`` evaluates the lambdified identities with
 mpmath at the runner's precision; ``float64`` compares
-:func:`bnconvex.numerics.bn.batch_norm` / :func:`bnconvex.numerics.whitening.whiten`
+:func:`bnconvex.numerics.core.bn.batch_norm` /
+:func:`bnconvex.numerics.core.whitening.whiten`
 with the lambdified SymPy formulas.  Numerics are imported inside the checks.
 """
 
@@ -163,7 +164,7 @@ class ScaleInvariance(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.bn.batch_norm against itself and the lambdified formula."""
-        from bnconvex.numerics.bn import batch_norm
+        from bnconvex.numerics.core.bn import batch_norm
 
         X, w, g, a, c = (inst[k] for k in ("X", "w", "gamma", "alpha", "c"))
         ref = batch_norm(X @ w, g, a)
@@ -213,7 +214,7 @@ class ShiftInvariance(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.bn.batch_norm on shifted data and the lambdified formula."""
-        from bnconvex.numerics.bn import batch_norm
+        from bnconvex.numerics.core.bn import batch_norm
 
         X, w, b, g, a = (inst[k] for k in ("X", "w", "b", "gamma", "alpha"))
         ref = batch_norm(X @ w, g, a)
@@ -269,7 +270,7 @@ class WhiteningOrthogonality(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.whitening.whiten: orthonormality and sigma against mpmath."""
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.whitening import whiten
 
         wh = whiten(inst["X"])
         Up = np.asarray(wh.U_prime)
@@ -342,8 +343,8 @@ class WhitenedRepresentation(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Numerics whiten + batch_norm against U's."""
-        from bnconvex.numerics.bn import batch_norm
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.bn import batch_norm
+        from bnconvex.numerics.core.whitening import whiten
 
         X, w, g, a = (inst[k] for k in ("X", "w", "gamma", "alpha"))
         wh = whiten(X)
@@ -392,7 +393,7 @@ class ConventionConversion(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Numerics batch_norm in both conventions and convert_beta."""
-        from bnconvex.numerics.bn import batch_norm, convert_beta
+        from bnconvex.numerics.core.bn import batch_norm, convert_beta
 
         h, g, a, beta = (
             inst["X"] @ inst["w"],

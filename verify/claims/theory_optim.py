@@ -91,7 +91,7 @@ def _neuron_loss_q(inst: dict[str, Any], U: mpmath.matrix) -> Any:
 
 def _one_neuron(inst: dict[str, Any], scale: float = 1.0) -> Any:
     """Return the instance's neuron as a BNNetwork with ``(c gamma, c alpha, v/c)``."""
-    from bnconvex.numerics.network import BNNetwork
+    from bnconvex.numerics.core.network import BNNetwork
 
     return BNNetwork(
         W=inst["w"][:, None],
@@ -176,7 +176,7 @@ class RescalingAmGm(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.network: output invariance under rescaling, penalty at c_star."""
-        from bnconvex.numerics.network import forward, penalty
+        from bnconvex.numerics.core.network import forward, penalty
         from scipy.optimize import brentq
 
         a, V, b = self._phi(inst, float)
@@ -251,7 +251,7 @@ class GradientOrthogonality(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.network.objective_and_gradient: cos(w, grad_W)."""
-        from bnconvex.numerics.network import objective_and_gradient
+        from bnconvex.numerics.core.network import objective_and_gradient
 
         X, w = inst["X"], inst["w"]
         _, grad = objective_and_gradient(_one_neuron(inst), X, inst["y"], inst["beta"])
@@ -274,7 +274,7 @@ def _gradient_bound(inst: dict[str, Any]) -> float:
     :math:`\nabla_qL = J^T((\cdot)_+'\,v\,r)` with :math:`\|J\|\le|\gamma|/\|q\|` and
     residual :math:`r`; ``+ ||y|| + 1`` keeps the scale positive when ``r = 0``.
     """
-    from bnconvex.numerics.bn import batch_norm
+    from bnconvex.numerics.core.bn import batch_norm
 
     X, w, y = inst["X"], inst["w"], inst["y"]
     r = np.maximum(batch_norm(X @ w, inst["gamma"], inst["alpha"]), 0) * inst["v"] - y
@@ -340,8 +340,8 @@ class Sigma2Preconditioning(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Numerics gradient and whitening; grad_q by central differences."""
-        from bnconvex.numerics.network import objective_and_gradient
-        from bnconvex.numerics.whitening import whiten
+        from bnconvex.numerics.core.network import objective_and_gradient
+        from bnconvex.numerics.core.whitening import whiten
 
         _, grad = objective_and_gradient(
             _one_neuron(inst), inst["X"], inst["y"], inst["beta"]
@@ -460,7 +460,7 @@ class DualDerivation(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.certificate.dual_objective against the lambdified dual objective."""
-        from bnconvex.numerics.certificate import dual_objective
+        from bnconvex.numerics.core.certificate import dual_objective
 
         y, v = inst["y"], -inst["lam"]
         want = _dual_objective_np(y.size)(*v, *y)
@@ -672,8 +672,8 @@ class HighdimClosedForm(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.closed_form.highdim_network / highdim_optimum vs the formula."""
-        from bnconvex.numerics import closed_form as cf
-        from bnconvex.numerics.network import forward, objective
+        from bnconvex.numerics.core import closed_form as cf
+        from bnconvex.numerics.core.network import forward, objective
 
         X, y, b = inst["X"], inst["y"], inst["beta"]
         net = cf.highdim_network(X, y, b)
@@ -746,8 +746,8 @@ class OnehotClosedForm(TheoryClaim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """numerics.closed_form.onehot_network / onehot_optimum vs the formula."""
-        from bnconvex.numerics import closed_form as cf
-        from bnconvex.numerics.network import objective
+        from bnconvex.numerics.core import closed_form as cf
+        from bnconvex.numerics.core.network import objective
 
         X, Y, b = inst["X"], inst["Y"], inst["beta"]
         h = _huber_fns("numpy")[1]

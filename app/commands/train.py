@@ -1,0 +1,625 @@
+"""``bnconvex train --dataset NAME|PATH``: full-scale convex BN classifier.
+
+Steps: load and preprocess the data set (:mod:`bnconvex.numerics.dataio.datasets`:
+pixels / 255, per-channel standardisation with training statistics, flatten),
+move it to the chosen backend and dtype once, fit the convex BN model on
+one-hot labels (squared loss, convention A with ``beta_a``; ``beta / sqrt(n)``
+for ``--bn std``), report train/test accuracy, objective, certified lower
+bound, gap and solver status, and write ``DIR/model.npz`` and
+``DIR/summary.json`` (both atomically).  Progress goes to stderr (only on a
+terminal, never with ``--quiet``).  Exit status 0 when the model was written
+(the solver status is reported, a time or iteration limit is not an error),
+2 for bad input (one line naming the argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from bnconvex.app._progress import progress_enabled
+from bnconvex.app.commands import _common as common
+from bnconvex.numerics.errors import InputError
+
+__all__ = [
+    "Regularizer",
+    "add_parser",
+    "convex_neurons",
+    "parse_patterns",
+    "parse_regularizer",
+    "run",
+    "software_versions",
+]
+
+SYNTHETIC = "synthetic"
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularizer:
+    r"""Explicit regulariser of the convex model (paper.md §4, claim 21).
+
+    Features :math:`[U_k(\Sigma_k/\sigma_1)^p, c/\sqrt n]`: ``k`` keeps the top
+    ``k`` whitened directions (``None``: all of them), ``power`` weights them
+    by :math:`(\sigma_j/\sigma_1)^p` and ``shift`` is the weight ``c`` of the
+    shift direction; the defaults give :math:`U'` (no regulariser).
+    """
+
+    k: int | None = None
+    power: float = 0.0
+    shift: float = 1.0
+
+    def __str__(self) -> str:
+        parts = [f"truncated:{self.k}"] if self.k is not None else []
+        parts += [f"spectral:{self.power:g}"] if self.power != 0.0 else []
+        parts += [f"shift:{self.shift:g}"] if self.shift != 1.0 else []
+        return "+".join(parts) or "none"
+
+
+def parse_regularizer(text: str) -> Regularizer:
+    """Argparse type of ``--regularizer``.
+
+    ``none``, or ``truncated:k``, ``spectral:p`` and ``shift:c`` joined by
+    ``+`` (``truncated:256+spectral:0.5``), each at most once.
+    """
+    if text == "none":
+        return Regularizer()
+    found: dict[str, int | float] = {}
+    for part in text.split("+"):
+        kind, _, value = part.partition(":")
+        try:
+            if kind == "truncated" and kind not in found and int(value) >= 1:
+                found[kind] = int(value)
+                continue
+            if kind == "spectral" and kind not in found:
+                p = float(value)
+                if math.isfinite(p):
+                    found[kind] = p
+                    continue
+            if kind == "shift" and kind not in found:
+                c = float(value)
+                if math.isfinite(c) and c > 0:
+                    found[kind] = c
+                    continue
+        except ValueError:
+            pass
+        raise argparse.ArgumentTypeError(
+            "must be none, or truncated:k (k >= 1), spectral:p (finite p) and "
+            f"shift:c (c > 0) joined by +, each once; got {text!r}"
+        )
+    k = found.get("truncated")
+    return Regularizer(
+        None if k is None else int(k),
+        float(found.get("spectral", 0.0)),
+        float(found.get("shift", 1.0)),
+    )
+
+
+def parse_patterns(text: str) -> int | str:
+    """Argparse type of ``--patterns``: a positive sample count or a ``.npy`` file."""
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    if text.lower().endswith(".npy"):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be a positive number of sampled patterns or a .npy file; got {text!r}"
+    )
+
+
+def _split_dirs(text: str) -> tuple[str, str]:
+    parts = tuple(p.strip() for p in text.split(","))
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+        raise argparse.ArgumentTypeError(
+            f"must be two different folder names TRAIN,TEST; got {text!r}"
+        )
+    return parts  # type: ignore[return-value]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``train`` subcommand."""
+    p = subparsers.add_parser(
+        "train",
+        help="train the full-scale convex BN classifier on an image data set",
+        description="Fit the convex model of a two-layer BN-ReLU network (squared "
+        "loss on one-hot labels) on CIFAR-10, Fashion-MNIST, synthetic data or a "
+        "data set at PATH, and report train/test accuracy, objective and gap.",
+    )
+    p.add_argument(
+        "--dataset",
+        required=True,
+        metavar="NAME|PATH",
+        help="cifar10, fashion-mnist, synthetic, or a path: cifar-10-batches-py "
+        "folder, image-folder tree, .tar.gz of one, IDX folder, or a .npz cache",
+    )
+    p.add_argument(
+        "--split-dir",
+        type=_split_dirs,
+        default=("train", "test"),
+        metavar="TRAIN,TEST",
+        help="split folder names of an image-folder tree (default train,test)",
+    )
+    p.add_argument(
+        "--beta",
+        type=common.beta_arg,
+        required=True,
+        help="weight-decay coefficient (> 0) in the --bn convention",
+    )
+    p.add_argument(
+        "--bn",
+        choices=("a", "std"),
+        default="a",
+        help="BN convention: a (canonical) or std (PyTorch)",
+    )
+    p.add_argument(
+        "--patterns",
+        type=parse_patterns,
+        default=512,
+        metavar="P|FILE",
+        help="number of sampled activation patterns (default 512) or .npy",
+    )
+    p.add_argument(
+        "--regularizer",
+        type=parse_regularizer,
+        default=Regularizer(),
+        metavar="none|truncated:k|spectral:p|shift:c[+...]",
+        help="explicit regulariser of the convex model: features "
+        "[U_k (Sigma_k/sigma_1)^p, c/sqrt(n)] (default none)",
+    )
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument(
+        "--max-iter",
+        type=_positive(int),
+        default=5000,
+        metavar="N",
+        help="solver iteration budget (default 5000)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=_positive(float),
+        default=None,
+        metavar="S",
+        help="solver wall-time budget in seconds",
+    )
+    p.add_argument(
+        "--dual-step",
+        type=_positive(float),
+        default=1.0,
+        metavar="THETA",
+        help="first multiplier step of the augmented Lagrangian (used above "
+        "4096 samples) as a fraction of rho, in (0, 1], doubled every round "
+        "(default 1, the textbook update)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE.npz",
+        help="save the solver state every 60 s and at exit (for --resume)",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="FILE.npz",
+        help="continue from a --checkpoint of the same data, patterns and options",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of pattern sampling and of --subset"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for model.npz and summary.json",
+    )
+    p.add_argument(
+        "--subset",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="train on N training images drawn with --seed",
+    )
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        default=None,
+        metavar="C",
+        help="keep these classes (names or indices), relabelled 0..K-1",
+    )
+    p.add_argument(
+        "--cache",
+        default=None,
+        metavar="FILE.npz",
+        help="cache of the decoded images (read if present, else written)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(run=run)
+
+
+#: ``fit`` argument names in its error messages -> the options that set them
+_CLI_NAMES = {
+    "`k`": "`--regularizer truncated:k`",
+    "`dual_step`": "`--dual-step`",
+    "`resume`": "`--resume`",
+}
+
+
+def _positive(cast: Callable[[str], float]) -> Callable[[str], Any]:
+    """Argparse type: a positive finite ``int`` or ``float`` (``cast``)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            kind = "integer" if cast is int else "number"
+            raise argparse.ArgumentTypeError(f"must be a positive {kind}; got {text!r}")
+        return value
+
+    return parse
+
+
+# --------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------
+def _check_out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"`--out` must be a folder; got the file {path!r}")
+    parent = out if out.exists() else out.parent
+    if not parent.exists() or not os.access(parent, os.W_OK):
+        raise InputError(f"`--out` folder cannot be created or written: {path!r}")
+    return out
+
+
+def _namespace(backend: str) -> ModuleType:
+    if backend == "numpy":
+        import array_api_compat.numpy as xp
+
+        return xp
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise InputError("`--backend cupy` needs a CUDA device; none was found")
+    except ImportError:
+        raise InputError(
+            "`--backend cupy` needs CuPy (pip install 'bnconvex[gpu]')"
+        ) from None
+    import array_api_compat.cupy as xp
+
+    return xp
+
+
+def _synthetic(args: argparse.Namespace) -> Any:
+    """Gaussian classes (``numerics.data.make_classification``), 80/20 split.
+
+    ``--subset`` sets the number of training samples (default 400); d = 20,
+    K = 3 (or ``len(--classes)``), class-mean spread 2; drawn with ``--seed``.
+    """
+    from bnconvex.numerics.dataio.data import make_classification
+    from bnconvex.numerics.dataio.datasets import Dataset
+
+    n = args.subset or 400
+    classes = tuple(args.classes) if args.classes else ("0", "1", "2")
+    X, Y = make_classification(n + n // 4, 20, len(classes), seed=args.seed)
+    X, labels = np.asarray(X, dtype=args.dtype), np.argmax(Y, axis=1)
+    info = {
+        "generator": f"make_classification(n, 20, {len(classes)}, separation=2)",
+        "seed": args.seed,
+        "split": "first n train, last n/4 test",
+    }
+    return Dataset(
+        X[:n],
+        labels[:n],
+        X[n:],
+        labels[n:],
+        classes,
+        SYNTHETIC,
+        "bnconvex.numerics.dataio.data.make_classification",
+        info,
+    )
+
+
+_OPTION_NAMES = {
+    "`source`": "`--dataset`",
+    "`dataset`": "`--dataset`",
+    "`classes`": "`--classes`",
+    "`subset`": "`--subset`",
+    "`cache`": "`--cache`",
+    "`splits`": "`--split-dir`",
+}
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
+    """Load the data set; loader errors name the command-line option.
+
+    Returns the data and a function that writes a new ``--cache``.  The
+    caller writes it only after the model is written, so that bad input found
+    later (``k`` above the rank, a mismatching pattern file) leaves nothing
+    behind.  Same steps as
+    :func:`bnconvex.numerics.dataio.datasets.load_classification`.
+    """
+    from bnconvex.numerics.dataio import datasets as ds
+
+    if args.dataset == SYNTHETIC:
+        return _synthetic(args), lambda: None
+    fresh = args.cache is not None and not Path(args.cache).exists()
+    try:
+        raw = ds.load_raw(
+            ds.resolve_source(args.dataset),
+            splits=args.split_dir,
+            cache=None if fresh else args.cache,
+        )
+        data = ds.classification_from_raw(
+            raw,
+            str(args.dataset),
+            classes=args.classes,
+            subset=args.subset,
+            seed=args.seed,
+            dtype=args.dtype,
+        )
+    except InputError as exc:
+        message = str(exc)
+        for old, new in _OPTION_NAMES.items():
+            message = message.replace(old, new)
+        raise InputError(message) from None
+
+    def write_cache() -> None:
+        if fresh:
+            ds.save_raw_cache(raw, args.cache)
+
+    return data, write_cache
+
+
+def _validate(args: argparse.Namespace) -> Path:
+    out = _check_out_dir(args.out)
+    if isinstance(args.patterns, str) and not Path(args.patterns).is_file():
+        raise InputError(f"`--patterns` file not found: {args.patterns!r}")
+    for name in ("cache", "checkpoint", "resume"):
+        value = getattr(args, name)
+        if value is not None and not value.lower().endswith(".npz"):
+            raise InputError(f"`--{name}` must end in .npz; got {value!r}")
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise InputError(f"`--resume` file not found: {args.resume!r}")
+    _namespace(args.backend)
+    return out
+
+
+# --------------------------------------------------------------------------
+# the convex model
+# --------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Fitted:
+    """What the command needs from a fitted convex model."""
+
+    predict: Callable[[Any], Any]
+    summary: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
+    """``--patterns``: a sample size, or the ``(n, P)`` array of a ``.npy`` file."""
+    if isinstance(args.patterns, int):
+        return args.patterns
+    from bnconvex.numerics.core.arrangements import load_patterns
+
+    try:
+        D = load_patterns(args.patterns, n)
+    except InputError as exc:
+        raise InputError(str(exc).replace("`patterns`", "`--patterns`")) from None
+    return xp.asarray(np.asarray(D, dtype=bool))
+
+
+def convex_neurons(sol: Any) -> int:
+    """Count the non-zero blocks: the neurons of the BN network the solution encodes.
+
+    Blocks are ``(P, m)`` or ``(P, m, K)``; with ``group="class"`` each
+    (pattern, sign, class) block is one neuron with a one-hot output weight.
+    """
+    from bnconvex.numerics._array_api import to_numpy
+
+    norms = [np.linalg.norm(to_numpy(S), axis=1) for S in (sol.S_plus, sol.S_minus)]
+    return int(sum(np.count_nonzero(v > 0) for v in norms))
+
+
+def _fit_convex(
+    X: Any,
+    Y: Any,
+    beta_a: float,
+    args: argparse.Namespace,
+    verbose: bool,
+) -> _Fitted:
+    r"""Fit :func:`bnconvex.numerics.fullscale.fit` and collect what is reported.
+
+    ``--regularizer truncated:k`` keeps the top ``k`` whitened directions,
+    ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`, ``shift:c``
+    sets the weight of the shift column :math:`c/\sqrt n`; parts joined by
+    ``+`` combine.
+    """
+    from bnconvex.numerics._array_api import array_namespace, to_numpy
+    from bnconvex.numerics.fullscale import fit
+
+    reg = args.regularizer
+    patterns = _patterns(args, X.shape[0], array_namespace(X))
+    try:
+        model = fit(
+            X,
+            Y,
+            beta_a,
+            patterns=patterns,
+            seed=args.seed,
+            k=reg.k,
+            power=reg.power,
+            scale=reg.shift,
+            bn="a",
+            dtype=args.dtype,
+            max_iter=args.max_iter,
+            time_limit=args.time_limit,
+            verbose=verbose,
+            checkpoint=args.checkpoint,
+            resume=args.resume,
+            dual_step=args.dual_step,
+        )
+    except InputError as exc:
+        message = str(exc)
+        for api_name, cli_name in _CLI_NAMES.items():
+            message = message.replace(api_name, cli_name)
+        raise InputError(message) from None
+    sol = model.solution
+    summary = {
+        "objective": sol.objective,
+        "lower_bound": sol.lower_bound,
+        "gap": sol.gap,
+        "relative_gap": sol.relative_gap,
+        "max_violation": sol.max_violation,
+        "gap_certified": bool(sol.gap_certified),
+        "status": str(sol.status),
+        "iterations": sol.iterations,
+        "solve_seconds": sol.seconds,
+        "solver": sol.solver,
+        "dual_step": args.dual_step,
+        "neurons": convex_neurons(sol),
+        "patterns_used": int(sol.S_plus.shape[0]),
+        "gap_note": "certified for the program over the patterns used, "
+        "not for the BN network over all patterns",
+    }
+    fm = model.features
+    arrays = {
+        "S_plus": to_numpy(sol.S_plus),
+        "S_minus": to_numpy(sol.S_minus),
+        "feature_mean": to_numpy(fm.mean),
+        "feature_A": to_numpy(fm.A),
+        "feature_shift": np.asarray(fm.shift),
+        "feature_k": np.asarray(fm.k),
+        "feature_power": np.asarray(fm.power),
+        "beta_a": np.asarray(model.beta_a),
+    }
+    if model.gates is not None:
+        arrays["gates"] = to_numpy(model.gates)
+    return _Fitted(model.predict, summary, arrays)
+
+
+# --------------------------------------------------------------------------
+# outputs
+# --------------------------------------------------------------------------
+def software_versions() -> dict[str, str | None]:
+    """Versions of Python and the main libraries (for records)."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("bnconvex", "numpy", "scipy", "cupy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _summary(
+    args: argparse.Namespace,
+    data: Any,
+    fitted: _Fitted,
+    acc: dict[str, float],
+    beta_a: float,
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "dataset": data.name,
+        "source": data.source,
+        "n_train": int(data.X_train.shape[0]),
+        "n_test": int(data.X_test.shape[0]),
+        "d": int(data.X_train.shape[1]),
+        "classes": list(data.classes),
+        "train_accuracy": acc["train"],
+        "test_accuracy": acc["test"],
+        **fitted.summary,
+        "bn_convention": args.bn,
+        "beta": args.beta,
+        "beta_a": beta_a,
+        "patterns": args.patterns,
+        "regularizer": str(args.regularizer),
+        "dtype": args.dtype,
+        "backend": args.backend,
+        "seed": args.seed,
+        "max_iter": args.max_iter,
+        "time_limit": args.time_limit,
+        "seconds": seconds,
+        "preprocessing": data.preprocessing,
+        "versions": software_versions(),
+        "argv": sys.argv[1:],
+    }
+
+
+def _write(out: Path, fitted: _Fitted, summary: dict[str, Any]) -> None:
+    from bnconvex.numerics.dataio.datasets import atomic_savez, atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"summary_json": np.asarray(json.dumps(summary, default=str))}
+    atomic_savez(out / "model.npz", **fitted.arrays, **meta)
+    atomic_write_text(
+        out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n"
+    )
+
+
+def _accuracy(scores: Any, labels: np.ndarray) -> float:
+    from bnconvex.numerics._array_api import to_numpy
+
+    return float(np.mean(np.argmax(to_numpy(scores), axis=1) == labels))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, fit, evaluate, write; exit 0 when the model was written."""
+    start = time.perf_counter()
+    out = _validate(args)
+    emit = (
+        (lambda msg: print(f"train: {msg}", file=sys.stderr, flush=True))
+        if progress_enabled(args.quiet)
+        else None
+    )
+    data, write_cache = _load(args)
+    if emit is not None:
+        emit(
+            f"loaded {data.name}: n={data.X_train.shape[0]}, "
+            f"d={data.X_train.shape[1]}, K={data.K}, test={data.X_test.shape[0]}"
+        )
+    xp = _namespace(args.backend)
+    X, X_test = xp.asarray(data.X_train), xp.asarray(data.X_test)
+    Y = xp.asarray(data.one_hot())
+    n = X.shape[0]
+    beta_a = args.beta if args.bn == "a" else args.beta / math.sqrt(n)
+    fitted = _fit_convex(X, Y, beta_a, args, emit is not None)
+    acc = {
+        "train": _accuracy(fitted.predict(X), data.y_train),
+        "test": _accuracy(fitted.predict(X_test), data.y_test),
+    }
+    summary = _summary(args, data, fitted, acc, beta_a, time.perf_counter() - start)
+    _write(out, fitted, summary)
+    write_cache()
+    shown = {
+        k: summary[k]
+        for k in (
+            "train_accuracy",
+            "test_accuracy",
+            "objective",
+            "lower_bound",
+            "gap",
+            "gap_certified",
+            "max_violation",
+            "status",
+            "seconds",
+        )
+    }
+    (common.print_json if args.json else common.print_text)({**shown, "out": str(out)})
+    return 0

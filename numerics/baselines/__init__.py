@@ -1,0 +1,1 @@
+"""Non-convex baselines: local search (L-BFGS, GD) and minibatch SGD."""

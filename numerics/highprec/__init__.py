@@ -1,0 +1,1 @@
+"""High precision: mpmath whitening, refinement and certificates."""

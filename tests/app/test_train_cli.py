@@ -1,0 +1,390 @@
+"""``bnconvex train`` on tiny data sets written in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from bnconvex.app.cli import main
+
+from tests.numerics.dataio.test_datasets import (
+    _tree_images,
+    _write_idx_folder,
+    _write_tree,
+)
+
+SUMMARY_KEYS = {
+    "train_accuracy",
+    "test_accuracy",
+    "objective",
+    "lower_bound",
+    "gap",
+    "gap_certified",
+    "max_violation",
+    "status",
+    "seconds",
+    "out",
+}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "tree"
+    _write_tree(root, _tree_images())
+    return root
+
+
+def test_subprocess_json_outputs_and_quiet_stderr(tree, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bnconvex.app",
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "0.1",
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", "no progress with --quiet"
+    printed = json.loads(proc.stdout)
+    assert set(printed) == SUMMARY_KEYS
+    assert 0.0 <= printed["test_accuracy"] <= 1.0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_train"] == 5  # 3 dog + 2 cat training PNGs
+    assert summary["n_test"] == 3
+    assert summary["d"] == 4 * 5 * 3
+    assert summary["classes"] == ["cat", "dog"]
+    assert summary["bn_convention"] == "a"
+    assert summary["beta_a"] == 0.1
+    with np.load(out / "model.npz") as model:
+        assert json.loads(str(model["summary_json"]))["n_train"] == 5
+    assert sorted(p.name for p in out.iterdir()) == ["model.npz", "summary.json"]
+
+
+def test_std_convention_converts_beta(tree, tmp_path, capsys):
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tree),
+            "--beta",
+            "0.5",
+            "--bn",
+            "std",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    # beta_a = beta_std / sqrt(n) with n = 5 training images
+    assert summary["beta_a"] == pytest.approx(0.5 / math.sqrt(5), rel=1e-15)
+
+
+def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
+    _write_idx_folder(tmp_path / "f", compress=True)
+    # training labels [0, 9, 3, 3, 1, 0], test [9, 1]: classes 0 and 9 give 3
+    # training images (keep 2) and 1 test image
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            str(tmp_path / "f"),
+            "--beta",
+            "1e-2",
+            "--classes",
+            "0",
+            "Ankle boot",
+            "--subset",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "test_accuracy" in text
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["n_train"] == 2
+    assert summary["n_test"] == 1
+    assert summary["classes"] == ["T-shirt/top", "Ankle boot"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "{tmp}/missing"], r"`--dataset` does not exist"),
+        (
+            ["--dataset", "{tree}", "--classes", "cow", "dog"],
+            r"`--classes` entry 'cow'",
+        ),
+        (["--dataset", "{tree}", "--subset", "50"], r"`--subset` must be <= the 5"),
+        (
+            ["--dataset", "{tree}", "--patterns", "{tmp}/p.npy"],
+            r"`--patterns` file not found",
+        ),
+        (
+            ["--dataset", "{tree}", "--cache", "{tmp}/c.bin"],
+            r"`--cache` must end in .npz",
+        ),
+        (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
+        (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks arrays"),
+        (
+            ["--dataset", "{tree}", "--dual-step", "0.5"],
+            r"`--dual-step` applies to the augmented Lagrangian only .*n=4096",
+        ),
+        (
+            ["--dataset", "{tree}", "--dual-step", "1.5"],
+            r"`--dual-step` must be in \(0, 1\]; got 1\.5",
+        ),
+    ],
+)
+def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path, tree=tree) for a in argv]
+    np.savez(tmp_path / "xy.npz", X=np.zeros((3, 2)), y=np.zeros(3))  # not a cache
+    rc = main(["train", *argv, "--beta", "1", "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith("bnconvex train: error: ")
+    assert re.search(message, err), err
+    assert not (tmp_path / "o").exists(), "nothing written for bad input"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--regularizer", "trunc:3"],
+            r"argument --regularizer: must be none, or truncated:k",
+        ),
+        (
+            ["--regularizer", "truncated:3+truncated:4"],
+            r"argument --regularizer: must be none, .*'truncated:3\+truncated:4'",
+        ),
+        (
+            ["--regularizer", "spectral:nan+truncated:2"],
+            r"argument --regularizer: must be none, or truncated:k",
+        ),
+        (
+            ["--regularizer", "shift:0"],
+            r"argument --regularizer: .*shift:c \(c > 0\).*'shift:0'",
+        ),
+        (["--patterns", "0"], r"argument --patterns: must be a positive number"),
+        (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
+        (["--time-limit", "nan"], r"argument --time-limit: must be a positive number"),
+        (["--dual-step", "0"], r"argument --dual-step: must be a positive number"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, capsys, argv, message):
+    base = {"--dataset": "x", "--beta": "1", "--out": str(tmp_path)}
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
+        base[flag] = value
+    with pytest.raises(SystemExit) as info:
+        main(["train", *[t for kv in base.items() for t in kv]])
+    assert info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def _train_argv(tree, out, *extra):
+    return ["train", "--dataset", str(tree), "--beta", "1", "--out", str(out), *extra]
+
+
+def test_out_is_a_file(tree, tmp_path, capsys):
+    (tmp_path / "f.txt").write_text("x")
+    assert main(_train_argv(tree, tmp_path / "f.txt")) == 2
+    assert "`--out` must be a folder" in capsys.readouterr().err
+
+
+def test_cupy_backend_without_cupy(tree, tmp_path, capsys):
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        pass
+    else:  # pragma: no cover - machines with CuPy
+        pytest.skip("CuPy is installed")
+    assert main(_train_argv(tree, tmp_path / "o", "--backend", "cupy")) == 2
+    assert "`--backend cupy` needs CuPy" in capsys.readouterr().err
+
+
+def test_synthetic_dataset(tmp_path, capsys):
+    rc = main(
+        [
+            "train",
+            "--dataset",
+            "synthetic",
+            "--subset",
+            "40",
+            "--beta",
+            "0.1",
+            "--patterns",
+            "8",
+            "--max-iter",
+            "60",
+            "--seed",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["n_train"] == 40
+    assert summary["n_test"] == 10  # n // 4
+    assert summary["d"] == 20
+    assert printed["test_accuracy"] == summary["test_accuracy"]
+    # three Gaussian classes, mean spread 2 in d = 20: well separated (measured
+    # 1.0 with seed 2); the certified bound never exceeds the objective
+    assert summary["test_accuracy"] >= 0.9
+    assert summary["lower_bound"] <= summary["objective"]
+    assert summary["status"] in ("optimal", "max_iterations")
+    assert summary["iterations"] <= 60
+
+
+@pytest.mark.parametrize("regularizer", ["truncated:2", "truncated:2+spectral:0.5"])
+def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys, regularizer):
+    # n = 5 training images; three patterns given as an (n, P) 0/1 array
+    D = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [0, 0, 1], [1, 1, 1]], dtype=np.int8)
+    np.save(tmp_path / "p.npy", D)
+    argv = _train_argv(
+        tree,
+        tmp_path / "o",
+        "--patterns",
+        str(tmp_path / "p.npy"),
+        "--regularizer",
+        regularizer,
+        "--max-iter",
+        "100",
+        "--quiet",
+    )
+    assert main(argv) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["patterns_used"] == 3
+    assert summary["regularizer"] == regularizer
+    with np.load(tmp_path / "o" / "model.npz") as model:
+        assert model["feature_A"].shape == (60, 2)  # d = 4*5*3, k = 2
+        assert "gates" not in model.files  # given patterns have no generators
+
+
+def test_pattern_file_wrong_rows(tree, tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.ones((4, 2), dtype=bool))
+    assert (
+        main(
+            _train_argv(
+                tree, tmp_path / "o", "--patterns", str(tmp_path / "p.npy"), "--quiet"
+            )
+        )
+        == 2
+    )
+    assert "`--patterns`" in capsys.readouterr().err
+
+
+def test_convex_neurons_counts_nonzero_pattern_sign_class_blocks():
+    from types import SimpleNamespace
+
+    from bnconvex.app.commands.train import convex_neurons
+
+    Sp = np.zeros((3, 4, 2))  # (P, m, K)
+    Sm = np.zeros((3, 4, 2))
+    Sp[0, :, 0] = 1.0
+    Sp[0, 1, 1] = -2.0  # same pattern, other class: another neuron
+    Sm[2, 3, 1] = 1e-3
+    assert convex_neurons(SimpleNamespace(S_plus=Sp, S_minus=Sm)) == 3
+    assert convex_neurons(SimpleNamespace(S_plus=Sp[:, :, 0], S_minus=Sm[:, :, 0])) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "k", "power", "shift"),
+    [
+        ("none", None, 0.0, 1.0),
+        ("truncated:256", 256, 0.0, 1.0),
+        ("spectral:0.5", None, 0.5, 1.0),
+        ("truncated:256+spectral:0.5", 256, 0.5, 1.0),
+        ("spectral:1+truncated:64", 64, 1.0, 1.0),
+        ("shift:0.25", None, 0.0, 0.25),
+        ("truncated:8+shift:2+spectral:0.5", 8, 0.5, 2.0),
+    ],
+)
+def test_parse_regularizer_combines_truncation_and_spectral_weighting(
+    text, k, power, shift
+):
+    from bnconvex.app.commands.train import parse_regularizer
+
+    reg = parse_regularizer(text)
+    assert (reg.k, reg.power, reg.shift) == (k, power, shift), reg
+    # the summary's spelling parses back to the same regulariser
+    assert parse_regularizer(str(reg)) == reg, str(reg)
+
+
+def test_new_cache_is_written_only_after_the_model(tree, tmp_path, capsys):
+    cache = tmp_path / "c.npz"
+    # k = 50 > rank 4 of the five training images: bad input found after loading
+    bad = _train_argv(tree, tmp_path / "o", "--regularizer", "truncated:50")
+    assert main([*bad, "--cache", str(cache), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "`--regularizer truncated:k` must be at most the rank" in err, err
+    assert not cache.exists(), "a failed run wrote the cache"
+    assert not (tmp_path / "o").exists()
+    good = _train_argv(tree, tmp_path / "o", "--max-iter", "20", "--quiet")
+    assert main([*good, "--cache", str(cache)]) == 0
+    assert cache.is_file(), "a successful run writes the new cache"
+    capsys.readouterr()
+    assert main([*good, "--cache", str(cache)]) == 0, "and reads it back"
+
+
+def test_checkpoint_and_resume(tree, tmp_path, capsys):
+    ckpt = tmp_path / "run.npz"
+    first = _train_argv(tree, tmp_path / "a", "--max-iter", "10", "--quiet")
+    assert main([*first, "--checkpoint", str(ckpt)]) == 0
+    assert ckpt.is_file()
+    capsys.readouterr()
+    more = _train_argv(tree, tmp_path / "b", "--max-iter", "30", "--quiet", "--json")
+    assert main([*more, "--resume", str(ckpt)]) == 0
+    capsys.readouterr()
+    before = json.loads((tmp_path / "a" / "summary.json").read_text())
+    after = json.loads((tmp_path / "b" / "summary.json").read_text())
+    # the resumed run counts the checkpoint's 10 iterations in its budget of 30
+    assert before["iterations"] == 10, before["iterations"]
+    assert after["iterations"] == 30, after["iterations"]
+    other = _train_argv(tree, tmp_path / "d", "--beta", "2", "--quiet")
+    assert main([*other, "--resume", str(ckpt)]) == 2
+    assert "`--resume`" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_shift_weight_reaches_the_model(tree, tmp_path, capsys):
+    argv = _train_argv(tree, tmp_path / "o", "--regularizer", "shift:0.25", "--quiet")
+    assert main([*argv, "--max-iter", "5"]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "o" / "model.npz") as model:
+        # shift column c / sqrt(n), n = 5 training images
+        assert abs(float(model["feature_shift"]) - 0.25 / np.sqrt(5)) < 1e-15
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["regularizer"] == "shift:0.25"
