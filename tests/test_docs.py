@@ -247,9 +247,17 @@ def claims_table() -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
+    def ref(text: str) -> str:
+        """``docs/theory.md#A rest`` as a link relative to docs/claims.md."""
+        target, _, rest = text.partition(" ")
+        if not target.startswith("docs/theory.md#"):
+            return cell(text)
+        link = target.removeprefix("docs/")
+        return f"[{link}]({link})" + (f" {cell(rest)}" if rest else "")
+
     rows = ["| id | paper reference | tag | tiers | title |", "|---|---|---|---|---|"]
     rows += [
-        f"| `{c.id}` | {cell(c.paper_ref)} | {c.paper_tag} | {', '.join(c.tiers)} "
+        f"| `{c.id}` | {ref(c.paper_ref)} | {c.paper_tag} | {', '.join(c.tiers)} "
         f"| {cell(c.title)} |"
         for c in all_claims()
     ]
@@ -289,9 +297,22 @@ def _slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
+_HTML_ANCHOR = re.compile(r'<a (?:id|name)="([^"]+)"')
+
+
 def _anchors(path: Path) -> set[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {_slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")}
+    """Heading slugs and explicit ``<a id="...">`` anchors of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    slugs = {_slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")}
+    return slugs | set(_HTML_ANCHOR.findall(text))
+
+
+def test_anchors_include_explicit_ones(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text('# Top\n### <a id="bn-scale_invariance"></a>bn.scale x\n')
+    anchors = _anchors(doc)
+    assert {"top", "bn-scale_invariance"} <= anchors
 
 
 def test_slug_matches_github():
