@@ -422,3 +422,41 @@ def test_cli_section_split_sees_a_missing_option():
         "b": "## `bnconvex b`\nz\n",
     }
     assert not re.search(re.escape("--x") + r"(?![\w-])", sections["b"])
+
+
+# --- docs/theory.md names only code that exists --------------------------------
+
+THEORY_MD = README.parent / "docs" / "theory.md"
+
+
+def test_theory_md_names_existing_code():
+    """Every `numerics.NAME` / `theory.MODULE` that theory.md cites resolves."""
+    import importlib
+
+    import bnconvex.numerics
+
+    text = THEORY_MD.read_text(encoding="utf-8")
+    missing = []
+    for name in sorted(set(re.findall(r"`numerics\.([\w.]+)", text))):
+        obj = bnconvex.numerics
+        for part in name.split("."):
+            obj = getattr(obj, part, None) or _submodule(obj, part)
+            if obj is None:
+                missing.append(f"numerics.{name}")
+                break
+    for name in sorted(set(re.findall(r"`theory\.(\w+)`", text))):
+        try:
+            importlib.import_module(f"bnconvex.theory.{name}")
+        except ModuleNotFoundError:
+            missing.append(f"theory.{name}")
+    assert not missing, f"docs/theory.md names code that does not exist: {missing}"
+
+
+def _submodule(package, name: str):
+    """``package.name`` imported as a submodule, or None."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"{package.__name__}.{name}")
+    except (ModuleNotFoundError, AttributeError):
+        return None
