@@ -247,9 +247,17 @@ def claims_table() -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
+    def ref(text: str) -> str:
+        """``docs/theory.md#A rest`` as a link relative to docs/claims.md."""
+        target, _, rest = text.partition(" ")
+        if not target.startswith("docs/theory.md#"):
+            return cell(text)
+        link = target.removeprefix("docs/")
+        return f"[{link}]({link})" + (f" {cell(rest)}" if rest else "")
+
     rows = ["| id | paper reference | tag | tiers | title |", "|---|---|---|---|---|"]
     rows += [
-        f"| `{c.id}` | {cell(c.paper_ref)} | {c.paper_tag} | {', '.join(c.tiers)} "
+        f"| `{c.id}` | {ref(c.paper_ref)} | {c.paper_tag} | {', '.join(c.tiers)} "
         f"| {cell(c.title)} |"
         for c in all_claims()
     ]
@@ -289,9 +297,22 @@ def _slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
+_HTML_ANCHOR = re.compile(r'<a (?:id|name)="([^"]+)"')
+
+
 def _anchors(path: Path) -> set[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {_slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")}
+    """Heading slugs and explicit ``<a id="...">`` anchors of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    slugs = {_slug(ln.lstrip("#")) for ln in lines if ln.startswith("#")}
+    return slugs | set(_HTML_ANCHOR.findall(text))
+
+
+def test_anchors_include_explicit_ones(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text('# Top\n### <a id="bn-scale_invariance"></a>bn.scale x\n')
+    anchors = _anchors(doc)
+    assert {"top", "bn-scale_invariance"} <= anchors
 
 
 def test_slug_matches_github():
@@ -401,3 +422,41 @@ def test_cli_section_split_sees_a_missing_option():
         "b": "## `bnconvex b`\nz\n",
     }
     assert not re.search(re.escape("--x") + r"(?![\w-])", sections["b"])
+
+
+# --- docs/theory.md names only code that exists --------------------------------
+
+THEORY_MD = README.parent / "docs" / "theory.md"
+
+
+def test_theory_md_names_existing_code():
+    """Every `numerics.NAME` / `theory.MODULE` that theory.md cites resolves."""
+    import importlib
+
+    import bnconvex.numerics
+
+    text = THEORY_MD.read_text(encoding="utf-8")
+    missing = []
+    for name in sorted(set(re.findall(r"`numerics\.([\w.]+)", text))):
+        obj = bnconvex.numerics
+        for part in name.split("."):
+            obj = getattr(obj, part, None) or _submodule(obj, part)
+            if obj is None:
+                missing.append(f"numerics.{name}")
+                break
+    for name in sorted(set(re.findall(r"`theory\.(\w+)`", text))):
+        try:
+            importlib.import_module(f"bnconvex.theory.{name}")
+        except ModuleNotFoundError:
+            missing.append(f"theory.{name}")
+    assert not missing, f"docs/theory.md names code that does not exist: {missing}"
+
+
+def _submodule(package, name: str):
+    """``package.name`` imported as a submodule, or None."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"{package.__name__}.{name}")
+    except (ModuleNotFoundError, AttributeError):
+        return None

@@ -52,7 +52,7 @@ def test_list_shows_ids_refs_and_tiers():
     row = next(
         line for line in out.splitlines() if line.startswith("reconstruct.model_class")
     )
-    assert "paper.md §6 item 9" in row
+    assert "docs/theory.md#reconstruct-model_class" in row
     assert "mp,float64" in row
 
 

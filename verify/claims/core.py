@@ -142,7 +142,7 @@ class ConventionEquivalence(Claim):
 
     id = "convex.convention_equivalence"
     title = "Std-BN optimum with beta equals the convention-A optimum with beta/sqrt(n)"
-    paper_ref = "paper.md §6 item 5 (optimum); §1.1 conversion"
+    paper_ref = "docs/theory.md#convex-convention_equivalence (R1, BN conventions)"
     paper_tag = "DERIVED+NUM"
     statement = (
         r"p^*_{\mathrm{std}}(X, y, \beta) = p^*_{A}(X, y, \beta/\sqrt n),"
@@ -206,7 +206,9 @@ class AffineEquivalence(Claim):
 
     id = "arrangements.affine_equivalence"
     title = "Activation patterns of U' are exactly the affine dichotomies of X"
-    paper_ref = "paper.md §6 item 8; R1 'Arrangements'"
+    paper_ref = (
+        "docs/theory.md#arrangements-affine_equivalence (R1, activation patterns)"
+    )
     paper_tag = "DERIVED+NUM"
     statement = (
         r"\{\mathbf 1[U'u \ge 0] : u \in \mathbb R^{r+1}\} = "
@@ -262,7 +264,7 @@ class CountBound(Claim):
 
     id = "arrangements.count_bound"
     title = "Number of activation patterns is at most 2 sum_{k<=r} C(n-1, k)"
-    paper_ref = "paper.md §6 item 8; R1 count bound"
+    paper_ref = "docs/theory.md#arrangements-count_bound (R1, count bound)"
     paper_tag = "DERIVED"
     statement = r"P + 1 \le 2\sum_{k=0}^{r}\binom{n-1}{k}"
     tolerances = {"float64": 0.0}
@@ -305,7 +307,10 @@ class PolynomialSize(Claim):
 
     id = "arrangements.polynomial_size"
     title = "For fixed r the convex program has 2P(r+1) variables, P = O(n^(r+1))"
-    paper_ref = "paper.md §6 item 22; R1 count bound"
+    paper_ref = (
+        "docs/theory.md#arrangements-polynomial_size "
+        "(R1; paper: abstract, polynomial time)"
+    )
     paper_tag = "DERIVED"
     statement = (
         r"\#\mathrm{vars} = 2P(r+1),\quad P + 1 \le 2\sum_{k=0}^{r}\binom{n-1}{k}"
@@ -405,7 +410,7 @@ class ModelClass(Claim):
 
     id = "reconstruct.model_class"
     title = "A BN-ReLU neuron is a ReLU neuron on U' with penalty beta*||s||"
-    paper_ref = "paper.md §6 item 9; R0.2, R1 weight reconstruction"
+    paper_ref = "docs/theory.md#reconstruct-model_class (R0.2, R1 reconstruction)"
     paper_tag = "DERIVED+NUM"
     statement = (
         r"w = V\Sigma^{-1}s_{1:r},\ \gamma = \frac{\|s_{1:r}\|}{\sqrt{\|s\|}},\ "
@@ -512,7 +517,10 @@ class StrongDuality(Claim):
     title = (
         "Reconstructed network attains the convex optimum; local search never beats it"
     )
-    paper_ref = "paper.md §6 item 10; R1 (likely Thm 2.1/2.2)"
+    paper_ref = (
+        "docs/theory.md#convex-strong_duality "
+        "(R1; paper: Theorem 2.2, numbering per a summary)"
+    )
     paper_tag = "DERIVED+NUM"
     statement = (
         r"p^* = \min_{s_i, s'_i}\ \tfrac12\Big\|\sum_i D_iU'(s_i - s'_i) - y\Big\|^2"
@@ -596,7 +604,7 @@ class DualCertificate(Claim):
 
     id = "dual.certificate"
     title = "The residual is an optimal dual certificate (feasible, tight, zero gap)"
-    paper_ref = "paper.md §6 item 11; R1 dual problem"
+    paper_ref = "docs/theory.md#dual-certificate (R1, dual problem)"
     paper_tag = "DERIVED+NUM"
     statement = (
         r"v = y - \hat y:\ \max_{\|s\|\le 1}|v^T(U's)_+| \le \beta,\quad "
@@ -682,7 +690,9 @@ class UniversalLowerBound(Claim):
 
     id = "closed_form.universal_lower_bound"
     title = "Every BN network's objective is at least h(||y+||) + h(||y-||)"
-    paper_ref = "paper.md §6 item 12; R2 universal lower bound"
+    paper_ref = (
+        "docs/theory.md#closed_form-universal_lower_bound (R2, universal lower bound)"
+    )
     paper_tag = "DERIVED+NUM"
     statement = (
         r"p^* \ge h_\beta(\|y_+\|) + h_\beta(\|y_-\|),\quad h_\beta(t) = "
@@ -763,7 +773,9 @@ class HighdimSolver(Claim):
 
     id = "closed_form.highdim_solver"
     title = "High-dimensional regime: solver optimum, weights and predictions match R2"
-    paper_ref = "paper.md §6 item 13; R2"
+    paper_ref = (
+        "docs/theory.md#closed_form-highdim_solver (R2; paper: abstract, closed forms)"
+    )
     paper_tag = "DERIVED+NUM"
     statement = (
         r"\operatorname{rank}(CX) = n - 1 \Rightarrow p^* = h_\beta(\|y_+\|) + "
@@ -871,7 +883,7 @@ class InputTransformInvariance(Claim):
 
     id = "convex.input_transform_invariance"
     title = "The optimum is invariant to invertible affine maps of the inputs"
-    paper_ref = "paper.md §6 item 14; R0.4"
+    paper_ref = "docs/theory.md#convex-input_transform_invariance (R0.4)"
     paper_tag = "DERIVED+NUM"
     statement = (
         r"p^*(XA + \mathbf 1c^T) = p^*(X)\ \ (A \text{ invertible}),\quad "

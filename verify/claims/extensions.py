@@ -62,7 +62,10 @@ class DeepClosedForm(Claim):
         "Deep BN nets: wide random features reach rank n-1; the R2 closed form on "
         "them approaches the universal bound as hidden BN parameters shrink"
     )
-    paper_ref = "paper.md §6 item 16; R4 (the paper's deep theorem is UNCONFIRMED)"
+    paper_ref = (
+        "docs/theory.md#deep-overparameterized_closed_form "
+        "(R4; paper: abstract, overparameterized regime)"
+    )
     paper_tag = "DERIVED"
     statement = (
         r"\operatorname{rank}(CH_{L-2}) = n-1,\quad "
@@ -144,7 +147,10 @@ class AfterReLUStrongDuality(Claim):
 
     id = "bn_after_relu.strong_duality"
     title = "BN after ReLU: reconstructed network attains R6's convex optimum"
-    paper_ref = "paper.md §6 item 17; R6"
+    paper_ref = (
+        "docs/theory.md#bn_after_relu-strong_duality "
+        "(R6; paper: extension named by summaries)"
+    )
     paper_tag = "DERIVED+NUM"
     statement = (
         r"\min_{w_i^\pm,t_i^\pm}\tfrac12\Big\|\sum_i o_i^+ - o_i^- - y\Big\|^2"
@@ -260,7 +266,9 @@ class GeneralConvexLoss(Claim):
         "General convex loss: reconstructed network attains R5's convex objective; "
         "-loss*(c lambda) is a valid lower bound that local search never beats"
     )
-    paper_ref = "paper.md §6 item 18; R5"
+    paper_ref = (
+        "docs/theory.md#loss-general_convex (R5; paper: extension named by summaries)"
+    )
     paper_tag = "DERIVED"
     statement = (
         r"\ell(f_{rec}(X), y) + \tfrac\beta2\sum_j(\gamma_j^2+\alpha_j^2+v_j^2)"

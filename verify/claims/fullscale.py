@@ -37,7 +37,10 @@ class TruncatedWhitening(Claim):
 
     id = "regularizer.truncated_whitening"
     title = "Truncated whitening: k = r is R1; the optimum is non-decreasing as k falls"
-    paper_ref = "paper.md §4 (explicit regulariser, candidate 1), §6 item 21"
+    paper_ref = (
+        "docs/theory.md#regularizer-truncated_whitening "
+        "(explicit regulariser; paper: abstract; form unconfirmed)"
+    )
     paper_tag = "UNCONFIRMED"
     statement = (
         r"U'_k = [U_k, \mathbf 1/\sqrt n],\quad p^*(U'_r) = p^*_{R1},\quad "
@@ -47,7 +50,7 @@ class TruncatedWhitening(Claim):
     tolerance_kind: ClassVar[dict[str, str]] = {"float64": "rel"}
     tolerance_notes: ClassVar[dict[str, str]] = {
         "float64": (
-            "solver-based equality (paper.md §6: ~1e-6); each solve is certified "
+            "1e-6, the allowance for solver-based equalities; each solve is certified "
             f"to a relative gap of {_SOLVER_TOL:g} and the projector check is "
             "at rounding level"
         )

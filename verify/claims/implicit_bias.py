@@ -45,7 +45,7 @@ class ImplicitBias(Claim):
 
     id = "gd.implicit_bias"
     title = "GD on the BN net fits top-k singular directions more than the whitened net"
-    paper_ref = "paper.md §4 (mechanism), §6 item 20"
+    paper_ref = "docs/theory.md#gd-implicit_bias (implicit bias; paper: abstract)"
     paper_tag = "DERIVED+NUM"
     statement = (
         r"\overline{E_T^{BN}} - \overline{E_T^{white}} \ge \delta,\quad "

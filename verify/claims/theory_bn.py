@@ -125,7 +125,7 @@ class ScaleInvariance(TheoryClaim):
 
     id = "bn.scale_invariance"
     title = "BN is invariant to positive rescaling of w and odd in (w, gamma)"
-    paper_ref = "paper.md §1.1 (invariances); §6 item 1"
+    paper_ref = "docs/theory.md#bn-scale_invariance (BN conventions, invariances)"
     statement = (
         r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)\ (c>0),\quad "
         r"BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw)"
@@ -183,7 +183,7 @@ class ShiftInvariance(TheoryClaim):
 
     id = "bn.shift_invariance"
     title = "BN is invariant to shifting the data mean"
-    paper_ref = "paper.md §1.1 (invariances); §6 item 2"
+    paper_ref = "docs/theory.md#bn-shift_invariance (BN conventions, invariances)"
     statement = r"BN_{\gamma,\alpha}((X + \mathbf 1 b^T)w) = BN_{\gamma,\alpha}(Xw)"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
     tolerance_notes = {
@@ -235,7 +235,10 @@ class WhiteningOrthogonality(TheoryClaim):
 
     id = "whitening.orthogonality"
     title = "The whitened matrix U' = [U, 1/sqrt(n)] has orthonormal columns"
-    paper_ref = "paper.md §1 (centred SVD); §6 item 3"
+    paper_ref = (
+        "docs/theory.md#whitening-orthogonality "
+        "(R0, centred SVD; paper: U'^T U' = I, quoted by a summary)"
+    )
     statement = (
         r"U^T\mathbf 1 = 0,\qquad U'^TU' = I_{r+1},\ U' = [U,\ \mathbf 1/\sqrt n]"
     )
@@ -308,7 +311,7 @@ class WhitenedRepresentation(TheoryClaim):
 
     id = "bn.whitened_representation"
     title = "BN(Xw) = U's with ||s||^2 = gamma^2 + alpha^2 (BN sees only U')"
-    paper_ref = "paper.md §1.1 (key identity); §6 item 4"
+    paper_ref = "docs/theory.md#bn-whitened_representation (R0, key identity)"
     statement = (
         r"BN_{\gamma,\alpha}(Xw) = U'\begin{bmatrix}\gamma q/\|q\|\\"
         r" \alpha\end{bmatrix},"
@@ -364,7 +367,7 @@ class ConventionConversion(TheoryClaim):
 
     id = "bn.convention_conversion"
     title = "Standard BN is sqrt(n) times convention-A BN; beta converts by sqrt(n)"
-    paper_ref = "paper.md §1.1 (conversion); §6 item 5"
+    paper_ref = "docs/theory.md#bn-convention_conversion (BN conventions)"
     statement = (
         r"BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h),\quad "
         r"\beta_A = \beta_{std}/\sqrt n"

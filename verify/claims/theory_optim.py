@@ -127,7 +127,7 @@ class RescalingAmGm(TheoryClaim):
 
     id = "rescaling.am_gm"
     title = "Rescaling lemma: min_c of the weight decay is beta ||[gamma; alpha]|| |v|"
-    paper_ref = "paper.md R0.1; §6 item 6"
+    paper_ref = "docs/theory.md#rescaling-am_gm (R0.1)"
     statement = (
         r"\min_{c>0}\tfrac\beta2\big(c^2(\gamma^2+\alpha^2)+v^2/c^2\big) = "
         r"\beta\|[\gamma;\alpha]\|_2|v|\ \text{at}\ c^2 = |v|/\|[\gamma;\alpha]\|;"
@@ -203,7 +203,7 @@ class GradientOrthogonality(TheoryClaim):
 
     id = "bn.gradient_orthogonality"
     title = "The loss gradient of a BN neuron is orthogonal to its weights"
-    paper_ref = "paper.md §4 (scale invariance); §6 item 7"
+    paper_ref = "docs/theory.md#bn-gradient_orthogonality (implicit bias, mechanism)"
     statement = r"q^T\nabla_qL(q) = 0,\qquad w^T\nabla_wL(w) = 0"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
     tolerance_notes = {
@@ -293,7 +293,10 @@ class Sigma2Preconditioning(TheoryClaim):
 
     id = "gd.sigma2_preconditioning"
     title = "GD on BN weights is GD in whitened coordinates preconditioned by Sigma^2"
-    paper_ref = "paper.md §4 (mechanism); §6 item 19"
+    paper_ref = (
+        "docs/theory.md#gd-sigma2_preconditioning "
+        "(implicit bias, mechanism; paper: abstract)"
+    )
     statement = (
         r"q(w - \eta\nabla_wL) - q(w) = -\eta\,\Sigma^2\nabla_qL,\quad q = \Sigma V^Tw"
     )
@@ -404,7 +407,10 @@ class DualDerivation(TheoryClaim):
         "Rescaled primal -> Lagrangian -> inner minimisation -> dual with "
         "semi-infinite constraint"
     )
-    paper_ref = "paper.md R1 (dual problem, proof idea steps 1-2); R5"
+    paper_ref = (
+        "docs/theory.md#dual-derivation "
+        "(R1 dual; R5; paper: abstract, convex duality)"
+    )
     statement = (
         r"d^* = \max_v -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2\ \ \text{s.t.}\ "
         r"\max_{\|s\|\le1}|v^T(U's)_+|\le\beta;\quad P - D = \tfrac12\|z+v-y\|^2 + "
@@ -511,7 +517,7 @@ class LossConjugates(TheoryClaim):
 
     id = "loss.conjugates"
     title = "Convex conjugates of the squared, logistic and hinge losses"
-    paper_ref = "paper.md R1 (squared loss dual), R5 (arbitrary convex loss)"
+    paper_ref = "docs/theory.md#loss-conjugates (R1 squared-loss dual, R5)"
     statement = (
         r"\ell^*_{sq}(\lambda) = \tfrac12\lambda^2+\lambda y;\ "
         r"\ell^*_{log}(\lambda) = u\log u+(1-u)\log(1-u),\ u=-y\lambda\in[0,1];\ "
@@ -620,7 +626,7 @@ class HighdimClosedForm(TheoryClaim):
         "High-dimensional closed form: value h(||y+||) + h(||y-||), prediction, "
         "weights, KKT"
     )
-    paper_ref = "paper.md R2; §6 item 13 (formula and KKT)"
+    paper_ref = "docs/theory.md#closed_form-highdim (R2; paper: abstract, closed forms)"
     statement = (
         r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
         r"(1-\beta/\|y_-\|)_+y_-\ \ (\operatorname{rank} CX = n-1)"
@@ -709,7 +715,7 @@ class OnehotClosedForm(TheoryClaim):
 
     id = "vector.onehot"
     title = "One-hot vector output: p* = sum_k h_beta(sqrt(n_k)), one neuron per class"
-    paper_ref = "paper.md R3; §6 item 15"
+    paper_ref = "docs/theory.md#vector-onehot (R3; paper: extension named by summaries)"
     statement = (
         r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad"
         r"(\operatorname{rank} CX = n-1,\ Y\ \text{one-hot})"
