@@ -1,4 +1,4 @@
-"""Shared plotting helpers: style, data loading, saving PNG + PDF + caption.
+"""Shared plotting helpers: style, data loading, saving PNG + PDF + caption + settings.
 
 Figure scripts only *read* the cached data file that
 :mod:`bnconvex.paper_figures.data` wrote next to the figure
@@ -32,6 +32,7 @@ __all__ = [
     "load_data",
     "plot_from_data",
     "save_figure",
+    "settings_text",
 ]
 
 DATA_SUFFIX = ".data.json"
@@ -105,24 +106,49 @@ def figure(
             plt.close(fig)
 
 
-def caption_text(
-    title: str, what: str, settings: Mapping[str, Any], departures: Sequence[str]
-) -> str:
-    """Compose a caption: title, what is shown, what was run, departures from the paper.
+#: The longest caption allowed, in words (settings go to the side file).
+MAX_CAPTION_WORDS = 150
+SETTINGS_SUFFIX = ".settings.txt"
+
+
+def caption_text(title: str, what: str, name: str) -> str:
+    """Compose a caption: the title, what the figure shows, where its settings are.
 
     Parameters
     ----------
     title : str
         One line.
     what : str
-        What the panels show.
+        What the figure shows, in a few sentences (its one point).
+    name : str
+        Figure name; the caption points to ``<name>.settings.txt``.
+
+    Raises
+    ------
+    ValueError
+        If the caption is longer than :data:`MAX_CAPTION_WORDS` words (a
+        programming error of the figure script, not bad input).
+    """
+    text = f"{title}\n\n{what}\n\nSettings and departures from the paper: "
+    text += f"{name}{SETTINGS_SUFFIX}.\n"
+    words = len(text.split())
+    if words > MAX_CAPTION_WORDS:
+        raise ValueError(f"caption of {name} has {words} words (> {MAX_CAPTION_WORDS})")
+    return text
+
+
+def settings_text(settings: Mapping[str, Any], departures: Sequence[str]) -> str:
+    """Compose the side file: what was run, and departures from the paper.
+
+    Parameters
+    ----------
     settings : mapping
         What was run (data, n, d, P, beta, seeds, BN convention, machine, ...);
         written one ``key: value`` per line.
     departures : sequence of str
         Where this run departs from the paper's setting.
     """
-    lines = [title, "", what, "", "What was run:"]
+    lines = ["What was run:"]
     lines += [f"  {k}: {_plain(v)}" for k, v in settings.items()]
     lines += ["", "Departures from the paper's setting:"]
     lines += [f"  - {d}" for d in departures] or ["  - none known"]
@@ -140,27 +166,29 @@ def _plain(value: Any) -> str:
 
 
 def save_figure(
-    fig: Figure, out_dir: str | Path, name: str, caption: str
+    fig: Figure, out_dir: str | Path, name: str, caption: str, settings: str
 ) -> list[Path]:
-    """Write ``name.png``, ``name.pdf`` and ``name.caption.txt`` into ``out_dir``.
+    """Write ``name.png``, ``.pdf``, ``.caption.txt`` and ``.settings.txt``.
 
     Returns
     -------
     list of Path
-        The three files, PNG first.
+        The four files, PNG first.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    png, pdf, cap = (
+    png, pdf, cap, side = (
         out / f"{name}.png",
         out / f"{name}.pdf",
         out / f"{name}.caption.txt",
+        out / f"{name}{SETTINGS_SUFFIX}",
     )
     with plt.rc_context(_RC):
         fig.savefig(png, metadata={"Software": None})
         fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})
     cap.write_text(caption, encoding="utf-8")
-    return [png, pdf, cap]
+    side.write_text(settings, encoding="utf-8")
+    return [png, pdf, cap, side]
 
 
 def plot_from_data(
@@ -191,19 +219,15 @@ def plot_from_data(
     Returns
     -------
     list of Path
-        The PNG, PDF and caption files.
+        The PNG, PDF, caption and settings files.
     """
     data = load_data(out_dir, name)
     cap = data.get("caption", {})
-    caption = caption_text(
-        cap.get("title", name),
-        what,
-        data.get("settings", {}),
-        cap.get("departures", []),
-    )
+    caption = caption_text(cap.get("title", name), what, name)
+    side = settings_text(data.get("settings", {}), cap.get("departures", []))
     with figure(ncols, width=width, height=height) as (fig, axes):
         draw(axes, data)
-        return save_figure(fig, out_dir, name, caption)
+        return save_figure(fig, out_dir, name, caption, side)
 
 
 def benchmark_runs(data: Mapping[str, Any]) -> list[dict[str, Any]]:

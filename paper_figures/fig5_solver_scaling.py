@@ -22,14 +22,13 @@ from matplotlib.ticker import (
 NAME = "fig5_solver_scaling"
 
 WHAT = (
-    "Wall time to solve the same convex BN program (same features, patterns and beta) "
-    "to the benchmark's tolerance, (a) against the number of samples n on the main "
-    "instance ladder and (b) against the size n P (d+1) of every instance "
-    "(including d = 50 and P = 512), per solver, log-log. Markers: median "
-    "in-process solve time over the runs (whiskers: fastest and slowest run); "
-    "dotted: median time of the whole process (interpreter start, imports, CVXPY "
-    "canonicalisation). A cross marks an instance where not every run met the "
-    "success criterion."
+    "How the exact solvers' wall time grows with the program's size, every solver "
+    "measured in the same benchmark run on the same machine: (a) against the "
+    "number of samples n on the main ladder, (b) against n P (d+1) over every "
+    "instance. Markers: median in-process solve time (whiskers: fastest and "
+    "slowest run); dotted: median whole-process time. A black triangle marks a "
+    "solver stopped by the time limit (its time is a lower bound, not a result); a "
+    "cross, a run that ended without meeting the success criterion."
 )
 
 _MARKERS = ("o", "s", "^", "D", "v")
@@ -59,14 +58,15 @@ def _series(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, ...]:
     hi = np.array([max(v for v in r["run_seconds"] if v) for r in rows], dtype=float)
     proc = np.array([r.get("process_seconds") or np.nan for r in rows], dtype=float)
     ok = np.array([bool(r.get("success", True)) for r in rows])
-    return x, t, lo, hi, proc, ok
+    limited = np.array([bool(r.get("time_limited", False)) for r in rows])
+    return x, t, lo, hi, proc, ok, limited
 
 
 def _panel(ax: Any, timings: list[dict[str, Any]], key: str) -> None:
     solvers = sorted({str(r["solver"]) for r in timings})
     colors = _solver_colors(solvers)
     for i, solver in enumerate(solvers):
-        x, t, lo, hi, proc, ok = _series(
+        x, t, lo, hi, proc, ok, limited = _series(
             [r for r in timings if r["solver"] == solver], key
         )
         c = colors[solver]
@@ -82,9 +82,13 @@ def _panel(ax: Any, timings: list[dict[str, Any]], key: str) -> None:
             label=solver,
         )
         ax.plot(x, proc, ".:", color=c, lw=1.0, ms=4)
-        ax.plot(x[~ok], t[~ok], "x", color="black", ms=8, mew=1.5)
+        failed = ~ok & ~limited
+        ax.plot(x[failed], t[failed], "x", color="black", ms=8, mew=1.5)
+        ax.plot(x[limited], t[limited], "^", color="black", ms=7)
     ax.plot([], [], ".:", color=COLORS["grey"], label="whole process (median)")
-    if not all(r.get("success", True) for r in timings):
+    if any(r.get("time_limited") for r in timings):
+        ax.plot([], [], "^", color="black", ms=7, label="stopped at the time limit")
+    if any(not r.get("success", True) and not r.get("time_limited") for r in timings):
         ax.plot(
             [], [], "x", color="black", ms=8, mew=1.5, label="not every run succeeded"
         )

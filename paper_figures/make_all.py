@@ -69,7 +69,7 @@ def _default_prepare(name: str, out_dir: Path) -> object:
 def _not_produced(
     name: str, out_dir: Path, status: str, message: str, start: float
 ) -> FigureOutcome:
-    for suffix in (".png", ".pdf", ".caption.txt"):
+    for suffix in (".png", ".pdf", ".caption.txt", ".settings.txt"):
         (out_dir / f"{name}{suffix}").unlink(
             missing_ok=True
         )  # never leave a stale figure

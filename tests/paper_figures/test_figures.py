@@ -115,16 +115,19 @@ def _results_dir(tmp_path):
             "curve": {**curve, "test_accuracy": [0.36, 0.48, 0.52]},
         },
     ]
-    (res / "cifar10.json").write_text(
-        json.dumps(
-            {
-                "benchmark": "cifar10",
-                "settings": {"n_train": 100, "beta_a": 1e-3},
-                "machine": {"cpu_count": 2},
-                "results": [{"runs": runs}],
-            }
+    for seed in (0, 1):  # the four-seed comparison: one file per seed
+        (res / f"cifar10_dual_step_seed{seed}.json").write_text(
+            json.dumps(
+                {
+                    "benchmark": "cifar10",
+                    "settings": {"n_train": 100, "beta_a": 1e-3, "seed": seed},
+                    "machine": {"cpu_count": 2},
+                    "results": [{"runs": runs}],
+                }
+            )
         )
-    )
+    # another protocol's file: not part of the seed comparison, never drawn
+    (res / "cifar10.json").write_text(json.dumps({"results": [{"runs": runs[:1]}]}))
     peers = [
         {
             "solver": s,
@@ -222,8 +225,12 @@ def test_every_figure_is_made_as_png_pdf_and_caption(made):
             assert im.size[0] >= 900, f"{name}: PNG only {im.size} pixels"
         assert pdf.read_bytes()[:5] == b"%PDF-", f"{name}: not a PDF"
         caption = (out / f"{name}.caption.txt").read_text()
+        words = len(caption.split())
+        assert words <= 150, f"{name}: caption of {words} words"
+        assert f"{name}.settings.txt" in caption, caption
+        side = (out / f"{name}.settings.txt").read_text()
         for part in ("What was run:", "Departures from the paper's setting:"):
-            assert part in caption, f"{name}: caption lacks {part!r}"
+            assert part in side, f"{name}: settings file lacks {part!r}"
 
 
 def test_data_is_cached_next_to_the_figure(made):
@@ -234,10 +241,12 @@ def test_data_is_cached_next_to_the_figure(made):
         assert {"settings", "caption"} <= set(data), sorted(data)
 
 
-def test_peer_timings_from_both_layouts(made):
-    _, out = made
-    rows = json.loads((out / "fig5_solver_scaling.data.json").read_text())["timings"]
-    assert len(rows) == 6 + 2, f"{len(rows)} timing rows"
+def test_peer_timings_from_both_layouts(tmp_path):
+    res = _results_dir(tmp_path)
+    flat = json.loads((res / "peers_flat.json").read_text())
+    assert len(figure_data._peer_rows({"file": "f", **flat})) == 6
+    nested = json.loads((res / "peers.json").read_text())
+    rows = figure_data._peer_rows({"file": "g", **nested})
     full = next(r for r in rows if r["solver"] == "fullscale")
     assert (full["n"], full["P"], full["seconds"], full["run_seconds"]) == (
         50,
@@ -249,12 +258,33 @@ def test_peer_timings_from_both_layouts(made):
     assert clar["success"] is False, clar
 
 
-def test_benchmark_settings_reach_the_caption(made):
+def test_solver_scaling_draws_one_run_and_marks_time_limits(tmp_path):
+    # Figure 5 draws one results file (one run, one machine): the newest by
+    # date then name; every other file is listed as left out.
+    res = _results_dir(tmp_path)
+    late = json.loads((res / "peers.json").read_text())
+    late["machine"]["date_utc"] = "2030-01-01T00:00:00+00:00"
+    runs = late["instances"][0]["solvers"]["fullscale"]["runs"]
+    runs[0]["status"] = "time_limit"
+    (res / "peers_z.json").write_text(json.dumps(late))
+    data = figure_data.solver_scaling_data(res)
+    assert data["settings"]["file drawn"] == "peers_z.json", data["settings"]
+    assert set(data["settings"]["files left out (other runs)"]) == {
+        "peers.json",
+        "peers_flat.json",
+    }
+    full = next(r for r in data["timings"] if r["solver"] == "fullscale")
+    assert full["time_limited"] is True, full
+    clar = next(r for r in data["timings"] if r["solver"] == "cvxpy-clarabel")
+    assert clar["time_limited"] is False, clar
+
+
+def test_benchmark_settings_reach_the_settings_file(made):
     _, out = made
-    caption = (out / "fig4_cifar10_accuracy.caption.txt").read_text()
-    assert "cifar10.json: n_train=100, beta_a=0.001, machine=cpu_count=2" in caption, (
-        caption
-    )
+    side = (out / "fig4_cifar10_accuracy.settings.txt").read_text()
+    expected = "cifar10_dual_step_seed1.json: n_train=100, beta_a=0.001, seed=1"
+    assert expected in side, side
+    assert "cifar10.json" not in side, "a file of another protocol was drawn"
 
 
 def test_missing_results_are_reported_and_nothing_is_plotted(
