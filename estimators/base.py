@@ -162,7 +162,9 @@ class ConvexBNBase(BaseEstimator):
         check_is_fitted(self, "network_")
         suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
         if suffix in ("pt", "pth"):
-            net = network_in_convention(self.network_, self.n_samples_fit_, "std")
+            net = self.network_
+            if net.convention == "a":
+                net = network_in_convention(net, self.n_samples_fit_, "std")
             stats = (self.running_mean_, self.running_var_)
             save_network(net, path, running_stats=stats)
         else:

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from bnconvex.numerics import BNNetwork, InputError
+from bnconvex.numerics import BNNetwork, InputError, objective
 
 __all__ = [
     "BOUND_ORDER",
@@ -121,8 +121,9 @@ class FitSummary:
     network : BNNetwork
         ``v`` of shape ``(m, K)``: each neuron feeds one output.
     objective : float
-        Objective of the fitted program (= the network's training objective
-        without a regulariser).
+        Training objective of ``network`` (convention ``bn``), which equals
+        the program's at a feasible point; with a regulariser, the
+        regularised program's objective.
     lower_bound : float
         Lower bound of kind ``bound_kind`` on the optimum.
     pattern_lower_bound : float
@@ -230,9 +231,10 @@ def _fit_exact(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSummary:
         )
         for k in range(Y.shape[1])
     ]
+    network = _stack([f.network for f in fits], X.shape[1], options.bn)
     return FitSummary(
-        network=_stack([f.network for f in fits], X.shape[1], options.bn),
-        objective=sum(f.objective for f in fits),
+        network=network,
+        objective=objective(network, X, Y, options.beta),
         lower_bound=sum(f.lower_bound for f in fits),
         pattern_lower_bound=sum(f.pattern_lower_bound for f in fits),
         bound_kind=_weakest([f.bound_kind for f in fits]),
@@ -293,16 +295,17 @@ def _fit_fullscale(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSumm
     ]
     network = _in_convention(_stack(nets, X.shape[1], "a"), X.shape[0], options.bn)
     pattern_bound = float(sol.lower_bound)
-    if reg:  # the universal bound is about the unregularised problem
-        lower, kind = pattern_bound, "patterns"
+    if reg:  # a bound on the regularised program, not on the network's problem
+        value, lower, kind = float(sol.objective), pattern_bound, "patterns"
     else:
+        value = objective(network, X, Y, options.beta)
         lower = sum(
             universal_lower_bound(Y[:, k], model.beta_a) for k in range(Y.shape[1])
         )
         kind = "universal"
     return FitSummary(
         network=network,
-        objective=float(sol.objective),
+        objective=value,
         lower_bound=lower,
         pattern_lower_bound=pattern_bound,
         bound_kind=kind,

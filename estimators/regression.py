@@ -76,8 +76,11 @@ class ConvexBNRegressor(RegressorMixin, ConvexBNBase):
         Mean and biased variance of ``X @ W_`` over the training batch: the BN
         statistics :meth:`predict` uses on new samples.
     objective_ : float
-        Objective of the fitted program; without a regulariser, the network's
-        training objective (convention ``bn``, the same number as in A).
+        Training objective of ``network_`` on the training data (convention
+        ``bn``; the same number as in A): the program's objective at a
+        feasible point, and what the certificate bounds even when a budget
+        stopped the solver at an infeasible one.  With a ``regularizer``: the
+        regularised program's objective.
     lower_bound_ : float
         Certified lower bound on the global optimum, of kind ``bound_kind_``.
     bound_kind_ : {"global", "patterns", "universal"}
