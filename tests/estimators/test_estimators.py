@@ -249,16 +249,22 @@ _NO_SKLEARN = textwrap.dedent(
 )
 
 
-def test_import_without_scikit_learn_fails_only_on_use():
+def _run_python(code: str, **env: str) -> str:
+    """Run ``code`` in a fresh interpreter (extra environment ``env``); its stdout."""
     proc = subprocess.run(
-        [sys.executable, "-c", _NO_SKLEARN],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **env},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    first, modules = proc.stdout.strip().splitlines()
+    return proc.stdout
+
+
+def test_import_without_scikit_learn_fails_only_on_use():
+    first, modules = _run_python(_NO_SKLEARN).strip().splitlines()
     assert first.startswith("InputError: `ConvexBNRegressor` needs scikit-learn")
     assert "pip install 'bnconvex[sklearn]'" in first
     assert modules == "[]"
@@ -279,14 +285,4 @@ _ARRAY_API_CHECK = textwrap.dedent(
 
 def test_array_api_input_check_with_scipy_array_api():
     """The one estimator check pytest skips unless SCIPY_ARRAY_API=1 at import."""
-    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-c", _ARRAY_API_CHECK],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "ran"
+    assert _run_python(_ARRAY_API_CHECK, SCIPY_ARRAY_API="1").strip() == "ran"
