@@ -1,7 +1,7 @@
 """scikit-learn estimators of two-layer BN-ReLU networks fitted to global optimality.
 
 :class:`ConvexBNRegressor` and :class:`ConvexBNClassifier` wrap the exact fit
-(:func:`bnconvex.numerics.fit_exact`) and the full-scale solver
+(:func:`bnconvex.numerics.exact.fit_exact`) and the full-scale solver
 (:func:`bnconvex.numerics.fullscale.fit`) in scikit-learn's API: ``fit`` /
 ``predict`` / ``score``, ``get_params`` / ``set_params``, pipelines and grid
 searches; the certificate of every fit is in the learned attributes

@@ -157,7 +157,8 @@ class ConvexBNBase(BaseEstimator):
         and ``bnconvex certify`` (a state dict with ``--bn-eps 0``), which
         certify the network's training objective on the training data.
         """
-        from bnconvex.numerics import network_in_convention, save_network
+        from bnconvex.numerics import save_network
+        from bnconvex.numerics.exact import network_in_convention
 
         check_is_fitted(self, "network_")
         suffix = os.fspath(path).rsplit(".", 1)[-1].lower()

@@ -10,7 +10,7 @@ neuron feeds one output (``bnconvex train``'s ``group="class"``), so the fit is
     \min \sum_{k=1}^K \Bigl[\tfrac12\bigl\|\textstyle\sum_i D_iU'(s_{ik} -
     s'_{ik}) - y_k\bigr\|^2 + \beta_a \sum_i (\|s_{ik}\| + \|s'_{ik}\|)\Bigr],
 
-solved either by :func:`bnconvex.numerics.fit_exact` once per column
+solved either by :func:`bnconvex.numerics.exact.fit_exact` once per column
 (``method="exact"``) or by :func:`bnconvex.numerics.fullscale.fit` on the whole
 matrix (``method="fullscale"``).  Objectives and lower bounds add up over the
 columns; a sum of bounds is a bound of the kind of the weakest of them.
@@ -211,7 +211,7 @@ def _stack(nets: list[BNNetwork], d: int, convention: str) -> BNNetwork:
 
 
 def _fit_exact(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSummary:
-    from bnconvex.numerics import fit_exact
+    from bnconvex.numerics.exact import fit_exact
 
     if options.arrangements != "exact" and options.arrangements != "auto":
         arrangements: str | int = _sample_count(options.arrangements)
@@ -322,7 +322,7 @@ def _column(S: Any, k: int) -> np.ndarray:
 
 
 def _in_convention(net: BNNetwork, n: int, convention: str) -> BNNetwork:
-    from bnconvex.numerics import network_in_convention
+    from bnconvex.numerics.exact import network_in_convention
 
     return network_in_convention(net, n, convention)
 

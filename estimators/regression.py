@@ -38,7 +38,7 @@ class ConvexBNRegressor(RegressorMixin, ConvexBNBase):
         20,000 patterns, else 5,000 samples (exact path), 512 samples
         (full-scale path).
     method : {"auto", "exact", "fullscale"}, default "auto"
-        ``"exact"``: :func:`bnconvex.numerics.fit_exact` (interior-point
+        ``"exact"``: :func:`bnconvex.numerics.exact.fit_exact` (interior-point
         solvers, float64); ``"fullscale"``:
         :func:`bnconvex.numerics.fullscale.fit` (first-order, chunked, float32
         or float64); ``"auto"``: exact up to 1,000 samples without a

@@ -18,12 +18,12 @@ from bnconvex.estimators import ConvexBNClassifier, ConvexBNRegressor
 from bnconvex.numerics import (
     InputError,
     convert_beta,
-    fit_exact,
     forward,
     make_classification,
     make_regression,
     objective,
 )
+from bnconvex.numerics.exact import fit_exact
 
 #: the exact solvers stop at a certified relative gap of 1e-8 (their default
 #: ``tol``); a polished solution is measured at ~1e-14
