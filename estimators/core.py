@@ -213,10 +213,7 @@ def _stack(nets: list[BNNetwork], d: int, convention: str) -> BNNetwork:
 def _fit_exact(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSummary:
     from bnconvex.numerics.exact import fit_exact
 
-    if options.arrangements != "exact" and options.arrangements != "auto":
-        arrangements: str | int = _sample_count(options.arrangements)
-    else:
-        arrangements = options.arrangements
+    arrangements = _arrangements(options.arrangements)
     fits = [
         fit_exact(
             X,
@@ -245,6 +242,13 @@ def _fit_exact(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSummary:
     )
 
 
+def _arrangements(value: Any) -> str | int:
+    """``"auto"``, ``"exact"`` or a positive sample count, else InputError."""
+    if isinstance(value, str) and value in ("auto", "exact"):
+        return value
+    return _sample_count(value)
+
+
 def _sample_count(arrangements: Any) -> int:
     integer = isinstance(arrangements, (int, np.integer))
     if isinstance(arrangements, bool) or not integer or arrangements < 1:
@@ -259,7 +263,8 @@ def _fit_fullscale(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSumm
     from bnconvex.numerics import universal_lower_bound
     from bnconvex.numerics.fullscale import fit
 
-    if options.arrangements == "exact":
+    arrangements = _arrangements(options.arrangements)
+    if arrangements == "exact":
         raise InputError(
             "`arrangements` 'exact' needs method='exact'; the full-scale solver "
             "samples patterns (pass a number)"
@@ -269,13 +274,12 @@ def _fit_fullscale(X: np.ndarray, Y: np.ndarray, options: FitOptions) -> FitSumm
             "`solver` of the full-scale path must be 'auto', 'admm' or 'al'; "
             f"got {options.solver!r}"
         )
-    auto = options.arrangements == "auto"
     reg = dict(options.regularizer or {})
     model = fit(
         X,
         Y,
         options.beta,
-        patterns=FULLSCALE_PATTERNS if auto else _sample_count(options.arrangements),
+        patterns=FULLSCALE_PATTERNS if arrangements == "auto" else arrangements,
         seed=options.seed,
         k=reg.get("k"),
         power=float(reg.get("power", 0.0)),

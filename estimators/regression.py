@@ -49,8 +49,10 @@ class ConvexBNRegressor(RegressorMixin, ConvexBNBase):
         ``"al"``.
     tol, max_iter, time_limit : optional
         Relative gap tolerance, iteration budget and wall-time budget (s) of
-        the solver (its defaults when None).  A solve stopped by a budget is
-        not an error: ``status_`` says so and ``gap_`` is still certified.
+        the solver (its defaults when None); on the exact path they apply to
+        each output's program (one per class for the classifier).  A solve
+        stopped by a budget is not an error: ``status_`` says so and ``gap_``
+        is still certified.
     regularizer : dict, optional
         Full-scale path only: the explicit regulariser
         :math:`[U_k(\Sigma_k/\sigma_1)^p, c/\sqrt n]` as

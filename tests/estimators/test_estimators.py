@@ -189,6 +189,8 @@ def test_fullscale_classifier_and_regularizer():
         ({"arrangements": 0}, r"`arrangements` must be"),
         ({"arrangements": True}, r"`arrangements` must be"),
         ({"arrangements": "all"}, r"`arrangements` must be"),
+        ({"arrangements": np.arange(3)}, r"`arrangements` must be"),
+        ({"method": "fullscale", "arrangements": 2.5}, r"`arrangements` must be"),
         ({"beta": -1.0}, r"`beta` must be a positive"),
         ({"method": "fullscale", "arrangements": "exact"}, r"`arrangements` 'exact'"),
         ({"method": "fullscale", "solver": "ipm"}, r"`solver` of the full-scale"),
