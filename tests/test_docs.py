@@ -359,8 +359,8 @@ print(len(names), [m for m in {optional!r} if m in sys.modules])
 
 
 def test_doctest_collection_imports_no_optional_dependency():
-    """Every module the doctests import loads without PyTorch, CuPy or Dask."""
-    optional = ("torch", "cupy", "dask", "distributed")
+    """Every module the doctests import loads without PyTorch, CuPy, Dask, sklearn."""
+    optional = ("torch", "cupy", "dask", "distributed", "sklearn")
     code = _IMPORT_ALL.format(root=str(README.parent), optional=optional)
     proc = subprocess.run(
         [sys.executable, "-c", code],

@@ -378,7 +378,12 @@ def objective_and_gradient(
 # ----------------------------------------------------------------------------
 
 
-def save_network(net: BNNetwork, path: str | os.PathLike[str]) -> None:
+def save_network(
+    net: BNNetwork,
+    path: str | os.PathLike[str],
+    *,
+    running_stats: tuple[Array, Array] | None = None,
+) -> None:
     """Write a network to ``path``.
 
     Parameters
@@ -390,6 +395,11 @@ def save_network(net: BNNetwork, path: str | os.PathLike[str]) -> None:
         ``nn.Sequential(Linear(d, m), BatchNorm1d(m), ReLU(), Linear(m, K))``
         (needs PyTorch and ``net.convention == "std"``; the Linear biases are
         zero).
+    running_stats : (array, array), optional
+        ``.pt``/``.pth`` only: the BN ``running_mean`` and ``running_var``
+        (shape ``(m,)`` each) used by the model in ``eval()`` mode, e.g. the
+        mean and biased variance of ``X @ W`` over the training batch; default
+        0 and 1.  Training-mode outputs (and ``load_network``) ignore them.
     """
     suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
     arrays = {
@@ -403,7 +413,7 @@ def save_network(net: BNNetwork, path: str | os.PathLike[str]) -> None:
             eps=np.asarray(net.eps),
         )
     elif suffix in ("pt", "pth"):
-        _save_torch(arrays, net, path)
+        _save_torch(arrays, net, path, running_stats)
     else:
         raise InputError(
             f"`path` must end in .npz, .pt or .pth; got {os.fspath(path)!r}"
@@ -566,7 +576,12 @@ def _check_output_bias(last: dict[str, np.ndarray], path: str) -> None:
         )
 
 
-def _save_torch(arrays: dict[str, np.ndarray], net: BNNetwork, path: Any) -> None:
+def _save_torch(
+    arrays: dict[str, np.ndarray],
+    net: BNNetwork,
+    path: Any,
+    running_stats: tuple[Array, Array] | None,
+) -> None:
     if net.convention != "std":
         raise InputError(
             "`net` must use convention 'std' to be saved as a PyTorch state dict; "
@@ -576,13 +591,21 @@ def _save_torch(arrays: dict[str, np.ndarray], net: BNNetwork, path: Any) -> Non
     m = arrays["W"].shape[1]
     v = arrays["v"]
     K = 1 if v.ndim == 1 else v.shape[1]
+    mean, var = np.zeros(m), np.ones(m)
+    if running_stats is not None:
+        mean, var = (np.asarray(to_numpy(a), dtype=np.float64) for a in running_stats)
+        if mean.shape != (m,) or var.shape != (m,) or not np.all(var >= 0):
+            raise InputError(
+                f"`running_stats` must be two arrays of shape ({m},), the variance "
+                f">= 0; got shapes {mean.shape} and {var.shape}"
+            )
     state = {
         "0.weight": arrays["W"].T,
         "0.bias": np.zeros(m),
         "1.weight": arrays["gamma"],
         "1.bias": arrays["alpha"],
-        "1.running_mean": np.zeros(m),
-        "1.running_var": np.ones(m),
+        "1.running_mean": mean,
+        "1.running_var": var,
         "3.weight": v.reshape(1, m) if v.ndim == 1 else v.T,
         "3.bias": np.zeros(K),
     }
