@@ -1,7 +1,7 @@
 """Root pytest configuration: doctests of the package code.
 
-The folders ``theory/``, ``numerics/``, ``verify/``, ``paper_figures/`` and
-``app/`` are installed as the subpackages ``bnconvex.theory``, ...
+The folders ``theory/``, ``numerics/``, ``verify/``, ``paper_figures/``,
+``app/`` and ``estimators/`` are installed as the subpackages ``bnconvex.theory``, ...
 (``package-dir`` in ``pyproject.toml``).  Pytest's own ``--doctest-modules``
 would import ``numerics/core/bn.py`` a second time as the top-level module
 ``numerics.core.bn``; every module would then exist twice, and the claim registry of
@@ -31,9 +31,10 @@ _PACKAGES = {
     "verify": "bnconvex.verify",
     "paper_figures": "bnconvex.paper_figures",
     "app": "bnconvex.app",
+    "estimators": "bnconvex.estimators",
 }
 #: modules whose import needs an optional extra (install hint in the skip reason)
-_OPTIONAL_IMPORTS = ("cupy", "torch", "dask", "distributed")
+_OPTIONAL_IMPORTS = ("cupy", "torch", "dask", "distributed", "sklearn")
 
 
 def installed_module_name(path: Path) -> str | None:
