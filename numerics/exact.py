@@ -167,6 +167,10 @@ class ExactFit:
         bound.
     network : BNNetwork
         The network rebuilt from the blocks, in convention ``bn``.
+    network_objective : float
+        Its objective on ``(X, y)``: a feasible point of the non-convex
+        problem, so the upper side of every gap (the solver's objective is
+        not, when a budget stopped it at a point outside the cones).
     beta, beta_a : float
         Weight decay in convention ``bn`` and in convention A.
     bn : {"a", "std"}
@@ -180,6 +184,7 @@ class ExactFit:
     solution: Any
     certificate: Any
     network: Any
+    network_objective: float
     beta: float
     beta_a: float
     bn: str
@@ -197,9 +202,9 @@ class ExactFit:
 
     @property
     def pattern_gap(self) -> float:
-        """Relative gap of the solve over the pattern set used."""
-        gap = self.objective - self.pattern_lower_bound
-        return gap / max(abs(self.objective), np.finfo(float).tiny)
+        """Relative gap of the network over the pattern set used."""
+        gap = self.network_objective - self.pattern_lower_bound
+        return gap / max(abs(self.network_objective), np.finfo(float).tiny)
 
     @property
     def bound_kind(self) -> BoundKind:
@@ -221,13 +226,13 @@ class ExactFit:
 
     @property
     def gap(self) -> float:
-        """``objective - lower_bound``."""
-        return self.objective - self.lower_bound
+        """``network_objective - lower_bound`` (>= 0 up to rounding)."""
+        return self.network_objective - self.lower_bound
 
     @property
     def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return self.gap / max(abs(self.objective), np.finfo(float).tiny)
+        """``gap / max(|network_objective|, tiny)``."""
+        return self.gap / max(abs(self.network_objective), np.finfo(float).tiny)
 
     @property
     def status(self) -> str:
@@ -295,6 +300,7 @@ def fit_exact(
     from bnconvex.numerics.core.bn import convert_beta
     from bnconvex.numerics.core.certificate import certify_predictions
     from bnconvex.numerics.core.convex_program import ConvexProblem, predict
+    from bnconvex.numerics.core.network import objective
     from bnconvex.numerics.core.reconstruct import convex_to_network
     from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.solvers import DEFAULT_SOLVER, solve_convex
@@ -322,4 +328,7 @@ def fit_exact(
         with_universal=True,
     )
     net = network_in_convention(convex_to_network(wh, sol.S_plus, sol.S_minus), n, bn)
-    return ExactFit(wh, D, complete, problem, sol, cert, net, float(beta), beta_a, bn)
+    value = float(objective(net, X, y, beta))
+    return ExactFit(
+        wh, D, complete, problem, sol, cert, net, value, float(beta), beta_a, bn
+    )

@@ -1,0 +1,97 @@
+"""The exact-fit pipeline ``numerics.exact``: one call, every stage, certified."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.bn import convert_beta
+from bnconvex.numerics.core.convex_program import ConvexProblem
+from bnconvex.numerics.core.network import objective
+from bnconvex.numerics.core.whitening import whiten
+from bnconvex.numerics.dataio.data import make_regression
+from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.exact import (
+    BOUND_KINDS,
+    MAX_EXACT_PATTERNS,
+    choose_patterns,
+    fit_exact,
+)
+from bnconvex.numerics.solvers import solve_convex
+
+#: Certified relative gap the default solver reaches on these tiny programs
+#: (its stopping tolerance is 1e-8; the polish lands near rounding).
+GAP = 1e-8
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_regression(10, 2, seed=4, noise=0.1)
+
+
+def test_fit_exact_is_the_hand_built_chain(data):
+    X, y = data
+    fit = fit_exact(X, y, 0.1)
+    U = whiten(X).U_prime
+    ref = solve_convex(ConvexProblem(U, y, 0.1, enumerate_patterns(U)))
+    assert fit.complete and fit.bound_kind == "global"
+    assert fit.objective == pytest.approx(ref.objective, rel=GAP)
+    assert 0 <= fit.relative_gap <= GAP
+    # the rebuilt network attains the convex optimum (R1 reconstruction)
+    assert fit.network_objective == pytest.approx(fit.objective, rel=GAP)
+    assert fit.network_objective == pytest.approx(
+        objective(fit.network, X, y, 0.1), rel=1e-12
+    )
+
+
+def test_std_convention_is_convention_a_with_beta_over_sqrt_n(data):
+    X, y = data
+    beta_std = convert_beta(0.1, X.shape[0], source="a", target="std")
+    a, s = fit_exact(X, y, 0.1), fit_exact(X, y, beta_std, bn="std")
+    assert s.beta_a == pytest.approx(0.1, rel=1e-15)
+    assert s.network.convention == "std"
+    assert s.network_objective == pytest.approx(a.network_objective, rel=GAP)
+
+
+def test_sampled_patterns_report_the_universal_bound(data):
+    X, y = data
+    fit = fit_exact(X, y, 0.1, arrangements=8, seed=1)
+    assert not fit.complete and fit.bound_kind == "universal"
+    assert fit.bound_kind in BOUND_KINDS
+    assert fit.lower_bound == pytest.approx(fit.certificate.universal_bound)
+    assert fit.pattern_lower_bound >= fit.lower_bound - 1e-12 * fit.objective
+    assert 0 <= fit.pattern_gap <= GAP
+
+
+def test_a_budget_stopped_fit_never_shows_a_negative_gap():
+    # time_limit=0 stops the solver at once, at a point that may lie outside
+    # the cones and below the bound; the gap is measured from the rebuilt
+    # network, a feasible point of the non-convex problem.
+    X, y = make_regression(14, 2, seed=3, noise=0.1)
+    fit = fit_exact(X, y, 0.2, time_limit=0.0)
+    rounding = 64 * np.finfo(float).eps * abs(fit.network_objective)
+    assert fit.gap >= -rounding, (fit.network_objective, fit.lower_bound)
+    assert fit.status != "optimal"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bn": "b"}, "`bn` must be 'a' or 'std'"),
+        ({"arrangements": 0}, "`arrangements` must be a positive number"),
+        ({"arrangements": 2.5}, "`arrangements` must be 'auto', 'exact'"),
+        ({"arrangements": True}, "`arrangements` must be 'auto', 'exact'"),
+    ],
+)
+def test_bad_arguments_name_the_argument(data, kwargs, message):
+    X, y = data
+    with pytest.raises(InputError, match=message):
+        fit_exact(X, y, 0.1, **kwargs)
+
+
+def test_exact_enumeration_is_refused_above_the_pattern_limit():
+    # max_pattern_count(400, 4) = 2 * sum_{k<=4} C(399, k) > MAX_EXACT_PATTERNS
+    U = whiten(np.random.default_rng(0).standard_normal((400, 4))).U_prime
+    with pytest.raises(InputError, match="may need up to"):
+        choose_patterns(U, "exact")
+    assert MAX_EXACT_PATTERNS < 2 * 399**4 / 24
