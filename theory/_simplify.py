@@ -15,6 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import sympy as sp
+from sympy.matrices.expressions import (
+    BlockMatrix,
+    MatAdd,
+    MatMul,
+    MatrixExpr,
+    ZeroMatrix,
+)
 
 from .symbols import in_range
 
@@ -226,6 +233,13 @@ def prove_zero(
     'nonzero'
     """
     expr = _apply_assumptions(sp.sympify(expr), assumptions)
+    if isinstance(expr, MatrixExpr) and not isinstance(expr, sp.MatrixBase):
+        return _matrix_expression_verdict(expr)
+    if isinstance(expr, sp.MatrixBase) and any(
+        isinstance(e, MatrixExpr) for e in expr
+    ):
+        verdicts = {_matrix_expression_verdict(e) for e in expr}
+        return "zero" if verdicts == {"zero"} else "inconclusive"
     entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
     verdict: Verdict = "zero"
     for entry in entries:
@@ -235,6 +249,35 @@ def prove_zero(
             return "nonzero"
         verdict = "inconclusive"
     return verdict
+
+
+def _matrix_expression_verdict(expr: MatrixExpr) -> Verdict:
+    """A symbolic-size matrix residual is zero when its expanded form is.
+
+    Scalar coefficients of the expanded sum are collected per matrix term
+    and each is handed to the scalar ladder; there is no numeric disproof at
+    symbolic size, so anything else is ``inconclusive``.
+    """
+    if expr.has(BlockMatrix):
+        expr = sp.block_collapse(expr)
+    if isinstance(expr, BlockMatrix):
+        verdicts = [_matrix_expression_verdict(b) for b in expr.blocks]
+        return "zero" if set(verdicts) == {"zero"} else "inconclusive"
+    out = sp.expand(expr).doit()
+    if out == 0 or isinstance(out, ZeroMatrix):
+        return "zero"
+    coefficients: dict[Any, Any] = {}
+    for term in sp.Add.make_args(out) if not isinstance(out, MatAdd) else out.args:
+        coeff, mats = (
+            term.as_coeff_matrices() if isinstance(term, MatMul) else (1, [term])
+        )
+        if not isinstance(term, MatMul) and term.is_Mul:  # pragma: no cover
+            return "inconclusive"
+        key = MatMul(*mats).doit() if mats else sp.S.One
+        coefficients[key] = coefficients.get(key, 0) + coeff
+    if all(_zero_by_rewrites(sp.sympify(c)) for c in coefficients.values()):
+        return "zero"
+    return "inconclusive"
 
 
 def _violated_somewhere(expr: sp.Expr, rng: random.Random, tries: int = 8) -> bool:

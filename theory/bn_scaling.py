@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import GENERAL, Derivation, Step, instance_scope
 from .symbols import (
     X_,
     b_,
@@ -59,6 +59,38 @@ __all__ = [
     "shift_invariance",
     "shift_invariance_generic",
 ]
+
+
+#: each step of this module in words, as a report shows it.
+TITLES = {
+    "linearity_generic": "the data map is linear",
+    "scale_generic": "rescaling the pre-activation cancels in BN",
+    "sign_generic": "a sign flip of the pre-activation flips gamma",
+    "statement_scale_generic": "rescaling the weights leaves BN unchanged",
+    "statement_sign_generic": "flipping the weights flips gamma",
+    "expand_shift_generic": "expand the shifted pre-activation",
+    "shift_generic": "a constant shift cancels in the centring",
+    "conversion_generic": "the standard deviation is the centred norm over sqrt(n)",
+    "relu_homogeneous_generic": "move sqrt(n) from the ReLU into v",
+    "beta_conversion_generic": "the weight decay converts by sqrt(n)",
+    "C1_zero_generic": "centring annihilates constants",
+    "C_idempotent_generic": "centring is a projection",
+    "ones_norm_generic": "the normalised ones vector has unit length",
+    "linearity": "the data map is linear",
+    "centre": "centre the rescaled pre-activation",
+    "norm_homogeneous": "the norm is positively homogeneous",
+    "cancel_c": "cancel the scale factor",
+    "sign_flip": "a sign flip of the pre-activation flips gamma",
+    "statement_scale": "rescaling the weights leaves BN unchanged",
+    "statement_sign": "flipping the weights flips gamma",
+    "expand_shift": "expand the shifted pre-activation",
+    "centre_kills_shift": "centring removes the shift",
+    "statement_shift": "shifting the data leaves BN unchanged",
+    "std_is_scaled_norm": "the standard deviation is the centred norm over sqrt(n)",
+    "conversion": "standard BN is sqrt(n) times convention-A BN",
+    "relu_homogeneous": "move sqrt(n) from the ReLU into v",
+    "beta_conversion": "the weight decay converts by sqrt(n)",
+}
 
 
 def _c_entry(row: sp.Symbol, col: sp.Symbol) -> sp.Expr:
@@ -99,7 +131,7 @@ def centering_lemmas() -> Derivation:
             source=sp.Sum(1 / n, (i, 1, n)),
         ),
     )
-    return Derivation("centring projector, generic n", steps)
+    return Derivation("centring projector, generic n", steps).scoped(GENERAL).titled(TITLES)
 
 
 def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
@@ -173,7 +205,9 @@ def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:
             source=bn_a(X * (-w)),
         ),
     )
-    return Derivation(f"BN scale invariance and sign flip (n={size}, d={dim})", steps)
+    return Derivation(
+        f"BN scale invariance and sign flip (n={size}, d={dim})", steps
+    ).scoped(instance_scope(n=size, d=dim)).titled(TITLES)
 
 
 def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
@@ -231,7 +265,9 @@ def shift_invariance(size: int = 3, dim: int = 2) -> Derivation:
             source=bn_a(shifted * w),
         ),
     )
-    return Derivation(f"BN data-shift invariance (n={size}, d={dim})", steps)
+    return Derivation(f"BN data-shift invariance (n={size}, d={dim})", steps).scoped(
+        instance_scope(n=size, d=dim)
+    ).titled(TITLES)
 
 
 def convention_conversion(size: int = 3) -> Derivation:
@@ -297,7 +333,12 @@ def convention_conversion(size: int = 3) -> Derivation:
             source=beta_std * scale * sp.Abs(v),
         ),
     )
-    return Derivation(f"BN convention conversion std <-> A (n={size})", steps)
+    return Derivation(f"BN convention conversion std <-> A (n={size})", steps).scoped(
+        instance_scope(n=size)
+    ).titled(TITLES)
+
+
+_BETA_STD, _SCALE = sp.symbols("beta_std a", positive=True)
 
 
 def _h(q: sp.Expr) -> sp.Expr:
@@ -342,6 +383,20 @@ def scale_invariance_generic() -> Derivation:
                 source=bn_a_entry(lambda q: c * h_[q]),
             ),
             Step(
+                "statement_scale_generic",
+                r"BN_{\gamma,\alpha}(X(cw))_i = BN_{\gamma,\alpha}(Xw)_i"
+                r"\quad(\text{every } n, d)",
+                expr=bn_a_entry(_xw),
+                source=bn_a_entry(lambda q: _xw(q, factor=c)),
+            ),
+            Step(
+                "statement_sign_generic",
+                r"BN_{\gamma,\alpha}(X(-w))_i = BN_{-\gamma,\alpha}(Xw)_i"
+                r"\quad(\text{every } n, d)",
+                expr=bn_a_entry(_xw, -gamma),
+                source=bn_a_entry(lambda q: _xw(q, factor=-1)),
+            ),
+            Step(
                 "sign_generic",
                 r"BN_{\gamma,\alpha}(-h)_i = BN_{-\gamma,\alpha}(h)_i"
                 r"\quad(\text{every } n)",
@@ -349,7 +404,7 @@ def scale_invariance_generic() -> Derivation:
                 source=bn_a_entry(lambda q: -h_[q]),
             ),
         ),
-    )
+    ).scoped(GENERAL).titled(TITLES)
 
 
 def shift_invariance_generic() -> Derivation:
@@ -384,7 +439,7 @@ def shift_invariance_generic() -> Derivation:
                 source=bn_a_entry(lambda q: h_[q] + tau),
             ),
         ),
-    )
+    ).scoped(GENERAL).titled(TITLES)
 
 
 def convention_conversion_generic() -> Derivation:
@@ -411,5 +466,18 @@ def convention_conversion_generic() -> Derivation:
                 expr=sp.sqrt(n) * bn_a_entry(_h),
                 source=bn_std_entry(_h),
             ),
+            Step(
+                "relu_homogeneous_generic",
+                r"(\sqrt n\,x)_+\,v = (x)_+\,(\sqrt n\,v)\quad(\text{every } n)",
+                expr=relu(z) * (sp.sqrt(n) * v),
+                source=relu(sp.sqrt(n) * z) * v,
+            ),
+            Step(
+                "beta_conversion_generic",
+                r"\beta_{std}\,\|[\gamma;\alpha]\|\,|v| = \frac{\beta_{std}}"
+                r"{\sqrt n}\,\|[\gamma;\alpha]\|\,|\sqrt n\,v|\quad(\text{every } n)",
+                expr=(_BETA_STD / sp.sqrt(n)) * _SCALE * sp.Abs(sp.sqrt(n) * v),
+                source=_BETA_STD * _SCALE * sp.Abs(v),
+            ),
         ),
-    )
+    ).scoped(GENERAL).titled(TITLES)

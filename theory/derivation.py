@@ -11,16 +11,39 @@ every step independently by substituting random rationals.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import sympy as sp
 
 from ._simplify import Verdict, prove_nonnegative, prove_zero
+from .rewrite import Rewrite, apply_rewrites
 
-__all__ = ["Derivation", "Relation", "Step", "overall"]
+__all__ = [
+    "GENERAL",
+    "Derivation",
+    "Relation",
+    "Rewrite",
+    "Step",
+    "instance_scope",
+    "overall",
+]
 
 Relation = Literal["=", ">="]
+
+#: the scope of a step proved for every size (symbolic ``n``, ``d``, ``r``, ``m``).
+GENERAL = "general"
+
+
+def instance_scope(**sizes: int) -> str:
+    """Scope label of a step checked at explicit sizes only.
+
+    Examples
+    --------
+    >>> instance_scope(n=3, d=2)
+    'instance (n=3, d=2)'
+    """
+    return "instance (" + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ")"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +67,16 @@ class Step:
     note : str
         Where the step holds beyond the symbols' own assumptions (e.g.
         "case ||y_+|| > beta, encoded by ||y_+|| = beta + delta").
+    title : str
+        The step in words, as a report shows it ("centre the data").
+    scope : str
+        :data:`GENERAL` when the step holds for every size, or an
+        :func:`instance_scope` label such as ``"instance (n=3, d=2)"``;
+        ``""`` (unlabelled) counts as an instance.
+    hypotheses : tuple of Rewrite
+        Named structural facts (e.g. :math:`U^TU = I`) that the proof may use,
+        each only as a left-to-right rewrite of the residual; a report prints
+        them.  Nothing else is assumed.
 
     Examples
     --------
@@ -59,12 +92,20 @@ class Step:
     source: Any = None
     relation: Relation = "="
     note: str = ""
+    title: str = ""
+    scope: str = ""
+    hypotheses: tuple[Rewrite, ...] = ()
+
+    @property
+    def is_general(self) -> bool:
+        """The step is proved for every size (scope :data:`GENERAL`)."""
+        return self.scope == GENERAL
 
     def residual(self) -> Any:
-        """``source - expr`` (``None`` for a definition)."""
+        """``source - expr`` after the hypotheses' rewrites (``None``: definition)."""
         if self.source is None:
             return None
-        return self.source - self.expr
+        return apply_rewrites(self.source - self.expr, self.hypotheses)
 
     def prove(self) -> Verdict:
         """Prove the step symbolically; a definition counts as proved."""
@@ -75,11 +116,24 @@ class Step:
             return prove_nonnegative(residual)
         return prove_zero(residual)
 
-    def as_record(self) -> dict[str, str]:
-        """``{"name", "latex"}`` (plus ``note`` when set) for a report."""
-        record = {"name": self.name, "latex": self.latex}
+    def words(self) -> str:
+        """The step's title, or its name with underscores read as spaces."""
+        return self.title or self.name.replace("_", " ")
+
+    def as_record(self) -> dict[str, Any]:
+        """``{"name", "latex", "title", "scope"}`` (``note``, ``hypotheses``)."""
+        record: dict[str, Any] = {
+            "name": self.name,
+            "latex": self.latex,
+            "title": self.words(),
+            "scope": self.scope or "instance (unlabelled)",
+        }
         if self.note:
             record["note"] = self.note
+        if self.hypotheses:
+            record["hypotheses"] = [
+                {"name": h.name, "latex": h.latex} for h in self.hypotheses
+            ]
         return record
 
 
@@ -120,6 +174,28 @@ class Derivation:
         steps = tuple(dataclasses.replace(s, name=s.name + suffix) for s in self.steps)
         return Derivation(self.name, steps)
 
+    def scoped(self, scope: str) -> Derivation:
+        """Return the derivation with ``scope`` given to every unlabelled step."""
+        steps = tuple(
+            s if s.scope else dataclasses.replace(s, scope=scope) for s in self.steps
+        )
+        return Derivation(self.name, steps)
+
+    def titled(self, titles: Mapping[str, str]) -> Derivation:
+        """Return the derivation with ``titles[name]`` given to untitled steps."""
+        steps = tuple(
+            dataclasses.replace(s, title=titles[s.name])
+            if not s.title and s.name in titles
+            else s
+            for s in self.steps
+        )
+        return Derivation(self.name, steps)
+
+    def scope_counts(self) -> dict[str, int]:
+        """``{"general": k, "instance": m}``: steps proved for every size, or not."""
+        general = sum(s.is_general for s in self.steps)
+        return {"general": general, "instance": len(self.steps) - general}
+
     def step(self, name: str) -> Step:
         """Return the step called ``name`` (``KeyError`` lists the known names)."""
         for s in self.steps:
@@ -133,7 +209,7 @@ class Derivation:
         """Prove every step; step name -> verdict."""
         return {s.name: s.prove() for s in self.steps}
 
-    def as_records(self) -> list[dict[str, str]]:
+    def as_records(self) -> list[dict[str, Any]]:
         """Return the steps as ``[{"name", "latex"}, ...]`` for a report."""
         return [s.as_record() for s in self.steps]
 

@@ -16,14 +16,27 @@ rotation) families, so :math:`V^TV = I` holds exactly.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import GENERAL, Derivation, Step, instance_scope
+from .rewrite import Rewrite
+from .svd_facts import (
+    CHAIN_RULE,
+    X_mat,
+    SIGMA_DIAGONAL,
+    V_ORTHONORMAL,
+    Sigma_,
+    V_,
+    column,
+)
 from .symbols import (
     bn_a,
     bn_a_entry,
     cayley3,
     check_size,
+    d,
     eta,
     h_,
     i,
@@ -39,7 +52,12 @@ from .symbols import (
     vector,
 )
 
-__all__ = ["gradient_orthogonality", "sigma2_preconditioning"]
+__all__ = [
+    "gradient_orthogonality",
+    "gradient_orthogonality_general",
+    "sigma2_preconditioning",
+    "sigma2_preconditioning_general",
+]
 
 _G, _F = sp.Function("G"), sp.Function("F")
 
@@ -122,9 +140,10 @@ def gradient_orthogonality(rank: int = 2, size: int = 3, dim: int = 2) -> Deriva
                 r"w^T\nabla_w F(BN(Xw)) = 0\ (\text{any } F;\ n=2,\ d=2)",
                 expr=sp.S.Zero,
                 source=_orthogonal_w_source(),
+                scope=instance_scope(n=2, d=2),
             ),
         ),
-    )
+    ).scoped(instance_scope(r=rank, n=size, d=dim))
 
 
 def _generic_euler_steps() -> tuple[Step, ...]:
@@ -138,6 +157,7 @@ def _generic_euler_steps() -> tuple[Step, ...]:
             r" - \frac{q_i\sum_j q_j^2}{\|q\|^3} = 0\quad(\text{every } r)",
             expr=sp.S.Zero,
             source=sp.Sum(q_[j] * sp.diff(unit_i, q_[j]), (j, 1, r)),
+            scope=GENERAL,
         ),
         Step(
             "bn_homogeneous_generic",
@@ -145,8 +165,84 @@ def _generic_euler_steps() -> tuple[Step, ...]:
             r"\quad(\text{every } n)",
             expr=sp.S.Zero,
             source=sp.Sum(h_[l] * sp.diff(bn_i, h_[l]), (l, 1, n)),
+            scope=GENERAL,
         ),
     )
+
+
+_g, _f = sp.IndexedBase("g", real=True), sp.IndexedBase("f", real=True)
+_CHAIN_UNIT = Rewrite(
+    "chain rule (used to write the left side)",
+    r"\partial_{q_j}G(u(q)) = \sum_i g_i\,\partial_{q_j}u_i,\quad "
+    r"g = \nabla G(u)",
+)
+_CHAIN_BN = Rewrite(
+    "chain rule (used to write the left side)",
+    r"\partial_{h_l}F(BN(h)) = \sum_i f_i\,\partial_{h_l}BN(h)_i,\quad "
+    r"f = \nabla F(BN(h))",
+)
+
+
+def gradient_orthogonality_general() -> Derivation:
+    r""":math:`q^T\nabla_qG(q/\|q\|) = 0`, :math:`w^T\nabla_wF(BN(Xw)) = 0`, any size.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``: Euler's identity for :math:`q/\|q\|` (every
+        ``r``) and for BN (every ``n``), the chain rule written with indexed
+        sums (the gradient of the outer function is an arbitrary vector ``g``
+        or ``f``), and the linear inner map :math:`h = Xw` as a matrix
+        expression.
+
+    Examples
+    --------
+    >>> set(gradient_orthogonality_general().prove().values())
+    {'zero'}
+    """
+    unit = lambda a: q_[a] / sp.sqrt(sp.Sum(q_[k] ** 2, (k, 1, r)))  # noqa: E731
+    bn_i = bn_a_entry(lambda p: h_[p])
+    w, f = column("w", d), column("f", n)
+    euler_unit, euler_bn = _generic_euler_steps()
+    return Derivation(
+        "gradient orthogonality, every n, d, r",
+        (
+            dataclasses.replace(euler_unit, title="Euler's identity for q/||q||"),
+            Step(
+                "orthogonal_q_generic",
+                r"q^T\nabla_qG\Big(\frac{q}{\|q\|}\Big) = \sum_i g_i\sum_j "
+                r"q_j\,\partial_{q_j}\frac{q_i}{\|q\|} = 0\quad(\text{any } G)",
+                title="the gradient in q is orthogonal to q",
+                expr=sp.S.Zero,
+                source=sp.Sum(
+                    _g[i] * sp.Sum(q_[j] * sp.diff(unit(i), q_[j]), (j, 1, r)),
+                    (i, 1, r),
+                ),
+                hypotheses=(_CHAIN_UNIT,),
+            ),
+            dataclasses.replace(euler_bn, title="Euler's identity for BN"),
+            Step(
+                "chain_rule_w_generic",
+                r"w^T\nabla_w F(Xw) = w^TX^T\nabla_hF = (Xw)^T\nabla_hF",
+                title="pull the gradient back through h = Xw",
+                expr=(X_mat * w).T * f,
+                source=w.T * sp.diff(X_mat * w, w) * f,
+                hypotheses=(CHAIN_RULE,),
+            ),
+            Step(
+                "orthogonal_w_generic",
+                r"h^T\nabla_hF(BN(h)) = \sum_i f_i\sum_l h_l\,\partial_{h_l}"
+                r"BN_{\gamma,\alpha}(h)_i = 0\quad(\text{any } F)",
+                title="the gradient in w is orthogonal to w",
+                expr=sp.S.Zero,
+                source=sp.Sum(
+                    _f[i] * sp.Sum(h_[l] * sp.diff(bn_i, h_[l]), (l, 1, n)),
+                    (i, 1, n),
+                ),
+                hypotheses=(_CHAIN_BN,),
+            ),
+        ),
+    ).scoped(GENERAL)
 
 
 def _orthogonal_w_source() -> sp.Expr:
@@ -212,4 +308,55 @@ def sigma2_preconditioning(dim: int = 3) -> Derivation:
                 source=Sigma * V.T * step_w - q_w,
             ),
         ),
-    )
+    ).scoped(instance_scope(d=dim, r=2))
+
+
+def sigma2_preconditioning_general() -> Derivation:
+    r"""GD on ``w`` moves :math:`q = \Sigma V^Tw` by :math:`-\eta\Sigma^2\nabla_qG`.
+
+    Every ``d`` and ``r``: matrix expressions with the named hypotheses
+    :math:`V^TV = I_r` and :math:`\Sigma^T = \Sigma`; ``g`` stands for
+    :math:`\nabla_qG` at :math:`q(w)`, for any differentiable ``G``.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``.
+
+    Examples
+    --------
+    >>> set(sigma2_preconditioning_general().prove().values())
+    {'zero'}
+    """
+    w, g = column("w", d), column("g", r)
+    q_of_w = Sigma_ * V_.T * w
+    return Derivation(
+        "Sigma^2 preconditioning of a GD step, every d and r",
+        (
+            Step(
+                "jacobian",
+                r"\nabla_w(\Sigma V^Tw) = (\Sigma V^T)^T = V\Sigma",
+                title="differentiate the linear map w to q",
+                expr=V_ * Sigma_,
+                source=sp.diff(q_of_w, w),
+                hypotheses=(SIGMA_DIAGONAL,),
+            ),
+            Step(
+                "chain_rule",
+                r"\nabla_w G(\Sigma V^Tw) = V\Sigma\,\nabla_qG",
+                title="pull the gradient back to w",
+                expr=V_ * Sigma_ * g,
+                source=sp.diff(q_of_w, w) * g,
+                hypotheses=(CHAIN_RULE, SIGMA_DIAGONAL),
+            ),
+            Step(
+                "gd_step_in_q",
+                r"q(w - \eta V\Sigma g) - q(w) = -\eta\,\Sigma V^TV\Sigma g = "
+                r"-\eta\,\Sigma^2 g",
+                title="take one gradient step and map it to q",
+                expr=-eta * Sigma_ * Sigma_ * g,
+                source=Sigma_ * V_.T * (w - eta * V_ * Sigma_ * g) - q_of_w,
+                hypotheses=(V_ORTHONORMAL,),
+            ),
+        ),
+    ).scoped(GENERAL)

@@ -21,14 +21,43 @@ import dataclasses
 import sympy as sp
 
 from .bn_scaling import centering_lemmas
-from .derivation import Derivation, Step
-from .symbols import alpha, centering, gamma, matrix, norm, ones, rotation2, vector
+from .derivation import GENERAL, Derivation, Rewrite, Step, instance_scope
+from .rewrite import norm_sq
+from .svd_facts import (
+    CENTRED_SVD,
+    CENTRING,
+    ONE,
+    SIGMA_INVERTIBLE,
+    U_,
+    U_ORTHONORMAL,
+    V_,
+    V_ORTHONORMAL,
+    C_,
+    Sigma_,
+    X_mat,
+    column,
+)
+from .symbols import (
+    alpha,
+    centering,
+    d,
+    gamma,
+    matrix,
+    n,
+    norm,
+    ones,
+    r,
+    rotation2,
+    vector,
+)
 
 __all__ = [
     "SvdFamily",
     "svd_family",
     "whitened_representation",
+    "whitened_representation_general",
     "whitening_orthogonality",
+    "whitening_orthogonality_general",
 ]
 
 
@@ -122,7 +151,9 @@ def whitening_orthogonality() -> Derivation:
             source=fam.U_prime.T * fam.U_prime,
         ),
     )
-    return Derivation("centred SVD orthogonality", steps)
+    return Derivation("centred SVD orthogonality", steps).scoped(
+        instance_scope(n=3, d=2, r=2)
+    )
 
 
 def whitened_representation() -> Derivation:
@@ -206,4 +237,172 @@ def whitened_representation() -> Derivation:
     )
     return Derivation(
         "whitened representation (explicit centred SVD family, n=3, r=d=2)", steps
+    ).scoped(instance_scope(n=3, d=2, r=2))
+
+
+#: :math:`U = CXV\Sigma^{-1}`, proved by the step ``U_from_data`` below.
+U_FROM_DATA = Rewrite(
+    "U from the data (step 2)", r"U = CXV\Sigma^{-1}", U_, C_ * X_mat * V_ * Sigma_.I
+)
+#: :math:`U^T\mathbf 1 = 0`, proved by the step ``ones_perp_U`` below.
+U_CENTRED = Rewrite(
+    "U is orthogonal to the ones vector (step 3)",
+    r"\mathbf 1^TU = 0",
+    ONE.T * U_,
+    sp.ZeroMatrix(1, r),
+)
+
+
+def _u_prime() -> sp.BlockMatrix:
+    r""":math:`U' = [U,\ \mathbf 1/\sqrt n]` as a block matrix of symbolic size."""
+    return sp.BlockMatrix([[U_, ONE / sp.sqrt(n)]])
+
+
+def whitening_orthogonality_general() -> Derivation:
+    r""":math:`\mathbf 1^TU = 0` and :math:`U'^TU' = I_{r+1}` for every ``n, d, r``.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``; the hypotheses are the named rewrites
+        :data:`~bnconvex.theory.svd_facts.CENTRING`, ``CENTRED_SVD``,
+        ``U_ORTHONORMAL``, ``V_ORTHONORMAL`` and ``SIGMA_INVERTIBLE``.
+
+    Examples
+    --------
+    >>> set(whitening_orthogonality_general().prove().values())
+    {'zero'}
+    """
+    block_identity = sp.BlockMatrix(
+        [
+            [sp.Identity(r), sp.ZeroMatrix(r, 1)],
+            [sp.ZeroMatrix(1, r), sp.Identity(1)],
+        ]
     )
+    steps = (
+        Step(
+            "ones_C_zero",
+            r"\mathbf 1^TC = \mathbf 1^T - (\mathbf 1^T\mathbf 1)\mathbf 1^T/n = 0",
+            title="centring annihilates the ones vector",
+            expr=sp.ZeroMatrix(1, n),
+            source=ONE.T * C_,
+            hypotheses=(CENTRING,),
+        ),
+        Step(
+            "U_from_data",
+            r"CXV\Sigma^{-1} = U\Sigma V^TV\Sigma^{-1} = U",
+            title="recover U from the centred data",
+            expr=U_,
+            source=C_ * X_mat * V_ * Sigma_.I,
+            hypotheses=(CENTRED_SVD, V_ORTHONORMAL, SIGMA_INVERTIBLE),
+        ),
+        Step(
+            "ones_perp_U",
+            r"\mathbf 1^TU = (\mathbf 1^TC)XV\Sigma^{-1} = 0",
+            title="the columns of U are centred",
+            expr=sp.ZeroMatrix(1, r),
+            source=ONE.T * U_,
+            hypotheses=(U_FROM_DATA, CENTRING),
+        ),
+        Step(
+            "ones_unit",
+            r"\tfrac1n\mathbf 1^T\mathbf 1 = 1",
+            title="the normalised ones vector has unit length",
+            expr=sp.Identity(1),
+            source=ONE.T * ONE / n,
+        ),
+        Step(
+            "U_prime_orthonormal",
+            r"U'^TU' = \begin{bmatrix}U^TU & U^T\mathbf 1/\sqrt n\\ "
+            r"\mathbf 1^TU/\sqrt n & \mathbf 1^T\mathbf 1/n\end{bmatrix} = I_{r+1}",
+            title="assemble the Gram matrix of U' block by block",
+            expr=block_identity,
+            source=_u_prime().T * _u_prime(),
+            hypotheses=(U_ORTHONORMAL, U_CENTRED),
+        ),
+    )
+    return Derivation("centred SVD orthogonality, every n, d, r", steps).scoped(
+        GENERAL
+    )
+
+
+def whitened_representation_general() -> Derivation:
+    r""":math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`\|s\|^2 = \gamma^2+\alpha^2`, any size.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general`` (matrix expressions of symbolic ``n, d, r``).
+
+    Examples
+    --------
+    >>> set(whitened_representation_general().prove().values())
+    {'zero'}
+    """
+    w, s_head = column("w", d), column("s", r)
+    s_last = sp.MatrixSymbol("s_0", 1, 1)
+    q = Sigma_ * V_.T * w
+    nq = sp.sqrt(norm_sq(q))
+    shift = alpha * ONE / sp.sqrt(n)
+    steps = (
+        Step(
+            "centred_preactivation",
+            r"CXw = U\Sigma V^Tw = Uq,\quad q = \Sigma V^Tw",
+            title="centre the pre-activation",
+            expr=U_ * q,
+            source=C_ * X_mat * w,
+            hypotheses=(CENTRED_SVD,),
+        ),
+        Step(
+            "isometry",
+            r"\|Uq\|_2^2 = q^TU^TUq = \|q\|_2^2",
+            title="U preserves lengths",
+            expr=norm_sq(q),
+            source=norm_sq(U_ * q),
+            hypotheses=(U_ORTHONORMAL,),
+        ),
+        Step(
+            "bn_in_q",
+            r"BN_{\gamma,\alpha}(Xw) = \gamma\frac{CXw}{\|CXw\|} + "
+            r"\frac{\alpha}{\sqrt n}\mathbf 1 = \gamma\frac{Uq}{\|q\|} + "
+            r"\frac{\alpha}{\sqrt n}\mathbf 1",
+            title="write BN in whitened coordinates",
+            expr=gamma * U_ * q / nq + shift,
+            source=gamma * C_ * X_mat * w / sp.sqrt(norm_sq(C_ * X_mat * w)) + shift,
+            hypotheses=(CENTRED_SVD, U_ORTHONORMAL),
+        ),
+        Step(
+            "block_product",
+            r"U'\begin{bmatrix}s_{1:r}\\ s_{r+1}\end{bmatrix} = U\,s_{1:r} + "
+            r"s_{r+1}\mathbf 1/\sqrt n",
+            title="multiply out the block product",
+            expr=U_ * s_head + ONE * s_last / sp.sqrt(n),
+            source=_u_prime() * sp.BlockMatrix([[s_head], [s_last]]),
+        ),
+        Step(
+            "norm_s",
+            r"\|s\|_2^2 = \gamma^2\frac{\|q\|^2}{\|q\|^2} + \alpha^2 = "
+            r"\gamma^2+\alpha^2",
+            title="the length of s",
+            expr=gamma**2 + alpha**2,
+            source=(gamma / nq) ** 2 * norm_sq(q) + alpha**2,
+        ),
+        Step(
+            "onto_q",
+            r"w = V\Sigma^{-1}s_{1:r}\ \Rightarrow\ q = "
+            r"\Sigma V^TV\Sigma^{-1}s_{1:r} = s_{1:r}",
+            title="every direction of q is reached",
+            expr=s_head,
+            source=Sigma_ * V_.T * V_ * Sigma_.I * s_head,
+            hypotheses=(V_ORTHONORMAL, SIGMA_INVERTIBLE),
+        ),
+        Step(
+            "onto_s",
+            r"\gamma = \|s_{1:r}\|,\ \alpha = s_{r+1}\ \Rightarrow\ "
+            r"\gamma\,s_{1:r}/\|s_{1:r}\| = s_{1:r}",
+            title="every s is reached",
+            expr=s_head,
+            source=sp.sqrt(norm_sq(s_head)) * s_head / sp.sqrt(norm_sq(s_head)),
+        ),
+    )
+    return Derivation("whitened representation, every n, d, r", steps).scoped(GENERAL)
