@@ -21,6 +21,7 @@ from .closed_form import (
     highdim_kkt,
     highdim_optimum,
     highdim_weights,
+    highdim_weights_general,
     huber_h,
     onehot_closed_form,
 )
@@ -32,16 +33,30 @@ from .conjugates import (
     logistic_derivation,
     squared_derivation,
 )
-from .derivation import Derivation, Step, overall
-from .preconditioning import gradient_orthogonality, sigma2_preconditioning
+from .derivation import GENERAL, Derivation, Rewrite, Step, instance_scope, overall
+from .preconditioning import (
+    gradient_orthogonality,
+    gradient_orthogonality_general,
+    sigma2_preconditioning,
+    sigma2_preconditioning_general,
+)
 from .primal2dual import dual_derivation
-from .rescaling import am_gm
-from .whitening import svd_family, whitened_representation, whitening_orthogonality
+from .rescaling import am_gm, am_gm_general
+from .whitening import (
+    svd_family,
+    whitened_representation,
+    whitened_representation_general,
+    whitening_orthogonality,
+    whitening_orthogonality_general,
+)
 
 __all__ = [
+    "GENERAL",
     "Derivation",
+    "Rewrite",
     "Step",
     "am_gm",
+    "am_gm_general",
     "centering_lemmas",
     "conjugate_hinge",
     "conjugate_logistic",
@@ -50,11 +65,14 @@ __all__ = [
     "convention_conversion_generic",
     "dual_derivation",
     "gradient_orthogonality",
+    "gradient_orthogonality_general",
     "highdim_kkt",
     "highdim_optimum",
     "highdim_weights",
+    "highdim_weights_general",
     "hinge_derivation",
     "huber_h",
+    "instance_scope",
     "logistic_derivation",
     "onehot_closed_form",
     "overall",
@@ -65,8 +83,11 @@ __all__ = [
     "shift_invariance",
     "shift_invariance_generic",
     "sigma2_preconditioning",
+    "sigma2_preconditioning_general",
     "squared_derivation",
     "svd_family",
     "whitened_representation",
+    "whitened_representation_general",
     "whitening_orthogonality",
+    "whitening_orthogonality_general",
 ]

@@ -252,7 +252,7 @@ def prove_zero(
 
 
 def _matrix_expression_verdict(expr: MatrixExpr) -> Verdict:
-    """A symbolic-size matrix residual is zero when its expanded form is.
+    """Decide a symbolic-size matrix residual: zero when its expanded form is.
 
     Scalar coefficients of the expanded sum are collected per matrix term
     and each is handed to the scalar ladder; there is no numeric disproof at

@@ -131,7 +131,11 @@ def centering_lemmas() -> Derivation:
             source=sp.Sum(1 / n, (i, 1, n)),
         ),
     )
-    return Derivation("centring projector, generic n", steps).scoped(GENERAL).titled(TITLES)
+    return (
+        Derivation("centring projector, generic n", steps)
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )
 
 
 def scale_invariance(size: int = 3, dim: int = 2) -> Derivation:

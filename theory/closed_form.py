@@ -18,13 +18,39 @@ active :math:`P = \beta(1+\delta)`, inactive :math:`P = \beta/(1+\delta)`,
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import sympy as sp
 
 from .bn_scaling import centering_lemmas
-from .derivation import Derivation, Step
-from .symbols import beta, centering, norm, ones, relu, vector
+from .derivation import GENERAL, Derivation, Step, instance_scope
+from .svd_facts import (
+    C_,
+    CENTRED_SVD,
+    RANK_N_MINUS_1,
+    SIGMA_INVERTIBLE,
+    U_,
+    V_,
+    V_ORTHONORMAL,
+    Sigma_,
+    X_mat,
+    column,
+)
+from .symbols import (
+    beta,
+    bn_a_entry,
+    centering,
+    i,
+    j,
+    k,
+    mean_generic,
+    n,
+    norm,
+    ones,
+    relu,
+    vector,
+)
 from .symbols import bn_a as _bn_a
 from .whitening import svd_family
 
@@ -32,6 +58,7 @@ __all__ = [
     "highdim_kkt",
     "highdim_optimum",
     "highdim_weights",
+    "highdim_weights_general",
     "huber_h",
     "onehot_closed_form",
 ]
@@ -202,7 +229,7 @@ def highdim_kkt() -> Derivation:
         steps += _kkt_case(active_p, active_m)
     return Derivation(
         "R2 closed form: KKT conditions and strong duality (generic n)", steps
-    )
+    ).scoped(GENERAL)
 
 
 def highdim_weights() -> Derivation:
@@ -271,7 +298,84 @@ def highdim_weights() -> Derivation:
     )
     return Derivation(
         "R2 closed-form weights (explicit SVD family, n=3, rank 2)", steps
+    ).scoped(instance_scope(n=3, r=2))
+
+
+def highdim_weights_general() -> Derivation:
+    r"""Derive the R2 neuron for a target :math:`t\ge0`, every ``n`` (rank ``n-1``).
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``: the pseudo-inverse step as a matrix
+        expression with the named hypotheses (centred SVD, :math:`V^TV = I`,
+        :math:`UU^T = C` when :math:`\operatorname{rank} CX = n-1`), the rest
+        with sums over ``1..n`` (:math:`t_i` one entry, :math:`\kappa^2 =
+        \|t\|-\beta`).
+
+    Examples
+    --------
+    >>> set(highdim_weights_general().prove().values())
+    {'zero'}
+    """
+    t_ = sp.IndexedBase("t", positive=True)
+    entry = lambda a: t_[a]  # noqa: E731
+    kappa = sp.Symbol("kappa", positive=True)
+    total = sp.Sum(t_[k], (k, 1, n))
+    N = sp.sqrt(sp.Sum(t_[j] ** 2, (j, 1, n)))
+    ct_sq = sp.Sum((t_[j] - mean_generic(entry)) ** 2, (j, 1, n))
+    g = kappa * sp.sqrt(ct_sq) / N
+    a = kappa * total / (sp.sqrt(n) * N)
+    t_vec = column("t", n)
+    t_i, t_norm = sp.symbols("t_i T", positive=True)  # one entry and ||t||
+    steps = (
+        Step(
+            "pseudo_inverse",
+            r"CXw = U\Sigma V^TV\Sigma^{-1}U^Tt = UU^Tt = Ct,\quad "
+            r"w = V\Sigma^{-1}U^Tt",
+            title="choose the weights by the pseudo-inverse",
+            expr=C_ * t_vec,
+            source=C_ * X_mat * V_ * Sigma_.I * U_.T * t_vec,
+            hypotheses=(CENTRED_SVD, V_ORTHONORMAL, SIGMA_INVERTIBLE, RANK_N_MINUS_1),
+        ),
+        Step(
+            "pythagoras",
+            r"\|Ct\|^2 + (\mathbf 1^Tt)^2/n = \sum_j(t_j-\bar t)^2 + "
+            r"\tfrac1n\big(\sum_j t_j\big)^2 = \|t\|^2",
+            title="split t into its centred part and its mean",
+            expr=N**2,
+            source=ct_sq + total**2 / n,
+        ),
+        Step(
+            "bn_output",
+            r"BN_{\gamma,\alpha}(Ct)_i = \frac{\kappa}{\|t\|}\Big(t_i - \bar t"
+            r" + \bar t\Big) = \frac{\kappa}{\|t\|}\,t_i,\quad "
+            r"\gamma = \kappa\frac{\|Ct\|}{\|t\|},\ "
+            r"\alpha = \kappa\frac{\mathbf 1^Tt}{\sqrt n\|t\|}",
+            title="BN of the neuron reproduces t up to scale",
+            expr=kappa * t_[i] / N,
+            source=bn_a_entry(entry, g, a),
+        ),
+        Step(
+            "prediction",
+            r"\Big(\frac{\kappa}{\|t\|}t_i\Big)_+\,\kappa = "
+            r"\frac{\kappa^2}{\|t\|}t_i = (1-\beta/\|t\|)\,t_i,\quad "
+            r"\beta = \|t\|-\kappa^2",
+            title="the neuron predicts the soft-thresholded target",
+            expr=(1 - (t_norm - kappa**2) / t_norm) * t_i,
+            source=relu(kappa * t_i / t_norm) * kappa,
+        ),
+        Step(
+            "penalty",
+            r"\tfrac\beta2(\gamma^2+\alpha^2+v^2) = \tfrac\beta2\,\kappa^2"
+            r"\Big(\frac{\|Ct\|^2 + (\mathbf 1^Tt)^2/n}{\|t\|^2} + 1\Big) = "
+            r"\beta\kappa^2 = \beta(\|t\|-\beta)",
+            title="its weight decay",
+            expr=beta * kappa**2,
+            source=beta / 2 * (g**2 + a**2 + kappa**2),
+        ),
     )
+    return Derivation("R2 closed-form weights, every n", steps).scoped(GENERAL)
 
 
 def onehot_closed_form() -> Derivation:
@@ -343,4 +447,11 @@ def onehot_closed_form() -> Derivation:
             source=sp.sqrt(sp.Sum(1, (sp.Symbol("i", integer=True), 1, nk)).doit()),
         ),
     )
-    return Derivation("one-hot vector output closed form", steps)
+    general = {"class_value_active", "class_value_inactive", "class_norm"}
+    steps = tuple(
+        dataclasses.replace(st, scope=GENERAL) if st.name in general else st
+        for st in steps
+    )
+    return Derivation("one-hot vector output closed form", steps).scoped(
+        instance_scope(n=6, K=3)
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import GENERAL, Derivation, Step
 from .symbols import lam, z
 
 __all__ = [
@@ -165,7 +165,7 @@ def squared_derivation() -> Derivation:
                 source=squared_loss() + conjugate_squared() - lam * z,
             ),
         ),
-    )
+    ).scoped(GENERAL)
 
 
 def _logistic_unit(label: int) -> tuple[Step, ...]:
@@ -244,7 +244,7 @@ def logistic_derivation() -> Derivation:
     return Derivation(
         "conjugate of the logistic loss",
         _logistic_unit(1) + _logistic_unit(-1) + boundary,
-    )
+    ).scoped(GENERAL)
 
 
 def hinge_derivation() -> Derivation:
@@ -322,4 +322,4 @@ def hinge_derivation() -> Derivation:
                 source=hinge_loss(z, -1),
             ),
         ),
-    )
+    ).scoped(GENERAL)

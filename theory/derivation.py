@@ -117,7 +117,7 @@ class Step:
         return prove_zero(residual)
 
     def words(self) -> str:
-        """The step's title, or its name with underscores read as spaces."""
+        """Return the step's title, or its name with underscores read as spaces."""
         return self.title or self.name.replace("_", " ")
 
     def as_record(self) -> dict[str, Any]:

@@ -24,11 +24,11 @@ from .derivation import GENERAL, Derivation, Step, instance_scope
 from .rewrite import Rewrite
 from .svd_facts import (
     CHAIN_RULE,
-    X_mat,
     SIGMA_DIAGONAL,
+    V_,
     V_ORTHONORMAL,
     Sigma_,
-    V_,
+    X_mat,
     column,
 )
 from .symbols import (

@@ -29,10 +29,12 @@ same algebra holds for any ``n`` and ``m``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from .conjugates import conjugate_squared
-from .derivation import Derivation, Step
+from .derivation import GENERAL, Derivation, Step, instance_scope
 from .rescaling import penalty, scale_norm, vabs
 from .symbols import beta, c, matrix, relu, vector
 
@@ -229,4 +231,11 @@ def dual_derivation() -> Derivation:
             source=primal_objective(pred, y, weights) - dual_objective(dual, y),
         ),
     )
-    return Derivation("dual of the rescaled BN problem (squared loss)", steps)
+    scalar = {"rescale"} | {st.name for st in _inner_v_steps()}
+    steps = tuple(
+        dataclasses.replace(st, scope=GENERAL) if st.name in scalar else st
+        for st in steps
+    )
+    return Derivation("dual of the rescaled BN problem (squared loss)", steps).scoped(
+        instance_scope(n=_SIZE, m=_NEURONS)
+    )

@@ -12,10 +12,41 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Step
-from .symbols import alpha, beta, bn_a, c, check_size, gamma, relu, v, vector, z
+from .derivation import GENERAL, Derivation, Step, instance_scope
+from .symbols import (
+    alpha,
+    beta,
+    bn_a,
+    bn_a_entry,
+    c,
+    check_size,
+    gamma,
+    h_,
+    relu,
+    v,
+    vector,
+    z,
+)
 
-__all__ = ["am_gm", "penalty", "scale_norm", "vabs"]
+__all__ = ["am_gm", "am_gm_general", "penalty", "scale_norm", "vabs"]
+
+#: each step of the lemma in words, as a report shows it.
+TITLES = {
+    "relu_homogeneous": "the ReLU is positively homogeneous",
+    "bn_homogeneous_in_scale": "BN is linear in (gamma, alpha)",
+    "output_invariant": "rescaling leaves the neuron's output unchanged",
+    "penalty_in_c": "write the weight decay as a function of c",
+    "stationarity": "differentiate in c",
+    "critical_point": "the critical point",
+    "second_derivative": "differentiate twice",
+    "convex_in_c": "the penalty is convex in c",
+    "minimum_value": "the value at the minimum",
+    "balanced_at_minimum": "both layers balance at the minimum",
+    "am_gm_gap": "the AM-GM gap is a square",
+    "am_gm_inequality": "AM-GM",
+    "equality_condition": "equality in AM-GM",
+    "rescaled_penalty": "the rescaled penalty",
+}
 
 #: :math:`a = \|[\gamma;\alpha]\|_2` and :math:`|v|`, both positive in the lemma.
 scale_norm, vabs = sp.symbols("a V", positive=True)
@@ -77,6 +108,7 @@ def am_gm(size: int = 3) -> Derivation:
             rf" (BN_{{\gamma,\alpha}}(h))_+\,v\quad(n={size})",
             expr=bn_a(h).applyfunc(relu) * v,
             source=bn_a(h, c * gamma, c * alpha).applyfunc(relu) * (v / c),
+            scope=instance_scope(n=size),
         ),
         Step(
             "penalty_in_c",
@@ -155,4 +187,52 @@ def am_gm(size: int = 3) -> Derivation:
             note="for (gamma, alpha) != 0 and v != 0, where a and |v| are positive",
         ),
     )
-    return Derivation(f"rescaling lemma (AM-GM, n={size})", steps)
+    return (
+        Derivation(f"rescaling lemma (AM-GM, n={size})", steps)
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )
+
+
+def am_gm_general() -> Derivation:
+    r"""Derive the rescaling lemma with the output invariance for every ``n``.
+
+    The same steps as :func:`am_gm`, except that the output invariance is
+    proved for entry ``i`` of a pre-activation of symbolic length ``n``
+    (sums over ``1..n``): BN is linear in :math:`(\gamma,\alpha)`, and the
+    ReLU is positively homogeneous.  The scalar steps never used a size.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``.
+
+    Examples
+    --------
+    >>> am_gm_general().scope_counts()
+    {'general': 14, 'instance': 0}
+    """
+    entry = lambda a: h_[a]  # noqa: E731
+    generic = (
+        Step(
+            "bn_homogeneous_in_scale",
+            r"BN_{c\gamma,c\alpha}(h)_i = c\,BN_{\gamma,\alpha}(h)_i"
+            r"\quad(\text{every } n)",
+            expr=c * bn_a_entry(entry),
+            source=bn_a_entry(entry, c * gamma, c * alpha),
+        ),
+        Step(
+            "output_invariant",
+            r"(BN_{c\gamma,c\alpha}(h)_i)_+\,\frac vc ="
+            r" (BN_{\gamma,\alpha}(h)_i)_+\,v\quad(\text{every } n)",
+            expr=relu(bn_a_entry(entry)) * v,
+            source=relu(bn_a_entry(entry, c * gamma, c * alpha)) * (v / c),
+        ),
+    )
+    sized = am_gm().steps
+    steps = (sized[0], *generic, *sized[2:])
+    return (
+        Derivation("rescaling lemma (AM-GM), every n", steps)
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )

@@ -19,19 +19,19 @@ from .rewrite import Rewrite
 from .symbols import d, n, r
 
 __all__ = [
-    "CHAIN_RULE",
-    "CENTRING",
     "CENTRED_SVD",
+    "CENTRING",
+    "CHAIN_RULE",
     "C_",
     "ONE",
     "RANK_N_MINUS_1",
     "SIGMA_DIAGONAL",
     "SIGMA_INVERTIBLE",
-    "Sigma_",
     "U_",
     "U_ORTHONORMAL",
     "V_",
     "V_ORTHONORMAL",
+    "Sigma_",
     "X_mat",
     "column",
 ]
@@ -46,7 +46,7 @@ ONE = sp.OneMatrix(n, 1)
 
 
 def column(name: str, size: sp.Expr) -> sp.MatrixSymbol:
-    """A column vector ``name`` of symbolic length ``size``."""
+    """Return a column vector ``name`` of symbolic length ``size``."""
     return sp.MatrixSymbol(name, size, 1)
 
 

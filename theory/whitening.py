@@ -24,6 +24,7 @@ from .bn_scaling import centering_lemmas
 from .derivation import GENERAL, Derivation, Rewrite, Step, instance_scope
 from .rewrite import norm_sq
 from .svd_facts import (
+    C_,
     CENTRED_SVD,
     CENTRING,
     ONE,
@@ -32,7 +33,6 @@ from .svd_facts import (
     U_ORTHONORMAL,
     V_,
     V_ORTHONORMAL,
-    C_,
     Sigma_,
     X_mat,
     column,
@@ -327,7 +327,7 @@ def whitening_orthogonality_general() -> Derivation:
 
 
 def whitened_representation_general() -> Derivation:
-    r""":math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`\|s\|^2 = \gamma^2+\alpha^2`, any size.
+    r"""Derive :math:`BN_{\gamma,\alpha}(Xw) = U's`, :math:`\|s\|^2=\gamma^2+\alpha^2`.
 
     Returns
     -------

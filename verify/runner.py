@@ -417,11 +417,14 @@ def _drive(
 
 
 # -------------------------------------------------------------- one unit
-def _derivation_steps(claim: Claim) -> list[dict[str, str]] | None:
+def _derivation_steps(claim: Claim) -> list[dict[str, Any]] | None:
     der = claim.derivation()
     if der is None:
         return None
-    return [{"name": str(s.name), "latex": str(s.latex)} for s in der.steps]
+    return [
+        s.as_record() if hasattr(s, "as_record") else {"name": s.name, "latex": s.latex}
+        for s in der.steps
+    ]
 
 
 def run_unit(unit: Unit) -> list[dict[str, Any]]:

@@ -39,13 +39,28 @@ MP_GUARD_DIGITS = 10
 
 
 def symbolic_evidence(derivation: Derivation) -> Evidence:
-    """Prove every step of ``derivation``; ``passed`` only if every step is ``zero``."""
+    """Prove every step of ``derivation``; ``passed`` only if every step is ``zero``.
+
+    ``details`` also counts the steps proved for every size (``steps_general``)
+    and those checked at explicit sizes only (``steps_instance``), and says
+    ``symbolic_scope``: ``"general"`` when every step is general (the tier
+    is then a proof of the claim), ``"instances"`` otherwise (the status is
+    unchanged, so old readers still see ``passed``; reports show
+    "passed (instances)").
+    """
     verdicts = derivation.prove()
     verdict = overall(verdicts)
     status = {"zero": "passed", "inconclusive": "inconclusive", "nonzero": "failed"}[
         verdict
     ]
-    details: dict[str, Any] = {"steps": verdicts, "derivation": derivation.name}
+    counts = derivation.scope_counts()
+    details: dict[str, Any] = {
+        "steps": verdicts,
+        "derivation": derivation.name,
+        "steps_general": counts["general"],
+        "steps_instance": counts["instance"],
+        "symbolic_scope": "instances" if counts["instance"] else "general",
+    }
     if status != "passed":
         bad = [k for k, v in verdicts.items() if v != "zero"]
         details["reason"] = f"steps not proved: {bad}"

@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 from bnconvex import theory
+from bnconvex.theory import Derivation
 from bnconvex.verify.claims._theory_support import (
     bn_function,
     float_evidence,
@@ -140,12 +141,8 @@ class ScaleInvariance(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the generic-(n, d) proof plus explicit entries at (3, 2), (4, 3)."""
-        return (
-            theory.scale_invariance_generic()
-            + theory.scale_invariance(3, 2)
-            + theory.scale_invariance(4, 3).suffixed("_n4")
-        )
+        """Return the proof for every n and d (sums over 1..n and 1..d)."""
+        return theory.scale_invariance_generic()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN (mpmath) at X(cw), Xw, X(-w)."""
@@ -195,11 +192,13 @@ class ShiftInvariance(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the generic-(n, d) proof plus explicit entries at (3, 2), (4, 3)."""
-        return (
-            theory.shift_invariance_generic()
-            + theory.shift_invariance(3, 2)
-            + theory.shift_invariance(4, 3).suffixed("_n4")
+        """Return the proof for every n and d, with C1 = 0 for every n."""
+        return Derivation(
+            "BN data-shift invariance, generic n and d",
+            (
+                theory.centering_lemmas().step("C1_zero_generic"),
+                *theory.shift_invariance_generic(),
+            ),
         )
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
@@ -252,8 +251,8 @@ class WhiteningOrthogonality(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Generic-n C1 = 0 and 1^T1/n = 1; explicit exact SVD family at n = 3."""
-        return theory.whitening_orthogonality()
+        """Matrix expressions of symbolic n, d, r with named SVD hypotheses."""
+        return theory.whitening_orthogonality_general()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Mpmath centred SVD: U'^T U' against I."""
@@ -327,8 +326,8 @@ class WhitenedRepresentation(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Exact rational-parametrised centred SVD family (n = 3, r = d = 2)."""
-        return theory.whitened_representation()
+        """Matrix expressions of symbolic n, d, r with named SVD hypotheses."""
+        return theory.whitened_representation_general()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Mpmath SVD and lambdified BN: BN(Xw) vs U's, ||s||^2 vs gamma^2 + alpha^2."""
@@ -379,12 +378,8 @@ class ConventionConversion(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the generic-n proof plus explicit entries at n = 3 and n = 4."""
-        return (
-            theory.convention_conversion_generic()
-            + theory.convention_conversion(3)
-            + theory.convention_conversion(4).suffixed("_n4")
-        )
+        """Return the proof for every n (sums over 1..n, symbolic sqrt(n))."""
+        return theory.convention_conversion_generic()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """Lambdified BN^std and BN^A (mpmath)."""

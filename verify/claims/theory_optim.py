@@ -144,8 +144,8 @@ class RescalingAmGm(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the AM-GM derivation (generic a, |v|, c, beta; n = 3)."""
-        return theory.am_gm()
+        """Return the AM-GM derivation (every n; scalars a, |v|, c, beta)."""
+        return theory.am_gm_general()
 
     @staticmethod
     def _phi(inst: dict[str, Any], mod: Any) -> tuple[Any, Any, Any]:
@@ -219,8 +219,8 @@ class GradientOrthogonality(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the Euler-identity derivation (undefined losses; BN at n = 3)."""
-        return theory.gradient_orthogonality()
+        """Return Euler's identities and the chain rule for every n, d, r."""
+        return theory.gradient_orthogonality_general()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """mpmath.diff gradients in w and in whitened q; cosines with w and q."""
@@ -316,10 +316,8 @@ class Sigma2Preconditioning(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the derivation for rational orthogonal V (d = 3 and d = 2), r = 2."""
-        return theory.sigma2_preconditioning(3) + theory.sigma2_preconditioning(
-            2
-        ).suffixed("_d2")
+        """Return the matrix-expression derivation for every d and r."""
+        return theory.sigma2_preconditioning_general()
 
     def check_mp(self, inst: dict[str, Any], dps: int) -> Evidence:
         """mpmath.diff gradients; Delta q against -eta Sigma^2 grad_q."""
@@ -641,8 +639,8 @@ class HighdimClosedForm(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """KKT in four cases (generic n, per coordinate) and the weights (n = 3)."""
-        return theory.highdim_kkt() + theory.highdim_weights()
+        """KKT in four cases (per coordinate) and the weights, every n."""
+        return theory.highdim_kkt() + theory.highdim_weights_general()
 
     def instances(self) -> Any:
         """Return data with rank(CX) = n - 1 (verify.strategies.highdim_instances)."""
