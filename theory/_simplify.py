@@ -177,8 +177,8 @@ def _clearly_nonzero(expr: sp.Expr, seed: int = 20240601) -> bool:
     """Exact/60-digit evaluation at random admissible points is far from zero."""
     if _atoms_of_calls(expr) or expr.atoms(sp.core.function.AppliedUndef):
         return False
-    if expr.has(sp.Indexed, sp.Sum):  # generic-size sums: no numeric disproof here
-        return False
+    if expr.has(sp.Indexed, sp.Sum, sp.MatrixSymbol, sp.OneMatrix):
+        return False  # generic-size sums or matrices: no numeric disproof here
     rng = random.Random(seed)
     for _ in range(3):
         value = expr.xreplace(random_point(expr.free_symbols, rng))
