@@ -37,6 +37,7 @@ __all__ = [
     "BN_CONVENTION_NOTE",
     "SCHEMA_VERSION",
     "ClaimSummary",
+    "SymbolicScope",
     "aggregate_status",
     "atomic_write_text",
     "claim_metadata",
@@ -45,7 +46,10 @@ __all__ = [
     "load_schema",
     "make_record",
     "read_jsonl",
+    "status_label",
     "summarize",
+    "symbolic_scope",
+    "theory_ref",
     "validate_records",
     "write_jsonl",
 ]
@@ -162,10 +166,32 @@ def _base_seed() -> int:
     return BASE_SEED
 
 
+def theory_ref(claim_id: str) -> str:
+    """Link to the claim's section of ``docs/theory.md`` (dots become dashes).
+
+    Examples
+    --------
+    >>> theory_ref("bn.scale_invariance")
+    'docs/theory.md#bn-scale_invariance'
+    """
+    return "docs/theory.md#" + claim_id.replace(".", "-")
+
+
 def claim_metadata(claim: Any) -> dict[str, Any]:
-    """Return the static description of a claim, as stored in the header."""
+    """Return the static description of a claim, as stored in the header.
+
+    ``title_latex`` (optional) is the title with its mathematics in ``$...$``,
+    which both reports typeset; ``theory_ref`` links the claim's section of
+    ``docs/theory.md``.
+    """
     return {
         "title": claim.title,
+        **(
+            {"title_latex": claim.title_latex}
+            if getattr(claim, "title_latex", "")
+            else {}
+        ),
+        "theory_ref": theory_ref(claim.id),
         "paper_ref": claim.paper_ref,
         "paper_tag": getattr(claim, "paper_tag", ""),
         "statement": claim.statement,
@@ -430,6 +456,69 @@ def _error_ratio(rec: Mapping[str, Any]) -> float | None:
     if not isinstance(tol, (int, float)) or tol <= 0:
         return 0.0 if err == 0 else math.inf
     return float(err) / float(tol)
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolicScope:
+    """How much of a claim's symbolic tier holds for every size.
+
+    Attributes
+    ----------
+    scope
+        ``"general"`` (every derivation step proved for symbolic sizes: the
+        tier is a proof), ``"instances"`` (some step only at explicit sizes),
+        or ``None`` (no symbolic record, or a file written before the field).
+    general, instance
+        Number of general steps and of instance steps.
+    """
+
+    scope: str | None
+    general: int
+    instance: int
+
+    def text(self) -> str:
+        """Return ``"5 general"`` or ``"3 general, 3 instance"`` (``""``: unknown)."""
+        if self.scope is None:
+            return ""
+        if not self.instance:
+            return f"{self.general} general"
+        return f"{self.general} general, {self.instance} instance"
+
+
+def symbolic_scope(records: Iterable[Mapping[str, Any]]) -> SymbolicScope:
+    """Read ``details.symbolic_scope`` and the step counts of the symbolic records.
+
+    Examples
+    --------
+    >>> rec = {"tier": "symbolic", "details": {"symbolic_scope": "instances",
+    ...        "steps_general": 3, "steps_instance": 2}}
+    >>> symbolic_scope([rec])
+    SymbolicScope(scope='instances', general=3, instance=2)
+    """
+    for rec in records:
+        details = rec.get("details") or {}
+        if rec.get("tier") == "symbolic" and details.get("symbolic_scope"):
+            return SymbolicScope(
+                str(details["symbolic_scope"]),
+                int(details.get("steps_general", 0)),
+                int(details.get("steps_instance", 0)),
+            )
+    return SymbolicScope(None, 0, 0)
+
+
+def status_label(status: str, scope: SymbolicScope | None) -> str:
+    """Return ``"passed (instances)"`` for a pass with instance-only symbolic steps.
+
+    Examples
+    --------
+    >>> status_label("passed", SymbolicScope("instances", 3, 2))
+    'passed (instances)'
+    >>> status_label("passed", SymbolicScope("general", 5, 0))
+    'passed'
+    """
+    if status == "passed" and scope is not None and scope.scope == "instances":
+        return "passed (instances)"
+    return status
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, ClaimSummary]:

@@ -35,7 +35,9 @@ from bnconvex.verify.records import (
     ClaimSummary,
     atomic_write_text,
     read_jsonl,
+    status_label,
     summarize,
+    symbolic_scope,
 )
 
 __all__ = [
@@ -511,6 +513,38 @@ def _header_section(header: Mapping[str, Any]) -> str:
     return f'<h2 id="environment">Environment</h2><table class="env">{rows}</table>'
 
 
+def _mixed(text: str, math_html: _MathRenderer) -> str:
+    """Escape ``text`` and typeset each ``$...$`` piece of it inline."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:  # unbalanced dollars: show the text as it is
+        return _esc(text)
+    return "".join(
+        math_html(piece) if k % 2 else _esc(piece) for k, piece in enumerate(pieces)
+    )
+
+
+def _title_html(v: ClaimView, math_html: _MathRenderer) -> str:
+    """Return the claim's title, its mathematics typeset (``title_latex``)."""
+    latex = v.meta.get("title_latex")
+    if isinstance(latex, str) and latex:
+        return _mixed(latex, math_html)
+    return _esc(v.meta.get("title", ""))
+
+
+def _theory_link(v: ClaimView) -> str:
+    ref = v.meta.get("theory_ref")
+    if not isinstance(ref, str) or not ref:
+        return ""
+    return f' <a class="small" href="{_esc(ref)}">theory</a>'
+
+
+def _status_badge(v: ClaimView, status: str | None = None) -> str:
+    """Badge of ``status`` (the claim's by default), "(instances)" when due."""
+    status = v.status if status is None else status
+    label = status_label(status, symbolic_scope(v.records))
+    return f'<span class="st st-{_esc(status)}">{_esc(label)}</span>'
+
+
 def _claim_link(claim_id: str) -> str:
     return f'<a href="#{_anchor(claim_id)}"><code>{_esc(claim_id)}</code></a>'
 
@@ -520,6 +554,7 @@ _SUMMARY_HEADERS = (
     "Paper reference",
     "Tiers",
     "Status",
+    "Symbolic steps",
     "Worst error / tolerance",
     "Digits agreed",
     "Time (s)",
@@ -529,33 +564,41 @@ _SUMMARY_HEADERS = (
 def _worst_cell(v: ClaimView) -> str:
     worst, ratio = v.summary.worst, v.summary.worst_ratio
     if worst is None or ratio is None:
-        return _cell("–", num=True)
+        exact = v.summary.tiers.keys() == {"symbolic"}
+        return _cell("exact" if exact else "–", num=True)
     text = f"{_fmt(_error_of(worst))} / {_fmt(_num(worst.get('tolerance')))}"
     note = f"{worst.get('tolerance_kind')} error / tolerance = {_fmt(ratio, '.3g')}"
     return _cell(text, num=True, title=note)
 
 
-def _summary_row(v: ClaimView) -> list[str]:
+def _summary_row(v: ClaimView, math_html: _MathRenderer) -> list[str]:
     tiers = " ".join(
-        f"{_esc(t)}&nbsp;{_badge(st)}" for t, st in v.summary.tiers.items()
+        f"{_esc(t)}&nbsp;"
+        f"{_status_badge(v, st) if t == 'symbolic' else _badge(st)}"
+        for t, st in v.summary.tiers.items()
     )
-    title = _esc(v.meta.get("title", ""))
-    name = f'{_claim_link(v.claim_id)}<br><span class="small">{title}</span>'
+    title = _title_html(v, math_html)
+    name = (
+        f"{_claim_link(v.claim_id)}{_theory_link(v)}<br>"
+        f'<span class="small">{title}</span>'
+    )
     return [
         _cell(name),
         _cell(_esc(v.meta.get("paper_ref", "–"))),
         _cell(tiers),
-        _cell(_badge(v.status)),
+        _cell(_status_badge(v)),
+        _cell(_esc(symbolic_scope(v.records).text() or "–")),
         _worst_cell(v),
         _cell(_fmt(_num(v.summary.digits), ".1f"), num=True),
         _cell(_fmt(v.summary.seconds, ".2f"), num=True),
     ]
 
 
-def _summary_table(views: Sequence[ClaimView]) -> str:
+def _summary_table(views: Sequence[ClaimView], math_html: _MathRenderer) -> str:
     counts = {st: sum(v.status == st for v in views) for st in _STATUS_ORDER}
     totals = ", ".join(f"{n} {st}" for st, n in counts.items() if n) or "none"
-    table = _table(_SUMMARY_HEADERS, (_summary_row(v) for v in views), ' id="summary"')
+    rows = (_summary_row(v, math_html) for v in views)
+    table = _table(_SUMMARY_HEADERS, rows, ' id="summary"')
     intro = f"<p>{len(views)} claims: {totals}.</p>"
     return f'<h2 id="summary-heading">Summary</h2>{intro}{table}'
 
@@ -567,11 +610,12 @@ def _message(rec: Record) -> str:
 
 def _record_cells(rec: Record) -> list[str]:
     """Tier, status, error, tolerance and instance cells of one record."""
+    exact = rec.get("tolerance_kind") == "exact"
     return [
         _cell(_esc(rec.get("tier", "?"))),
         _cell(_badge(str(rec.get("status")))),
-        _cell(_fmt(_error_of(rec)), num=True),
-        _cell(_fmt(_num(rec.get("tolerance"))), num=True),
+        _cell("exact" if exact else _fmt(_error_of(rec)), num=True),
+        _cell("exact" if exact else _fmt(_num(rec.get("tolerance"))), num=True),
         _cell(_esc(_short(rec.get("instance"), 200))),
     ]
 
@@ -631,13 +675,15 @@ def _tier_row(tier: str, status: str, recs: Sequence[Record]) -> list[str]:
     dtypes = sorted({str(r["dtype"]) for r in recs if r.get("dtype")})
     prec = [f"{p} dps" for p in dps] + dtypes
     seconds = sum(_num(r.get("seconds")) or 0.0 for r in recs)
+    exact = all(r.get("tolerance_kind") == "exact" for r in recs)
+    label = status_label(status, symbolic_scope(recs))
     return [
         _cell(_esc(tier)),
-        _cell(_badge(status)),
+        _cell(f'<span class="st st-{_esc(status)}">{_esc(label)}</span>'),
         _cell(str(len({r.get("example") for r in recs})), num=True),
         _hypothesis_cell(recs),
-        _cell(_fmt(max(errs) if errs else None), num=True),
-        _cell(_fmt(min(tols) if tols else None), num=True),
+        _cell("exact" if exact else _fmt(max(errs) if errs else None), num=True),
+        _cell("exact" if exact else _fmt(min(tols) if tols else None), num=True),
         _cell(_esc(", ".join(prec))),
         _cell(_fmt(seconds, ".2f"), num=True),
     ]
@@ -686,21 +732,38 @@ def _evidence(v: ClaimView) -> str:
     )
 
 
-def _claim_section(v: ClaimView, math_html: _MathRenderer) -> str:
-    steps = "".join(
-        f"<li><strong>{_esc(step.get('name', ''))}</strong>: "
-        f"{math_html(str(step.get('latex', '')), display=True)}</li>"
-        for step in v.derivation
+def _step_html(step: Mapping[str, Any], math_html: _MathRenderer) -> str:
+    """One derivation step: words, scope, formula, and the hypotheses it used."""
+    words = _esc(step.get("title") or step.get("name", ""))
+    scope = step.get("scope")
+    scope = f' <span class="small">({_esc(scope)})</span>' if scope else ""
+    hyps = [h for h in step.get("hypotheses") or [] if isinstance(h, Mapping)]
+    using = "; ".join(
+        f"{_esc(h.get('name', ''))} {math_html(str(h.get('latex', '')))}" for h in hyps
     )
-    deriv = f'<h4>Derivation</h4><ol class="deriv">{steps}</ol>' if steps else ""
+    using = f'<br><span class="small">using {using}</span>' if using else ""
+    return (
+        f"<li><strong>{words}</strong>{scope}: "
+        f"{math_html(str(step.get('latex', '')), display=True)}{using}</li>"
+    )
+
+
+def _claim_section(v: ClaimView, math_html: _MathRenderer) -> str:
+    steps = "".join(_step_html(step, math_html) for step in v.derivation)
+    counted = symbolic_scope(v.records).text()
+    counted = f" ({_esc(counted)} steps)" if counted else ""
+    deriv = (
+        f'<h4>Derivation{counted}</h4><ol class="deriv">{steps}</ol>' if steps else ""
+    )
     tag = v.meta.get("paper_tag")
     tag = f' <span class="small">[{_esc(tag)}]</span>' if tag else ""
     statement = math_html(str(v.meta.get("statement", "")), display=True) or "<p>–</p>"
     return (
         f'<section class="claim {_esc(v.status)}" id="{_anchor(v.claim_id)}">'
-        f"<h3><code>{_esc(v.claim_id)}</code> — {_esc(v.meta.get('title', ''))} "
-        f'{_badge(v.status)}</h3><p class="small">Paper reference: '
-        f"{_esc(v.meta.get('paper_ref', '–'))}{tag}</p><h4>Statement</h4>{statement}"
+        f"<h3><code>{_esc(v.claim_id)}</code> — {_title_html(v, math_html)} "
+        f'{_status_badge(v)}</h3><p class="small">Paper reference: '
+        f"{_esc(v.meta.get('paper_ref', '–'))}{tag}{_theory_link(v)}</p>"
+        f"<h4>Statement</h4>{statement}"
         f"{deriv}<h4>Evidence</h4>{_evidence(v)}</section>"
     )
 
@@ -747,7 +810,7 @@ def render_html_string(
     math_html = _MathRenderer()
     body = [
         f"<h1>{_esc(title)}</h1>",
-        _summary_table(views),
+        _summary_table(views, math_html),
         _failure_section(views),
         _header_section(header),
         _figures_section([Path(f) for f in figures]),

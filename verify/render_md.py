@@ -1,10 +1,15 @@
 """Render ``report.md`` from the records of ``report.jsonl`` only (style.md 31).
 
-Layout: a title and run header; the summary table (claim, paper reference,
-tiers, status, worst error against tolerance, mp digits, time); a failures
-section when any record failed; then one section per claim with its LaTeX
-statement in ``$$ ... $$``, its derivation steps (from a record's
-``details.derivation``), tolerances with notes, and evidence counts per tier.
+Layout: a title and run header; the summary table (claim with its title,
+whose mathematics is in ``$...$``, and a link to its section of
+``docs/theory.md``; paper reference; tiers; status; how many symbolic steps
+hold for every size and how many only at explicit sizes; worst error against
+tolerance, mp digits, time); a failures section when any record failed; then
+one section per claim with its LaTeX statement in ``$$ ... $$``, its
+derivation steps in words with their scope and the named hypotheses each
+used (from a record's ``details.derivation``), tolerances with notes, and
+evidence counts per tier.  A passed claim whose symbolic steps are not all
+general shows "passed (instances)".
 Nothing here imports the claim registry: what is not in the file is not shown.
 """
 
@@ -14,7 +19,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bnconvex.verify.records import ClaimSummary, aggregate_status, summarize
+from bnconvex.verify.records import (
+    ClaimSummary,
+    SymbolicScope,
+    aggregate_status,
+    status_label,
+    summarize,
+    symbolic_scope,
+)
 
 __all__ = ["render_markdown"]
 
@@ -43,31 +55,59 @@ def _err_text(rec: Mapping[str, Any]) -> str:
 
 
 def _worst_error(s: ClaimSummary) -> str:
-    return "—" if s.worst is None else _err_text(s.worst) + ")"
+    if s.worst is None:
+        return "exact" if s.tiers.keys() == {"symbolic"} else "—"
+    return _err_text(s.worst) + ")"
 
 
 def _worst_cell(s: ClaimSummary) -> str:
     if s.worst is None:
-        return "—"
+        return "exact" if s.tiers.keys() == {"symbolic"} else "—"
     return f"{_err_text(s.worst)}, tolerance {_fmt(s.worst.get('tolerance'), '.0e')})"
 
 
+def _status_text(status: str, scope: SymbolicScope | None) -> str:
+    """Status mark, with "(instances)" when the symbolic steps are not all general."""
+    label = status_label(status, scope)
+    return _STATUS_MARK[status] + label[len(status) :]
+
+
+def _title(m: Mapping[str, Any]) -> str:
+    """Return the claim's title, with its mathematics in ``$...$`` when known."""
+    return str(m.get("title_latex") or m.get("title", ""))
+
+
+def _claim_cell(cid: str, m: Mapping[str, Any]) -> str:
+    # a table cell escapes "|": write the norm bars of the title as \Vert
+    title = _title(m).replace("\\|", "\\Vert ")
+    text = f"[`{cid}`](#{_anchor(cid)}) {title}"
+    if m.get("theory_ref"):
+        text += f" ([theory]({m['theory_ref']}))"
+    return _cell(text)
+
+
 def _summary_table(
-    meta: Mapping[str, Any], sums: Mapping[str, ClaimSummary]
+    meta: Mapping[str, Any],
+    sums: Mapping[str, ClaimSummary],
+    scopes: Mapping[str, SymbolicScope],
 ) -> list[str]:
     lines = [
-        "| claim | paper ref | tiers | status | worst error / tolerance | digits "
-        "| time (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | paper ref | tiers | status | symbolic steps "
+        "| worst error / tolerance | digits | time (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for cid, s in sums.items():
-        m = meta.get(cid, {})
-        tiers = ", ".join(f"{t}: {st}" for t, st in s.tiers.items())
+        m, scope = meta.get(cid, {}), scopes.get(cid)
+        tiers = ", ".join(
+            f"{t}: {status_label(st, scope) if t == 'symbolic' else st}"
+            for t, st in s.tiers.items()
+        )
         digits = "—" if s.digits is None else f"{s.digits:.1f}"
+        steps = (scope.text() if scope else "") or "—"
         lines.append(
-            f"| [`{cid}`](#{_anchor(cid)}) | {_cell(m.get('paper_ref', '—'))} | "
-            f"{_cell(tiers)} | {_STATUS_MARK[s.status]} | {_cell(_worst_cell(s))} | "
-            f"{digits} | {s.seconds:.2f} |"
+            f"| {_claim_cell(cid, m)} | {_cell(m.get('paper_ref', '—'))} | "
+            f"{_cell(tiers)} | {_status_text(s.status, scope)} | {steps} | "
+            f"{_cell(_worst_cell(s))} | {digits} | {s.seconds:.2f} |"
         )
     return lines
 
@@ -118,26 +158,41 @@ def _derivation(recs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     return []
 
 
+def _step_line(k: int, st: Mapping[str, Any]) -> str:
+    """``k. **words** (scope): $$latex$$``, then the hypotheses the step used."""
+    words = st.get("title") or st["name"]
+    scope = f" ({st['scope']})" if st.get("scope") else ""
+    line = f"{k}. {words}{scope}: $${st['latex']}$$"
+    hyps = st.get("hypotheses") or []
+    if hyps:
+        line += " — using " + "; ".join(
+            f"{h['name']} (${h['latex']}$)" for h in hyps
+        )
+    return line
+
+
 def _claim_section(
     cid: str, m: Mapping[str, Any], s: ClaimSummary, recs: Sequence[Mapping[str, Any]]
 ) -> list[str]:
+    scope = symbolic_scope(recs)
+    ref = m.get("theory_ref")
+    theory = f" Theory: [{ref}]({ref})." if ref else ""
     lines = [
         f'<a id="{_anchor(cid)}"></a>',
-        f"### `{cid}` — {m.get('title', '')}",
+        f"### `{cid}` — {_title(m)}",
         "",
         f"Paper reference: {m.get('paper_ref', '—')} "
         f"(evidence tag {m.get('paper_tag') or '—'}). "
-        f"Status: {_STATUS_MARK[s.status]}.",
+        f"Status: {_status_text(s.status, scope)}.{theory}",
         "",
     ]
     if m.get("statement"):
         lines += ["$$", m["statement"], "$$", ""]
     steps = _derivation(recs)
     if steps:
-        lines += ["Derivation:", ""]
-        lines += [
-            f"{k}. {st['name']}: $${st['latex']}$$" for k, st in enumerate(steps, 1)
-        ]
+        counted = f" ({scope.text()} steps)" if scope.scope else ""
+        lines += [f"Derivation{counted}:", ""]
+        lines += [_step_line(k, st) for k, st in enumerate(steps, 1)]
         lines.append("")
     lines += _tier_table(m, recs)
     return lines
@@ -160,11 +215,16 @@ def _tier_table(m: Mapping[str, Any], recs: Sequence[Mapping[str, Any]]) -> list
         counts = [
             str(sts.count(k)) for k in ("passed", "failed", "inconclusive", "skipped")
         ]
-        tol = "exact" if tier == "symbolic" else _fmt(tols.get(tier), ".0e")
+        exact = tier == "symbolic"
+        tol = "exact" if exact else _fmt(tols.get(tier), ".0e")
+        worst = "exact" if exact else _worst_error(sums[tier])
+        scope = symbolic_scope(recs) if exact else None
+        note = notes.get(tier, "") or (
+            f"{scope.text()} steps" if scope and scope.scope else ""
+        )
         lines.append(
-            f"| {tier} | {_STATUS_MARK[aggregate_status(sts)]} | "
-            f"{' | '.join(counts)} | {_worst_error(sums[tier])} | {tol} | "
-            f"{_cell(notes.get(tier, ''))} |"
+            f"| {tier} | {_status_text(aggregate_status(sts), scope)} | "
+            f"{' | '.join(counts)} | {worst} | {tol} | {_cell(note)} |"
         )
     return [*lines, ""]
 
@@ -214,7 +274,10 @@ def render_markdown(
         f"Overall: {_STATUS_MARK[overall]} — {len(sums)} claims, {n_rec} records.",
         "",
     ]
-    lines += ["## Summary", "", *_summary_table(meta, sums), ""]
+    scopes = {
+        cid: symbolic_scope(r for r in records if r["id"] == cid) for cid in sums
+    }
+    lines += ["## Summary", "", *_summary_table(meta, sums, scopes), ""]
     lines += _failure_lines(records)
     lines += ["## Claims", ""]
     for cid, s in sums.items():

@@ -15,7 +15,13 @@ from types import SimpleNamespace
 from bnconvex.verify.records import header_record, make_record
 
 DERIVATION = [
-    {"name": "centre", "latex": r"C X (c w) = c\, C X w"},
+    {
+        "name": "centre",
+        "latex": r"C X (c w) = c\, C X w",
+        "title": "centre the data",
+        "scope": "general",
+        "hypotheses": [{"name": "centred SVD", "latex": r"CX = U\Sigma V^T"}],
+    },
     {
         "name": "normalise",
         "latex": r"\frac{c\,CXw}{\lVert c\,CXw \rVert_2}"
@@ -34,6 +40,7 @@ CLAIMS = [
     SimpleNamespace(
         id="bn.scale_invariance",
         title="BN is invariant to positive scaling of w",
+        title_latex=r"BN is invariant to positive scaling of $w$",
         paper_ref="paper.md §6 item 1",
         paper_tag="DERIVED+NUM",
         statement=r"\operatorname{BN}_{\gamma,\alpha}(X(cw))"
@@ -86,7 +93,12 @@ def sample_records() -> tuple[dict, list[dict]]:
             tolerance=None,
             tolerance_kind="exact",
             seconds=0.3,
-            details={"derivation": DERIVATION},
+            details={
+                "derivation": DERIVATION,
+                "symbolic_scope": "instances",
+                "steps_general": 1,
+                "steps_instance": 4,
+            },
         )
     ]
     recs += [

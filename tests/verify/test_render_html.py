@@ -75,16 +75,37 @@ def test_summary_has_one_row_per_claim_with_status_and_worst_error(page):
     assert [r[0].split()[0] for r in rows] == [c.id for c in CLAIMS], rows
     status = {r[0].split()[0]: r[3] for r in rows}
     assert status == {
-        "bn.scale_invariance": "passed",
+        "bn.scale_invariance": "passed (instances)",
         "convex.strong_duality": "failed",
         "gd.implicit_bias": "inconclusive",
     }, status
     # worst rel error of the mp records is 2e-49 * 3 = 6e-49 against rtol 1e-45
-    assert rows[0][4] == "6.00e-49 / 1.00e-45", rows[0]
-    assert rows[0][5] == "45.5", (
+    assert rows[0][4] == "1 general, 4 instance", rows[0]
+    assert rows[0][5] == "6.00e-49 / 1.00e-45", rows[0]
+    assert rows[0][6] == "45.5", (
         f"digits agreed should be the minimum 47.5 - 2: {rows[0]}"
     )
-    assert rows[1][4] == "3.00e-04 / 1.00e-06", rows[1]
+    assert rows[1][5] == "3.00e-04 / 1.00e-06", rows[1]
+
+
+def test_steps_read_as_words_with_scope_hypotheses_and_theory_links(page):
+    assert "<strong>centre the data</strong>" in page
+    assert '<span class="small">(general)</span>' in page
+    assert "using centred SVD" in page
+    # steps without a title fall back to their name
+    assert "<strong>normalise</strong>" in page
+    assert 'href="docs/theory.md#bn-scale_invariance"' in page
+    # the title's $w$ is typeset, not shown with dollars
+    assert "$w$" not in page.split('id="summary"')[1].split("</table>")[0]
+
+
+def test_exact_checks_read_exact():
+    header, records = sample_records()
+    sym = [r for r in records if r["tier"] == "symbolic"]
+    text = render_html_string(sym, header=header)
+    row = summary_rows(text)[0]
+    assert row[5] == "exact", row
+    assert "0 / 0" not in text
 
 
 def test_failure_section_lists_failed_and_inconclusive_records(page):
@@ -112,7 +133,15 @@ def test_page_is_self_contained(tmp_path):
     for banned in ("<script", "<link", "@import", "url(", "<iframe", "<object"):
         assert banned not in text, f"{banned!r} found in the report"
     sources = re.findall(r'(?:src|href)="([^"]*)"', text)
-    external = [s for s in sources if not (s.startswith("data:") or s.startswith("#"))]
+    # the only non-embedded targets allowed are hyperlinks (never loaded) to the
+    # claims' sections of the repository's docs/theory.md
+    external = [
+        s
+        for s in sources
+        if not (
+            s.startswith(("data:", "#")) or re.fullmatch(r"docs/theory\.md#[\w-]+", s)
+        )
+    ]
     assert external == [], f"non-embedded references: {external[:5]}"
     assert "default-src 'none'" in text, "Content-Security-Policy missing"
     assert 'src="data:image/png;base64,iVBORw0KGgo' in text, "figure not embedded"
@@ -137,8 +166,9 @@ def test_maths_is_inline_svg_with_latex_title_and_raw_fallback(page):
     # an array cannot be typeset by mathtext: the raw LaTeX is shown instead
     assert re.search(r'<code class="math display latex"[^>]*>\\begin\{array\}', page)
     n_svg = page.count("<svg ")
-    # 3 statements, 2 one-line steps, cases (prefix + 4 cells), matrix (prefix + 4)
-    assert n_svg == 15, f"expected 15 typeset formulas, got {n_svg}"
+    # 3 statements, 2 one-line steps, cases (prefix + 4 cells), matrix (prefix + 4),
+    # the title's $w$ (summary and section heading) and one step's hypothesis
+    assert n_svg == 18, f"expected 18 typeset formulas, got {n_svg}"
 
 
 def test_titles_are_html_escaped(page):

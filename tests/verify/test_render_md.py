@@ -21,8 +21,9 @@ def _report(claim_ids):
 def test_summary_table_statement_and_derivation(toy_claims):
     md = render_markdown(*_report(["toy.passing", "toy.mp"]))
     assert (
-        "| [`toy.passing`](#claim-toy-passing) | toy ref (1) | float64: passed "
-        "| passed |" in md
+        "| [`toy.passing`](#claim-toy-passing) x squared is non-negative "
+        "([theory](docs/theory.md#toy-passing)) | toy ref (1) | float64: passed "
+        "| passed | — |" in md
     )
     assert "$$\nx^2 \\ge 0\n$$" in md
     assert "1. expand: $$(a+b)^2 = a^2 + 2ab + b^2$$" in md
@@ -46,3 +47,22 @@ def test_rendering_is_a_function_of_the_records(toy_claims, tmp_path):
     assert render_markdown(*rec.read_jsonl(tmp_path / "r.jsonl")) == render_markdown(
         header, records
     )
+
+
+def test_instances_steps_in_words_and_exact_checks():
+    from ._report_samples import sample_records
+
+    header, records = sample_records()
+    md = render_markdown(header, records)
+    row = next(ln for ln in md.splitlines() if ln.startswith("| [`bn.scale"))
+    # title with its maths in $...$, scope counts, "passed (instances)"
+    assert "BN is invariant to positive scaling of $w$" in row, row
+    assert "symbolic: passed (instances)" in row, row
+    assert "| passed (instances) | 1 general, 4 instance |" in row, row
+    assert "Derivation (1 general, 4 instance steps):" in md
+    assert (
+        "1. centre the data (general): $$C X (c w) = c\\, C X w$$ — using "
+        "centred SVD ($CX = U\\Sigma V^T$)" in md
+    )
+    assert "| symbolic | passed (instances) | 1 | 0 | 0 | 0 | exact | exact |" in md
+    assert "0 / 0" not in md

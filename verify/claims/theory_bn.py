@@ -126,6 +126,9 @@ class ScaleInvariance(TheoryClaim):
 
     id = "bn.scale_invariance"
     title = "BN is invariant to positive rescaling of w and odd in (w, gamma)"
+    title_latex = (
+        r"BN is invariant to positive rescaling of $w$ and odd in $(w, \gamma)$"
+    )
     paper_ref = "docs/theory.md#bn-scale_invariance (BN conventions, invariances)"
     statement = (
         r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)\ (c>0),\quad "
@@ -180,6 +183,9 @@ class ShiftInvariance(TheoryClaim):
 
     id = "bn.shift_invariance"
     title = "BN is invariant to shifting the data mean"
+    title_latex = (
+        r"BN is invariant to shifting the data mean, $X \to X + \mathbf{1} b^T$"
+    )
     paper_ref = "docs/theory.md#bn-shift_invariance (BN conventions, invariances)"
     statement = r"BN_{\gamma,\alpha}((X + \mathbf 1 b^T)w) = BN_{\gamma,\alpha}(Xw)"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
@@ -234,6 +240,10 @@ class WhiteningOrthogonality(TheoryClaim):
 
     id = "whitening.orthogonality"
     title = "The whitened matrix U' = [U, 1/sqrt(n)] has orthonormal columns"
+    title_latex = (
+        r"The whitened matrix $U' = [U,\ \mathbf{1}/\sqrt{n}]$ has orthonormal "
+        r"columns"
+    )
     paper_ref = (
         "docs/theory.md#whitening-orthogonality "
         "(R0, centred SVD; paper: U'^T U' = I, quoted by a summary)"
@@ -310,6 +320,10 @@ class WhitenedRepresentation(TheoryClaim):
 
     id = "bn.whitened_representation"
     title = "BN(Xw) = U's with ||s||^2 = gamma^2 + alpha^2 (BN sees only U')"
+    title_latex = (
+        r"$BN_{\gamma,\alpha}(Xw) = U's$ with $\|s\|^2 = \gamma^2+\alpha^2$ (BN "
+        r"sees only $U'$)"
+    )
     paper_ref = "docs/theory.md#bn-whitened_representation (R0, key identity)"
     statement = (
         r"BN_{\gamma,\alpha}(Xw) = U'\begin{bmatrix}\gamma q/\|q\|\\"
@@ -366,6 +380,10 @@ class ConventionConversion(TheoryClaim):
 
     id = "bn.convention_conversion"
     title = "Standard BN is sqrt(n) times convention-A BN; beta converts by sqrt(n)"
+    title_latex = (
+        r"Standard BN is $\sqrt{n}$ times convention-A BN; $\beta$ converts by "
+        r"$\sqrt{n}$"
+    )
     paper_ref = "docs/theory.md#bn-convention_conversion (BN conventions)"
     statement = (
         r"BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h),\quad "

@@ -127,6 +127,10 @@ class RescalingAmGm(TheoryClaim):
 
     id = "rescaling.am_gm"
     title = "Rescaling lemma: min_c of the weight decay is beta ||[gamma; alpha]|| |v|"
+    title_latex = (
+        r"Rescaling lemma: $\min_c$ of the weight decay is "
+        r"$\beta\,\|[\gamma;\alpha]\|\,|v|$"
+    )
     paper_ref = "docs/theory.md#rescaling-am_gm (R0.1)"
     statement = (
         r"\min_{c>0}\tfrac\beta2\big(c^2(\gamma^2+\alpha^2)+v^2/c^2\big) = "
@@ -203,6 +207,10 @@ class GradientOrthogonality(TheoryClaim):
 
     id = "bn.gradient_orthogonality"
     title = "The loss gradient of a BN neuron is orthogonal to its weights"
+    title_latex = (
+        r"The loss gradient of a BN neuron is orthogonal to its weights: "
+        r"$w^T\nabla_w L = 0$"
+    )
     paper_ref = "docs/theory.md#bn-gradient_orthogonality (implicit bias, mechanism)"
     statement = r"q^T\nabla_qL(q) = 0,\qquad w^T\nabla_wL(w) = 0"
     tolerances = {"mp": _MP_TOL, "float64": 1e-10}
@@ -293,6 +301,10 @@ class Sigma2Preconditioning(TheoryClaim):
 
     id = "gd.sigma2_preconditioning"
     title = "GD on BN weights is GD in whitened coordinates preconditioned by Sigma^2"
+    title_latex = (
+        r"GD on BN weights is GD in whitened coordinates preconditioned by "
+        r"$\Sigma^2$"
+    )
     paper_ref = (
         "docs/theory.md#gd-sigma2_preconditioning "
         "(implicit bias, mechanism; paper: abstract)"
@@ -405,6 +417,10 @@ class DualDerivation(TheoryClaim):
         "Rescaled primal -> Lagrangian -> inner minimisation -> dual with "
         "semi-infinite constraint"
     )
+    title_latex = (
+        r"Rescaled primal $\to$ Lagrangian $\to$ inner minimisation $\to$ dual "
+        r"with a semi-infinite constraint"
+    )
     paper_ref = (
         "docs/theory.md#dual-derivation "
         "(R1 dual; R5; paper: abstract, convex duality)"
@@ -515,6 +531,9 @@ class LossConjugates(TheoryClaim):
 
     id = "loss.conjugates"
     title = "Convex conjugates of the squared, logistic and hinge losses"
+    title_latex = (
+        r"Convex conjugates $\ell^*$ of the squared, logistic and hinge losses"
+    )
     paper_ref = "docs/theory.md#loss-conjugates (R1 squared-loss dual, R5)"
     statement = (
         r"\ell^*_{sq}(\lambda) = \tfrac12\lambda^2+\lambda y;\ "
@@ -624,6 +643,10 @@ class HighdimClosedForm(TheoryClaim):
         "High-dimensional closed form: value h(||y+||) + h(||y-||), prediction, "
         "weights, KKT"
     )
+    title_latex = (
+        r"High-dimensional closed form: value $h_\beta(\|y_+\|) + "
+        r"h_\beta(\|y_-\|)$, prediction, weights, KKT"
+    )
     paper_ref = "docs/theory.md#closed_form-highdim (R2; paper: abstract, closed forms)"
     statement = (
         r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
@@ -713,6 +736,10 @@ class OnehotClosedForm(TheoryClaim):
 
     id = "vector.onehot"
     title = "One-hot vector output: p* = sum_k h_beta(sqrt(n_k)), one neuron per class"
+    title_latex = (
+        r"One-hot vector output: $p^* = \sum_k h_\beta(\sqrt{n_k})$, one neuron "
+        r"per class"
+    )
     paper_ref = "docs/theory.md#vector-onehot (R3; paper: extension named by summaries)"
     statement = (
         r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad"
