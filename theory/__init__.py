@@ -40,7 +40,7 @@ from .preconditioning import (
     sigma2_preconditioning,
     sigma2_preconditioning_general,
 )
-from .primal2dual import dual_derivation
+from .primal2dual import dual_derivation, dual_derivation_general
 from .rescaling import am_gm, am_gm_general
 from .whitening import (
     svd_family,
@@ -64,6 +64,7 @@ __all__ = [
     "convention_conversion",
     "convention_conversion_generic",
     "dual_derivation",
+    "dual_derivation_general",
     "gradient_orthogonality",
     "gradient_orthogonality_general",
     "highdim_kkt",

@@ -118,11 +118,54 @@ def _canonical_sums(expr: sp.Expr) -> sp.Expr:
     return sp.cancel(sp.factor_terms(sp.expand(out)))
 
 
+def _merge_nested(outer: sp.Sum) -> sp.Expr:
+    """``Sum(c * Sum(f, L1), L0)`` -> ``Sum(c * f, L1, L0)`` when that is valid.
+
+    Valid when ``c`` does not involve the inner indices and no inner bound
+    involves an outer index (finite sums over a fixed box: Fubini).
+    """
+    factors = sp.Mul.make_args(outer.function)
+    inner = [f for f in factors if isinstance(f, sp.Sum)]
+    if len(inner) != 1:
+        return outer
+    rest = sp.Mul(*(f for f in factors if f is not inner[0]))
+    inner_vars = set(inner[0].variables)
+    outer_vars = set(outer.variables)
+    bounds = [b for _, lo, hi in inner[0].limits for b in (lo, hi)]
+    if rest.free_symbols & inner_vars or any(
+        sp.sympify(b).free_symbols & outer_vars for b in bounds
+    ):
+        return outer
+    return sp.Sum(rest * inner[0].function, *inner[0].limits, *outer.limits)
+
+
+def _sorted_limits(total: sp.Sum) -> sp.Expr:
+    """Order the limits of a multiple sum by index name when the box is fixed."""
+    variables = set(total.variables)
+    if any(
+        sp.sympify(b).free_symbols & variables
+        for _, lo, hi in total.limits
+        for b in (lo, hi)
+    ):
+        return total
+    return sp.Sum(total.function, *sorted(total.limits, key=lambda lim: str(lim[0])))
+
+
+def _exchange_sums(expr: sp.Expr) -> sp.Expr:
+    """Exchange finite sums over a fixed box into one canonical order, then cancel."""
+    out = expr.replace(lambda e: isinstance(e, sp.Sum), _merge_nested)
+    out = out.replace(
+        lambda e: isinstance(e, sp.Sum) and len(e.limits) > 1, _sorted_limits
+    )
+    return sp.cancel(sp.expand(out))
+
+
 _LADDER: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     lambda e: e,
     lambda e: in_range(e) if e.has(sp.Sum) else e,
     lambda e: _canonical_sums(e) if e.has(sp.Sum) else e,
     lambda e: _canonical_sums(in_range(e)) if e.has(sp.Sum) else e,
+    lambda e: _exchange_sums(e) if e.has(sp.Sum) else e,
     sp.factor_terms,
     lambda e: sp.cancel(sp.together(sp.factor_terms(e))),
     lambda e: sp.cancel(sp.expand(e)),

@@ -36,9 +36,35 @@ import sympy as sp
 from .conjugates import conjugate_squared
 from .derivation import GENERAL, Derivation, Step, instance_scope
 from .rescaling import penalty, scale_norm, vabs
-from .symbols import beta, c, matrix, relu, vector
+from .symbols import beta, c, i, j, k, lam, m, matrix, n, r, relu, vector, z
 
-__all__ = ["dual_derivation", "dual_objective", "primal_objective"]
+__all__ = [
+    "dual_derivation",
+    "dual_derivation_general",
+    "dual_objective",
+    "primal_objective",
+]
+
+#: each step in words, as a report shows it.
+TITLES = {
+    "rescale": "rescale each neuron (AM-GM)",
+    "lagrangian_on_constraint": "the Lagrangian on the constraint is the primal",
+    "lagrangian_separates": "the Lagrangian separates over samples",
+    "z_stationarity": "stationarity in the prediction",
+    "z_convexity": "convexity in the prediction",
+    "z_minimum": "minimise over the prediction: the conjugate of the loss",
+    "v_gap_identity": "rewrite the inner minimum over an output weight",
+    "v_gap_sign_cases": "check every sign case",
+    "v_gap_nonneg": "the inner minimum is 0 when |a| <= beta",
+    "v_unbounded_pos": "the inner minimum is unbounded when a > beta",
+    "v_unbounded_neg": "the inner minimum is unbounded when a < -beta",
+    "dual_objective": "substitute v = -lambda",
+    "dual_constraint": "collect the constraints of all neurons",
+    "constraint_homogeneous": "the constraint is attained on the unit sphere",
+    "gap_expand": "expand the duality gap",
+    "exchange_sums": "exchange the sums over samples and neurons",
+    "weak_duality_gap": "the duality gap",
+}
 
 _SIZE, _NEURONS = 3, 2
 _t, _delta, _A, _W = sp.symbols("t delta A W", positive=True)
@@ -236,6 +262,145 @@ def dual_derivation() -> Derivation:
         dataclasses.replace(st, scope=GENERAL) if st.name in scalar else st
         for st in steps
     )
-    return Derivation("dual of the rescaled BN problem (squared loss)", steps).scoped(
-        instance_scope(n=_SIZE, m=_NEURONS)
+    return (
+        Derivation("dual of the rescaled BN problem (squared loss)", steps)
+        .scoped(instance_scope(n=_SIZE, m=_NEURONS))
+        .titled(TITLES)
+    )
+
+
+def _indexed(*names: str) -> tuple[sp.IndexedBase, ...]:
+    return tuple(sp.IndexedBase(name, real=True) for name in names)
+
+
+def _substitute(expr: sp.Expr, base: sp.IndexedBase, entry: object) -> sp.Expr:
+    """Replace every ``base[q]`` in ``expr`` by ``entry(q)``."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Indexed) and e.base == base,
+        lambda e: entry(e.indices[0]),
+    )
+
+
+def dual_derivation_general() -> Derivation:
+    r"""Derive the dual for every number of samples ``n`` and neurons ``m``.
+
+    The same chain as :func:`dual_derivation`, written with sums over
+    ``i = 1..n`` (samples) and ``j = 1..m`` (neurons); :math:`A_{ij}` is the
+    ReLU output of neuron ``j`` on sample ``i`` (any values: the steps never
+    use their form), :math:`v_j` the output weights, :math:`\lambda_i` the
+    multipliers.  Minimisation over the prediction is per coordinate (the
+    Lagrangian separates), so its stationarity and convexity are scalar.
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``.
+
+    Examples
+    --------
+    >>> dual_derivation_general().scope_counts()
+    {'general': 16, 'instance': 0}
+    """
+    y_, z_, lam_, A_, v_ = _indexed("y", "z", "lambda", "A", "v")
+    u_, s_ = _indexed("u", "s")
+    t = sp.Symbol("t", positive=True)
+    y1 = sp.Symbol("y", real=True)  # one label
+
+    def pred(q: object) -> sp.Expr:
+        return sp.Sum(A_[q, j] * v_[j], (j, 1, m))
+
+    def total(term: sp.Expr) -> sp.Expr:
+        return sp.Sum(term, (i, 1, n))
+
+    decay = beta * sp.Sum(sp.Abs(v_[j]), (j, 1, m))
+    lagrangian = (
+        total((z_[i] - y_[i]) ** 2 / 2) + total(lam_[i] * (pred(i) - z_[i])) + decay
+    )
+    z_part = total((z_[i] - y_[i]) ** 2 / 2 - lam_[i] * z_[i])
+    scalar_z = (z - y1) ** 2 / 2 - lam * z
+    primal = total((z_[i] - y_[i]) ** 2) / 2 + decay
+    dual = -total((-lam_[i] - y_[i]) ** 2) / 2 + total(y_[i] ** 2) / 2
+    inner_v = {st.name: st for st in _inner_v_steps()}
+    sized = {st.name: st for st in dual_derivation()}
+    steps = (
+        sized["rescale"],
+        Step(
+            "lagrangian_on_constraint",
+            r"L\big|_{z_i=\sum_j A_{ij}v_j} = \tfrac12\sum_i\big(\sum_j A_{ij}v_j"
+            r" - y_i\big)^2 + \beta\sum_j|v_j|\quad(\text{every } n, m)",
+            expr=total((pred(i) - y_[i]) ** 2 / 2) + decay,
+            source=_substitute(lagrangian, z_, pred),
+        ),
+        Step(
+            "lagrangian_separates",
+            r"L = \sum_i\big(\tfrac12(z_i-y_i)^2 - \lambda_iz_i\big) + "
+            r"\sum_i\lambda_i\sum_j A_{ij}v_j + \beta\sum_j|v_j|",
+            expr=z_part + total(lam_[i] * pred(i)) + decay,
+            source=lagrangian,
+        ),
+        Step(
+            "z_stationarity",
+            r"\partial_{z}\big(\tfrac12(z-y)^2 - \lambda z\big) = z - y - \lambda"
+            r" = 0\ \Rightarrow\ z_\star = y+\lambda",
+            expr=z - y1 - lam,
+            source=sp.diff(scalar_z, z),
+        ),
+        Step(
+            "z_convexity",
+            r"\partial_z^2\big(\tfrac12(z-y)^2 - \lambda z\big) = 1 \ge 0",
+            relation=">=",
+            expr=sp.S.Zero,
+            source=sp.diff(scalar_z, z, 2),
+        ),
+        Step(
+            "z_minimum",
+            r"\sum_i\big(\tfrac12(z_i-y_i)^2 - \lambda_iz_i\big)\Big|_{z=y+\lambda}"
+            r" = -\sum_i\big(\tfrac12\lambda_i^2 + \lambda_iy_i\big) = "
+            r"-\ell^*(\lambda)",
+            expr=-total(conjugate_squared(lam_[i], y_[i])),
+            source=_substitute(z_part, z_, lambda q: y_[q] + lam_[q]),
+        ),
+        *inner_v.values(),
+        Step(
+            "dual_objective",
+            r"v = -\lambda:\ -\sum_i\big(\tfrac12\lambda_i^2+\lambda_iy_i\big) = "
+            r"-\tfrac12\|v-y\|^2 + \tfrac12\|y\|^2",
+            expr=dual,
+            source=-total(lam_[i] ** 2) / 2 - total(lam_[i] * y_[i]),
+        ),
+        Step(
+            "dual_constraint",
+            r"\Big|\sum_i\lambda_iA_{ij}\Big| = \Big|\sum_i v_iA_{ij}\Big|"
+            r"\le\beta\ \forall j\ \iff\ \max_{\|s\|\le1}|v^T(U's)_+| \le \beta",
+            expr=sp.Abs(total(-lam_[i] * A_[i, j])),
+            source=sp.Abs(total(lam_[i] * A_[i, j])),
+        ),
+        Step(
+            "constraint_homogeneous",
+            r"\sum_i v_i\Big(\sum_k U'_{ik}\,ts_k\Big)_+ = t\sum_i v_i"
+            r"\Big(\sum_k U'_{ik}s_k\Big)_+\ (t>0):\ \text{the max is attained"
+            r" on } \|s\| = 1",
+            expr=t * total(-lam_[i] * relu(sp.Sum(u_[i, k] * s_[k], (k, 1, r)))),
+            source=total(-lam_[i] * relu(sp.Sum(u_[i, k] * t * s_[k], (k, 1, r)))),
+        ),
+        Step(
+            "gap_expand",
+            r"P - D = \tfrac12\|z+v-y\|^2 - v^Tz + \beta\sum_j|v_j|",
+            expr=total((z_[i] - lam_[i] - y_[i]) ** 2) / 2
+            + total(lam_[i] * z_[i])
+            + decay,
+            source=primal - dual,
+        ),
+        Step(
+            "exchange_sums",
+            r"v^Tz = \sum_i v_i\sum_j A_{ij}v_j = \sum_j v_j\,(v^Ta_j),\quad "
+            r"z_i = \sum_j A_{ij}v_j",
+            expr=sp.Sum(v_[j] * total(-lam_[i] * A_[i, j]), (j, 1, m)),
+            source=total(-lam_[i] * pred(i)),
+        ),
+    )
+    return (
+        Derivation("dual of the rescaled BN problem, every n and m", steps)
+        .scoped(GENERAL)
+        .titled(TITLES)
     )

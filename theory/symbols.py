@@ -37,6 +37,7 @@ __all__ = [
     "k",
     "l",
     "lam",
+    "m",
     "matrix",
     "mean_generic",
     "n",
@@ -64,6 +65,8 @@ n = sp.Symbol("n", positive=True, integer=True)
 d = sp.Symbol("d", positive=True, integer=True)
 #: the generic rank (length of whitened coordinates q).
 r = sp.Symbol("r", positive=True, integer=True)
+#: the generic number of neurons (output weights v_1..v_m).
+m = sp.Symbol("m", positive=True, integer=True)
 #: summation indices of generic-size statements; i, j, k range over 1..n, l over 1..d.
 i, j, k, l = sp.symbols("i j k l", positive=True, integer=True)
 INDICES: tuple[sp.Symbol, ...] = (i, j, k, l)
@@ -76,7 +79,7 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     """Evaluate sums and use that every index of :data:`INDICES` lies in ``1..n``.
 
     ``Sum(...).doit()`` returns ``Piecewise`` branches guarded by ``i <= n``
-    (``n``, ``d`` or ``r``); such a guard says that the free index ``i`` is a
+    (``n``, ``d``, ``r`` or ``m``); such a guard says that the free index ``i`` is a
     valid index of the vector it subscripts, which is the convention of every
     generic statement here, so it is replaced by ``True``.
     """
@@ -84,7 +87,7 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     guards = {
         rel: sp.true
         for rel in done.atoms(sp.core.relational.Relational)
-        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d, r)
+        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d, r, m)
     }
     return sp.piecewise_fold(done.xreplace(guards)) if guards else done
 

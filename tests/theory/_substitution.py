@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 import sympy as sp
-from bnconvex.theory.symbols import INDICES, d, l, n, r
+from bnconvex.theory.symbols import INDICES, d, l, m, n, r
 
 _X = sp.Symbol("x")
 
@@ -54,12 +54,13 @@ def random_point(exprs: list[Any], rng: random.Random) -> tuple[dict, dict]:
     free = {s for s in free if not isinstance(s, sp.Indexed)}
     free -= {a.base.label for a in indexed}
     point: dict[sp.Basic, Any] = {}
-    if free & ({n, d, r} | set(INDICES)):
+    if free & ({n, d, r, m} | set(INDICES)):
         size, dim = rng.randint(2, 6), rng.randint(1, 4)
-        point[n], point[d], point[r] = (
+        point[n], point[d], point[r], point[m] = (
             sp.Integer(size),
             sp.Integer(dim),
             sp.Integer(size),
+            sp.Integer(rng.randint(1, 4)),
         )
         if l in free:
             point[l] = sp.Integer(rng.randint(1, dim))

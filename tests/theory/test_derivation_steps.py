@@ -43,6 +43,7 @@ DERIVATIONS = {
     "am_gm_general": theory.am_gm_general,
     "gradient_orthogonality_general": theory.gradient_orthogonality_general,
     "highdim_weights_general": theory.highdim_weights_general,
+    "dual_general": theory.dual_derivation_general,
 }
 _CACHE: dict[str, theory.Derivation] = {}
 

@@ -93,3 +93,19 @@ def test_nested_sums_are_not_captured_by_index_renaming():
     x = sp.IndexedBase("x", real=True)
     double = sp.Sum(sp.Sum(x[j, k], (k, 1, n)), (j, 1, n))
     assert prove_zero(double - sp.Sum(x[k, k], (k, 1, n))) != "zero", "index captured"
+
+
+def test_finite_sums_over_a_box_are_exchanged_but_not_triangles():
+    from bnconvex.theory.symbols import i, j, m
+
+    a, x = sp.IndexedBase("a", real=True), sp.IndexedBase("x", real=True)
+    rows = sp.Sum(a[i] * sp.Sum(x[i, j], (j, 1, m)), (i, 1, n))
+    cols = sp.Sum(sp.Sum(a[i] * x[i, j], (i, 1, n)), (j, 1, m))
+    assert prove_zero(rows - cols) == "zero", "Fubini over a box"
+    # over the triangle j <= i the exchanged bounds differ: must not be proved
+    tri = sp.Sum(a[i] * sp.Sum(x[i, j], (j, 1, i)), (i, 1, n))
+    swapped = sp.Sum(sp.Sum(a[i] * x[i, j], (i, 1, n)), (j, 1, i))
+    assert prove_zero(tri - swapped) != "zero", "triangle exchanged as a box"
+    # a coefficient that involves the inner index cannot be pulled inside
+    wrong = sp.Sum(a[j] * sp.Sum(x[i, j], (j, 1, m)), (i, 1, n))
+    assert prove_zero(wrong - cols) != "zero", "captured index"

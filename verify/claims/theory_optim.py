@@ -437,8 +437,8 @@ class DualDerivation(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the dual derivation (n = 3, m = 2, free ReLU outputs)."""
-        return theory.dual_derivation()
+        """Return the dual derivation for every n and m (free ReLU outputs)."""
+        return theory.dual_derivation_general()
 
     def instances(self) -> Any:
         """Random labels, multipliers, non-negative ReLU outputs and weights."""
