@@ -24,6 +24,7 @@ from .closed_form import (
     highdim_weights_general,
     huber_h,
     onehot_closed_form,
+    onehot_closed_form_general,
 )
 from .conjugates import (
     conjugate_hinge,
@@ -76,6 +77,7 @@ __all__ = [
     "instance_scope",
     "logistic_derivation",
     "onehot_closed_form",
+    "onehot_closed_form_general",
     "overall",
     "prove_nonnegative",
     "prove_zero",

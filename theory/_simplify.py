@@ -160,6 +160,24 @@ def _exchange_sums(expr: sp.Expr) -> sp.Expr:
     return sp.cancel(sp.expand(out))
 
 
+def _delta_substitute(expr: sp.Expr) -> sp.Expr:
+    """In each term ``delta(a, b) * rest``, replace ``a`` by ``b`` in ``rest`` only.
+
+    Valid because the term vanishes unless ``a = b``.
+    """
+
+    def fix(term: sp.Expr) -> sp.Expr:
+        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.KroneckerDelta)]
+        if not deltas:
+            return term
+        delta = deltas[0]
+        rest = sp.Mul(*(f for f in sp.Mul.make_args(term) if f is not delta))
+        a, b = delta.args
+        return delta * rest.xreplace({a: b}) if a.is_Symbol else term
+
+    return sp.cancel(sp.Add(*(fix(t) for t in sp.Add.make_args(sp.expand(expr)))))
+
+
 _LADDER: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     lambda e: e,
     lambda e: in_range(e) if e.has(sp.Sum) else e,
@@ -173,6 +191,9 @@ _LADDER: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     _cancel_radicands,
     lambda e: sp.expand_log(sp.expand(e), force=False),
     lambda e: _decide_conditions(e) if e.has(sp.Piecewise) else e,
+    lambda e: (
+        _delta_substitute(in_range(e)) if e.has(sp.KroneckerDelta) else e
+    ),
     lambda e: sp.piecewise_fold(e).simplify() if e.has(sp.Piecewise) else e,
 )
 

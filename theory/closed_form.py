@@ -25,6 +25,7 @@ import sympy as sp
 
 from .bn_scaling import centering_lemmas
 from .derivation import GENERAL, Derivation, Step, instance_scope
+from .rewrite import Rewrite
 from .svd_facts import (
     C_,
     CENTRED_SVD,
@@ -38,12 +39,14 @@ from .svd_facts import (
     column,
 )
 from .symbols import (
+    K,
     beta,
     bn_a_entry,
     centering,
     i,
     j,
     k,
+    l,
     mean_generic,
     n,
     norm,
@@ -61,6 +64,7 @@ __all__ = [
     "highdim_weights_general",
     "huber_h",
     "onehot_closed_form",
+    "onehot_closed_form_general",
 ]
 
 _p, _m = sp.symbols("p m", positive=True)  # one entry of y_+ and of y_-
@@ -454,4 +458,105 @@ def onehot_closed_form() -> Derivation:
     )
     return Derivation("one-hot vector output closed form", steps).scoped(
         instance_scope(n=6, K=3)
+    )
+
+
+#: one-hot labels: entries of ``Y`` (n x K) are 0/1 with one 1 per row.
+Y_onehot = sp.IndexedBase("Y", nonnegative=True)
+ONE_HOT_ROWS = Rewrite(
+    "each row of Y has a single 1",
+    r"Y_{ik}Y_{il} = \delta_{kl}\,Y_{ik}",
+    Y_onehot[i, k] * Y_onehot[i, l],
+    sp.KroneckerDelta(k, l) * Y_onehot[i, k],
+)
+ZERO_ONE = Rewrite(
+    "the entries of Y are 0 or 1",
+    r"Y_{ik}^2 = Y_{ik}",
+    Y_onehot[i, k] ** 2,
+    Y_onehot[i, k],
+)
+
+
+def onehot_closed_form_general() -> Derivation:
+    r"""One-hot vector output for every ``n`` and number of classes ``K`` (R3).
+
+    Returns
+    -------
+    Derivation
+        Every step ``general``: the Gram matrix of one-hot labels with sums over
+        ``1..n`` and the named hypotheses :data:`ONE_HOT_ROWS` and
+        :data:`ZERO_ONE`; its eigen-pairs with Kronecker deltas over ``1..K``;
+        the per-class value for a generic class size (both cases
+        :math:`\sqrt{n_k}\gtrless\beta`).
+
+    Examples
+    --------
+    >>> onehot_closed_form_general().scope_counts()
+    {'general': 6, 'instance': 0}
+    """
+    sizes = sp.IndexedBase("n", positive=True)  # n_k, the class sizes
+    sigma = sp.IndexedBase("sigma", positive=True)
+    class_size = sp.Sum(Y_onehot[i, k], (i, 1, n))
+    singular = Rewrite(
+        "singular values of Y (step 2)",
+        r"\sigma_k = \sqrt{n_k}",
+        sigma[k],
+        sp.sqrt(sizes[k]),
+    )
+    steps = (
+        Step(
+            "gram",
+            r"(Y^TY)_{kl} = \sum_{i=1}^n Y_{ik}Y_{il} = \delta_{kl}\sum_i Y_{ik} = "
+            r"\delta_{kl}\,n_k\quad(\text{every } n)",
+            title="the Gram matrix of one-hot labels is diagonal",
+            expr=sp.KroneckerDelta(k, l) * class_size,
+            source=sp.Sum(Y_onehot[i, k] * Y_onehot[i, l], (i, 1, n)),
+            hypotheses=(ONE_HOT_ROWS,),
+        ),
+        Step(
+            "eigenpairs",
+            r"(Y^TY\,e_j)_k = \sum_{l=1}^K \delta_{kl}n_k\,\delta_{lj} = n_j\,"
+            r"(e_j)_k\ \Rightarrow\ \sigma_j(Y) = \sqrt{n_j}\quad(\text{every } K)",
+            title="its eigenvalues are the class sizes",
+            expr=sizes[j] * sp.KroneckerDelta(k, j),
+            source=sp.Sum(
+                sp.KroneckerDelta(k, l) * sizes[k] * sp.KroneckerDelta(l, j), (l, 1, K)
+            ),
+        ),
+    )
+    for active in (True, False):
+        root = _case_norm(active, _dp)  # sqrt(n_k), either side of beta
+        shrink = 1 - beta / root if active else sp.S.Zero
+        tag = "active" if active else "inactive"
+        steps += (
+            Step(
+                f"class_value_{tag}",
+                r"\tfrac12\|(1-c_k)y_k\|^2 + \beta\,c_k\sqrt{n_k} = "
+                r"h_\beta(\sqrt{n_k}),\ c_k = (1-\beta/\sqrt{n_k})_+",
+                title=f"the value of one class ({tag} neuron)",
+                note=f"{tag}: sqrt(n_k) = beta*(1+delta)^(+-1)",
+                expr=huber_h(root),
+                source=(1 - shrink) ** 2 * root**2 / 2 + beta * shrink * root,
+            ),
+        )
+    steps += (
+        Step(
+            "class_norm",
+            r"\|y_k\|_2^2 = \sum_i Y_{ik}^2 = \sum_i Y_{ik} = n_k",
+            title="a class column has norm sqrt(n_k)",
+            expr=class_size,
+            source=sp.Sum(Y_onehot[i, k] ** 2, (i, 1, n)),
+            hypotheses=(ZERO_ONE,),
+        ),
+        Step(
+            "lower_bound_attained",
+            r"\sum_{k=1}^K h_\beta(\sigma_k(Y)) = \sum_{k=1}^K h_\beta(\sqrt{n_k})",
+            title="the nuclear-norm lower bound is attained",
+            expr=sp.Sum(huber_h(sp.sqrt(sizes[k])), (k, 1, K)),
+            source=sp.Sum(huber_h(sigma[k]), (k, 1, K)),
+            hypotheses=(singular,),
+        ),
+    )
+    return Derivation("one-hot vector output closed form, every n and K", steps).scoped(
+        GENERAL
     )

@@ -16,6 +16,7 @@ import sympy as sp
 __all__ = [
     "INDICES",
     "X_",
+    "K",
     "alpha",
     "b_",
     "beta",
@@ -65,8 +66,9 @@ n = sp.Symbol("n", positive=True, integer=True)
 d = sp.Symbol("d", positive=True, integer=True)
 #: the generic rank (length of whitened coordinates q).
 r = sp.Symbol("r", positive=True, integer=True)
-#: the generic number of neurons (output weights v_1..v_m).
+#: the generic number of neurons (output weights v_1..v_m) and of classes.
 m = sp.Symbol("m", positive=True, integer=True)
+K = sp.Symbol("K", positive=True, integer=True)
 #: summation indices of generic-size statements; i, j, k range over 1..n, l over 1..d.
 i, j, k, l = sp.symbols("i j k l", positive=True, integer=True)
 INDICES: tuple[sp.Symbol, ...] = (i, j, k, l)
@@ -79,15 +81,18 @@ def in_range(expr: sp.Expr) -> sp.Expr:
     """Evaluate sums and use that every index of :data:`INDICES` lies in ``1..n``.
 
     ``Sum(...).doit()`` returns ``Piecewise`` branches guarded by ``i <= n``
-    (``n``, ``d``, ``r`` or ``m``); such a guard says that the free index ``i`` is a
-    valid index of the vector it subscripts, which is the convention of every
-    generic statement here, so it is replaced by ``True``.
+    or ``n >= i`` (``n``, ``d``, ``r``, ``m`` or ``K``); such a guard says that
+    the free index ``i`` is a valid index of the vector it subscripts, which is
+    the convention of every generic statement here, so it is replaced by
+    ``True``.
     """
     done = sp.sympify(expr).doit()
+    sizes = (n, d, r, m, K)
     guards = {
         rel: sp.true
         for rel in done.atoms(sp.core.relational.Relational)
-        if isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in (n, d, r, m)
+        if (isinstance(rel, sp.Le) and rel.lhs in INDICES and rel.rhs in sizes)
+        or (isinstance(rel, sp.Ge) and rel.rhs in INDICES and rel.lhs in sizes)
     }
     return sp.piecewise_fold(done.xreplace(guards)) if guards else done
 

@@ -9,6 +9,7 @@ hypotheses, or a prover that drops terms) fails here.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -20,7 +21,7 @@ from bnconvex.theory.svd_facts import U_, U_ORTHONORMAL, column
 from sympy.matrices.expressions import MatrixExpr
 
 from ._realise import instantiate, realise
-from ._substitution import entries, is_exact_zero
+from ._substitution import entries, is_exact_zero, random_rational
 
 GENERAL = {
     "whitening_orthogonality": theory.whitening_orthogonality_general,
@@ -28,6 +29,7 @@ GENERAL = {
     "sigma2": theory.sigma2_preconditioning_general,
     "gradient_orthogonality": theory.gradient_orthogonality_general,
     "highdim_weights": theory.highdim_weights_general,
+    "onehot": theory.onehot_closed_form_general,
 }
 #: (n, d, r): a non-square n (entries in Q(sqrt 3)), then perfect squares.
 SIZES = ((3, 2, 1), (4, 3, 2), (9, 4, 3))
@@ -124,3 +126,65 @@ def test_a_false_general_step_fails_at_explicit_sizes():
     assert not is_exact_zero(lhs - rhs)  # explicit sizes catch the false step
     hyp_l = instantiate(wrong.lhs, (4, 3, 2), mats, rng, scalars)
     assert hyp_l == sp.eye(2)  # the hypothesis is visibly false on the realisation
+
+
+def _one_hot(size: int, classes: int, rng: random.Random) -> sp.Matrix:
+    labels = list(range(classes)) + [
+        rng.randrange(classes) for _ in range(size - classes)
+    ]
+    rng.shuffle(labels)
+    return sp.Matrix(size, classes, lambda a, b: int(labels[a] == b))
+
+
+def _onehot_points(Y: sp.Matrix) -> list[dict]:
+    """Every choice of the free class indices ``j, k, l`` (sizes ``n``, ``K`` set)."""
+    from bnconvex.theory.symbols import K, j, k, l, n
+
+    size, classes = Y.shape
+    return [
+        {n: sp.Integer(size), K: sp.Integer(classes), j: a, k: b, l: c}
+        for a, b, c in itertools.product(range(1, classes + 1), repeat=3)
+    ]
+
+
+def _onehot_values(expr, Y: sp.Matrix) -> sp.Expr:
+    """Evaluate sums, then put in Y, n_k = column sums and sigma_k = sqrt(n_k)."""
+    counts = [sum(Y[:, b]) for b in range(Y.shape[1])]
+
+    def value(e: sp.Indexed) -> sp.Expr:
+        name, ix = str(e.base), [int(x) for x in e.indices]
+        if name == "Y":
+            return sp.Integer(Y[ix[0] - 1, ix[1] - 1])
+        if name == "n":
+            return sp.Integer(counts[ix[0] - 1])
+        if name == "sigma":
+            return sp.sqrt(counts[ix[0] - 1])
+        raise AssertionError(name)
+
+    return expr.doit().replace(lambda e: isinstance(e, sp.Indexed), value)
+
+
+@pytest.mark.parametrize("sizes", [(5, 2), (7, 3), (12, 4)])
+def test_onehot_steps_hold_on_one_hot_labels(sizes):
+    from bnconvex.theory.closed_form import ONE_HOT_ROWS, ZERO_ONE
+    from bnconvex.theory.symbols import i
+
+    rng = random.Random(f"onehot{sizes}")
+    Y = _one_hot(*sizes, rng)
+    der = theory.onehot_closed_form_general()
+    for hyp in (ONE_HOT_ROWS, ZERO_ONE):  # the realisation satisfies both facts
+        for row, base in itertools.product(range(1, sizes[0] + 1), _onehot_points(Y)):
+            point = {**base, i: sp.Integer(row)}
+            lhs, rhs = (_onehot_values(e.subs(point), Y) for e in (hyp.lhs, hyp.rhs))
+            assert lhs == rhs, f"{hyp.name} fails on row {row}"
+    for step in der:
+        if not any(h.lhs is not None for h in step.hypotheses):
+            continue  # checked by test_derivation_steps at random rationals
+        for point in _onehot_points(Y):
+            lhs, rhs = (
+                _onehot_values(e.subs(point), Y) for e in (step.source, step.expr)
+            )
+            extra = {s: random_rational(s, rng) for s in (lhs - rhs).free_symbols}
+            assert is_exact_zero((lhs - rhs).xreplace(extra)), (
+                f"{step.name} at {sizes}, {point}: {lhs} != {rhs}"
+            )

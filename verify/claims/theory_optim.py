@@ -752,8 +752,8 @@ class OnehotClosedForm(TheoryClaim):
     }
 
     def derivation(self) -> theory.Derivation:
-        """Return the one-hot derivation (explicit Y; per-class value, generic n_k)."""
-        return theory.onehot_closed_form()
+        """Return the one-hot derivation for every n and number of classes K."""
+        return theory.onehot_closed_form_general()
 
     def instances(self) -> Any:
         """High-dimensional data with one-hot labels."""
