@@ -34,7 +34,7 @@ from .conjugates import (
     logistic_derivation,
     squared_derivation,
 )
-from .derivation import GENERAL, Derivation, Rewrite, Step, instance_scope, overall
+from .derivation import Derivation, Rewrite, Step, instance_scope, overall
 from .preconditioning import (
     gradient_orthogonality,
     gradient_orthogonality_general,
@@ -52,7 +52,6 @@ from .whitening import (
 )
 
 __all__ = [
-    "GENERAL",
     "Derivation",
     "Rewrite",
     "Step",

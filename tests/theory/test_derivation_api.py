@@ -24,7 +24,16 @@ def _steps():
 def test_prove_each_step_and_records():
     der = Derivation("demo", _steps())
     assert der.prove() == {"square": "zero", "definition": "zero", "positive": "zero"}
-    assert der.as_records()[0] == {"name": "square", "latex": "(x+1)^2 = x^2+2x+1"}
+    assert der.as_records()[0] == {
+        "name": "square",
+        "latex": "(x+1)^2 = x^2+2x+1",
+        "title": "square",
+        "scope": "instance (unlabelled)",
+    }
+    scoped = der.scoped("general").titled({"square": "expand the square"})
+    assert scoped.as_records()[0]["title"] == "expand the square"
+    assert scoped.scope_counts() == {"general": 3, "instance": 0}
+    assert der.scope_counts() == {"general": 0, "instance": 3}
     assert len(der) == 3, f"{len(der)} steps"
     assert [s.name for s in der] == [
         "square",
