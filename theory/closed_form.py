@@ -135,6 +135,10 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
     mu_a = {k: a - b - yi + beta * ga for k, (yi, a, b, ga, _) in coords.items()}
     mu_b = {k: -(a - b - yi) + beta * gb for k, (yi, a, b, _, gb) in coords.items()}
     tag = f"P{'>' if active_p else '<'}beta,M{'>' if active_m else '<'}beta"
+    case = (
+        f"(||y+|| {'>' if active_p else '<'} beta, "
+        f"||y-|| {'>' if active_m else '<'} beta)"
+    )
     note = (
         "active: ||y_+|| = beta(1+delta_p); inactive: ||y_+|| = beta/(1+delta_p);"
         " likewise for y_-"
@@ -150,6 +154,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
             r"\mu_a = a-b-y+\beta g_a,\ \mu_b = -(a-b-y)+\beta g_b"
             r"\ \text{on coordinates of type } (+,-,0)",
             relation=">=",
+            title=f"the multipliers are non-negative {case}",
             note=note,
             expr=sp.zeros(6, 1),
             source=mus,
@@ -157,6 +162,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
         Step(
             f"complementarity_{tag}",
             r"\mu_{a,i}\,a_i = 0,\ \mu_{b,i}\,b_i = 0",
+            title=f"complementary slackness {case}",
             note=note,
             expr=sp.zeros(6, 1),
             source=sp.Matrix(
@@ -169,6 +175,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
             r"1 - \|g_a\|^2 \ge 0,\ 1 - \|g_b\|^2 \ge 0"
             r"\quad(\|g_a\|^2 = \sum_{+} g_{a,i}^2 = (g_{a,i}/p)^2P^2)",
             relation=">=",
+            title=f"the subgradients have norm at most 1 {case}",
             note=note,
             expr=sp.zeros(2, 1),
             source=sp.Matrix([1 - (g_a / _p) ** 2 * P**2, 1 - (g_b / _m) ** 2 * M**2]),
@@ -177,6 +184,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
             f"primal_feasible_{tag}",
             r"a = (1-\beta/P)_+\,y_+ \ge 0,\ b \ge 0",
             relation=">=",
+            title=f"the weights are feasible {case}",
             note=note,
             expr=sp.zeros(2, 1),
             source=sp.Matrix([shrink_a, shrink_b]),
@@ -184,6 +192,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
         Step(
             f"value_{tag}",
             r"\tfrac12\|a-b-y\|^2 + \beta(\|a\|+\|b\|) = h_\beta(P) + h_\beta(M)",
+            title=f"the primal value is h(||y+||) + h(||y-||) {case}",
             note=note,
             expr=highdim_optimum(P, M),
             source=value,
@@ -192,6 +201,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
             f"dual_value_{tag}",
             r"v = y-\hat y:\ -\tfrac12\|v-y\|^2+\tfrac12\|y\|^2 = "
             r"\tfrac12(P^2+M^2-\|\hat y\|^2) = h_\beta(P)+h_\beta(M)",
+            title=f"the dual value is the same {case}",
             note=note,
             expr=highdim_optimum(P, M),
             source=(P**2 + M**2 - fit_sq) / 2,
@@ -201,6 +211,7 @@ def _kkt_case(active_p: bool, active_m: bool) -> tuple[Step, ...]:
             r"\max_{\|s\|\le1}|v^T(U's)_+| = \max(\|v_+\|,\|v_-\|)\le\beta"
             r"\quad(U'\ \text{orthogonal})",
             relation=">=",
+            title=f"the dual point is feasible {case}",
             note=note,
             expr=sp.zeros(2, 1),
             source=sp.Matrix(

@@ -42,6 +42,35 @@ y = sp.Symbol("y", real=True)
 _P, _Q, _u, _lam_pos = sp.symbols("P Q u mu", positive=True)
 
 
+_BASE_TITLES = {
+    "stationarity": "stationarity of lambda z - l(z)",
+    "maximiser": "solve for the maximiser",
+    "concavity": "lambda z - l(z) is concave in z",
+    "value": "the value at the maximiser",
+    "fenchel_young": "the Fenchel-Young inequality",
+    "boundary_u0": "the boundary u = 0",
+    "boundary_u1": "the boundary u = 1",
+    "unbounded_outside": "the supremum is infinite outside [0, 1]",
+    "gap_left": "the gap left of the hinge",
+    "gap_left_nonneg": "the gap left of the hinge is non-negative",
+    "gap_right": "the gap right of the hinge",
+    "gap_right_nonneg": "the gap right of the hinge is non-negative",
+    "attained": "the supremum is attained at the hinge",
+    "unbounded_right": "the supremum is infinite for lambda y > 0",
+    "unbounded_left": "the supremum is infinite for lambda y < -1",
+    "label_symmetry": "the label y = -1 by symmetry",
+}
+#: each step in words (the logistic steps per label y = +1, -1).
+TITLES = {
+    **_BASE_TITLES,
+    **{
+        f"{name}_y={label}": f"{title} (y = {label})"
+        for name, title in _BASE_TITLES.items()
+        for label in ("+1", "-1")
+    },
+}
+
+
 def squared_loss(pred: sp.Expr = z, label: sp.Expr = y) -> sp.Expr:
     r""":math:`\tfrac12(z-y)^2`."""
     return (pred - label) ** 2 / 2
@@ -129,43 +158,48 @@ def squared_derivation() -> Derivation:
     """
     objective = lam * z - squared_loss()
     (z_star,) = sp.solve(sp.diff(objective, z), z)
-    return Derivation(
-        "conjugate of the squared loss",
-        (
-            Step(
-                "stationarity",
-                r"\partial_z(\lambda z - \tfrac12(z-y)^2) = \lambda - z + y",
-                expr=lam - z + y,
-                source=sp.diff(objective, z),
+    return (
+        Derivation(
+            "conjugate of the squared loss",
+            (
+                Step(
+                    "stationarity",
+                    r"\partial_z(\lambda z - \tfrac12(z-y)^2) = \lambda - z + y",
+                    expr=lam - z + y,
+                    source=sp.diff(objective, z),
+                ),
+                Step(
+                    "maximiser",
+                    r"z_\star = y + \lambda\ (\text{solve})",
+                    expr=y + lam,
+                    source=z_star,
+                ),
+                Step(
+                    "concavity",
+                    r"-\partial_z^2(\lambda z - \ell(z)) = 1 \ge 0",
+                    relation=">=",
+                    expr=sp.S.Zero,
+                    source=-sp.diff(objective, z, 2),
+                ),
+                Step(
+                    "value",
+                    r"\ell^*(\lambda) = \lambda z_\star - \ell(z_\star) ="
+                    r" \tfrac12\lambda^2 + \lambda y",
+                    expr=conjugate_squared(),
+                    source=objective.subs(z, z_star),
+                ),
+                Step(
+                    "fenchel_young",
+                    r"\ell(z) + \ell^*(\lambda) - \lambda z = "
+                    r"\tfrac12(z - y - \lambda)^2",
+                    expr=(z - y - lam) ** 2 / 2,
+                    source=squared_loss() + conjugate_squared() - lam * z,
+                ),
             ),
-            Step(
-                "maximiser",
-                r"z_\star = y + \lambda\ (\text{solve})",
-                expr=y + lam,
-                source=z_star,
-            ),
-            Step(
-                "concavity",
-                r"-\partial_z^2(\lambda z - \ell(z)) = 1 \ge 0",
-                relation=">=",
-                expr=sp.S.Zero,
-                source=-sp.diff(objective, z, 2),
-            ),
-            Step(
-                "value",
-                r"\ell^*(\lambda) = \lambda z_\star - \ell(z_\star) ="
-                r" \tfrac12\lambda^2 + \lambda y",
-                expr=conjugate_squared(),
-                source=objective.subs(z, z_star),
-            ),
-            Step(
-                "fenchel_young",
-                r"\ell(z) + \ell^*(\lambda) - \lambda z = \tfrac12(z - y - \lambda)^2",
-                expr=(z - y - lam) ** 2 / 2,
-                source=squared_loss() + conjugate_squared() - lam * z,
-            ),
-        ),
-    ).scoped(GENERAL)
+        )
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )
 
 
 def _logistic_unit(label: int) -> tuple[Step, ...]:
@@ -241,10 +275,14 @@ def logistic_derivation() -> Derivation:
             source=1 / sp.limit(_lam_pos * z - logistic_loss(z, 1), z, sp.oo),
         ),
     )
-    return Derivation(
-        "conjugate of the logistic loss",
-        _logistic_unit(1) + _logistic_unit(-1) + boundary,
-    ).scoped(GENERAL)
+    return (
+        Derivation(
+            "conjugate of the logistic loss",
+            _logistic_unit(1) + _logistic_unit(-1) + boundary,
+        )
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )
 
 
 def hinge_derivation() -> Derivation:
@@ -262,64 +300,68 @@ def hinge_derivation() -> Derivation:
     u = _P / (_P + _Q)
     dual = -u
     gap = dual - (dual * z - hinge_loss(z, 1))
-    return Derivation(
-        "conjugate of the hinge loss",
-        (
-            Step(
-                "gap_left",
-                r"z = 1 - t:\ \lambda - (\lambda z - \ell(z)) = (1-u)\,t",
-                expr=(1 - u) * _u,
-                source=gap.subs(z, 1 - _u),
-            ),
-            Step(
-                "gap_left_nonneg",
-                r"(1-u)\,t \ge 0",
-                relation=">=",
-                expr=sp.S.Zero,
-                source=sp.cancel((1 - u) * _u),
-            ),
-            Step(
-                "gap_right",
-                r"z = 1 + t:\ \lambda - (\lambda z - \ell(z)) = u\,t",
-                expr=u * _u,
-                source=gap.subs(z, 1 + _u),
-            ),
-            Step(
-                "gap_right_nonneg",
-                r"u\,t \ge 0",
-                relation=">=",
-                expr=sp.S.Zero,
-                source=u * _u,
-            ),
-            Step(
-                "attained",
-                r"z = 1:\ \lambda z - \ell(z) = \lambda = \ell^*(\lambda)",
-                expr=dual,
-                source=(dual * z - hinge_loss(z, 1)).subs(z, 1),
-            ),
-            Step(
-                "unbounded_right",
-                r"\lambda = \mu > 0:\ \lambda(1+t) - \ell(1+t)\to+\infty",
-                expr=sp.S.Zero,
-                source=1
-                / sp.limit(_lam_pos * (1 + _u) - hinge_loss(1 + _u, 1), _u, sp.oo),
-            ),
-            Step(
-                "unbounded_left",
-                r"\lambda = -1-\mu:\ \lambda(1-t) - \ell(1-t) = \lambda + \mu"
-                r" t\to+\infty",
-                expr=sp.S.Zero,
-                source=1
-                / sp.limit(
-                    (-1 - _lam_pos) * (1 - _u) - hinge_loss(1 - _u, 1), _u, sp.oo
+    return (
+        Derivation(
+            "conjugate of the hinge loss",
+            (
+                Step(
+                    "gap_left",
+                    r"z = 1 - t:\ \lambda - (\lambda z - \ell(z)) = (1-u)\,t",
+                    expr=(1 - u) * _u,
+                    source=gap.subs(z, 1 - _u),
+                ),
+                Step(
+                    "gap_left_nonneg",
+                    r"(1-u)\,t \ge 0",
+                    relation=">=",
+                    expr=sp.S.Zero,
+                    source=sp.cancel((1 - u) * _u),
+                ),
+                Step(
+                    "gap_right",
+                    r"z = 1 + t:\ \lambda - (\lambda z - \ell(z)) = u\,t",
+                    expr=u * _u,
+                    source=gap.subs(z, 1 + _u),
+                ),
+                Step(
+                    "gap_right_nonneg",
+                    r"u\,t \ge 0",
+                    relation=">=",
+                    expr=sp.S.Zero,
+                    source=u * _u,
+                ),
+                Step(
+                    "attained",
+                    r"z = 1:\ \lambda z - \ell(z) = \lambda = \ell^*(\lambda)",
+                    expr=dual,
+                    source=(dual * z - hinge_loss(z, 1)).subs(z, 1),
+                ),
+                Step(
+                    "unbounded_right",
+                    r"\lambda = \mu > 0:\ \lambda(1+t) - \ell(1+t)\to+\infty",
+                    expr=sp.S.Zero,
+                    source=1
+                    / sp.limit(_lam_pos * (1 + _u) - hinge_loss(1 + _u, 1), _u, sp.oo),
+                ),
+                Step(
+                    "unbounded_left",
+                    r"\lambda = -1-\mu:\ \lambda(1-t) - \ell(1-t) = \lambda + \mu"
+                    r" t\to+\infty",
+                    expr=sp.S.Zero,
+                    source=1
+                    / sp.limit(
+                        (-1 - _lam_pos) * (1 - _u) - hinge_loss(1 - _u, 1), _u, sp.oo
+                    ),
+                ),
+                Step(
+                    "label_symmetry",
+                    r"\ell_{y=-1}(z) = \ell_{y=1}(-z)\ \Rightarrow\ "
+                    r"\ell^*_{y=-1}(\lambda) = \ell^*_{y=1}(-\lambda)",
+                    expr=hinge_loss(-z, 1),
+                    source=hinge_loss(z, -1),
                 ),
             ),
-            Step(
-                "label_symmetry",
-                r"\ell_{y=-1}(z) = \ell_{y=1}(-z)\ \Rightarrow\ \ell^*_{y=-1}(\lambda) "
-                r"= \ell^*_{y=1}(-\lambda)",
-                expr=hinge_loss(-z, 1),
-                source=hinge_loss(z, -1),
-            ),
-        ),
-    ).scoped(GENERAL)
+        )
+        .scoped(GENERAL)
+        .titled(TITLES)
+    )
