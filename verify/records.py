@@ -46,10 +46,12 @@ __all__ = [
     "load_schema",
     "make_record",
     "read_jsonl",
+    "report_theory_link",
     "status_label",
     "summarize",
     "symbolic_scope",
     "theory_ref",
+    "theory_source",
     "validate_records",
     "write_jsonl",
 ]
@@ -175,6 +177,31 @@ def theory_ref(claim_id: str) -> str:
     'docs/theory.md#bn-scale_invariance'
     """
     return "docs/theory.md#" + claim_id.replace(".", "-")
+
+
+def report_theory_link(theory_ref: str) -> str:
+    """Return the link a report written into its own folder uses for ``theory_ref``.
+
+    The report folder carries its own copy of ``theory.md`` (see
+    :func:`theory_source`), so the link is relative to the report.
+
+    Examples
+    --------
+    >>> report_theory_link("docs/theory.md#bn-scale_invariance")
+    'theory.md#bn-scale_invariance'
+    """
+    return theory_ref.rsplit("/", 1)[-1]
+
+
+def theory_source() -> Path | None:
+    """Return ``docs/theory.md`` of the source tree this package runs from, if any.
+
+    Reports copy it beside ``report.md`` so that their theory links resolve
+    wherever the folder is moved; ``None`` for an installation without the
+    source tree (the links then name a file the folder lacks).
+    """
+    path = Path(__file__).resolve().parents[1] / "docs" / "theory.md"
+    return path if path.is_file() else None
 
 
 def claim_metadata(claim: Any) -> dict[str, Any]:

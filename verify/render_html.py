@@ -35,6 +35,7 @@ from bnconvex.verify.records import (
     ClaimSummary,
     atomic_write_text,
     read_jsonl,
+    report_theory_link,
     status_label,
     summarize,
     symbolic_scope,
@@ -535,7 +536,7 @@ def _theory_link(v: ClaimView) -> str:
     ref = v.meta.get("theory_ref")
     if not isinstance(ref, str) or not ref:
         return ""
-    return f' <a class="small" href="{_esc(ref)}">theory</a>'
+    return f' <a class="small" href="{_esc(report_theory_link(ref))}">theory</a>'
 
 
 def _status_badge(v: ClaimView, status: str | None = None) -> str:

@@ -23,6 +23,7 @@ from bnconvex.verify.records import (
     ClaimSummary,
     SymbolicScope,
     aggregate_status,
+    report_theory_link,
     status_label,
     summarize,
     symbolic_scope,
@@ -82,7 +83,7 @@ def _claim_cell(cid: str, m: Mapping[str, Any]) -> str:
     title = _title(m).replace("\\|", "\\Vert ")
     text = f"[`{cid}`](#{_anchor(cid)}) {title}"
     if m.get("theory_ref"):
-        text += f" ([theory]({m['theory_ref']}))"
+        text += f" ([theory]({report_theory_link(m['theory_ref'])}))"
     return _cell(text)
 
 
@@ -176,7 +177,7 @@ def _claim_section(
 ) -> list[str]:
     scope = symbolic_scope(recs)
     ref = m.get("theory_ref")
-    theory = f" Theory: [{ref}]({ref})." if ref else ""
+    theory = f" Theory: [{ref}]({report_theory_link(ref)})." if ref else ""
     lines = [
         f'<a id="{_anchor(cid)}"></a>',
         f"### `{cid}` — {_title(m)}",

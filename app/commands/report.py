@@ -16,7 +16,12 @@ from typing import Any
 
 from bnconvex.numerics._validation import check_file
 from bnconvex.numerics.errors import InputError
-from bnconvex.verify.records import atomic_write_text, read_jsonl, write_jsonl
+from bnconvex.verify.records import (
+    atomic_write_text,
+    read_jsonl,
+    theory_source,
+    write_jsonl,
+)
 from bnconvex.verify.render_md import render_markdown
 
 __all__ = [
@@ -104,6 +109,10 @@ def write_report_files(
     for name, text in texts.items():
         atomic_write_text(out / name, text)
         written.append(out / name)
+    theory = theory_source()
+    if theory is not None:  # the reports' theory links point to this copy
+        atomic_write_text(out / "theory.md", theory.read_text(encoding="utf-8"))
+        written.append(out / "theory.md")
     return written
 
 

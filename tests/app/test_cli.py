@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -74,7 +75,13 @@ def test_verify_writes_valid_reports_and_report_rerenders(tmp_path):
         "report.html",
         "report.jsonl",
         "report.md",
+        "theory.md",
     ]
+    # every theory link of the report resolves to a section of its theory.md
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', (out / "theory.md").read_text()))
+    links = re.findall(r"\(theory\.md#([^)]+)\)", (out / "report.md").read_text())
+    assert links, "report.md links no theory section"
+    assert set(links) <= anchors, set(links) - anchors
     header, records = read_jsonl(out / "report.jsonl")
     validate_records(header, records)
     assert header["mode"] == "quick"

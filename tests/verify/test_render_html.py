@@ -94,7 +94,7 @@ def test_steps_read_as_words_with_scope_hypotheses_and_theory_links(page):
     assert "using centred SVD" in page
     # steps without a title fall back to their name
     assert "<strong>normalise</strong>" in page
-    assert 'href="docs/theory.md#bn-scale_invariance"' in page
+    assert 'href="theory.md#bn-scale_invariance"' in page
     # the title's $w$ is typeset, not shown with dollars
     assert "$w$" not in page.split('id="summary"')[1].split("</table>")[0]
 
@@ -134,12 +134,12 @@ def test_page_is_self_contained(tmp_path):
         assert banned not in text, f"{banned!r} found in the report"
     sources = re.findall(r'(?:src|href)="([^"]*)"', text)
     # the only non-embedded targets allowed are hyperlinks (never loaded) to the
-    # claims' sections of the repository's docs/theory.md
+    # claims' sections of the theory.md copied beside the report
     external = [
         s
         for s in sources
         if not (
-            s.startswith(("data:", "#")) or re.fullmatch(r"docs/theory\.md#[\w-]+", s)
+            s.startswith(("data:", "#")) or re.fullmatch(r"theory\.md#[\w-]+", s)
         )
     ]
     assert external == [], f"non-embedded references: {external[:5]}"

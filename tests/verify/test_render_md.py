@@ -22,7 +22,7 @@ def test_summary_table_statement_and_derivation(toy_claims):
     md = render_markdown(*_report(["toy.passing", "toy.mp"]))
     assert (
         "| [`toy.passing`](#claim-toy-passing) x squared is non-negative "
-        "([theory](docs/theory.md#toy-passing)) | toy ref (1) | float64: passed "
+        "([theory](theory.md#toy-passing)) | toy ref (1) | float64: passed "
         "| passed | — |" in md
     )
     assert "$$\nx^2 \\ge 0\n$$" in md
