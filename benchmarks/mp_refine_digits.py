@@ -1,7 +1,7 @@
 """Benchmark: digits and run time of ``refine_solution`` + ``certify_mp``.
 
 For each n in ``--sizes`` (d = 3, Gaussian data, seeds 0..``--seeds``-1,
-beta = 0.2, exact pattern set from ``enumerate_patterns``), a float solution
+beta = 0.2, exact pattern set, ``fit_exact``), a float solution
 from each installed solver (``ipm``, ``cvxpy-clarabel``) is refined at
 ``--dps`` digits and certified; the table reports the number of kept blocks,
 Newton iterations, certified digits ``-log10(gap/|p|)`` (capped at dps), the
@@ -19,11 +19,9 @@ import time
 
 import mpmath
 import numpy as np
-from bnconvex.numerics.core.arrangements import enumerate_patterns
-from bnconvex.numerics.core.convex_program import ConvexProblem
-from bnconvex.numerics.core.whitening import whiten
+from bnconvex.numerics.exact import fit_exact
 from bnconvex.numerics.highprec.mp_refine import certify_mp, refine_solution
-from bnconvex.numerics.solvers import SOLVERS, solve_convex
+from bnconvex.numerics.solvers import SOLVERS
 
 BETA, D_FEATURES = 0.2, 3
 
@@ -31,11 +29,10 @@ BETA, D_FEATURES = 0.2, 3
 def run(n: int, seed: int, solver: str, dps: int) -> str:
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((n, D_FEATURES)), rng.standard_normal(n)
-    U_prime = np.asarray(whiten(X).U_prime)
-    D = np.asarray(enumerate_patterns(U_prime), dtype=bool)
-    solution = solve_convex(ConvexProblem(U_prime, y, BETA, D), solver=solver)
+    fit = fit_exact(X, y, BETA, arrangements="exact", solver=solver)
+    D, U_prime = fit.D, fit.problem.U_prime
     t0 = time.perf_counter()
-    refined = refine_solution(X, y, BETA, D, solution, dps=dps)
+    refined = refine_solution(X, y, BETA, D, fit.solution, dps=dps, U_prime=U_prime)
     t1 = time.perf_counter()
     cert = certify_mp(X, y, BETA, D, refined, dps=dps, complete=True)
     t2 = time.perf_counter()

@@ -100,7 +100,8 @@ _LAZY_MODULES: dict[str, str] = {
     ),
     "solvers": "DEFAULT_SOLVER SOLVERS solve_convex",
     "exact": (
-        "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit choose_patterns fit_exact "
+        "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram choose_patterns "
+        "exact_program fit_exact "
         "network_in_convention"
     ),
     "core.certificate": (

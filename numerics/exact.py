@@ -13,6 +13,10 @@ patterns ``D_1..D_P``       (blocks of dropped patterns are zero)
 convex program + solve      certificate (dual bound, universal bound)
 ==========================  ==============================================
 
+:func:`exact_program` runs the forward steps (an :class:`ExactProgram`, whose
+:meth:`~ExactProgram.network` runs the inverse ones); :func:`fit_exact` adds
+the solve and the certificate.
+
 Every caller (the ``solve`` and ``certify`` commands, the claims, the figure
 data, the benchmarks, the scikit-learn estimators) goes through
 :func:`fit_exact` or through the named steps below; none retypes the chain.
@@ -45,7 +49,9 @@ __all__ = [
     "BOUND_KINDS",
     "MAX_EXACT_PATTERNS",
     "ExactFit",
+    "ExactProgram",
     "choose_patterns",
+    "exact_program",
     "fit_exact",
     "network_in_convention",
 ]
@@ -240,6 +246,91 @@ class ExactFit:
         return str(self.solution.status)
 
 
+@dataclasses.dataclass(frozen=True)
+class ExactProgram:
+    """Forward steps of the chain: the convex program of ``(X, y, beta)``.
+
+    Attributes
+    ----------
+    whitening : Whitening
+    D : ndarray of bool, shape (n, P)
+    complete : bool
+        Whether ``D`` is the complete arrangement.
+    problem : ConvexProblem
+        Convention A, ``beta_a``.
+    beta, beta_a : float
+    bn : {"a", "std"}
+    """
+
+    whitening: Any
+    D: np.ndarray
+    complete: bool
+    problem: Any
+    beta: float
+    beta_a: float
+    bn: str
+
+    def network(self, S_plus: np.ndarray, S_minus: np.ndarray) -> Any:
+        """Inverse steps: blocks -> network (R1 recovery) -> convention ``bn``."""
+        from bnconvex.numerics.core.reconstruct import convex_to_network
+
+        net = convex_to_network(self.whitening, S_plus, S_minus)
+        return network_in_convention(net, self.problem.n, self.bn)
+
+
+def exact_program(
+    X: Any,
+    y: Any,
+    beta: float,
+    *,
+    bn: str = "a",
+    arrangements: str | int = "auto",
+    patterns: Any = None,
+    seed: int = 0,
+    whitening: Any = None,
+) -> ExactProgram:
+    r"""Forward steps: :math:`\beta \to \beta_a`, whiten, choose the patterns.
+
+    Parameters are those of :func:`fit_exact`. For a solve other than
+    :func:`~bnconvex.numerics.solvers.solve_convex` (e.g. a convex loss,
+    :func:`~bnconvex.numerics.extensions.losses.solve_loss_program`), solve
+    ``program.problem`` and rebuild the network with :meth:`ExactProgram.network`.
+
+    Returns
+    -------
+    ExactProgram
+    """
+    from bnconvex.numerics.core.bn import convert_beta
+    from bnconvex.numerics.core.convex_program import ConvexProblem
+    from bnconvex.numerics.core.whitening import whiten
+
+    if bn not in ("a", "std"):
+        raise InputError(f"`bn` must be 'a' or 'std'; got {bn!r}")
+    X, y = check_data(X, y)
+    if y.ndim != 1:
+        raise InputError(f"`y` must be one column (scalar output); got shape {y.shape}")
+    beta = check_beta(beta)
+    n = X.shape[0]
+    beta_a = convert_beta(beta, n, source=bn, target="a")
+    wh = whiten(X) if whitening is None else _check_whitening(whitening, n)
+    U = np.asarray(wh.U_prime, dtype=np.float64)
+    D, complete = choose_patterns(U, arrangements, seed=seed, patterns=patterns)
+    problem = ConvexProblem(U, y, beta_a, D)
+    return ExactProgram(wh, D, complete, problem, float(beta), beta_a, bn)
+
+
+def _check_whitening(whitening: Any, n: int) -> Any:
+    """Return ``whitening`` if it is a :class:`Whitening` of ``n`` samples."""
+    from bnconvex.numerics.core.whitening import Whitening
+
+    if not isinstance(whitening, Whitening) or whitening.n != n:
+        raise InputError(
+            f"`whitening` must be a Whitening of the n={n} rows of `X`; "
+            f"got {type(whitening).__name__}"
+        )
+    return whitening
+
+
 def fit_exact(
     X: Any,
     y: Any,
@@ -249,6 +340,7 @@ def fit_exact(
     arrangements: str | int = "auto",
     patterns: Any = None,
     seed: int = 0,
+    whitening: Any = None,
     solver: str | None = None,
     verbose: bool = False,
     **solver_options: Any,
@@ -276,6 +368,10 @@ def fit_exact(
         BN convention of ``beta`` and of the returned network.
     arrangements, patterns, seed
         See :func:`choose_patterns`.
+    whitening : Whitening, optional
+        The whitening of ``X`` to use instead of ``whiten(X)``, e.g. one
+        truncated to the top ``k`` singular directions (an explicit
+        regulariser); its ``n`` must be the number of rows of ``X``.
     solver : str, optional
         A name of :data:`bnconvex.numerics.solvers.SOLVERS` (default
         :data:`~bnconvex.numerics.solvers.DEFAULT_SOLVER`).
@@ -297,26 +393,22 @@ def fit_exact(
     >>> fit.bound_kind, fit.relative_gap < 1e-8, fit.status
     ('global', True, 'optimal')
     """
-    from bnconvex.numerics.core.bn import convert_beta
     from bnconvex.numerics.core.certificate import certify_predictions
-    from bnconvex.numerics.core.convex_program import ConvexProblem, predict
+    from bnconvex.numerics.core.convex_program import predict
     from bnconvex.numerics.core.network import objective
-    from bnconvex.numerics.core.reconstruct import convex_to_network
-    from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.solvers import DEFAULT_SOLVER, solve_convex
 
-    if bn not in ("a", "std"):
-        raise InputError(f"`bn` must be 'a' or 'std'; got {bn!r}")
-    X, y = check_data(X, y)
-    if y.ndim != 1:
-        raise InputError(f"`y` must be one column (scalar output); got shape {y.shape}")
-    beta = check_beta(beta)
-    n = X.shape[0]
-    beta_a = convert_beta(beta, n, source=bn, target="a")
-    wh = whiten(X)
-    U = np.asarray(wh.U_prime, dtype=np.float64)
-    D, complete = choose_patterns(U, arrangements, seed=seed, patterns=patterns)
-    problem = ConvexProblem(U, y, beta_a, D)
+    prog = exact_program(
+        X,
+        y,
+        beta,
+        bn=bn,
+        arrangements=arrangements,
+        patterns=patterns,
+        seed=seed,
+        whitening=whitening,
+    )
+    problem = prog.problem
     sol = solve_convex(
         problem, solver=solver or DEFAULT_SOLVER, verbose=verbose, **solver_options
     )
@@ -324,11 +416,21 @@ def fit_exact(
         problem,
         predict(problem, sol.S_plus, sol.S_minus),
         sol.objective,
-        complete=complete,
+        complete=prog.complete,
         with_universal=True,
     )
-    net = network_in_convention(convex_to_network(wh, sol.S_plus, sol.S_minus), n, bn)
-    value = float(objective(net, X, y, beta))
+    net = prog.network(sol.S_plus, sol.S_minus)
+    value = float(objective(net, *check_data(X, y), prog.beta))
     return ExactFit(
-        wh, D, complete, problem, sol, cert, net, value, float(beta), beta_a, bn
+        prog.whitening,
+        prog.D,
+        prog.complete,
+        problem,
+        sol,
+        cert,
+        net,
+        value,
+        prog.beta,
+        prog.beta_a,
+        prog.bn,
     )

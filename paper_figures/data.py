@@ -112,21 +112,16 @@ def _regression_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _solve_exact(X: np.ndarray, y: np.ndarray, beta: float, *, tol: float = 1e-9):
-    """Whiten, enumerate every pattern, solve the convex program; certify it."""
-    from bnconvex.numerics.core.arrangements import enumerate_patterns
-    from bnconvex.numerics.core.certificate import certify_predictions
-    from bnconvex.numerics.core.convex_program import ConvexProblem, predict
-    from bnconvex.numerics.core.whitening import whiten
-    from bnconvex.numerics.solvers import solve_convex
+    """Return whitening, problem, solution, certificate and solve seconds.
 
-    white = whiten(X)
-    problem = ConvexProblem(white.U_prime, y, beta, enumerate_patterns(white.U_prime))
-    start = time.perf_counter()
-    sol = solve_convex(problem, tol=tol)
-    seconds = time.perf_counter() - start
-    yhat = predict(problem, sol.S_plus, sol.S_minus)
-    cert = certify_predictions(problem, yhat, sol.objective, complete=True)
-    return white, problem, sol, cert, seconds
+    One :func:`~bnconvex.numerics.exact.fit_exact` over every pattern
+    (convention A), certified with the global bound.
+    """
+    from bnconvex.numerics.exact import fit_exact
+
+    fit = fit_exact(X, y, beta, arrangements="exact", tol=tol)
+    sol = fit.solution
+    return fit.whitening, fit.problem, sol, fit.certificate, float(sol.seconds)
 
 
 def _block_norms(sol: Any) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from bnconvex.numerics.core.arrangements import enumerate_patterns
@@ -15,6 +17,7 @@ from bnconvex.numerics.exact import (
     BOUND_KINDS,
     MAX_EXACT_PATTERNS,
     choose_patterns,
+    exact_program,
     fit_exact,
 )
 from bnconvex.numerics.solvers import solve_convex
@@ -22,6 +25,8 @@ from bnconvex.numerics.solvers import solve_convex
 #: Certified relative gap the default solver reaches on these tiny programs
 #: (its stopping tolerance is 1e-8; the polish lands near rounding).
 GAP = 1e-8
+#: certified relative gap asked of the solves of the exact_program tests
+TOL = 1e-10
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +102,58 @@ def test_exact_enumeration_is_refused_above_the_pattern_limit():
     with pytest.raises(InputError, match="may need up to"):
         choose_patterns(U, "exact")
     assert MAX_EXACT_PATTERNS < 2 * 399**4 / 24
+
+
+# ------------------------------------------------ named steps (exact_program)
+def _data(n: int = 7, d: int = 2, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.standard_normal(n)
+
+
+def test_steps_reproduce_fit_exact():
+    """exact_program + solve_convex + network is the one-call fit, to the digit."""
+    X, y = _data()
+    fit = fit_exact(X, y, 0.1, bn="std", arrangements="exact", tol=TOL)
+    prog = exact_program(X, y, 0.1, bn="std", arrangements="exact")
+    sol = solve_convex(prog.problem, tol=TOL)
+    assert prog.complete
+    assert fit.complete
+    assert fit.bound_kind == "global"
+    np.testing.assert_array_equal(prog.D, fit.D)
+    assert sol.objective == fit.objective  # same program, same deterministic solver
+    net = prog.network(sol.S_plus, sol.S_minus)
+    assert net.convention == "std"
+    # the rebuilt network attains the convex objective (convention std, beta std);
+    # the tolerance is the certified gap TOL plus rounding of an n-term sum
+    assert objective(net, X, y, 0.1) == pytest.approx(fit.objective, rel=10 * TOL)
+
+
+def test_given_whitening_is_used():
+    """A whitening truncated to one direction changes U' and the optimum."""
+    X, y = _data()
+    wh = whiten(X)
+    trunc = dataclasses.replace(
+        wh, U=wh.U[:, :1], sigma=wh.sigma[:1], Vt=wh.Vt[:1], rank=1
+    )
+    full = fit_exact(X, y, 0.1, arrangements="exact", tol=TOL)
+    fit = fit_exact(X, y, 0.1, patterns=full.D, whitening=trunc, tol=TOL)
+    assert fit.problem.m == 2
+    assert fit.whitening is trunc
+    assert not fit.complete
+    assert fit.bound_kind in BOUND_KINDS
+    # a restriction of the model: its optimum cannot be below the full one's bound
+    assert fit.objective >= full.solution.lower_bound
+    assert objective(fit.network, X, y, 0.1) == pytest.approx(fit.objective, rel=1e-8)
+
+
+@pytest.mark.parametrize("bad", [np.eye(3), "whiten"])
+def test_bad_whitening_is_input_error(bad):
+    X, y = _data()
+    with pytest.raises(InputError, match="`whitening`"):
+        exact_program(X, y, 0.1, whitening=bad)
+
+
+def test_whitening_of_other_data_is_input_error():
+    X, y = _data()
+    with pytest.raises(InputError, match="`whitening`"):
+        exact_program(X, y, 0.1, whitening=whiten(X[:-1]))

@@ -8,9 +8,9 @@ tolerance stated here.  Every convex optimum comes with its certified
 duality gap, which is part of the measured error: an equality with an
 optimum is only as good as the certificate that pins the optimum down.
 
-Solver-based tiers share one float64 solve per instance
-(:func:`_exact_solution`, memoised), solved with the exact arrangement and
-``tol = 1e-10``.
+Solver-based tiers share one float64 exact fit per instance
+(:func:`_exact_solution`, memoised :func:`~bnconvex.numerics.exact.fit_exact`
+with the exact arrangement and ``tol = 1e-10``).
 """
 
 from __future__ import annotations
@@ -67,38 +67,31 @@ def _column_set(D: np.ndarray) -> set[bytes]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_solution(
-    X_bytes: bytes, y_bytes: bytes, shape: tuple, beta: float
-) -> dict[str, Any]:
-    """Solve the exact-arrangement program once per (X, y, beta); see below."""
-    from bnconvex.numerics.core.arrangements import enumerate_patterns
-    from bnconvex.numerics.core.convex_program import ConvexProblem
-    from bnconvex.numerics.core.whitening import whiten
-    from bnconvex.numerics.solvers import solve_convex
+def _cached_solution(X_bytes: bytes, y_bytes: bytes, shape: tuple, beta: float) -> Any:
+    """Fit the exact-arrangement program once per (X, y, beta); see below."""
+    from bnconvex.numerics.exact import fit_exact
 
     X = np.frombuffer(X_bytes).reshape(shape)
     y = np.frombuffer(y_bytes).copy()
-    wh = whiten(X)
-    U = np.asarray(wh.U_prime, dtype=np.float64)
-    D = np.asarray(enumerate_patterns(U), dtype=bool)
-    problem = ConvexProblem(U, y, beta, D)
-    sol = solve_convex(problem, tol=SOLVER_TOL)
-    return {"whitening": wh, "U": U, "D": D, "problem": problem, "solution": sol}
+    return fit_exact(X, y, beta, arrangements="exact", tol=SOLVER_TOL)
 
 
-def _exact_solution(X: np.ndarray, y: np.ndarray, beta: float) -> dict[str, Any]:
-    """Whitening, exact patterns, problem and float64 solution (memoised)."""
+def _exact_solution(X: np.ndarray, y: np.ndarray, beta: float) -> Any:
+    """Return the :class:`~bnconvex.numerics.exact.ExactFit` of (X, y, beta), memoised.
+
+    Exact arrangement, convention A, ``tol = SOLVER_TOL``.
+    """
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     return _cached_solution(X.tobytes(), y.tobytes(), X.shape, float(beta))
 
 
-def _solution_details(res: dict[str, Any]) -> dict[str, Any]:
-    sol = res["solution"]
+def _solution_details(res: Any) -> dict[str, Any]:
+    sol = res.solution
     return {
-        "n": res["problem"].n,
-        "r": res["problem"].m - 1,
-        "P": res["problem"].P,
+        "n": res.problem.n,
+        "r": res.problem.m - 1,
+        "P": res.problem.P,
         "solver": sol.solver,
         "solver_status": str(sol.status),
         "objective": float(sol.objective),
@@ -108,7 +101,7 @@ def _solution_details(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _unsolved(*results: dict[str, Any]) -> Evidence | None:
+def _unsolved(*results: Any) -> Evidence | None:
     """Inconclusive evidence when a float64 solve stopped short of OPTIMAL.
 
     A solver that ran out of time or iterations decides nothing about the
@@ -118,7 +111,7 @@ def _unsolved(*results: dict[str, Any]) -> Evidence | None:
     from bnconvex.numerics.status import SolverStatus
 
     for res in results:
-        sol = res["solution"]
+        sol = res.solution
         if sol.status != SolverStatus.OPTIMAL:
             reason = (
                 f"the float64 solve stopped with status {sol.status} (certified "
@@ -169,7 +162,6 @@ class ConventionEquivalence(Claim):
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Bijection on a random network, then the rescaled convex optimum."""
         from bnconvex.numerics.core.network import objective
-        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         n = X.shape[0]
@@ -184,10 +176,8 @@ class ConventionEquivalence(Claim):
         res = _exact_solution(X, y, beta / math.sqrt(n))
         if (undecided := _unsolved(res)) is not None:
             return undecided
-        sol = res["solution"]
-        net_opt = _std_from_a(
-            convex_to_network(res["whitening"], sol.S_plus, sol.S_minus), n
-        )
+        sol = res.solution
+        net_opt = _std_from_a(res.network, n)
         e_opt = _rel(objective(net_opt, X, y, beta), sol.objective)
         return Evidence(
             max_rel_err=max(e_map, e_opt, sol.relative_gap),
@@ -549,15 +539,14 @@ class StrongDuality(Claim):
         """Solve, reconstruct, count neurons, run local search."""
         from bnconvex.numerics.baselines.nonconvex import train_nonconvex
         from bnconvex.numerics.core.network import objective
-        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         n = X.shape[0]
         res = _exact_solution(X, y, beta)
         if (undecided := _unsolved(res)) is not None:
             return undecided
-        sol = res["solution"]
-        net = convex_to_network(res["whitening"], sol.S_plus, sol.S_minus)
+        sol = res.solution
+        net = res.network
         e_rec = _rel(objective(net, X, y, beta), sol.objective)
         local = [
             objective(train_nonconvex(X, y, beta, n + 1, seed=k)[0], X, y, beta)
@@ -583,9 +572,9 @@ class StrongDuality(Claim):
 
 
 # --------------------------------------------------------------- claim 11
-def _active_tightness(res: dict[str, Any], v: np.ndarray, beta: float) -> float:
+def _active_tightness(res: Any, v: np.ndarray, beta: float) -> float:
     """Largest ``|v^T D_i U' s/||s|| -/+ beta| / beta`` over active blocks."""
-    sol, U, D = res["solution"], res["U"], res["D"]
+    sol, U, D = res.solution, res.problem.U_prime, res.D
     norms = np.concatenate(
         [np.linalg.norm(sol.S_plus, axis=1), np.linalg.norm(sol.S_minus, axis=1)]
     )
@@ -640,9 +629,9 @@ class DualCertificate(Claim):
         res = _exact_solution(X, y, beta)
         if (undecided := _unsolved(res)) is not None:
             return undecided
-        sol = res["solution"]
-        v = y - predict(res["problem"], sol.S_plus, sol.S_minus)
-        b = float(dual_constraint_bound(res["U"], res["D"], v))
+        sol = res.solution
+        v = y - predict(res.problem, sol.S_plus, sol.S_minus)
+        b = float(dual_constraint_bound(res.problem.U_prime, res.D, v))
         errs = {
             "dual_infeasibility": max(0.0, b - beta) / beta,
             "dual_value_vs_primal": _rel(dual_objective(y, v), sol.objective),
@@ -660,9 +649,9 @@ class DualCertificate(Claim):
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
         mp_sol = refine_solution(
-            X, y, beta, res["D"], res["solution"], dps=dps, U_prime=res["U"]
+            X, y, beta, res.D, res.solution, dps=dps, U_prime=res.problem.U_prime
         )
-        cert = certify_mp(X, y, beta, res["D"], mp_sol, dps=dps, complete=True)
+        cert = certify_mp(X, y, beta, res.D, mp_sol, dps=dps, complete=True)
         rel_gap = abs(cert.gap) / max(abs(cert.primal), mpmath.mpf(10) ** -dps)
         details = {
             "digits_certified": float(cert.digits),
@@ -718,15 +707,12 @@ class UniversalLowerBound(Claim):
         """Random network and reconstructed optimum are both above the bound."""
         from bnconvex.numerics.core.closed_form import universal_lower_bound
         from bnconvex.numerics.core.network import objective
-        from bnconvex.numerics.core.reconstruct import convex_to_network
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         bound = float(universal_lower_bound(y, beta))
         res = _exact_solution(X, y, beta)  # any feasible point is a valid network
-        sol = res["solution"]
-        best = objective(
-            convex_to_network(res["whitening"], sol.S_plus, sol.S_minus), X, y, beta
-        )
+        sol = res.solution
+        best = objective(res.network, X, y, beta)
         rand = objective(_network(inst["net"]), X, y, beta)
         below = max(0.0, bound - min(best, rand)) / max(bound, TINY)
         return Evidence(
@@ -808,7 +794,7 @@ class HighdimSolver(Claim):
         res = _exact_solution(X, y, beta)
         if (undecided := _unsolved(res)) is not None:
             return undecided
-        sol = res["solution"]
+        sol = res.solution
         net = cf.highdim_network(X, y, beta)
         pred = np.asarray(cf.highdim_prediction(y, beta), dtype=float)
         errs = {
@@ -848,9 +834,9 @@ class HighdimSolver(Claim):
         X, y, beta = inst["X"], inst["y"], inst["beta"]
         res = _exact_solution(X, y, beta)
         mp_sol = refine_solution(
-            X, y, beta, res["D"], res["solution"], dps=dps, U_prime=res["U"]
+            X, y, beta, res.D, res.solution, dps=dps, U_prime=res.problem.U_prime
         )
-        cert = certify_mp(X, y, beta, res["D"], mp_sol, dps=dps, complete=True)
+        cert = certify_mp(X, y, beta, res.D, mp_sol, dps=dps, complete=True)
         p_cf = highdim_optimum_mp(y, beta, dps=dps)
         err = abs(mp_sol.objective - p_cf) / max(abs(p_cf), mpmath.mpf(10) ** -dps)
         details: dict[str, Any] = {
@@ -910,9 +896,10 @@ class InputTransformInvariance(Claim):
         r1, r2 = _exact_solution(X, y, beta), _exact_solution(X2, y, beta)
         if (undecided := _unsolved(r1, r2)) is not None:
             return undecided
-        P1, P2 = r1["U"] @ r1["U"].T, r2["U"] @ r2["U"].T
-        mismatch = len(_column_set(r1["D"]) ^ _column_set(r2["D"]))
-        s1, s2 = r1["solution"], r2["solution"]
+        U1, U2 = r1.problem.U_prime, r2.problem.U_prime
+        P1, P2 = U1 @ U1.T, U2 @ U2.T
+        mismatch = len(_column_set(r1.D) ^ _column_set(r2.D))
+        s1, s2 = r1.solution, r2.solution
         errs = {
             "projector": float(np.abs(P1 - P2).max()),
             "pattern_mismatch": math.inf if mismatch else 0.0,

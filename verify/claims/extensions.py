@@ -299,10 +299,7 @@ class GeneralConvexLoss(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve, reconstruct, bound by the conjugate, run local search."""
-        from bnconvex.numerics.core.arrangements import enumerate_patterns
-        from bnconvex.numerics.core.convex_program import ConvexProblem
-        from bnconvex.numerics.core.reconstruct import convex_to_network
-        from bnconvex.numerics.core.whitening import whiten
+        from bnconvex.numerics.exact import exact_program
         from bnconvex.numerics.extensions.losses import (
             loss_dual_bound,
             network_loss_objective,
@@ -311,11 +308,10 @@ class GeneralConvexLoss(Claim):
         )
 
         X, y, beta, loss = inst["X"], inst["y"], inst["beta"], inst["loss"]
-        wh = whiten(X)
-        U = np.asarray(wh.U_prime)
-        problem = ConvexProblem(U, y, beta, enumerate_patterns(U))
+        prog = exact_program(X, y, beta, arrangements="exact")
+        problem = prog.problem
         sol, lam = solve_loss_program(problem, loss)
-        net = convex_to_network(wh, sol.S_plus, sol.S_minus)
+        net = prog.network(sol.S_plus, sol.S_minus)
         e_rec = _rel(network_loss_objective(net, X, y, beta, loss), sol.objective)
         lower, c = loss_dual_bound(problem, loss, lam)
         local = train_loss_network(X, y, beta, X.shape[0] + 1, loss, seed=0)[1]

@@ -31,6 +31,18 @@ __all__ = ["TruncatedWhitening"]
 _SOLVER_TOL = 1e-9
 
 
+def _truncated(fac: Any, F: np.ndarray) -> Any:
+    r"""Return the :class:`Whitening` whose :math:`U'` is the truncated features ``F``.
+
+    ``F = [U_k, 1/\sqrt n]`` (``truncated_whitening(fac, k).transform(X)``)
+    with the top ``k`` factors of ``fac``.
+    """
+    from bnconvex.numerics.core.whitening import Whitening
+
+    k = F.shape[1] - 1
+    return Whitening(F[:, :k], fac.sigma[:k], fac.Vt[:k], fac.mean, fac.n, k, fac.rtol)
+
+
 @register
 class TruncatedWhitening(Claim):
     """Claim 21: truncated whitening recovers R1 at k = r; optimum monotone in k."""
@@ -64,24 +76,21 @@ class TruncatedWhitening(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Solve for k = r, ..., 1 on the exact arrangement of U'."""
-        from bnconvex.numerics.core.arrangements import enumerate_patterns
-        from bnconvex.numerics.core.convex_program import ConvexProblem
-        from bnconvex.numerics.core.whitening import whiten
+        from bnconvex.numerics.exact import fit_exact
         from bnconvex.numerics.fullscale import truncated_whitening, whiten_large
-        from bnconvex.numerics.solvers import solve_convex
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
-        Up = np.asarray(whiten(X).U_prime)
-        D = enumerate_patterns(Up)
+        ref_fit = fit_exact(X, y, beta, arrangements="exact", tol=_SOLVER_TOL)
+        Up, D, ref = ref_fit.problem.U_prime, ref_fit.D, ref_fit.solution
         fac = whiten_large(X, rtol=1e-10)
         r = fac.rank
         sols = {}
         for k in range(r, 0, -1):
-            F = truncated_whitening(fac, k).transform(X)
-            sols[k] = solve_convex(ConvexProblem(F, y, beta, D), tol=_SOLVER_TOL)
+            wh_k = _truncated(fac, truncated_whitening(fac, k).transform(X))
+            fit = fit_exact(X, y, beta, patterns=D, whitening=wh_k, tol=_SOLVER_TOL)
+            sols[k] = fit.solution
         F_r = truncated_whitening(fac, r).transform(X)
         proj_err = float(np.max(np.abs(F_r @ F_r.T - Up @ Up.T)))
-        ref = solve_convex(ConvexProblem(Up, y, beta, D), tol=_SOLVER_TOL)
         recover = abs(sols[r].objective - ref.objective) / abs(ref.objective)
         mono = max(
             (
