@@ -143,7 +143,7 @@ def _worker_plugin(solver, F, y, D, beta, time_limit):
         ConvexProblem(F, y, beta, D),
         solver=solver,
         tol=SUCCESS_TOL,
-        max_iter=10**5 if solver == "ipm" else 500,
+        max_iter=10**5,  # total iterations: the time limit decides
         time_limit=time_limit,
     )
     return _our_result(

@@ -18,8 +18,11 @@ subpackage / module    contents
                        (activation patterns), ``convex_program`` (R1),
                        ``certificate`` (dual bounds), ``reconstruct``
                        (program <-> network), ``closed_form`` (R2, one-hot)
-``solvers``            ``solve_convex`` and its back ends (working-set, IPM,
-                       CVXPY/Clarabel, the loss barrier)
+``solvers``            ``solve`` / ``solve_convex`` and the registry
+                       ``METHODS`` of every method (working-set, IPM,
+                       CVXPY/Clarabel, full-scale ADMM/AL, the loss barrier)
+``result``             ``SolveResult`` (what every method returns) and the
+                       shared options ``tol, max_iter, time_limit, verbose``
 ``fullscale``          the vectorised array-API model for large data (NumPy,
                        CuPy): whitening at scale, patterns, ADMM/AL, ``fit``
 ``extensions``         ``deep`` (R4), ``bn_after_relu`` (R6), ``losses`` (R5),
@@ -98,7 +101,8 @@ _LAZY_MODULES: dict[str, str] = {
     "core.convex_program": (
         "ConvexProblem ConvexSolution cone_violation convex_objective"
     ),
-    "solvers": "DEFAULT_SOLVER SOLVERS solve_convex",
+    "solvers": "DEFAULT_SOLVER METHODS Method SOLVERS solve solve_convex",
+    "result": "COMMON_OPTIONS SolveResult",
     "exact": (
         "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram choose_patterns "
         "exact_program fit_exact "

@@ -65,7 +65,7 @@ __all__ = [
     "dual_objective",
 ]
 
-BoundKind = Literal["global", "sampled-patterns"]
+BoundKind = Literal["global", "patterns"]
 
 #: Patterns are enumerated exactly by :func:`certify_network` up to this count.
 MAX_EXACT_PATTERNS = 20_000
@@ -87,7 +87,7 @@ class Certificate:
         ``objective - lower_bound`` and ``gap / max(|objective|, tiny)``.
     dual_scale : float
         :math:`\min(1, \beta / b(v))` applied to the residual.
-    bound_kind : {"global", "sampled-patterns"}
+    bound_kind : {"global", "patterns"}
         Whether the pattern set is the complete arrangement.
     constraint_bound : float
         The dual constraint bound :math:`b(v)` of the unscaled residual.
@@ -336,7 +336,7 @@ def certify_predictions(
         value = math.nan
     if isinstance(primal_objective, (bool, str)) or not math.isfinite(value):
         raise InputError(f"`primal_objective` must be finite; got {primal_objective!r}")
-    kind: BoundKind = "global" if complete else "sampled-patterns"
+    kind: BoundKind = "global" if complete else "patterns"
     return _certify_residual(
         problem.U_prime,
         problem.D,
@@ -361,7 +361,7 @@ def _default_patterns(
     n, m = U_prime.shape
     if max_pattern_count(n, m - 1) <= MAX_EXACT_PATTERNS:
         return enumerate_patterns(U_prime), "global"
-    return sample_patterns(U_prime, num_samples, seed=seed), "sampled-patterns"
+    return sample_patterns(U_prime, num_samples, seed=seed), "patterns"
 
 
 def certify_network(
@@ -388,7 +388,7 @@ def certify_network(
     D : array_like, shape (n, P), optional
         Patterns; default: the exact arrangement of ``U'`` when it has at most
         ``MAX_EXACT_PATTERNS`` patterns (``bound_kind="global"``), else
-        ``num_samples`` sampled ones (``"sampled-patterns"``).
+        ``num_samples`` sampled ones (``"patterns"``).
     complete : bool, optional
         With a user ``D``: whether it is the complete arrangement.
     seed, num_samples : int, optional
@@ -425,7 +425,7 @@ def certify_network(
     else:
         Dm, kind = (
             check_patterns(D, X.shape[0], "D"),
-            ("global" if complete else "sampled-patterns"),
+            ("global" if complete else "patterns"),
         )
     obj = float(objective(net, X, y, beta))
     yhat = np.asarray(forward(net, X), dtype=np.float64).reshape(-1)

@@ -38,7 +38,7 @@ from bnconvex.numerics._validation import (
     check_patterns,
 )
 from bnconvex.numerics.errors import InputError
-from bnconvex.numerics.status import SolverStatus
+from bnconvex.numerics.result import SolveResult
 
 __all__ = [
     "ConvexProblem",
@@ -120,61 +120,31 @@ class ConvexProblem:
 
 
 @dataclasses.dataclass
-class ConvexSolution:
+class ConvexSolution(SolveResult):
     """Result of a convex solve, always with its certified gap.
+
+    The attributes of :class:`~bnconvex.numerics.result.SolveResult`
+    (``objective``, ``lower_bound`` -- the dual value of
+    :mod:`bnconvex.numerics.core.certificate`, valid for this program --,
+    ``gap``, ``relative_gap``, ``status`` -- ``OPTIMAL`` only when the relative
+    gap and the violation meet ``tol`` --, ``iterations``, ``seconds``,
+    ``max_violation`` -- :func:`cone_violation` of the returned point --,
+    ``solver``, ``history``, ``bound_kind``), and:
 
     Attributes
     ----------
     S_plus, S_minus : ndarray, shape (P, m)
         Blocks :math:`s_i`, :math:`s'_i` (rows; zero rows for dropped patterns).
-    objective : float
-        Convex objective at ``(S_plus, S_minus)``.
-    lower_bound : float
-        Certified lower bound on the optimum (dual value, see
-        :mod:`bnconvex.numerics.core.certificate`).
-    gap : float
-        ``objective - lower_bound`` (>= 0 up to rounding).
-    status : SolverStatus
-        ``OPTIMAL`` only when the relative gap and the violation meet ``tol``.
-    iterations : int
-        Newton (or solver) iterations.
-    seconds : float
-        Wall time.
-    max_violation : float
-        :func:`cone_violation` of the returned point.
-    solver : str
-        Name of the solver plug-in.
     dropped_patterns : ndarray of int
         Indices of patterns whose cone has (numerically) empty interior and
         was left out of the solve; their blocks are zero.
-    history : list of dict
-        Per outer iteration diagnostics (solver specific).
-    bound_kind : str
-        ``"global"`` when the certificate is valid for the non-convex network
-        (``D`` a complete arrangement), else ``"patterns"`` (valid for this
-        program only).
     """
 
     S_plus: np.ndarray
     S_minus: np.ndarray
-    objective: float
-    lower_bound: float
-    gap: float
-    status: SolverStatus
-    iterations: int
-    seconds: float
-    max_violation: float
-    solver: str
     dropped_patterns: np.ndarray = dataclasses.field(
         default_factory=lambda: np.zeros(0, dtype=np.intp)
     )
-    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
-    bound_kind: str = "patterns"
-
-    @property
-    def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return float(self.gap / max(abs(self.objective), np.finfo(float).tiny))
 
 
 def check_problem(problem: Any) -> ConvexProblem:

@@ -57,6 +57,7 @@ from bnconvex.numerics.core.bn import batch_norm, convention_scale
 from bnconvex.numerics.core.network import BNNetwork, penalty
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.extensions.losses import Loss, get_loss
+from bnconvex.numerics.result import SolveResult
 from bnconvex.numerics.solvers.loss_barrier import (
     BarrierResult,
     BlockProgram,
@@ -380,38 +381,24 @@ class AfterReLUProblem:
 
 
 @dataclasses.dataclass
-class AfterReLUSolution:
+class AfterReLUSolution(SolveResult):
     r"""Solution of :func:`solve_after_relu`.
+
+    A :class:`~bnconvex.numerics.result.SolveResult` of the barrier method
+    (``gap`` its bound, see :mod:`.solvers.loss_barrier`;
+    ``lower_bound = objective - gap``; ``max_violation`` the largest cone
+    violation :math:`\max(-(2D_i-I)Xw)_+`), and:
 
     Attributes
     ----------
     W_plus, W_minus : ndarray, shape (P, d)
     t_plus, t_minus : ndarray, shape (P,)
-    objective : float
-    gap : float
-        Barrier gap bound (see :mod:`.solvers.loss_barrier`).
-    status : SolverStatus
-    iterations : int
-    seconds : float
-    max_violation : float
-        Largest cone violation :math:`\\max(-(2D_i-I)Xw)_+`.
     """
 
     W_plus: np.ndarray
     t_plus: np.ndarray
     W_minus: np.ndarray
     t_minus: np.ndarray
-    objective: float
-    gap: float
-    status: Any
-    iterations: int
-    seconds: float
-    max_violation: float
-
-    @property
-    def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return float(self.gap / max(abs(self.objective), np.finfo(float).tiny))
 
 
 def convex_objective(
@@ -546,11 +533,13 @@ def solve_after_relu(
         W_minus=W[1],
         t_minus=x[1, :, p],
         objective=res.objective,
+        lower_bound=res.lower_bound,
         gap=res.gap,
         status=res.status,
         iterations=res.iterations,
         seconds=res.seconds,
         max_violation=viol,
+        solver=res.solver,
     )
 
 

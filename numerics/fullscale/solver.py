@@ -45,7 +45,9 @@ from bnconvex.numerics.fullscale._problem import (
 )
 from bnconvex.numerics.fullscale.admm import ADMMMethod
 from bnconvex.numerics.fullscale.al import ALMethod
+from bnconvex.numerics.fullscale.method import FullScaleMethod
 from bnconvex.numerics.fullscale.polish import polish_blocks, project_blocks
+from bnconvex.numerics.result import SolveResult
 from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
@@ -63,8 +65,11 @@ _TINY = float(np.finfo(np.float64).tiny)
 
 
 @dataclasses.dataclass
-class FullScaleSolution:
+class FullScaleSolution(SolveResult):
     r"""Result of :func:`solve_fullscale`.
+
+    A :class:`~bnconvex.numerics.result.SolveResult` (``relative_gap`` and
+    ``bound_kind`` are its properties; ``history`` is empty).
 
     Attributes
     ----------
@@ -113,16 +118,8 @@ class FullScaleSolution:
 
     S_plus: Array
     S_minus: Array
-    objective: float
-    lower_bound: float
-    gap: float
-    relative_gap: float
-    max_violation: float
     gap_certified: bool
-    status: SolverStatus
-    iterations: int
     outer_iterations: int
-    seconds: float
     multipliers: Array | None
     rho: float
     predictions: Array
@@ -130,7 +127,6 @@ class FullScaleSolution:
     group: str
     gated: bool
     method: str
-    solver: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,7 +422,7 @@ def solve_fullscale(
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
-    solver = (
+    solver: FullScaleMethod = (
         ADMMMethod(pb, S0, lam0, rho0)
         if method == "admm"
         else ALMethod(pb, S0, lam0, rho0, dual_step)
@@ -509,7 +505,7 @@ def _warm_multipliers(lam: Array | None, pb: Problem) -> Array | None:
 
 
 def _run(
-    solver,
+    solver: FullScaleMethod,
     pb: Problem,
     vector: bool,
     t_start: float,
@@ -571,7 +567,6 @@ def _run(
     if best.S is not None:
         S, obj, R, viol = best.S, best.obj, best.R, best.viol
     lb = best.lb
-    rel = (obj - lb) / max(abs(obj), _TINY)
     if checkpoint is not None:
         if ran and status != SolverStatus.OPTIMAL:
             solver.adapt(viol_tol, tol)  # the state a continued run starts from
@@ -584,7 +579,6 @@ def _run(
         objective=obj,
         lower_bound=lb,
         gap=obj - lb,
-        relative_gap=rel,
         max_violation=viol,
         gap_certified=viol <= viol_tol,
         status=status,
@@ -603,7 +597,7 @@ def _run(
 
 
 def _advance(
-    solver, pb: Problem, max_iter: int, max_outer: int, deadline: float
+    solver: FullScaleMethod, pb: Problem, max_iter: int, max_outer: int, deadline: float
 ) -> tuple[Array, Array | None, float, bool]:
     """Run one round if budget and time remain; return the point and whether it ran.
 
@@ -809,7 +803,7 @@ def _fingerprint(A: Array, xp: ModuleType) -> list:
     ]
 
 
-def _problem_meta(solver, pb: Problem) -> dict:
+def _problem_meta(solver: FullScaleMethod, pb: Problem) -> dict:
     """Everything a checkpoint must agree on with the call that resumes it."""
     xp, op = pb.xp, pb.op
     return {
@@ -858,7 +852,7 @@ def _check_resume(path: str | Path, meta: dict, expected: dict) -> None:
         )
 
 
-def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
+def _save_checkpoint(path: Path, solver: FullScaleMethod, pb: Problem) -> None:
     arrays, meta = solver.state()
     meta = {**meta, **_problem_meta(solver, pb)}
     data = {k: to_numpy(v) for k, v in arrays.items() if v is not None}
@@ -867,7 +861,7 @@ def _save_checkpoint(path: Path, solver, pb: Problem) -> None:
     tmp.replace(path)
 
 
-def _load_checkpoint(path: str | Path, solver, pb: Problem) -> None:
+def _load_checkpoint(path: str | Path, solver: FullScaleMethod, pb: Problem) -> None:
     """Restore ``solver`` from ``path`` after checking it is for this problem.
 
     Compared: method, the AL's initial ``dual_step``, gated, group, ``beta``,

@@ -57,7 +57,7 @@ _MAX_ROUNDS = 50
 #: refined in mp (farther patterns keep their float NNLS multipliers).
 _REFINE_MARGIN = 1e-6
 
-BoundKind = Literal["global", "sampled-patterns"]
+BoundKind = Literal["global", "patterns"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class MpCertificate:
         ``-log10(gap / |primal|)``, capped at the precision.
     dps : int
         Precision of the evaluation.
-    bound_kind : {"global", "sampled-patterns"}
+    bound_kind : {"global", "patterns"}
         Whether the lower bound holds for the BN network problem itself.
     constraint_bound : mpf
         ``B``, the rigorous upper bound on the dual constraint at ``v = r``.
@@ -1064,7 +1064,7 @@ def _certify(
     cap = min(dps, sol.dps)
     rel = gap / abs(primal) if primal != 0 else gap
     digits = float(cap) if rel <= 0 else min(float(cap), float(-ctx.log10(rel)))
-    kind: BoundKind = "global" if complete else "sampled-patterns"
+    kind: BoundKind = "global" if complete else "patterns"
     return MpCertificate(primal, dual, gap, kkt, digits, dps, kind, B, scale)
 
 

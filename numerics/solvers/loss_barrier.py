@@ -45,11 +45,14 @@ Clarabel's.  A primal-dual or active-set method would be needed for more.
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.result import SolveResult
 from bnconvex.numerics.status import SolverStatus
 
 if TYPE_CHECKING:  # losses imports this module; avoid the cycle at run time
@@ -111,23 +114,20 @@ def _bmv(M: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass
-class BarrierResult:
+class BarrierResult(SolveResult):
     r"""Outcome of :func:`solve_block_program`.
+
+    A :class:`~bnconvex.numerics.result.SolveResult` with
+    ``lower_bound = objective - gap`` (the central-path bound, not rigorous:
+    see the module Notes), ``max_violation = 0`` (the iterates are strictly
+    feasible) and ``solver = "loss-barrier"``; ``iterations`` counts Newton
+    steps.
 
     Attributes
     ----------
     x : ndarray
         Final point (strictly feasible).
-    objective : float
-        :meth:`BlockProgram.objective` at ``x``.
-    gap : float
-        Central-path duality-gap bound :math:`\nu/t` (plus the objective
-        decrease from replacing the epigraph variables by their values).
-    status : SolverStatus
-    iterations : int
-        Newton steps.
     barrier_t : float
-    seconds : float
     loss_dual : ndarray, shape (n,)
         The dual point :math:`\lambda \in \partial\ell(Ax)` of the loss:
         the gradient for a smooth loss; for the hinge loss
@@ -140,19 +140,9 @@ class BarrierResult:
     """
 
     x: np.ndarray
-    objective: float
-    gap: float
-    status: SolverStatus
-    iterations: int
     barrier_t: float
-    seconds: float
     loss_dual: np.ndarray
     dual_history: list[np.ndarray] = dataclasses.field(default_factory=list)
-
-    @property
-    def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return float(self.gap / max(abs(self.objective), np.finfo(float).tiny))
 
 
 @dataclasses.dataclass
@@ -389,6 +379,8 @@ def solve_block_program(
     *,
     tol: float = 1e-10,
     max_iter: int = 400,
+    time_limit: float = math.inf,
+    verbose: bool = False,
     mu: float = 8.0,
 ) -> BarrierResult:
     r"""Solve a :class:`BlockProgram` by the barrier method.
@@ -400,6 +392,10 @@ def solve_block_program(
         Target relative gap :math:`\nu/(t\max(1, |f_0|))`.
     max_iter : int, default 400
         Budget of Newton steps over all centrings.
+    time_limit : float, default inf
+        Seconds, checked after every centring (status ``TIME_LIMIT``).
+    verbose : bool, default False
+        One line per centring on stderr.
     mu : float, default 8.0
         Factor by which :math:`t` grows between centrings.
 
@@ -408,7 +404,8 @@ def solve_block_program(
     BarrierResult
         ``OPTIMAL`` when the relative gap bound reached ``tol`` at a centred
         point; ``INACCURATE`` when Newton stalled first (rounding at large
-        :math:`t`); ``MAX_ITERATIONS`` when the budget ran out.
+        :math:`t`); ``MAX_ITERATIONS`` / ``TIME_LIMIT`` when the budget ran
+        out.
 
     Notes
     -----
@@ -436,19 +433,30 @@ def solve_block_program(
             break
         best = (z, nu / t, t)
         history.append(_loss_dual(prog, z, t))
+        if verbose:
+            print(
+                f"[loss-barrier] t={t:.3e} newton={steps} gap={nu / t:.3e}",
+                file=sys.stderr,
+            )
         if nu / t <= tol * max(1.0, abs(prog.objective(z.x))):
             status = SolverStatus.OPTIMAL
             break
+        if time.perf_counter() - t0 > time_limit:
+            status = SolverStatus.TIME_LIMIT
+            break
         t *= mu
     z, gap, t = best
+    obj = prog.objective(z.x)
     return BarrierResult(
         x=z.x,
-        objective=prog.objective(z.x),
+        objective=obj,
+        lower_bound=obj - float(gap),
         gap=float(gap),
         status=status,
         iterations=steps,
-        barrier_t=t,
         seconds=time.perf_counter() - t0,
+        solver=name,
+        barrier_t=t,
         loss_dual=_loss_dual(prog, z, t),
         dual_history=history,
     )

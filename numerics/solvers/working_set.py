@@ -95,6 +95,8 @@ MIN_ADD = 16
 WARM_SHIFT = 1e-3
 #: Smallest relative tolerance asked of the interior-point solves (float64).
 INNER_TOL = 1e-11
+#: Interior-point iterations one run on a working set may take at most.
+ROUND_MAX_ITER = 100
 #: Relative tolerance of the rounds that only look for violating blocks.
 ROUND_TOL = 1e-7
 #: A block whose norm is below this fraction of the largest counts as zero.
@@ -243,7 +245,7 @@ class _Rounds:
             start=start,
             tol=tol,
             deadline=self.opts["deadline"],
-            max_iter=self.opts["max_iter"],
+            max_iter=min(ROUND_MAX_ITER, self.opts["max_iter"] - self.iterations),
         )
         self.iterations += res.iterations
         self.X = np.zeros_like(self.X)
@@ -377,7 +379,7 @@ class _Rounds:
             self.problem.beta,
             predict(self.problem, X[0], X[1]),
             convex_objective(self.problem, X[0], X[1]),
-            "sampled-patterns",
+            "patterns",
             with_universal=False,
             bound=self.scores.max_bound() * self.norm_y,
         )
@@ -397,7 +399,7 @@ def solve(
     problem: ConvexProblem,
     *,
     tol: float = 1e-9,
-    max_iter: int = 100,
+    max_iter: int = 10_000,
     time_limit: float = 60.0,
     verbose: bool = False,
     initial_blocks: int = INITIAL_BLOCKS,
@@ -412,7 +414,8 @@ def solve(
     tol : float
         Target certified relative gap and cone violation.
     max_iter : int
-        Interior-point iterations per round.
+        Interior-point iterations in total, over all rounds (each run on a
+        working set takes at most :data:`ROUND_MAX_ITER`).
     time_limit : float
         Seconds; checked at every interior-point iteration.
     verbose : bool

@@ -150,7 +150,7 @@ def test_sampled_patterns_fall_back_to_the_universal_bound():
     X, y, prob, _, net = _optimal_network(NET_CASE)
     D = sample_patterns(prob.U_prime, 20, seed=0)
     cert = certify_network(net, X, y, beta, D=D)
-    assert cert.bound_kind == "sampled-patterns"
+    assert cert.bound_kind == "patterns"
     assert (
         cert.global_lower_bound
         == cert.universal_bound

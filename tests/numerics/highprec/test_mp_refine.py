@@ -199,7 +199,7 @@ def test_refined_solution_is_dual_tight(small, small_refined):
     X, y, D, _ = small
     cert = certify_mp(X, y, BETA, D, small_refined, dps=50)
     assert _rel(cert.constraint_bound, mpmath.mpf(BETA)) < 1e-40, cert.constraint_bound
-    assert cert.bound_kind == "sampled-patterns", "complete defaults to False"
+    assert cert.bound_kind == "patterns", "complete defaults to False"
 
 
 def test_cross_precision_agreement(small, small_refined):
