@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         "relative_gap": (obj - lower) / max(abs(obj), np.finfo(float).tiny),
         "bound_kind": "global" if complete else "universal",
         "pattern_lower_bound": float(cert.lower_bound),
+        "pattern_relative_gap": float(cert.relative_gap),
         "neurons": int(net.m),
         "arrangements": int(D.shape[1]),
         "arrangements_complete": bool(complete),
@@ -133,5 +134,5 @@ def run(args: argparse.Namespace) -> int:
     }
     if net.convention == "std":
         out["beta_a"] = convert_beta(args.beta, X.shape[0], source="std", target="a")
-    (common.print_json if args.json else common.print_text)(out)
+    common.print_summary(out, args.json)
     return 0

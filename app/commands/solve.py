@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         summary["mp_certificate"] = _mp_certificate(args, X, y, fit)
     summary["seconds"] = time.perf_counter() - start
     _write_outputs(args, fit, summary)
-    (common.print_json if args.json else common.print_text)(summary)
+    common.print_summary(summary, args.json)
     other = EXACT_SOLVERS.get(args.solver)
     if sol.status != SolverStatus.OPTIMAL and other is not None:
         print(

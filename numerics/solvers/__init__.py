@@ -117,9 +117,11 @@ def _keyword_extras(fn: Callable, *skip: str) -> tuple[str, ...]:
 
 
 def _plugin(mod: ModuleType) -> Method:
-    return Method(
-        mod.name, ConvexProblem, mod.solve, _keyword_extras(mod.solve), mod.is_installed
-    )
+    def run(problem: ConvexProblem, **options: Any) -> SolveResult:
+        return mod.solve(problem, **options)  # looked up per call
+
+    extras = _keyword_extras(mod.solve)
+    return Method(mod.name, ConvexProblem, run, extras, mod.is_installed)
 
 
 def _fullscale(method: str) -> Method:

@@ -24,6 +24,8 @@ SUMMARY_KEYS = {
     "objective",
     "lower_bound",
     "gap",
+    "bound_kind",
+    "pattern_relative_gap",
     "gap_certified",
     "max_violation",
     "status",
@@ -67,6 +69,8 @@ def test_subprocess_json_outputs_and_quiet_stderr(tree, tmp_path):
     assert set(printed) == SUMMARY_KEYS
     assert 0.0 <= printed["test_accuracy"] <= 1.0
     summary = json.loads((out / "summary.json").read_text())
+    assert printed["bound_kind"] == summary["bound_kind"] == "patterns"  # sampled
+    assert summary["pattern_relative_gap"] == summary["relative_gap"]
     assert summary["n_train"] == 5  # 3 dog + 2 cat training PNGs
     assert summary["n_test"] == 3
     assert summary["d"] == 4 * 5 * 3
