@@ -37,6 +37,7 @@ from bnconvex.numerics._validation import (
     check_positive_real,
 )
 from bnconvex.numerics.baselines.nonconvex import _initial_network, _pack, _unpack
+from bnconvex.numerics.core.blocks import scatter_blocks
 from bnconvex.numerics.core.certificate import dual_constraint_bound
 from bnconvex.numerics.core.convex_program import (
     ConvexProblem,
@@ -317,9 +318,9 @@ def solve_loss_program(
     prog = _block_program(problem, loss, keep, 0.5 * start[keep])
     res = solve_block_program(prog, tol=tol)
     lam = _best_dual(problem, loss, [*res.dual_history[-8:], res.loss_dual])
-    S = res.x.reshape(2, keep.size, problem.m)
-    S_plus, S_minus = np.zeros((2, problem.P, problem.m))
-    S_plus[keep], S_minus[keep] = S[0], S[1]
+    S_plus, S_minus = scatter_blocks(
+        res.x.reshape(2, keep.size, problem.m), keep, problem.P
+    )
     sol = ConvexSolution(
         S_plus=S_plus,
         S_minus=S_minus,

@@ -16,6 +16,28 @@ The caller accepts the polished point only if its cone violation and certified
 gap (computed independently, over *all* patterns) meet the tolerances, so a
 wrong guess costs time, never correctness.  Only for ``group="class"``, where
 each class is an independent scalar program.
+
+Relation to the other polish, :mod:`bnconvex.numerics.solvers._polish`
+(``working-set`` and ``ipm``; ``ipm`` has no polish of its own, it calls that
+one).  The face problem and its Newton step are the same mathematics
+(:math:`\min_t \tfrac12\|Jt - y\|^2 + \beta\sum_b\|t_b\|` on the null
+spaces of the active rows); what differs is the input and so the face guess:
+
+* here the point is a first-order iterate (ADMM / FISTA) in the full-scale
+  layout ``(m, 2, K, P)``, maybe infeasible by ~1e-6, without slacks or
+  multipliers: the active rows are read off :math:`A_is_b` with a relative
+  threshold ``delta`` tried at several values, and Newton is damped by an
+  Armijo backtracking line search (the guess may be far off);
+* there the point is an interior-point iterate in the stacked layout
+  ``(2, P, m)`` whose slacks separate active from inactive rows by the
+  barrier scale :math:`\theta`; it also merges blocks that split one neuron
+  over neighbouring regions and adds violating faces, and solves the Newton
+  systems by a PSD Cholesky solve.
+
+Both keep a polished point only after an independent certificate, so
+neither guess affects correctness.  Sharing the Newton core is left for when
+the solvers' internals are settled (issue 11): the two back ends run on
+different layouts and measured budgets (``benchmarks/bench_peers.py``).
 """
 
 from __future__ import annotations

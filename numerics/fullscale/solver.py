@@ -33,6 +33,7 @@ from bnconvex.numerics._array_api import (
     xp_capabilities,
 )
 from bnconvex.numerics._validation import check_beta, check_positive_int
+from bnconvex.numerics.core.blocks import from_fullscale, to_fullscale
 from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_objective
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale._ops import ChunkedOperator, chunk_sizes
@@ -228,24 +229,6 @@ def _solve_iv(
         raise InputError("`F` and `y` must contain only finite values")
     Dm = xp.astype(D if xp.isdtype(D.dtype, "bool") else D != 0, F.dtype)
     return xp, Y2, Dm, vector
-
-
-def _to_blocks(S: Array, xp: ModuleType, vector: bool) -> tuple[Array, Array]:
-    Sp = xp.permute_dims(S[:, 0, :, :], (2, 0, 1))
-    Sm = xp.permute_dims(S[:, 1, :, :], (2, 0, 1))
-    if not vector:
-        Sp, Sm = Sp[:, :, 0], Sm[:, :, 0]
-    return Sp, Sm
-
-
-def _from_blocks(Sp: Array, Sm: Array, xp: ModuleType, dtype) -> Array:
-    Sp, Sm = xp.asarray(Sp, dtype=dtype), xp.asarray(Sm, dtype=dtype)
-    if len(Sp.shape) == 2:
-        Sp, Sm = Sp[:, :, None], Sm[:, :, None]
-    S = xp.stack(
-        [xp.permute_dims(Sp, (1, 2, 0)), xp.permute_dims(Sm, (1, 2, 0))], axis=1
-    )
-    return S
 
 
 def _progress_printer(verbose: bool | None):
@@ -472,7 +455,7 @@ def _initial_point(
     if init is None:
         S, lam = xp.zeros(shape, dtype=pb.Y.dtype), None
     else:
-        S = _from_blocks(init.S_plus, init.S_minus, xp, pb.Y.dtype)
+        S = to_fullscale(init.S_plus, init.S_minus, xp, pb.Y.dtype)
         if tuple(S.shape) != shape:
             raise InputError(
                 f"`init` has blocks of shape {tuple(init.S_plus.shape)}; "
@@ -571,7 +554,7 @@ def _run(
         if ran and status != SolverStatus.OPTIMAL:
             solver.adapt(viol_tol, tol)  # the state a continued run starts from
         _save_checkpoint(checkpoint[0], solver, pb)
-    Sp, Sm = _to_blocks(S, pb.xp, vector)
+    Sp, Sm = from_fullscale(S, pb.xp, vector)
     pred = R + pb.Y
     return FullScaleSolution(
         S_plus=Sp,
@@ -638,7 +621,7 @@ class _Notifier:
     def _emit(self, kind: str, iters: int, S: Array, **values: float) -> None:
         now = time.perf_counter()
         self.last = now
-        Sp, Sm = _to_blocks(S, self.xp, self.vector)
+        Sp, Sm = from_fullscale(S, self.xp, self.vector)
         self.callback(
             FullScaleProgress(
                 kind, iters, self.solver.outer, now - self.t_start, Sp, Sm, **values

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from bnconvex.numerics.core.blocks import scatter_blocks
 from bnconvex.numerics.core.convex_program import ConvexProblem
 
 SIGNS = np.array([1.0, -1.0])
@@ -91,9 +92,7 @@ class Blocks:
 
     def expand(self, X: np.ndarray, P_total: int) -> tuple[np.ndarray, np.ndarray]:
         """Map normalised kept blocks back to ``(S_plus, S_minus)`` of the problem."""
-        S = np.zeros((2, P_total, self.m))
-        S[:, self.kept] = X * self.scale
-        return S[0], S[1]
+        return scatter_blocks(X * self.scale, self.kept, P_total)
 
 
 def make_blocks(
