@@ -373,7 +373,8 @@ def fit_exact(
         truncated to the top ``k`` singular directions (an explicit
         regulariser); its ``n`` must be the number of rows of ``X``.
     solver : str, optional
-        A name of :data:`bnconvex.numerics.solvers.SOLVERS` (default
+        A method of :data:`bnconvex.numerics.solvers.METHODS` that solves a
+        ``ConvexProblem`` (default
         :data:`~bnconvex.numerics.solvers.DEFAULT_SOLVER`).
     verbose : bool
         Progress of the solver on stderr.

@@ -93,17 +93,14 @@ def convex_to_network(
     --------
     Solve the convex program on a small instance and read the network off:
 
-    >>> from bnconvex.numerics.core.arrangements import enumerate_patterns
-    >>> from bnconvex.numerics.core.convex_program import ConvexProblem
-    >>> from bnconvex.numerics.dataio.data import make_regression
     >>> from bnconvex.numerics.core.network import objective
+    >>> from bnconvex.numerics.dataio.data import make_regression
+    >>> from bnconvex.numerics.exact import exact_program
     >>> from bnconvex.numerics.solvers import solve_convex
-    >>> from bnconvex.numerics.core.whitening import whiten
     >>> X, y = make_regression(6, 2, seed=0)
-    >>> wh = whiten(X)
-    >>> D = enumerate_patterns(wh.U_prime)
-    >>> sol = solve_convex(ConvexProblem(wh.U_prime, y, 0.1, D))
-    >>> net = convex_to_network(wh, sol.S_plus, sol.S_minus)
+    >>> prog = exact_program(X, y, 0.1, arrangements="exact")  # whiten, patterns
+    >>> sol = solve_convex(prog.problem)
+    >>> net = convex_to_network(prog.whitening, sol.S_plus, sol.S_minus)
     >>> net.m, abs(objective(net, X, y, 0.1) - sol.objective) < 1e-8
     (3, True)
     """
@@ -172,16 +169,15 @@ def network_to_convex(
     Examples
     --------
     >>> import numpy as np
-    >>> from bnconvex.numerics.core.convex_program import (
-    ...     ConvexProblem, convex_objective)
+    >>> from bnconvex.numerics.core.convex_program import convex_objective
     >>> from bnconvex.numerics.core.network import BNNetwork, objective
-    >>> from bnconvex.numerics.core.whitening import whiten
+    >>> from bnconvex.numerics.exact import exact_program
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
     >>> y = np.array([0.0, 1.0, 0.0, 1.0])
     >>> net = BNNetwork(np.eye(2), np.array([1.0, 2.0]), np.array([0.0, 1.0]),
     ...                 np.array([1.0, -1.0]))
     >>> D, S_plus, S_minus = network_to_convex(net, X)
-    >>> problem = ConvexProblem(whiten(X).U_prime, y, 0.5, D)
+    >>> problem = exact_program(X, y, 0.5, patterns=D).problem
     >>> f_convex = convex_objective(problem, S_plus, S_minus)
     >>> bool(f_convex <= objective(net, X, y, 0.5) + 1e-12)
     True

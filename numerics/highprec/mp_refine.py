@@ -988,15 +988,12 @@ def certify_mp(
 
     Examples
     --------
-    >>> from bnconvex.numerics.core.arrangements import enumerate_patterns
-    >>> from bnconvex.numerics.core.convex_program import ConvexProblem
     >>> from bnconvex.numerics.dataio.data import make_regression
-    >>> from bnconvex.numerics.solvers import solve_convex
-    >>> from bnconvex.numerics.core.whitening import whiten
+    >>> from bnconvex.numerics.exact import fit_exact
     >>> X, y = make_regression(6, 2, seed=0)
-    >>> D = enumerate_patterns(whiten(X).U_prime)
-    >>> sol = solve_convex(ConvexProblem(whiten(X).U_prime, y, 0.1, D))
-    >>> mp_sol = refine_solution(X, y, 0.1, D, sol, dps=20)
+    >>> fit = fit_exact(X, y, 0.1, arrangements="exact")
+    >>> D = fit.D
+    >>> mp_sol = refine_solution(X, y, 0.1, D, fit.solution, dps=20)
     >>> mpmath.nstr(mp_sol.objective, 12)
     '0.132527378414'
     >>> cert = certify_mp(X, y, 0.1, D, mp_sol, dps=20, complete=True)

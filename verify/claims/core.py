@@ -322,19 +322,13 @@ class PolynomialSize(Claim):
 
     def check_float64(self, inst: dict[str, Any]) -> Evidence:
         """Sizes, the polynomial bound, tightness in general position, sampling."""
-        from bnconvex.numerics.core.arrangements import (
-            enumerate_patterns,
-            sample_patterns,
-        )
-        from bnconvex.numerics.core.convex_program import ConvexProblem
-        from bnconvex.numerics.core.whitening import whiten
+        from bnconvex.numerics.core.arrangements import sample_patterns
+        from bnconvex.numerics.exact import exact_program
 
         X, y, beta = inst["X"], inst["y"], inst["beta"]
-        wh = whiten(X)
-        U = np.asarray(wh.U_prime)
-        D = np.asarray(enumerate_patterns(U), dtype=bool)
+        prog = exact_program(X, y, beta, arrangements="exact")
+        wh, U, D, prob = prog.whitening, prog.problem.U_prime, prog.D, prog.problem
         n, r, P = wh.n, wh.rank, D.shape[1]
-        prob = ConvexProblem(U, y, beta, D)
         exact = 2 * sum(math.comb(n - 1, k) for k in range(r + 1))
         poly = 2 * (r + 1) * (math.e * (n - 1) / (r + 1)) ** (r + 1)
         sampled = np.asarray(sample_patterns(U, self.n_samples, seed=0), dtype=bool)
