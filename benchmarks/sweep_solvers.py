@@ -24,8 +24,8 @@ import numpy as np
 
 def main(seed: int, count: int) -> int:
     from bnconvex.numerics.core.certificate import dual_constraint_bound
-    from bnconvex.numerics.core.convex_program import ConvexProblem
     from bnconvex.numerics.core.whitening import whiten
+    from bnconvex.numerics.exact import exact_program
     from bnconvex.numerics.fullscale import sample_patterns
     from bnconvex.numerics.solvers import solve_convex
 
@@ -43,9 +43,11 @@ def main(seed: int, count: int) -> int:
             y = rng.standard_normal(n)
         else:
             y = np.sin(X @ rng.standard_normal(d))
-        U = np.asarray(whiten(X).U_prime)
+        wh = whiten(X)
+        U = np.asarray(wh.U_prime)
         D, _ = sample_patterns(U, P, seed=trial)
-        prob = ConvexProblem(U, y, frac * dual_constraint_bound(U, D, y), D)
+        beta = frac * dual_constraint_bound(U, D, y)
+        prob = exact_program(X, y, beta, patterns=D, whitening=wh).problem
         times, sols = [], []
         for solver in ("working-set", "ipm"):
             t = time.perf_counter()
