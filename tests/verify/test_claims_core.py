@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from bnconvex.verify import runner
@@ -72,12 +74,12 @@ def test_dual_certificate_fails_for_a_suboptimal_point(monkeypatch):
     real = core._cached_solution.__wrapped__
 
     def damaged(*args):
-        res = dict(real(*args))
-        sol = res["solution"]
-        res["solution"] = type(sol)(
-            **{**sol.__dict__, "S_plus": sol.S_plus * 0.9, "S_minus": sol.S_minus * 0.9}
+        fit = real(*args)  # an ExactFit; its solution scaled off the optimum
+        sol = fit.solution
+        bad = dataclasses.replace(
+            sol, S_plus=sol.S_plus * 0.9, S_minus=sol.S_minus * 0.9
         )
-        return res
+        return dataclasses.replace(fit, solution=bad)
 
     monkeypatch.setattr(core, "_cached_solution", damaged)
     recs = _statuses("dual.certificate", "float64")
@@ -154,12 +156,9 @@ def test_a_solver_that_stops_early_makes_the_check_inconclusive(monkeypatch):
     real = core._cached_solution.__wrapped__
 
     def timed_out(*args):
-        res = dict(real(*args))
-        sol = res["solution"]
-        res["solution"] = type(sol)(
-            **{**sol.__dict__, "status": SolverStatus.TIME_LIMIT}
-        )
-        return res
+        fit = real(*args)
+        sol = dataclasses.replace(fit.solution, status=SolverStatus.TIME_LIMIT)
+        return dataclasses.replace(fit, solution=sol)
 
     monkeypatch.setattr(core, "_cached_solution", timed_out)
     for claim_id in (
