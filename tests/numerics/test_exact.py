@@ -157,3 +157,21 @@ def test_whitening_of_other_data_is_input_error():
     X, y = _data()
     with pytest.raises(InputError, match="`whitening`"):
         exact_program(X, y, 0.1, whitening=whiten(X[:-1]))
+
+
+def test_every_library_bound_kind_is_in_the_vocabulary():
+    """Certificates, mp certificates and solver results use BOUND_KINDS only."""
+    import typing
+
+    from bnconvex.numerics.core import certificate
+    from bnconvex.numerics.highprec import mp_refine
+    from bnconvex.numerics.result import SolveResult
+
+    for literal in (certificate.BoundKind, mp_refine.BoundKind):
+        assert set(typing.get_args(literal)) <= set(BOUND_KINDS), literal
+    assert SolveResult.bound_kind.fget(None) in BOUND_KINDS
+    X, y = _data()
+    for arrangements in ("exact", 5):
+        fit = fit_exact(X, y, 0.1, arrangements=arrangements)
+        kinds = {fit.bound_kind, fit.certificate.bound_kind, fit.solution.bound_kind}
+        assert kinds <= set(BOUND_KINDS), kinds
