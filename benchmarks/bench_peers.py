@@ -47,8 +47,12 @@ SUCCESS_TOL = 1e-6
 
 
 # ----------------------------------------------------------------- instances
-def make_instance(n: int, d: int, P: int, seed: int = 0) -> Path:
+def make_instance(
+    n: int, d: int, P: int, seed: int = 0, program: str = "peers"
+) -> Path:
     """Write the instance (features, labels, patterns, beta); return its path."""
+    if program == "scale":
+        return make_scale_instance(n, d, P, seed)
     from bnconvex.numerics.core.certificate import dual_constraint_bound
     from bnconvex.numerics.core.whitening import whiten
     from bnconvex.numerics.fullscale import sample_patterns
@@ -66,6 +70,29 @@ def make_instance(n: int, d: int, P: int, seed: int = 0) -> Path:
     beta = 0.1 * dual_constraint_bound(F, D, y)
     TMP.mkdir(parents=True, exist_ok=True)
     np.savez(path, F=F, y=y, D=D, beta=beta)
+    return path
+
+
+def make_scale_instance(n: int, d: int, P: int, seed: int = 0) -> Path:
+    """The program of the scale issue (issue 12): ``beta = 1`` (convention A).
+
+    ``X`` Gaussian ``n x d`` with column scales ``linspace(3, 0.3, d)`` plus
+    0.5, ``y = sin(x_1) + 0.3`` noise, ``U'`` from the centred SVD, ``P``
+    Gaussian-sampled patterns of ``U'``.
+    """
+    from bnconvex.numerics.core.whitening import whiten
+    from bnconvex.numerics.fullscale import sample_patterns
+
+    path = TMP / f"scale_n{n}_d{d}_P{P}_s{seed}.npz"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.linspace(3.0, 0.3, d) + 0.5
+    y = np.sin(X[:, 0]) + 0.3 * rng.standard_normal(n)
+    F = np.asarray(whiten(X).U_prime)
+    D, _ = sample_patterns(F, P, seed=seed)
+    TMP.mkdir(parents=True, exist_ok=True)
+    np.savez(path, F=F, y=y, D=D, beta=1.0, program="scale")
     return path
 
 
@@ -133,8 +160,8 @@ def worker_clarabel(F, y, D, beta, time_limit):
     )
 
 
-def _worker_plugin(solver, F, y, D, beta, time_limit):
-    """One of bnconvex's ``solve_convex`` plug-ins at certified tolerance 1e-6."""
+def _worker_plugin(solver, F, y, D, beta, time_limit, tol=SUCCESS_TOL):
+    """One of bnconvex's ``solve_convex`` plug-ins at certified tolerance ``tol``."""
     from bnconvex.numerics.core.convex_program import ConvexProblem
     from bnconvex.numerics.solvers import solve_convex
 
@@ -142,7 +169,7 @@ def _worker_plugin(solver, F, y, D, beta, time_limit):
     sol = solve_convex(
         ConvexProblem(F, y, beta, D),
         solver=solver,
-        tol=SUCCESS_TOL,
+        tol=tol,
         max_iter=10**5,  # total iterations: the time limit decides
         time_limit=time_limit,
     )
@@ -150,7 +177,7 @@ def _worker_plugin(solver, F, y, D, beta, time_limit):
         sol,
         time.perf_counter() - t,
         dropped_patterns=len(sol.dropped_patterns),
-        history=sol.history[-1:] if solver == "working-set" else [],
+        history=sol.history[-1:] if solver.startswith("working-set") else [],
     )
 
 
@@ -164,6 +191,43 @@ def worker_working_set(F, y, D, beta, time_limit):
     return _worker_plugin("working-set", F, y, D, beta, time_limit)
 
 
+#: Certified relative gap asked of ``working-set`` on the scale program (issue 12).
+SCALE_TOL = 1e-8
+
+
+def worker_working_set_scale(F, y, D, beta, time_limit):
+    """``working-set`` at certified relative gap ``SCALE_TOL`` (issue 12, target a)."""
+    return _worker_plugin("working-set", F, y, D, beta, time_limit, tol=SCALE_TOL)
+
+
+def worker_adelie_default(F, y, D, beta, time_limit):
+    """adelie as in issue 12: default tolerances, a 4-point path ending at beta/n.
+
+    The path is geometric from adelie's ``lmda_max`` (the smallest lambda at
+    which every group is zero without constraints, ``max_g ||X_g^T y|| / n``)
+    to ``beta / n``; the timed solve is the whole path.
+    """
+    import adelie as ad
+
+    t = time.perf_counter()
+    n, m = F.shape
+    P = D.shape[1]
+    X, cons = _adelie_program(F, D, {})
+    lmda_max = float(np.linalg.norm((X.T @ y).reshape(2 * P, m), axis=1).max()) / n
+    state = ad.grpnet(
+        X,
+        ad.glm.gaussian(y),
+        constraints=cons,
+        groups=np.arange(0, 2 * P * m, m),
+        penalty=np.ones(2 * P),
+        lmda_path=np.geomspace(max(lmda_max, beta / n), beta / n, 4),
+        progress_bar=False,
+    )
+    sec = time.perf_counter() - t
+    b = np.asarray(state.betas[-1].toarray()).ravel().reshape(2 * P, m)
+    return b[:P].T, b[P:].T, sec, {"adelie": ad.__version__, "path": 4}
+
+
 #: adelie's per-group constraint solver tolerances, tightest first.  The first
 #: is tightened from the defaults (1e-9 / 1e-7 / 1e-7); tighter values
 #: (1e-12 / 1e-11) make adelie raise in ``constraint->solve_zero()`` at
@@ -174,6 +238,29 @@ ADELIE_CONFIG_LADDER = [
     {"max_iters": 1000, "tol": 1e-11, "nnls_tol": 1e-9, "pinball_tol": 1e-9},
     {"max_iters": 1000, "tol": 1e-9, "nnls_tol": 1e-7, "pinball_tol": 1e-7},
 ]
+
+
+def _adelie_program(F, D, options: dict):
+    """adelie's design ``[D_i U']_i [-D_i U']_i`` and one linear cone per group.
+
+    ``options`` go to ``ad.constraint.linear`` (e.g. ``configs``).
+    """
+    import adelie as ad
+
+    n, P = F.shape[0], D.shape[1]
+    Df = D.astype(float)
+    blocks = [Df[:, i : i + 1] * F for i in range(P)]
+    X = np.asfortranarray(np.hstack(blocks + [-b for b in blocks]))
+    cons = [
+        ad.constraint.linear(
+            np.ascontiguousarray((2 * Df[:, i : i + 1] - 1) * F),
+            np.zeros(n),
+            np.full(n, np.inf),
+            **options,
+        )
+        for i in list(range(P)) * 2
+    ]
+    return X, cons
 
 
 def _adelie_once(F, y, D, beta, configs):
@@ -189,18 +276,7 @@ def _adelie_once(F, y, D, beta, configs):
     t = time.perf_counter()
     n, m = F.shape
     P = D.shape[1]
-    Df = D.astype(float)
-    blocks = [Df[:, i : i + 1] * F for i in range(P)]
-    X = np.asfortranarray(np.hstack(blocks + [-b for b in blocks]))
-    cons = [
-        ad.constraint.linear(
-            np.ascontiguousarray((2 * Df[:, i : i + 1] - 1) * F),
-            np.zeros(n),
-            np.full(n, np.inf),
-            configs=configs,
-        )
-        for i in list(range(P)) * 2
-    ]
+    X, cons = _adelie_program(F, D, {"configs": configs})
     state = ad.grpnet(
         X,
         ad.glm.gaussian(y),
@@ -300,10 +376,13 @@ WORKERS = {
     "working-set": worker_working_set,
     "adelie": worker_adelie,
     "pyscnn": worker_pyscnn,
+    "working-set-1e-8": worker_working_set_scale,
+    "adelie-default": worker_adelie_default,
 }
 #: Peers that run in their own venv (``make_envs.sh``), by interpreter path.
 ENV_PYTHON = {
-    name: HERE / "envs" / name / "bin" / "python" for name in ("adelie", "pyscnn")
+    name: HERE / "envs" / name.split("-")[0] / "bin" / "python"
+    for name in ("adelie", "pyscnn", "adelie-default")
 }
 
 
@@ -368,7 +447,7 @@ def _reference(runs: dict) -> tuple[float, str]:
     ]
     if theirs:
         return min(r["objective"] for r in theirs), "cvxpy-clarabel (violation <= 1e-8)"
-    for name in ("working-set", "ipm", "fullscale"):
+    for name in ("working-set-1e-8", "working-set", "ipm", "fullscale"):
         ours = [r for r in runs.get(name, []) if r.get("status") == "optimal"]
         if ours:
             best = min(ours, key=lambda r: r["objective"])
@@ -426,10 +505,13 @@ def markdown_table(record: dict) -> str:
     return "\n".join(lines)
 
 
-def _find_instance(record: dict, n: int, d: int, P: int) -> dict | None:
-    """The instance of ``record`` drawn with ``(n, d, P)``, if any."""
+def _find_instance(
+    record: dict, n: int, d: int, P: int, program: str = "peers"
+) -> dict | None:
+    """The instance of ``record`` drawn with ``(n, d, P)`` and ``program``, if any."""
     for inst in record["instances"]:
-        if (inst["n"], inst["d"], inst["P_drawn"]) == (n, d, P):
+        same = (inst["n"], inst["d"], inst["P_drawn"]) == (n, d, P)
+        if same and inst.get("program", "peers") == program:
             return inst
     return None
 
@@ -442,6 +524,12 @@ def main(argv=None) -> int:
     ap.add_argument("--solvers", nargs="+", default=list(WORKERS))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument(
+        "--program",
+        choices=["peers", "scale"],
+        default="peers",
+        help="instance recipe: peers (beta = 0.1 beta_max) or scale (issue 12)",
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "peers.json"))
     ap.add_argument("--worker", nargs=2, metavar=("SOLVER", "INSTANCE"))
     ap.add_argument("--table", metavar="RESULTS", help="print the README table")
@@ -473,19 +561,19 @@ def main(argv=None) -> int:
         )
     for size in args.sizes:
         n, d, P = (int(v) for v in size.split("x"))
-        path = make_instance(n, d, P)
+        path = make_instance(n, d, P, program=args.program)
         with np.load(path) as data:
             beta, P_eff = float(data["beta"]), int(data["D"].shape[1])
-        old = _find_instance(record, n, d, P)
+        old = _find_instance(record, n, d, P, args.program)
         runs = {s: v["runs"] for s, v in old["solvers"].items()} if old else {}
-        runs.update(
-            {
-                s: [_one_run(s, path, args.time_limit) for _ in range(args.runs)]
-                for s in args.solvers
-            }
-        )
+        fresh: dict[str, list] = {s: [] for s in args.solvers}
+        for _ in range(args.runs):  # interleaved, so a change of load hits all alike
+            for s in args.solvers:
+                fresh[s].append(_one_run(s, path, args.time_limit))
+        runs.update(fresh)
         ref, ref_src = _reference(runs)
         inst = {
+            "program": args.program,
             "n": n,
             "d": d,
             "P_drawn": P,

@@ -109,8 +109,9 @@ _LAZY_MODULES: dict[str, str] = {
         "network_in_convention"
     ),
     "core.certificate": (
-        "Certificate certify_network certify_predictions dual_constraint_bound "
-        "dual_objective"
+        "Certificate both_signs certify_network certify_predictions "
+        "certify_residual cover_rounding dual_constraint_bound dual_objective "
+        "dual_scale pattern_vectors residual_lower_bound"
     ),
     "extensions.losses": (
         "LOSSES Loss LossName get_loss loss_convex_objective loss_dual_bound "

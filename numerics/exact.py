@@ -413,12 +413,14 @@ def fit_exact(
     sol = solve_convex(
         problem, solver=solver or DEFAULT_SOLVER, verbose=verbose, **solver_options
     )
+    known = sol.certificate  # the solver's: its cone norms are not solved again
     cert = certify_predictions(
         problem,
         predict(problem, sol.S_plus, sol.S_minus),
         sol.objective,
         complete=prog.complete,
         with_universal=True,
+        constraint_bound=None if known is None else known.constraint_bound,
     )
     net = prog.network(sol.S_plus, sol.S_minus)
     value = float(objective(net, *check_data(X, y), prog.beta))

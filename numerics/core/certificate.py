@@ -25,8 +25,9 @@ Split the constraint over the patterns: with
 (Moreau decomposition: :math:`K_i^\circ = \{-G_i^T\lambda : \lambda \ge 0\}`).
 For *any* :math:`\lambda \ge 0` and :math:`s \in K_i`, :math:`\|s\| \le 1`,
 :math:`c_i^T s \le (c_i + G_i^T\lambda)^T s \le \|c_i + G_i^T\lambda\|`, so
-the evaluated norm at the NNLS solution is a rigorous upper bound (not relying
-on NNLS having converged) and equals the maximum when NNLS is exact.  The
+the evaluated norm at any multipliers is a rigorous upper bound (not relying
+on the active-set method of :mod:`bnconvex.numerics.core.cone_norms` having
+converged) and equals the maximum at the optimal ones.  The
 maximum over patterns and both signs :math:`\pm c_i` is the
 *dual constraint bound* :math:`b(v)`; :math:`v \cdot \min(1, \beta / b(v))`
 is dual feasible.  The bound covers every :math:`s \in \mathbb{R}^m` (hence is
@@ -55,14 +56,19 @@ from bnconvex.numerics._validation import (
 from bnconvex.numerics.core.closed_form import universal_lower_bound
 from bnconvex.numerics.core.convex_program import ConvexProblem, check_problem
 from bnconvex.numerics.errors import InputError
-from scipy.optimize import nnls
 
 __all__ = [
     "Certificate",
+    "both_signs",
     "certify_network",
     "certify_predictions",
+    "certify_residual",
+    "cover_rounding",
     "dual_constraint_bound",
     "dual_objective",
+    "dual_scale",
+    "pattern_vectors",
+    "residual_lower_bound",
 ]
 
 BoundKind = Literal["global", "patterns"]
@@ -139,81 +145,29 @@ def dual_objective(y: Any, v: Any) -> float:
     y = check_labels(y, int(np.size(y)), "y")
     v = check_labels(v, y.shape[0], "v")
     if y.ndim != 1 or v.ndim != 1:
-        raise InputError(f"`y` and `v` must be 1-D; got shapes {y.shape} and {v.shape}")
+        raise InputError(
+            f"`y` and `v` must be 1-D; got shapes {y.shape} and {v.shape}"
+        )
     # -0.5|v - y|^2 + 0.5|y|^2 = v.y - 0.5|v|^2, without cancellation of |y|^2
     return float(v @ y - 0.5 * (v @ v))
 
 
-def _lawson_hanson(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    r"""Lawson-Hanson active-set NNLS, :math:`\min_{x \ge 0} \|Ax - b\|`.
+def pattern_vectors(U_prime: np.ndarray, D: np.ndarray, v: np.ndarray) -> np.ndarray:
+    r"""Rows :math:`c_i = U'^T D_i v`, shape (P, m): one GEMM :math:`D^T(v \odot U')`.
 
-    Small and plain, used beside :func:`scipy.optimize.nnls`, which returns
-    non-optimal multipliers on some of these tiny problems (observed with
-    SciPy 1.17); the caller keeps whichever evaluates better.
-
-    Notes
-    -----
-    The same active-set method as :func:`bnconvex.numerics.highprec._mp_linalg.nnls`,
-    kept separate on purpose: here any :math:`x \ge 0` gives a valid bound
-    (only its quality depends on optimality), so a dense boolean passive set,
-    ``lstsq`` and an absolute :math:`O(\varepsilon)` tolerance suffice, while
-    the mpmath version works at a chosen precision with a relative ``rtol``,
-    an SVD solve and the reference code's skip rule at degenerate vertices.
+    With a float ``D`` no ``n x P`` temporary is formed.
     """
-    n = A.shape[1]
-    x, free = np.zeros(n), np.zeros(n, dtype=bool)
-    tol = (
-        10 * np.finfo(float).eps * max(A.shape) * max(np.abs(A).sum(axis=0).max(), 1.0)
-    )
-    for _ in range(3 * n + 10):
-        w = A.T @ (b - A @ x)
-        if free.all() or w[~free].max() <= tol:
-            break
-        free[np.flatnonzero(~free)[np.argmax(w[~free])]] = True
-        for _ in range(3 * n + 10):
-            z = np.zeros(n)
-            z[free] = np.linalg.lstsq(A[:, free], b, rcond=None)[0]
-            if np.all(z[free] > 0):
-                x = z
-                break
-            neg = free & (z <= 0)
-            alpha = np.min(x[neg] / (x[neg] - z[neg]))
-            x = x + alpha * (z - x)
-            free &= x > tol
-            x[~free] = 0.0
-    return x
+    return D.T @ (U_prime * v[:, None])
 
 
-def _cone_multipliers(G: np.ndarray, c: np.ndarray) -> np.ndarray:
-    r"""Multipliers :math:`\lambda \ge 0` nearly minimising :math:`\|c + G^T\lambda\|`.
-
-    SciPy's NNLS when its result passes the KKT check of the projection
-    (:math:`d = c + G^T\lambda \in K`, :math:`\lambda_k (Gd)_k = 0`), else the
-    better of it and :func:`_lawson_hanson` by the evaluated norm; any
-    :math:`\lambda \ge 0` gives a valid bound.
-    """
-    lam = np.maximum(nnls(G.T, -c)[0], 0.0)
-    d = c + G.T @ lam
-    Gd, tol = G @ d, 1e-12 * (float(np.linalg.norm(d)) + float(np.linalg.norm(c)))
-    if Gd.min() >= -tol and np.all(lam * np.abs(Gd) <= tol * (1.0 + lam)):
-        return lam  # KKT of the projection holds: d is in K and complementary
-    other = _lawson_hanson(G.T, -c)
-    return other if np.linalg.norm(c + G.T @ other) < np.linalg.norm(d) else lam
-
-
-def _cone_norm_bound(G: np.ndarray, c: np.ndarray) -> float:
-    r"""Rigorous upper bound of :math:`\max\{c^Ts : Gs \ge 0, \|s\| \le 1\}`."""
-    return float(np.linalg.norm(c + G.T @ _cone_multipliers(G, c)))
-
-
-def _pattern_vectors(U_prime: np.ndarray, D: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rows :math:`c_i = U'^T D_i v`, shape (P, m)."""
-    return (D * v[:, None]).T @ U_prime
-
-
-def _cover_rounding(bound: float, n: int, m: int) -> float:
+def cover_rounding(bound: float, n: int, m: int) -> float:
     """Inflate a computed cone-norm bound by ``4 (n + m) eps`` relative (rounding)."""
-    return bound * (1.0 + 4.0 * (n + m) * np.finfo(float).eps)
+    return float(bound * (1.0 + 4.0 * (n + m) * np.finfo(float).eps))
+
+
+def both_signs(P: int) -> np.ndarray:
+    """Pattern of each of the ``2P`` blocks ``(+, i)`` then ``(-, i)``."""
+    return np.tile(np.arange(P), 2)
 
 
 def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
@@ -235,28 +189,55 @@ def dual_constraint_bound(U_prime: Any, D: Any, v: Any) -> float:
 
     Notes
     -----
-    Patterns are visited in decreasing order of :math:`\|c_i\|`, an upper
-    bound of their cone norm, and the scan stops once :math:`\|c_i\|` falls
-    below the running maximum (the result is unchanged, only faster).  See the
-    module Notes for the maths.
+    The cone norms of the :math:`2P` vectors :math:`\pm c_i` are computed by
+    the batched active-set method of :func:`bnconvex.numerics.core.cone_norms.
+    max_cone_norm` in :math:`\mathbb{R}^m` (blocks in decreasing order of
+    :math:`\|c_i\|`, each stopped once its bound is below the largest exact
+    one); every returned value is :math:`\|c + G^T\lambda\|` for some
+    :math:`\lambda \ge 0`, hence an upper bound (module Notes).
+
+    Examples
+    --------
+    >>> b = dual_constraint_bound(np.eye(2), np.ones((2, 1), bool), [3.0, -4.0])
+    >>> 4.0 <= b <= 4.0 * (1 + 1e-14)
+    True
     """
+    from bnconvex.numerics.core.cone_norms import max_cone_norm
+
     U = check_matrix(U_prime, "U_prime")
     n, m = U.shape
     Dm = check_patterns(D, n, "D")
     v = check_labels(v, n, "v")
-    sign = np.where(Dm, 1.0, -1.0)
-    C = _pattern_vectors(U, Dm, v)
-    norms = np.linalg.norm(C, axis=1)
-    best = 0.0
-    for i in np.argsort(-norms):
-        if norms[i] <= best:
-            break
-        G = sign[:, i, None] * U
-        best = max(best, _cone_norm_bound(G, C[i]), _cone_norm_bound(G, -C[i]))
-    return _cover_rounding(best, n, m)
+    C = pattern_vectors(U, Dm, v)
+    best, _ = max_cone_norm(U, Dm, both_signs(Dm.shape[1]), np.concatenate([C, -C]))
+    return cover_rounding(best, n, m)
 
 
-def _certify_residual(
+def dual_scale(bound: Any, beta: float, xp: Any = np) -> Any:
+    r"""Return the scale :math:`\min(1, \beta / b)` making a residual dual feasible.
+
+    ``bound`` is a rigorous bound :math:`b(r)` of the dual constraint at the
+    residual :math:`r` (a number or an array in namespace ``xp``); then
+    :math:`r \min(1, \beta/b(r))` is dual feasible (module Notes).  Written
+    :math:`\beta / \max(b, \beta)` (1 when :math:`b = 0`).
+    """
+    return beta / xp.maximum(bound, xp.full_like(bound, beta))
+
+
+def residual_lower_bound(
+    y: np.ndarray, r: np.ndarray, beta: float, bound: float
+) -> tuple[float, float]:
+    r"""Dual value and scale of the residual ``r`` whose constraint bound is ``bound``.
+
+    The one certificate kernel: :math:`v = r\min(1, \beta/b)` is dual feasible
+    and :math:`d(v) = v^Ty - \tfrac12\|v\|^2` is a lower bound on the optimum
+    (module Notes).  Returns ``(d(v), scale)``.
+    """
+    scale = float(dual_scale(bound, beta))
+    return dual_objective(y, scale * r), scale
+
+
+def certify_residual(
     U: np.ndarray,
     D: np.ndarray,
     y: np.ndarray,
@@ -268,11 +249,18 @@ def _certify_residual(
     with_universal: bool,
     bound: float | None = None,
 ) -> Certificate:
+    r"""Certificate of a candidate with predictions ``yhat`` and value ``objective``.
+
+    The residual :math:`r = y - \hat y` is scaled into the dual feasible set by
+    :func:`residual_lower_bound`; ``bound`` is a rigorous bound of its dual
+    constraint already known to the caller (a solver's), else
+    :func:`dual_constraint_bound` computes it.  The universal bound
+    (paper.md R2) is added when ``with_universal``.
+    """
     r = y - yhat
     if bound is None:
         bound = dual_constraint_bound(U, D, r)
-    scale = 1.0 if bound <= beta else beta / bound
-    lower = dual_objective(y, scale * r)
+    lower, scale = residual_lower_bound(y, r, beta, bound)
     gap = objective - lower
     univ = universal_lower_bound(y, beta) if with_universal else math.nan
     if bound_kind == "global":
@@ -299,6 +287,7 @@ def certify_predictions(
     *,
     complete: bool = False,
     with_universal: bool = True,
+    constraint_bound: float | None = None,
 ) -> Certificate:
     """Certify a candidate of ``problem`` from its predictions and objective.
 
@@ -315,6 +304,11 @@ def certify_predictions(
     with_universal : bool, optional
         Also compute the universal bound (paper.md R2); when False the field
         is NaN (the solvers skip it: it says nothing about their gap).
+    constraint_bound : float, optional
+        A rigorous bound of the dual constraint at ``y - yhat`` already
+        computed (``ConvexSolution.certificate.constraint_bound`` of the
+        solver that returned the candidate): the cone norms are then not
+        solved again.
 
     Returns
     -------
@@ -336,8 +330,16 @@ def certify_predictions(
         value = math.nan
     if isinstance(primal_objective, (bool, str)) or not math.isfinite(value):
         raise InputError(f"`primal_objective` must be finite; got {primal_objective!r}")
+    if constraint_bound is not None and not (
+        isinstance(constraint_bound, (int, float))
+        and math.isfinite(constraint_bound)
+        and constraint_bound >= 0
+    ):
+        raise InputError(
+            f"`constraint_bound` must be a finite number >= 0; got {constraint_bound!r}"
+        )
     kind: BoundKind = "global" if complete else "patterns"
-    return _certify_residual(
+    return certify_residual(
         problem.U_prime,
         problem.D,
         problem.y,
@@ -346,6 +348,7 @@ def certify_predictions(
         value,
         kind,
         with_universal=with_universal,
+        bound=constraint_bound,
     )
 
 
@@ -429,4 +432,4 @@ def certify_network(
         )
     obj = float(objective(net, X, y, beta))
     yhat = np.asarray(forward(net, X), dtype=np.float64).reshape(-1)
-    return _certify_residual(U, Dm, y, beta_a, yhat, obj, kind, with_universal=True)
+    return certify_residual(U, Dm, y, beta_a, yhat, obj, kind, with_universal=True)

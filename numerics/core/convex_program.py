@@ -138,6 +138,13 @@ class ConvexSolution(SolveResult):
     dropped_patterns : ndarray of int
         Indices of patterns whose cone has (numerically) empty interior and
         was left out of the solve; their blocks are zero.
+    certificate : Certificate or None
+        The :class:`bnconvex.numerics.core.certificate.Certificate` behind
+        ``lower_bound`` (its ``constraint_bound`` is the rigorous dual
+        constraint bound at the returned point's residual): a caller that needs
+        the certificate with another bound kind or the universal bound passes
+        it to ``certify_predictions(..., constraint_bound=...)`` instead of
+        solving the cone norms again.  None from solvers that do not set it.
     """
 
     S_plus: np.ndarray
@@ -145,6 +152,7 @@ class ConvexSolution(SolveResult):
     dropped_patterns: np.ndarray = dataclasses.field(
         default_factory=lambda: np.zeros(0, dtype=np.intp)
     )
+    certificate: Any = None
 
 
 def check_problem(problem: Any) -> ConvexProblem:

@@ -38,7 +38,7 @@ from bnconvex.numerics._validation import (
 )
 from bnconvex.numerics.baselines.nonconvex import _initial_network, _pack, _unpack
 from bnconvex.numerics.core.blocks import scatter_blocks
-from bnconvex.numerics.core.certificate import dual_constraint_bound
+from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_scale
 from bnconvex.numerics.core.convex_program import (
     ConvexProblem,
     ConvexSolution,
@@ -380,8 +380,8 @@ def loss_dual_bound(
     check_problem(problem)
     loss = get_loss(loss)
     lam = check_labels(lam, problem.n, "lam")
-    b = dual_constraint_bound(problem.U_prime, problem.D, lam)
-    c = 1.0 if b <= problem.beta else problem.beta / b
+    bound = dual_constraint_bound(problem.U_prime, problem.D, lam)
+    c = float(dual_scale(bound, problem.beta))
     return -loss.conjugate(c * lam, problem.y), c
 
 

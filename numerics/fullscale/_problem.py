@@ -7,6 +7,7 @@ from types import ModuleType
 
 import numpy as np
 from bnconvex.numerics._array_api import Array
+from bnconvex.numerics.core.certificate import dual_scale
 from bnconvex.numerics.fullscale._ops import ChunkedOperator, block_norms
 
 __all__ = ["Problem", "certificate", "loss_lipschitz", "objective", "spectral_norm_sq"]
@@ -86,9 +87,7 @@ def certificate(pb: Problem, S: Array, R: Array, lam: Array | None) -> float:
     _, H = pb.op.gradient(S, pb.Y, lam, 0.0)  # = -h (rho = 0 keeps mu = lam)
     norms = block_norms(H, xp, pb.group)  # (2, K, P) or (2, 1, P)
     B = xp.max(xp.max(norms, axis=2), axis=0)  # (K,) or (1,)
-    scale = xp.where(
-        B > pb.beta, pb.beta / xp.where(B > 0, B, xp.ones_like(B)), xp.ones_like(B)
-    )
+    scale = dual_scale(B, pb.beta, xp)
     if pb.group == "pattern":
         scale = xp.min(scale) * xp.ones((pb.Y.shape[1],), dtype=R.dtype)
     V = -R * xp.reshape(scale, (1, -1))

@@ -43,18 +43,10 @@ different layouts and measured budgets (``benchmarks/bench_peers.py``).
 from __future__ import annotations
 
 import numpy as np
+from bnconvex.numerics.core.cone_norms import null_basis
 from scipy.optimize import nnls
 
 __all__ = ["polish_blocks", "project_blocks"]
-
-
-def _null_basis(N: np.ndarray, m: int) -> np.ndarray:
-    """Orthonormal basis (``m x q``) of the null space of ``N`` (rows = constraints)."""
-    if N.shape[0] == 0:
-        return np.eye(m)
-    _, sv, Vt = np.linalg.svd(N, full_matrices=True)
-    rank = int(np.sum(sv > 1e-10 * max(sv[0], 1e-300)))
-    return Vt[rank:].T
 
 
 def _newton(
@@ -154,7 +146,7 @@ def polish_blocks(
         A = E[:, i, None] * F
         c = A @ S[:, sg, i]
         rows = c <= delta * float(np.max(np.abs(c)))
-        Q = _null_basis(A[rows], m)
+        Q = null_basis(A[rows], m)
         if Q.shape[1] == 0:
             continue
         sign = 1.0 if sg == 0 else -1.0

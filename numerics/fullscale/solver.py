@@ -34,7 +34,10 @@ from bnconvex.numerics._array_api import (
 )
 from bnconvex.numerics._validation import check_beta, check_positive_int
 from bnconvex.numerics.core.blocks import from_fullscale, to_fullscale
-from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_objective
+from bnconvex.numerics.core.certificate import (
+    dual_constraint_bound,
+    residual_lower_bound,
+)
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale._ops import ChunkedOperator, chunk_sizes
 from bnconvex.numerics.fullscale._problem import (
@@ -742,9 +745,8 @@ def exact_certificate(
     total = 0.0
     for k in range(Y.shape[1]):
         r = -R[:, k]
-        B = dual_constraint_bound(F, D, r)
-        v = r * min(1.0, pb.beta / B) if B > 0 else r
-        total += dual_objective(Y[:, k], v)
+        bound = dual_constraint_bound(F, D, r)
+        total += residual_lower_bound(Y[:, k], r, pb.beta, bound)[0]
     return total
 
 

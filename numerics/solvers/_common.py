@@ -81,4 +81,5 @@ def finish(
         solver=solver,
         dropped_patterns=np.zeros(0, np.intp) if dropped is None else dropped,
         history=[] if history is None else history,
+        certificate=cert,
     )

@@ -73,20 +73,39 @@ STEP_FRACTION = 0.99
 BACKTRACKS = 8
 
 
+#: Rows per chunk when :math:`J^TJ` is accumulated (temporaries ``chunk x km``).
+Q_ROW_CHUNK = 2048
+#: The outer products of the rows of ``V`` are stored up to this many entries.
+UU_MAX_ENTRIES = 1 << 25
+
+
+def _outer_rows(V: np.ndarray) -> np.ndarray:
+    """Row ``j`` is the flattened outer product of row ``j`` of ``V`` with itself."""
+    n, m = V.shape
+    return (V[:, :, None] * V[:, None, :]).reshape(n, m * m)
+
+
 @dataclasses.dataclass(frozen=True)
 class Restricted:
     r"""Data of the restricted program (normalised so that ``||y|| = 1``).
 
+    Memory :math:`O(nk + nm)`: the ``n x km`` matrix
+    :math:`J = [\sigma_b D_b U]_b` is never stored for the products
+    (:meth:`jx`, :meth:`jt` use ``U`` and the masks), only built (as
+    :attr:`Jt`) by the Woodbury factorisation, which runs when
+    :math:`n < km`, where it is smaller than the ``km x km`` matrix :attr:`Q`.
+
     Attributes
     ----------
     U : ndarray (n, m)
-    E : ndarray (k, n)
-        Row ``b`` is ``2 D_b - 1`` of block ``b``'s pattern.
-    Jt : ndarray (k, m, n)
-        ``Jt[b] = (sigma_b D_b U)^T``, block-major (contiguous per block);
-        :attr:`J` is the ``(n, k*m)`` view of its transpose.
-    UU : ndarray (n, m*m)
-        Flattened outer products of the rows of ``V``.
+    E : ndarray (k, r)
+        Row ``b`` is ``2 D_b - 1`` of block ``b``'s pattern on its cone rows
+        (all ``n`` rows when ``rows`` is None).
+    rows : ndarray (k, r) of int or None
+        The rows of :math:`U'` whose cone constraints block ``b`` carries (a
+        row working set; repeated entries pad short lists); None: all rows.
+    M : ndarray (k, n)
+        Row ``b`` is ``sigma_b D_b``: :math:`J x = \sum_b M_b \odot (U x_b)`.
     V : ndarray (n, m)
         ``U`` with unit rows: the cone rows :math:`E_b \odot (Vx_b) \ge 0`
         define the same cone as with ``U`` and are better scaled (the
@@ -97,21 +116,55 @@ class Restricted:
 
     U: np.ndarray
     E: np.ndarray
-    Jt: np.ndarray
-    UU: np.ndarray
+    M: np.ndarray
     y: np.ndarray
     beta: float
     V: np.ndarray
+    rows: np.ndarray | None = None
 
     @functools.cached_property
-    def J(self) -> np.ndarray:
-        """``J = [sigma_b D_b U]_b``, shape (n, k*m) (a transposed view)."""
-        return self.Jt.reshape(-1, self.Jt.shape[2]).T
+    def Vr(self) -> np.ndarray | None:
+        """Unit rows of the cone constraints per block (k, r, m); None for all rows."""
+        return None if self.rows is None else self.V[self.rows]
+
+    def lin(self, X: np.ndarray) -> np.ndarray:
+        r"""Cone-row values :math:`E_b \odot (V_b x_b)`, shape (k, r)."""
+        if self.Vr is None:
+            return self.E * (X @ self.V.T)
+        return self.E * np.einsum("brm,bm->br", self.Vr, X)
+
+    def lin_t(self, z: np.ndarray) -> np.ndarray:
+        r"""Adjoint of :meth:`lin`: :math:`V_b^T (E_b \odot z_b)`, shape (k, m)."""
+        if self.Vr is None:
+            return (self.E * z) @ self.V
+        return np.einsum("br,brm->bm", self.E * z, self.Vr)
+
+    def jx(self, X: np.ndarray) -> np.ndarray:
+        r""":math:`J\,\mathrm{vec}(X) = \sum_b M_b \odot (U x_b)`, shape (n,)."""
+        return np.einsum("bn,bn->n", self.M, X @ self.U.T)
+
+    def jt(self, e: np.ndarray) -> np.ndarray:
+        r""":math:`J^Te` as blocks (k, m): :math:`(M_b \odot e)^T U`."""
+        return (self.M * e) @ self.U
+
+    @functools.cached_property
+    def Jt(self) -> np.ndarray:
+        """``Jt[b] = (sigma_b D_b U)^T``, (k, m, n) block-major (Woodbury only)."""
+        return np.multiply(self.U.T[None, :, :], self.M[:, None, :], order="C")
 
     @functools.cached_property
     def Q(self) -> np.ndarray:
-        """``J^T J``, formed on first use (the dense factorisation only)."""
-        return self.J.T @ self.J
+        """``J^T J`` (km x km), accumulated over row chunks of ``J`` on first use."""
+        k, m, n = self.k, self.m, self.U.shape[0]
+        Q = np.zeros((k * m, k * m), order="F")
+        for lo in range(0, n, Q_ROW_CHUNK):
+            rows = slice(lo, lo + Q_ROW_CHUNK)
+            Jc = (self.M[:, rows].T[:, :, None] * self.U[rows, None, :]).reshape(
+                -1, k * m
+            )
+            # upper triangle of Q += Jc^T Jc (SYRK: half the flops of a GEMM)
+            Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
+        return np.triu(Q) + np.triu(Q, 1).T
 
     @property
     def k(self) -> int:
@@ -123,17 +176,49 @@ class Restricted:
         """Block dimension."""
         return self.U.shape[1]
 
+    @functools.cached_property
+    def UU(self) -> np.ndarray | None:
+        """Flattened outer products of the rows of ``V`` (n, m*m), if small enough."""
+        n, m = self.V.shape
+        if n * m * m > UU_MAX_ENTRIES:
+            return None
+        return _outer_rows(self.V)
+
+    def cone_hessian(self, dl: np.ndarray) -> np.ndarray:
+        r""":math:`V^T\mathrm{diag}(d_b)V` per block, shape (k, m, m).
+
+        One GEMM with :attr:`UU` when it is stored, else the same GEMM over
+        row chunks of it built on the fly (memory ``Q_ROW_CHUNK m^2``).
+        """
+        n, m = self.V.shape
+        if self.Vr is not None:
+            return np.einsum("br,brm,brn->bmn", dl, self.Vr, self.Vr, optimize=True)
+        if self.UU is not None:
+            return (dl @ self.UU).reshape(-1, m, m)
+        H = np.zeros((dl.shape[0], m * m))
+        for lo in range(0, n, Q_ROW_CHUNK):
+            rows = slice(lo, lo + Q_ROW_CHUNK)
+            H += dl[:, rows] @ _outer_rows(self.V[rows])
+        return H.reshape(-1, m, m)
+
 
 def restricted(
-    U: np.ndarray, E: np.ndarray, sigma: np.ndarray, y: np.ndarray, beta: float
+    U: np.ndarray,
+    E: np.ndarray,
+    sigma: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    rows: np.ndarray | None = None,
 ) -> Restricted:
-    """Build :class:`Restricted` from block signs ``E`` (k, n) and ``sigma`` (k,)."""
-    n, m = U.shape
-    mask = (E > 0).astype(U.dtype) * sigma[:, None]  # (k, n)
-    Jt = np.multiply(U.T[None, :, :], mask[:, None, :], order="C")
+    """Build :class:`Restricted` from block signs ``E`` (k, n) and ``sigma`` (k,).
+
+    With ``rows`` (k, r), block ``b`` keeps the cone constraints of those rows
+    only (the prediction still uses every row of its pattern).
+    """
+    M = (E > 0).astype(U.dtype) * sigma[:, None]  # (k, n)
     V = U / np.linalg.norm(U, axis=1, keepdims=True)
-    UU = (V[:, :, None] * V[:, None, :]).reshape(n, m * m)
-    return Restricted(U=U, E=E, Jt=Jt, UU=UU, y=y, beta=float(beta), V=V)
+    Er = E if rows is None else np.take_along_axis(E, rows, axis=1)
+    return Restricted(U=U, E=Er, M=M, y=y, beta=float(beta), V=V, rows=rows)
 
 
 # ---------------------------------------------------------------- cone algebra
@@ -248,12 +333,12 @@ class _Iterate:
 
 def _G(R: Restricted, X: np.ndarray, t: np.ndarray):
     """``G (x, t)``: linear rows ``-E (U x)`` and cone rows ``-(t, x)``."""
-    return -R.E * (X @ R.V.T), -np.concatenate([t[:, None], X], axis=1)
+    return -R.lin(X), -np.concatenate([t[:, None], X], axis=1)
 
 
 def _GT(R: Restricted, zl: np.ndarray, zq: np.ndarray):
     """``G^T z`` as ``(x part (k, m), t part (k,))``."""
-    return -(R.E * zl) @ R.V - zq[:, 1:], -zq[:, 0]
+    return -R.lin_t(zl) - zq[:, 1:], -zq[:, 0]
 
 
 class _NormalSystem:
@@ -268,10 +353,10 @@ class _NormalSystem:
     """
 
     def __init__(self, R: Restricted, dl: np.ndarray, cone_blocks) -> None:
-        k, m, n = R.k, R.m, R.J.shape[0]
+        k, m, n = R.k, R.m, R.U.shape[0]
         self.R, self.k, self.m = R, k, m
         self.h, self.htt, schur = cone_blocks
-        self.H = (dl @ R.UU).reshape(k, m, m) + schur
+        self.H = R.cone_hessian(dl) + schur
         self.woodbury = n * n * k * m + n**3 / 3 < (k * m) ** 3 / 3
         if self.woodbury:
             self._factor_woodbury()
@@ -293,7 +378,7 @@ class _NormalSystem:
         )
 
     def _factor_woodbury(self) -> None:
-        k, m, n = self.k, self.m, self.R.J.shape[0]
+        k, m, n = self.k, self.m, self.R.U.shape[0]
         d = 1.0 / np.sqrt(np.einsum("bii->bi", self.H))
         Hs = self.H * d[:, :, None] * d[:, None, :] + 1e-14 * np.eye(m)
         Cinv = np.linalg.inv(np.linalg.cholesky(Hs))  # (k, m, m), lower
@@ -310,15 +395,14 @@ class _NormalSystem:
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
         """``(B + J^TJ) x`` for ``x`` (k, m)."""
-        J = self.R.J
-        Jx = J.T @ (J @ x.ravel())
-        return (self.H @ x[:, :, None])[:, :, 0] + Jx.reshape(x.shape)
+        R = self.R
+        return (self.H @ x[:, :, None])[:, :, 0] + R.jt(R.jx(x))
 
     def _solve_woodbury(self, b: np.ndarray) -> np.ndarray:
-        J = self.R.J
+        R = self.R
         h = (self.Binv @ b[:, :, None])[:, :, 0]
-        u = scipy.linalg.cho_solve(self.cho, J @ h.ravel(), check_finite=False)
-        back = (J.T @ u).reshape(b.shape)
+        u = scipy.linalg.cho_solve(self.cho, R.jx(h), check_finite=False)
+        back = R.jt(u)
         return h - (self.Binv @ back[:, :, None])[:, :, 0]
 
     def _solve_x(self, b: np.ndarray) -> np.ndarray:
@@ -339,10 +423,10 @@ class _NormalSystem:
 
 def _initial(R: Restricted) -> _Iterate:
     """CVXOPT's start: least-squares point with unit scaling, shifted into the cones."""
-    k, m, n = R.k, R.m, R.U.shape[0]
+    k, m = R.k, R.m
     cone = (np.zeros((k, m)), np.ones(k), np.broadcast_to(np.eye(m), (k, m, m)))
-    ns = _NormalSystem(R, np.ones((k, n)), cone)
-    bx = (R.J.T @ R.y).reshape(k, m)
+    ns = _NormalSystem(R, np.ones(R.E.shape), cone)
+    bx = R.jt(R.y)
     X, t = ns.solve(bx, -R.beta * np.ones(k))
     gl, gq = _G(R, X, t)
     sl, sq = -gl, -gq
@@ -377,14 +461,14 @@ class PDResult:
 
 
 def _objective(R: Restricted, X: np.ndarray, t: np.ndarray) -> float:
-    e = R.J @ X.ravel() - R.y
+    e = R.jx(X) - R.y
     return float(0.5 * e @ e + R.beta * t.sum())
 
 
 def _residuals(R: Restricted, it: _Iterate):
     gx, gt = _GT(R, it.zl, it.zq)
-    e = R.J @ it.X.ravel() - R.y
-    rx = (R.J.T @ e).reshape(R.k, R.m) + gx
+    e = R.jx(it.X) - R.y
+    rx = R.jt(e) + gx
     rt = R.beta + gt
     gl, gq = _G(R, it.X, it.t)
     return rx, rt, it.sl + gl, it.sq + gq
@@ -413,7 +497,7 @@ def _kkt_residual(R, sc, res, ul, uq, d):
     """
     dX, dt, dsl, dzl, dsq, dzq = d
     gx, gt = _GT(R, dzl, dzq)
-    Qdx = (R.J.T @ (R.J @ dX.ravel())).reshape(dX.shape)
+    Qdx = R.jt(R.jx(dX))
     gl, gq = _G(R, dX, dt)
     return (
         (res[0] + Qdx + gx, res[1] + gt, res[2] + gl + dsl, res[3] + gq + dsq),
@@ -469,7 +553,7 @@ def warm_start(
     Every slack and multiplier is moved ``shift`` into the interior of its
     cone, so the start is close to the central path at ``mu ~ shift^2``.
     """
-    sl = R.E * (X @ R.V.T)
+    sl = R.lin(X)
     sq = np.concatenate([t[:, None], X], axis=1)
     (sl, sq), (zl, zq) = _push(sl, sq, shift), _push(zl, zq, shift)
     return _Iterate(X.copy(), t.copy(), sl, zl, sq, zq)
@@ -517,8 +601,7 @@ def solve_restricted(
     or when the step collapses (``"stalled"``).
     """
     it = _initial(R) if start is None else start
-    n = R.U.shape[0]
-    nu = R.k * (n + 1)
+    nu = R.k * (R.E.shape[1] + 1)
     reason, k_it = "max_iter", 0
     merits: list[float] = []
     while k_it < max_iter:

@@ -29,17 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from bnconvex.numerics.core.certificate import _cone_multipliers
+from bnconvex.numerics.core.certificate import both_signs
+from bnconvex.numerics.core.cone_norms import cone_norms, null_basis
 from bnconvex.numerics.solvers._blocks import SIGNS, Blocks
-
-
-def _null_basis(rows: np.ndarray, m: int) -> np.ndarray:
-    r"""Orthonormal basis (m, k) of :math:`\{x : \text{rows}\, x = 0\}`."""
-    if rows.shape[0] == 0:
-        return np.eye(m)
-    _, sv, Vt = np.linalg.svd(rows)
-    rank = int(np.sum(sv > 1e-10 * sv[0]))
-    return Vt[rank:].T
 
 
 def _clusters(X: np.ndarray, theta: float) -> list[tuple[int, int, np.ndarray]]:
@@ -71,7 +63,7 @@ def _faces(blk: Blocks, X: np.ndarray, theta: float):
     faces = []
     for s, p, total in _clusters(X, theta):
         on_plane = np.abs(blk.U @ total) < theta * np.linalg.norm(total)
-        N = _null_basis(blk.U[on_plane], blk.m)
+        N = null_basis(blk.U[on_plane], blk.m)
         if N.shape[1] > 0:
             faces.append((s, p, N, total))
     return faces
@@ -183,7 +175,7 @@ def _tighten(blk: Blocks, faces: list) -> tuple[list, bool]:
                 | bad
                 | (np.abs(G @ N).sum(1) < 1e-12)
             )
-            N = _null_basis(G[on], blk.m)
+            N = null_basis(G[on], blk.m)
             x = N @ (N.T @ x)
             changed = True
         if N.shape[1] > 0:
@@ -214,20 +206,20 @@ def _violators(blk: Blocks, Xp: np.ndarray, faces: list, limit: int = 2) -> list
     have: dict[tuple[int, int], list[np.ndarray]] = {}
     for s, p, N, _ in faces:
         have.setdefault((int(s), int(p)), []).append(N @ N.T)
+    cand = np.flatnonzero(np.linalg.norm(C, axis=1) > blk.beta)
+    pats = both_signs(cand.size)  # positions in ``cand``, sign + then -
+    signed = np.concatenate([C[cand], -C[cand]])
+    out = cone_norms(blk.U, blk.D > 0, cand[pats], signed, level=blk.beta)
     found = []
-    for p in np.flatnonzero(np.linalg.norm(C, axis=1) > blk.beta):
-        G = blk.sign[:, p, None] * blk.U
-        for s in (0, 1):
-            c = SIGNS[s] * C[p]
-            lam = _cone_multipliers(G, c)
-            d = c + G.T @ lam
-            excess = float(np.linalg.norm(d)) - blk.beta
-            if excess > 1e-10 * blk.beta:
-                found.append((excess, s, p, d, lam > 0))
+    for b in np.flatnonzero(out.bound - blk.beta > 1e-10 * blk.beta):
+        s, p = divmod(int(b), cand.size)
+        active = out.rows[b, : out.k[b]]
+        d = signed[b] + out.g[b]
+        found.append((out.bound[b] - blk.beta, s, int(cand[p]), d, active))
     found.sort(key=lambda item: -item[0])
     new = []
     for excess, s, p, d, active in found[:limit]:
-        N = _null_basis((blk.sign[:, p, None] * blk.U)[active], blk.m)
+        N = null_basis(blk.U[active], blk.m)  # row signs do not change the null space
         u = N @ (N.T @ d)
         if N.shape[1] == 0 or not np.any(u) or _has_face(have, s, p, N):
             continue

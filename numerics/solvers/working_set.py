@@ -40,6 +40,17 @@ quantity for the certificate).  The solver
    zeros, one block per neuron, so at most ``n + 1`` neurons); otherwise the
    point with the smaller certified gap.
 
+*Row sets.*  A block of the restricted program carries only some of the
+``n`` cone rows :math:`(2D_i - I)U's \ge 0` (at the optimum at most ``m``
+are active): at first its cone-norm projection's active rows and the
+``ROW_START * m`` rows of smallest slack along that projection; after each
+interior-point solve, if the point violates a row left out, every block
+gains its rows of small slack and the program is solved again (warm).  A
+point satisfying every row solves the program with all rows, so the result
+is the same as with all rows, at :math:`O(km\,r)` instead of :math:`O(kmn)`
+per interior-point iteration for the cone rows (``r`` rows per block); the
+prediction still uses every row (:math:`O(nmk)` GEMMs).
+
 Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
 its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
 at any later residual, so few NNLS problems are solved again
@@ -62,10 +73,15 @@ import time
 import numpy as np
 from bnconvex.numerics.core.certificate import (
     Certificate,
-    _certify_residual,
-    _cone_multipliers,
-    _cover_rounding,
-    _pattern_vectors,
+    certify_residual,
+    cover_rounding,
+    pattern_vectors,
+)
+from bnconvex.numerics.core.cone_norms import (
+    ConeNorms,
+    cone_norms,
+    max_cone_norm,
+    null_basis,
 )
 from bnconvex.numerics.core.convex_program import (
     ConvexProblem,
@@ -83,12 +99,12 @@ from bnconvex.numerics.solvers._pdip import (
     solve_restricted,
     warm_start,
 )
-from bnconvex.numerics.solvers._polish import _null_basis, polish, polish_faces
+from bnconvex.numerics.solvers._polish import polish, polish_faces
 
 name = "working-set"
 
 #: Blocks of the first working set (fewer when fewer violate at zero).
-INITIAL_BLOCKS = 48
+INITIAL_BLOCKS = 12
 #: Smallest number of violating blocks added per round.
 MIN_ADD = 16
 #: Distance into the cone interior of a warm start (normalised units, ||y|| = 1).
@@ -107,6 +123,17 @@ DROP_MARGIN = 1e-3
 POLISH_ALWAYS_N = 100
 #: A block violates when its cone norm exceeds beta by this relative margin.
 VIOLATION_MARGIN = 1e-9
+#: A new block starts with its projection's active rows and the ROW_START * m
+#: rows of smallest slack along the projection (module Notes, row sets).
+ROW_START = 8
+#: Rows of normalised slack below ROW_MARGIN * ||x_b|| join a block's rows ...
+ROW_MARGIN = 5e-2
+#: ... at most ROW_ADD * m per block and check, when some row is violated.
+ROW_ADD = 4
+#: Row checks (re-solves) per interior-point solve of a working set, at most.
+ROW_CHECKS = 30
+#: Relative tolerance at which the row sets are settled before the final solve.
+ROW_TOL = 1e-4
 
 
 def is_installed() -> bool:
@@ -122,78 +149,122 @@ class BlockScores:
     = \min_{\lambda \ge 0} \|\sigma c_i + G_i^T\lambda\|`,
     :math:`c_i = U'^TD_ir`, :math:`G_i = (2D_i - I)U'`.  Any
     :math:`\lambda \ge 0` gives an upper bound, so each block keeps the vector
-    :math:`g = G_i^T\lambda` of its last NNLS solve
-    (:func:`~bnconvex.numerics.core.certificate._cone_multipliers`), and its bound at a
-    new residual is :math:`\|\sigma c_i + g\|`: one ``n x P`` GEMM for all
-    blocks; NNLS is solved again only where that bound decides something.
+    :math:`g = G_i^T\lambda` of its last solve
+    (:func:`~bnconvex.numerics.core.cone_norms.cone_norms`) and its passive rows;
+    its bound at a new residual is :math:`\|\sigma c_i + g\|`: one ``n x P``
+    GEMM for all blocks.  Cone norms are solved again, batched and warm-started
+    from the kept passive rows, only where that bound decides something.
     """
 
     def __init__(self, U: np.ndarray, D: np.ndarray) -> None:
         self.U, self.D = U, D
-        self.sign = np.where(D, 1.0, -1.0)
+        self.Df = D.astype(U.dtype)  # for the GEMM of :meth:`update`
         P, m = D.shape[1], U.shape[1]
         self.ub = np.full((2, P), np.inf)
         self.g = np.zeros((2, P, m))
+        self.rows = np.zeros((2, P, m), np.intp)
+        self.k = np.zeros((2, P), np.intp)
         self.C = np.zeros((P, m))
 
     def update(self, r: np.ndarray) -> None:
-        """Move the bounds to the residual ``r`` (no NNLS)."""
-        self.C = _pattern_vectors(self.U, self.D, r)
-        signed = np.stack([self.C, -self.C])
-        self.ub = np.linalg.norm(signed + self.g, axis=-1)
+        """Move the bounds to the residual ``r`` (no cone norm solved)."""
+        self.C = pattern_vectors(self.U, self.Df, r)
+        self.ub = np.linalg.norm(self._signed() + self.g, axis=-1)
 
-    def tighten(self, blocks) -> None:
-        """Solve the NNLS of the flat ``blocks``; store their multipliers."""
-        for flat in blocks:
-            s, i = divmod(int(flat), self.D.shape[1])
-            G = self.sign[:, i, None] * self.U
-            c = (1.0 - 2.0 * s) * self.C[i]
-            self.g[s, i] = G.T @ _cone_multipliers(G, c)
-            self.ub[s, i] = float(np.linalg.norm(c + self.g[s, i]))
+    def _signed(self) -> np.ndarray:
+        return np.stack([self.C, -self.C])
+
+    def _store(self, flat: np.ndarray, out: ConeNorms) -> None:
+        """Keep the multipliers and passive rows of the blocks ``flat``."""
+        P = self.D.shape[1]
+        s, i = np.divmod(flat, P)
+        better = out.bound < self.ub[s, i]  # keep whichever bound is smaller
+        s, i = s[better], i[better]
+        self.g[s, i], self.ub[s, i] = out.g[better], out.bound[better]
+        self.rows[s, i], self.k[s, i] = out.rows[better], out.k[better]
+
+    def tighten(self, blocks, level: float = 0.0) -> None:
+        """Solve the cone norms of the flat ``blocks`` (each until below ``level``)."""
+        flat = np.asarray(blocks, dtype=np.intp)
+        if not flat.size:
+            return
+        s, i = np.divmod(flat, self.D.shape[1])
+        out = cone_norms(
+            self.U,
+            self.D,
+            i,
+            self._signed()[s, i],
+            level=level,
+            warm=(self.rows[s, i], self.k[s, i]),
+        )
+        self._store(flat, out)
 
     def violators(self, threshold: float, skip: np.ndarray, cap: int) -> np.ndarray:
         """Return up to ``cap`` blocks outside ``skip`` above ``threshold``.
 
-        Flat indices.  Candidates are tightened in decreasing order of their bound until
-        ``cap`` violators are confirmed; an empty result means that no block
-        outside ``skip`` violates.
+        Flat indices, largest bound first.  Candidates are tightened (each until
+        its bound falls to ``threshold`` or its cone norm is exact) in chunks
+        of ``2 cap`` in decreasing order of their bound, until ``cap``
+        violators are confirmed; an empty result means that no block outside
+        ``skip`` violates.
         """
-        flat = self.ub.ravel()
-        order = np.flatnonzero((flat > threshold) & ~skip.ravel())
-        found: list[int] = []
-        for j in order[np.argsort(-flat[order], kind="stable")]:
-            self.tighten([j])
-            if flat[j] > threshold:
-                found.append(int(j))
-                if len(found) == cap:
-                    break
-        return np.array(found, dtype=np.intp)
+        ub = self.ub.ravel()
+        flat = np.flatnonzero((ub > threshold) & ~skip.ravel())
+        flat = flat[np.argsort(-ub[flat], kind="stable")]
+        found = np.zeros(0, np.intp)
+        for start in range(0, flat.size, 2 * cap):
+            chunk = flat[start : start + 2 * cap]
+            self.tighten(chunk, threshold)
+            found = np.concatenate([found, chunk[self.ub.ravel()[chunk] > threshold]])
+            if found.size >= cap:
+                break
+        ub = self.ub.ravel()
+        return found[np.argsort(-ub[found], kind="stable")][:cap]
 
     def max_bound(self) -> float:
         """Return a rigorous upper bound of the largest cone norm (certificate)."""
-        flat = self.ub.ravel()
-        best = 0.0
-        for j in np.argsort(-flat):
-            if flat[j] <= best:
-                break
-            self.tighten([j])
-            best = max(best, float(flat[j]))
-        return _cover_rounding(best, *self.U.shape)
+        P = self.D.shape[1]
+        s, i = np.divmod(np.arange(2 * P), P)
+        best, visited = max_cone_norm(
+            self.U,
+            self.D,
+            i,
+            self._signed()[s, i],
+            ub=self.ub.ravel(),
+            warm=(self.rows.reshape(2 * P, -1), self.k.ravel()),
+        )
+        for flat, out in visited:
+            self._store(flat, out)
+        # every ub is a valid bound (visited blocks keep the smaller of two),
+        # and the skipped ones are at most ``best``
+        return cover_rounding(min(best, float(self.ub.max())), *self.U.shape)
 
 
 def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
-    """Start for blocks ``W`` from the previous round's ``(W_prev, state)``."""
-    prev_W, st = prev
-    k, m, n = R.k, R.m, R.U.shape[0]
+    """Start for blocks ``W`` from a previous ``(W_prev, rows_prev, state)``.
+
+    Blocks and cone rows new to ``R`` start with zero multipliers (moved
+    into the interior by :func:`warm_start`); the others keep theirs.
+    """
+    prev_W, prev_rows, st = prev
+    k, m = R.k, R.m
     X, t = np.zeros((k, m)), np.zeros(k)
-    zl, zq = np.zeros((k, n)), np.zeros((k, m + 1))
+    zl, zq = np.zeros(R.E.shape), np.zeros((k, m + 1))
     zq[:, 0] = beta  # a new block's dual cone vector (beta, 0) is interior
     pos = np.searchsorted(W, prev_W)
-    X[pos], t[pos], zl[pos], zq[pos] = st.X, st.t, st.zl, st.zq
+    X[pos], t[pos], zq[pos] = st.X, st.t, st.zq
+    zl[pos] = _map_rows(R.rows[pos], prev_rows, st.zl)
     return warm_start(R, X, t, zl, zq, WARM_SHIFT)
 
 
-def _pd_faces(blk, W: np.ndarray, state: _Iterate) -> list:
+def _map_rows(new: np.ndarray, old: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per block, ``values`` of the ``old`` rows at the places of ``new`` (else 0)."""
+    match = new[:, :, None] == old[:, None, :]
+    at = np.take_along_axis(values, match.argmax(axis=2), axis=1)
+    return np.where(match.any(axis=2), at, 0.0)
+
+
+def _pd_faces(blk, W: np.ndarray, rows: np.ndarray, state: _Iterate) -> list:
     """Faces of the primal-dual iterate ``state`` of the blocks ``W`` (flat indices).
 
     The support is the blocks above ``ZERO_BLOCK`` of the largest norm; the
@@ -202,13 +273,14 @@ def _pd_faces(blk, W: np.ndarray, state: _Iterate) -> list:
     active slacks and the inactive multipliers both go to zero).  Every block
     keeps its own face; blocks of different patterns that meet on a common
     face stay separate (the face Hessian's ridge covers the flat direction).
+    ``rows`` (k, r) are the cone rows of each block in ``state``.
     """
     norms = np.linalg.norm(state.X, axis=1)
     faces = []
     for j in np.flatnonzero(norms > ZERO_BLOCK * norms.max(initial=0.0)):
         s, p = divmod(int(W[j]), blk.P)
-        active = state.sl[j] < state.zl[j]
-        N = _null_basis((blk.sign[:, p, None] * blk.U)[active], blk.m)
+        active = rows[j][state.sl[j] < state.zl[j]]
+        N = null_basis((blk.sign[:, p, None] * blk.U)[active], blk.m)
         if N.shape[1] > 0:
             faces.append((s, p, N, N @ (N.T @ state.X[j])))
     return faces
@@ -227,16 +299,113 @@ class _Rounds:
         self.dropped = np.zeros_like(self.inside)
         self.scores = BlockScores(problem.U_prime, problem.D)
         self.X = np.zeros((2, problem.P, problem.m))
+        self.V = problem.U_prime / np.linalg.norm(problem.U_prime, axis=1)[:, None]
+        self.rows: dict[int, np.ndarray] = {}
+        self.gram: tuple[np.ndarray, np.ndarray] | None = None
         self.prev = None
         self.iterations = 0
         self.history: list[dict[str, float]] = []
 
     def restricted(self, W: np.ndarray) -> Restricted:
-        """Return the program restricted to the sorted flat block indices ``W``."""
+        """Return the program restricted to the sorted flat block indices ``W``.
+
+        Block ``b`` carries the cone rows ``self.rows[b]`` (padded by repeating
+        its first row, a harmless duplicate constraint).
+        """
         s_idx, p_idx = np.divmod(W, self.problem.P)
         E = np.where(self.problem.D[:, p_idx], 1.0, -1.0).T
         sigma = np.where(s_idx == 0, 1.0, -1.0)
-        return restricted(self.problem.U_prime, E, sigma, self.y, self.beta)
+        lists = [self.rows[int(b)] for b in W]
+        rows = np.empty((W.size, max(map(len, lists))), np.intp)
+        for j, own in enumerate(lists):
+            rows[j] = own[0]
+            rows[j, : own.size] = own
+        R = restricted(self.problem.U_prime, E, sigma, self.y, self.beta, rows)
+        if self.gram is not None and np.array_equal(self.gram[0], W):
+            R.__dict__["Q"] = self.gram[1]  # J^T J depends on W only, not on rows
+        return R
+
+    def start_rows(self, add: np.ndarray) -> None:
+        r"""Set the cone rows of the new blocks ``add`` (module Notes, row sets).
+
+        At the current residual the block's cone-norm solve left
+        :math:`d = \sigma c_i + G_i^T\lambda` (the projection of
+        :math:`\sigma c_i` when exact) and its passive rows; the
+        ``ROW_START * m`` rows of smallest normalised slack along ``d`` join
+        them.
+        """
+        add = np.array([b for b in add if int(b) not in self.rows], dtype=np.intp)
+        if not add.size:
+            return
+        sc, P = self.scores, self.problem.P
+        s_idx, p_idx = np.divmod(add, P)
+        sigma = np.where(s_idx == 0, 1.0, -1.0)[:, None]
+        d = sigma * sc.C[p_idx] + sc.g[s_idx, p_idx]
+        slack = self.V @ d.T
+        slack *= np.where(self.problem.D[:, p_idx], 1.0, -1.0)
+        near = min(ROW_START * self.problem.m, slack.shape[0])
+        close = np.argpartition(slack, near - 1, axis=0)[:near].T
+        for j, b in enumerate(add):
+            passive = sc.rows[s_idx[j], p_idx[j], : sc.k[s_idx[j], p_idx[j]]]
+            self.rows[int(b)] = np.union1d(passive, close[j])
+
+    def grow_rows(self, W: np.ndarray, X: np.ndarray) -> bool:
+        """Add cone rows that the blocks ``X`` of ``W`` violate; whether any did.
+
+        Only when some row outside a block's set is violated (slack < 0) is the
+        program changed: then every block gains its rows of normalised slack
+        below ``ROW_MARGIN`` times its norm (at most ``ROW_ADD * m``, smallest
+        first).  A point that satisfies every row solves the program with all
+        rows, so no change means the rows are complete.
+        """
+        p_idx = W % self.problem.P
+        slack = self.V @ X.T
+        slack *= np.where(self.problem.D[:, p_idx], 1.0, -1.0)
+        norms = np.linalg.norm(X, axis=1)
+        for j, b in enumerate(W):
+            slack[self.rows[int(b)], j] = np.inf
+        if not np.any(slack < 0):
+            return False
+        if self.opts["verbose"]:
+            bad = int(np.sum(slack < 0))
+            print(f"[working-set] cone rows violated: {bad}", file=sys.stderr)
+        low = slack < ROW_MARGIN * norms
+        cap = ROW_ADD * self.problem.m
+        for j in np.flatnonzero(low.any(axis=0)):
+            cand = np.flatnonzero(low[:, j])
+            cand = cand[np.argsort(slack[cand, j])[:cap]]
+            self.rows[int(W[j])] = np.union1d(self.rows[int(W[j])], cand)
+        return True
+
+    def solve_rows(
+        self, W: np.ndarray, start, tol: float
+    ) -> tuple[Restricted, PDResult]:
+        """Solve on ``W`` from ``start`` (iterate or earlier triple), growing rows.
+
+        The rows are settled at the loose tolerance ``ROW_TOL`` (re-solved
+        warm after each :meth:`grow_rows` that changed the program, at most
+        ``ROW_CHECKS`` times), then the same program is solved to ``tol`` from
+        that iterate and checked once more.
+        """
+        for _ in range(ROW_CHECKS):
+            R = self.restricted(W)
+            if isinstance(start, tuple):
+                start = _warm(R, W, start, self.beta)
+            res = self.run(R, W, start, max(tol, ROW_TOL))
+            if "Q" in R.__dict__:
+                self.gram = (W, R.Q)
+            if res.reason in ("time", "max_iter"):
+                return R, res
+            if self.grow_rows(W, res.X):
+                start = (W, R.rows, res.state)
+                continue
+            if tol >= ROW_TOL:
+                return R, res
+            res = self.run(R, W, res.state, tol)
+            if res.reason in ("time", "max_iter") or not self.grow_rows(W, res.X):
+                return R, res
+            start = (W, R.rows, res.state)
+        return R, res
 
     def run(self, R: Restricted, W: np.ndarray, start, tol: float) -> PDResult:
         """Interior-point run on ``R``; sets the blocks and the scores."""
@@ -251,14 +420,14 @@ class _Rounds:
         self.X = np.zeros_like(self.X)
         s_idx, p_idx = np.divmod(W, self.problem.P)
         self.X[s_idx, p_idx] = res.X
-        self.scores.update(self.y - predict(self.problem, self.X[0], self.X[1]))
+        self.scores.update(self.y - R.jx(res.X))  # prediction of the W blocks only
         return res
 
     def violators(self, cap: int) -> np.ndarray:
         """Blocks to add (at most ``cap``); empty when none violates."""
         return self.scores.violators(self.threshold, self.inside, cap)
 
-    def drop_inactive(self, W: np.ndarray, state: _Iterate) -> None:
+    def drop_inactive(self, W: np.ndarray, rows: np.ndarray, state: _Iterate) -> None:
         """Remove the zero blocks with cone norm below ``beta (1 - DROP_MARGIN)``.
 
         Such blocks are strictly inactive; each block is dropped at most once,
@@ -273,25 +442,25 @@ class _Rounds:
         self.dropped.ravel()[W[drop]] = True
         keep = ~drop
         fields = dataclasses.fields(state)
-        self.prev = (W[keep], _Iterate(*(getattr(state, f.name)[keep] for f in fields)))
+        kept = _Iterate(*(getattr(state, f.name)[keep] for f in fields))
+        self.prev = (W[keep], rows[keep], kept)
 
     def round(self, add: np.ndarray) -> tuple[np.ndarray, PDResult]:
         """Add the blocks ``add``, solve, and return the next violators."""
         self.inside.ravel()[add] = True
+        self.start_rows(add)
         W = np.flatnonzero(self.inside)
-        R = self.restricted(W)
-        warm = None if self.prev is None else _warm(R, W, self.prev, self.beta)
         final = self.opts["final_tol"]
-        res = self.run(R, W, warm, max(final, ROUND_TOL))
+        R, res = self.solve_rows(W, self.prev, max(final, ROUND_TOL))
         cap = max(self.opts["min_add"], int(self.inside.sum()) // 2)
         nxt = self.violators(cap)
         if not nxt.size and final < ROUND_TOL and res.reason == "converged":
             # no violator at the round tolerance: finish this program accurately
-            res = self.run(R, W, res.state, final)
+            R, res = self.solve_rows(W, res.state, final)
             nxt = self.violators(cap)
-        self.prev = (W, res.state)
+        self.prev = (W, R.rows, res.state)
         if nxt.size:
-            self.drop_inactive(W, res.state)
+            self.drop_inactive(W, R.rows, res.state)
         self.record(res, nxt)
         return nxt, res
 
@@ -327,12 +496,12 @@ class _Rounds:
         which found no violator, so ``prev`` is that round's whole working set
         and final iterate (:meth:`drop_inactive` narrows it only otherwise).
         """
-        W, state = self.prev
+        W, rows, state = self.prev
         P = self.problem.P
         best = None
         for make in (
             lambda: self._barrier_polish(np.unique(W % P), gap),
-            lambda: self._pd_polish(W, state),
+            lambda: self._pd_polish(W, rows, state),
         ):
             try:
                 with np.errstate(divide="raise", invalid="raise", over="raise"):
@@ -349,10 +518,12 @@ class _Rounds:
                 best = found
         return best
 
-    def _pd_polish(self, W: np.ndarray, state: _Iterate) -> np.ndarray | None:
+    def _pd_polish(
+        self, W: np.ndarray, rows: np.ndarray, state: _Iterate
+    ) -> np.ndarray | None:
         """Polish from the faces of the primal-dual iterate (:func:`_pd_faces`)."""
         full = make_blocks(self.problem, np.arange(self.problem.P), newton_data=False)
-        return polish_faces(full, _pd_faces(full, W, state), self.X.shape)
+        return polish_faces(full, _pd_faces(full, W, rows, state), self.X.shape)
 
     def _barrier_polish(self, kept: np.ndarray, gap: float) -> np.ndarray | None:
         r"""``ipm``'s polish from the face guessed at :math:`\tau = \nu/\text{gap}`."""
@@ -372,7 +543,7 @@ class _Rounds:
     def certificate_of(self, X: np.ndarray) -> Certificate:
         """Return the certificate of normalised blocks ``X`` at the scores' residual."""
         X = X * self.norm_y
-        return _certify_residual(
+        return certify_residual(
             self.problem.U_prime,
             self.problem.D,
             self.problem.y,

@@ -1,0 +1,430 @@
+r"""Cone norms of many blocks at once, by an active-set method in :math:`\mathbb{R}^m`.
+
+Notes
+-----
+Block :math:`b` has a pattern :math:`D_{p_b}` and a vector :math:`c_b \in
+\mathbb{R}^m`; with :math:`G = (2D_{p_b} - I)U'` (``n`` rows
+:math:`\sigma_j u_j^T`) and :math:`K = \{s : Gs \ge 0\}`, its *cone norm* is
+
+.. math::
+
+    \max_{s \in K,\ \|s\| \le 1} c_b^T s = \|\Pi_K(c_b)\|
+    = \min_{\lambda \ge 0} \|c_b + G^T\lambda\|
+
+(Moreau: the polar cone is :math:`\{-G^T\lambda : \lambda \ge 0\}`).  For any
+:math:`\lambda \ge 0` and :math:`s \in K`, :math:`\|s\| \le 1`,
+:math:`c_b^Ts \le (c_b + G^T\lambda)^Ts \le \|c_b + G^T\lambda\|`, so every
+iterate below gives a rigorous upper bound, whether or not it has converged.
+
+The projection lives in :math:`\mathbb{R}^m` and has at most ``m`` active
+constraints, so the minimisation over :math:`\lambda \in \mathbb{R}^n_{\ge 0}`
+is solved by Lawson and Hanson's active-set method with the *passive set*
+:math:`A` (at most ``m`` rows) stored explicitly: per iteration, with
+:math:`s = c_b + G_A^T\lambda_A`,
+
+1. the most violated row :math:`j = \arg\min_j (Gs)_j` of all ``n`` enters
+   :math:`A` (one GEMM :math:`U'S^T` for all blocks still running);
+2. :math:`z = \arg\min_z \|c_b + G_A^Tz\|` (QR of the ``m x |A|`` matrix
+   :math:`G_A^T`); while some :math:`z_k \le 0` the iterate moves towards
+   :math:`z` until a multiplier hits zero and leaves :math:`A`.
+
+The residual norm :math:`\|s\|` never increases, and when
+:math:`Gs \ge -\tau\max_j\|u_j\|\|s\|` (:data:`FEAS_TOL`) the KKT conditions of
+the projection hold (:math:`s \in K` up to :math:`\tau`,
+:math:`\lambda \ge 0`, :math:`G_As = 0`), so the bound is the cone norm.  A
+block stops early once its bound is below a level the caller gives (the
+threshold of a violation test, or the largest exact cone norm found so far
+when only the maximum is wanted), and a block may start from the passive set
+of an earlier call (warm start: at a nearby :math:`c_b` it is usually right).
+
+Cost: :math:`O(nmL)` per iteration for the ``L`` running blocks plus
+:math:`O(Lm^3)` for the QR factors; memory :math:`O(nL + Lm^2)`; no
+:math:`n`-sized multiplier vector is ever formed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = [
+    "FEAS_TOL",
+    "ConeNorms",
+    "block_chunk",
+    "cone_norms",
+    "max_cone_norm",
+    "null_basis",
+]
+
+#: Relative feasibility tolerance of the projection (KKT test, module Notes).
+FEAS_TOL = 1e-11
+#: A new passive row whose QR diagonal is below this fraction of the largest
+#: is (numerically) dependent on the others: the block stops there.
+RANK_TOL = 1e-12
+#: Normal equations are used when the smallest Cholesky pivot is at least this
+#: fraction of the largest (condition number of the Gram matrix below 1e6).
+GRAM_PIVOT = 1e-3
+#: Outer iterations allowed per dimension of ``s`` (the passive set grows by
+#: one row per iteration; rows also leave, so more than ``m`` are usual).
+MAX_ITER_PER_DIM = 20
+#: Rows (times ``m``) kept from a full scan: the most violated, scanned alone
+#: until none of them is violated (then a full scan confirms or refreshes).
+SCAN_ROWS = 4
+#: Entries of the ``n x L`` products per chunk of blocks (32 MiB of float64).
+CHUNK_ENTRIES = 1 << 22
+
+
+@dataclasses.dataclass
+class ConeNorms:
+    r"""Result of :func:`cone_norms` for ``B`` blocks.
+
+    Attributes
+    ----------
+    bound : ndarray, shape (B,)
+        :math:`\|c_b + G^T\lambda_b\|` for the final :math:`\lambda_b \ge 0`: a
+        rigorous upper bound of the cone norm (before rounding, which the
+        caller covers).
+    g : ndarray, shape (B, m)
+        :math:`G^T\lambda_b`; :math:`\|c + g_b\|` bounds the cone norm at any
+        other vector ``c`` of the same block.
+    rows, k : ndarray of int, shapes (B, m) and (B,)
+        Passive set: the first ``k[b]`` entries of ``rows[b]`` (row indices of
+        :math:`U'`); a warm start for a later call.
+    exact : ndarray of bool, shape (B,)
+        Whether the KKT test passed (``bound`` is then the cone norm, up to
+        :data:`FEAS_TOL`).
+    """
+
+    bound: np.ndarray
+    g: np.ndarray
+    rows: np.ndarray
+    k: np.ndarray
+    exact: np.ndarray
+
+
+def cone_norms(
+    U: np.ndarray,
+    D: np.ndarray,
+    p: np.ndarray,
+    C: np.ndarray,
+    *,
+    level: float | np.ndarray = 0.0,
+    running_max: bool = False,
+    warm: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ConeNorms:
+    r"""Upper bounds (exact where needed) of the cone norms of the blocks ``(p, C)``.
+
+    Parameters
+    ----------
+    U : ndarray, shape (n, m)
+        Features :math:`U'` (float64).
+    D : ndarray of bool, shape (n, P)
+        Patterns.
+    p : ndarray of int, shape (B,)
+        Pattern of each block.
+    C : ndarray, shape (B, m)
+        The vectors :math:`c_b` (sign included).
+    level : float or ndarray, optional
+        A block stops once its bound is at most ``level`` (per block or one
+        for all); 0 asks for every cone norm exactly.
+    running_max : bool, optional
+        Raise ``level`` to the largest exact bound found so far: the maximum of
+        the returned bounds is then still an upper bound of the largest cone
+        norm, at far fewer iterations.
+    warm : (rows, k), optional
+        Passive sets to start from (see :class:`ConeNorms`).
+
+    Returns
+    -------
+    ConeNorms
+
+    Examples
+    --------
+    The cone :math:`\{s : s_1 \ge 0, s_2 \ge 0\}` (``U = I``, ``D`` all ones):
+
+    >>> out = cone_norms(np.eye(2), np.ones((2, 1), bool), np.array([0]),
+    ...                  np.array([[3.0, -4.0]]))
+    >>> float(out.bound[0]), bool(out.exact[0])
+    (3.0, True)
+    """
+    B, step = C.shape[0], block_chunk(U.shape[0])
+    level = np.broadcast_to(np.asarray(level, float), (B,)).copy()
+    parts = []
+    for start in range(0, max(B, 1), step):
+        sl = slice(start, start + step)
+        w = None if warm is None else (warm[0][sl], warm[1][sl])
+        parts.append(_chunk(U, D, p[sl], C[sl], level[sl], running_max, w))
+        if running_max:
+            level = np.maximum(level, float(parts[-1].bound.max(initial=0.0)))
+    if len(parts) == 1:
+        return parts[0]
+    fields = (f.name for f in dataclasses.fields(ConeNorms))
+    return ConeNorms(*(np.concatenate([getattr(o, f) for o in parts]) for f in fields))
+
+
+def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
+    """:func:`cone_norms` on one chunk of blocks (``level`` per block)."""
+    m = U.shape[1]
+    B = C.shape[0]
+    rows = np.zeros((B, m), np.intp) if warm is None else warm[0].copy()
+    k = np.zeros(B, np.intp) if warm is None else warm[1].copy()
+    lam = np.zeros((B, m))
+    if warm is not None and k.any():
+        rows, lam, k = _warm_multipliers(U, D, p, C, rows, k)
+    g = _apply(_passive_rows(U, D, p, rows), lam)
+    bound = np.linalg.norm(C + g, axis=1)
+    exact = np.zeros(B, bool)
+    running = np.ones(B, bool)
+    u_max = float(np.linalg.norm(U, axis=1).max(initial=0.0))
+    c_norm = np.linalg.norm(C, axis=1)
+    # signs of the blocks' rows, (B, n); float32 holds +-1 exactly (half the memory)
+    sign = np.where(D[:, p].T, np.float32(1.0), np.float32(-1.0))
+    q = min(U.shape[0], SCAN_ROWS * m)
+    cand = np.zeros((B, q), np.intp)  # rows most violated at the last full scan
+    Gc = np.zeros((B, q, m))  # their signed rows
+    full = np.ones(B, bool)  # next scan over all n rows
+    for _ in range(MAX_ITER_PER_DIM * m + 50):
+        if running_max and exact.any():
+            level = np.maximum(level, bound[exact].max())
+        running &= ~exact & (bound > level)
+        idx = np.flatnonzero(running)
+        if not idx.size:
+            break
+        S = C[idx] + g[idx]
+        j, worst = np.zeros(idx.size, np.intp), np.zeros(idx.size)
+        f = full[idx]
+        if f.any():
+            scan = _full_scan(U, sign[idx[f]], S[f], q)
+            j[f], worst[f], cand[idx[f]], Gc[idx[f]] = scan
+        if not f.all():
+            sub = idx[~f]
+            val = np.einsum("bqm,bm->bq", Gc[sub], S[~f])
+            at = np.argmin(val, axis=1)
+            j[~f] = cand[sub, at]
+            worst[~f] = val[np.arange(sub.size), at]
+        tol_b = FEAS_TOL * u_max * bound[idx]
+        ok = worst >= -tol_b
+        # a candidate scan without violation is confirmed by a full scan next
+        full[idx[ok & ~f]] = True
+        ok &= f
+        full[idx[f & ~ok]] = False
+        ok |= bound[idx] <= FEAS_TOL * c_norm[idx]  # projection 0: c in the polar
+        exact[idx[ok]] = True
+        scanned_only = (worst >= -tol_b) & ~f
+        idx, j = idx[~ok & ~scanned_only], j[~ok & ~scanned_only]
+        grow = k[idx] < m
+        running[idx[~grow]] = False  # m passive rows and still infeasible
+        idx, j = idx[grow], j[grow]
+        rows[idx, k[idx]] = j
+        k[idx] += 1
+        rows[idx], lam[idx], k[idx], entered = _lawson_hanson_step(
+            U, D, p[idx], C[idx], rows[idx], k[idx], lam[idx]
+        )
+        running[idx[~entered]] = False  # the new row could not enter: stalled
+        g[idx] = _apply(_passive_rows(U, D, p[idx], rows[idx]), lam[idx])
+        bound[idx] = np.linalg.norm(C[idx] + g[idx], axis=1)
+    exact |= bound <= FEAS_TOL * c_norm  # 0 <= cone norm <= bound ~ 0
+    return ConeNorms(bound=bound, g=g, rows=rows, k=k, exact=exact)
+
+
+def _full_scan(U: np.ndarray, sign: np.ndarray, S: np.ndarray, q: int):
+    r"""Most violated row of :math:`Gs` over all ``n`` rows per block, and ``q`` most.
+
+    ``sign`` (L, n) holds the blocks' row signs :math:`\sigma_j`.  Returns the
+    row, its value, the ``q`` rows of smallest value and their signed rows
+    :math:`\sigma_ju_j`.
+    """
+    GS = S @ U.T  # (L, n): row-major, so the argmin runs along contiguous rows
+    GS *= sign
+    j = np.argmin(GS, axis=1)
+    worst = GS[np.arange(GS.shape[0]), j]
+    if q < GS.shape[1]:
+        top = np.argpartition(GS, q - 1, axis=1)[:, :q]
+    else:
+        top = np.broadcast_to(np.arange(q), (GS.shape[0], q))
+    signs = np.take_along_axis(sign, top, 1).astype(U.dtype)
+    return j, worst, top, U[top] * signs[..., None]
+
+
+def _passive_rows(
+    U: np.ndarray, D: np.ndarray, p: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    r"""Rows :math:`\sigma_j u_j` of the passive slots, shape (B, m, m)."""
+    sign = np.where(D[rows, p[:, None]], 1.0, -1.0)
+    return U[rows] * sign[..., None]
+
+
+def _apply(R: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    r""":math:`G_A^T\lambda_A` per block (``lam`` is zero off the passive slots)."""
+    return np.einsum("bk,bkm->bm", lam, R)
+
+
+def _least_squares(
+    R: np.ndarray, C: np.ndarray, k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`z = \arg\min \|c + G_A^Tz\|` over the first ``k`` slots, and ``ok``.
+
+    Only the first ``max(k)`` slots take part.  Normal equations
+    :math:`G_AG_A^Tz = -G_Ac` by Cholesky when its diagonal shows them well
+    conditioned (smallest pivot at least :data:`GRAM_PIVOT` times the largest,
+    so the error is at most about ``1e-10`` relative), else QR of
+    :math:`[G_A^T, 0]`; unused slots get :math:`z = 0` (identity rows).  ``ok``
+    is False where the QR diagonal is below :data:`RANK_TOL` times the largest
+    (dependent rows).
+    """
+    m = R.shape[1]
+    w = max(int(k.max(initial=0)), 1)
+    used = np.arange(w)[None, :] < k[:, None]
+    Rk = R[:, :w] * used[..., None]
+    gram = Rk @ np.swapaxes(Rk, 1, 2)
+    gram[:, np.arange(w), np.arange(w)] += ~used
+    rhs = -(Rk @ C[..., None])[..., 0]
+    z = np.zeros((R.shape[0], m))
+    try:
+        L = np.linalg.cholesky(gram)
+        piv = np.abs(np.diagonal(L, axis1=1, axis2=2))
+        if np.all(piv.min(axis=1) >= GRAM_PIVOT * piv.max(axis=1)):
+            z[:, :w] = np.linalg.solve(gram, rhs[..., None])[..., 0] * used
+            return z, np.ones(R.shape[0], bool)
+    except np.linalg.LinAlgError:
+        pass
+    Q, T = np.linalg.qr(np.swapaxes(Rk, 1, 2))
+    diag = np.abs(np.diagonal(T, axis1=1, axis2=2))
+    ok = np.all(~used | (diag > RANK_TOL * diag.max(axis=1, initial=0.0)[:, None]), 1)
+    rhs = -np.einsum("bji,bj->bi", Q, C) * used
+    T = T * (used[:, :, None] & used[:, None, :])
+    T[:, np.arange(w), np.arange(w)] += ~used | ~ok[:, None]
+    z[:, :w] = np.linalg.solve(T, rhs[..., None])[..., 0] * (used & ok[:, None])
+    return z, ok
+
+
+def _lawson_hanson_step(U, D, p, C, rows, k, lam):
+    r"""Inner loop of Lawson-Hanson after one row entered the last passive slot.
+
+    Returns ``(rows, lam, k, entered)``: the passive sets (kept rows first, in
+    order), their multipliers (:math:`\ge 0` throughout, zero on unused slots),
+    and whether the entering row is still passive.  A row found dependent on
+    the others leaves again at once; the multipliers are then unchanged.
+    """
+    m = rows.shape[1]
+    rows, lam, k = rows.copy(), lam.copy(), k.copy()
+    new_row = rows[np.arange(k.size), k - 1]
+    z, ok = _least_squares(_passive_rows(U, D, p, rows), C, k)
+    k = np.where(ok, k, k - 1)
+    todo = np.flatnonzero(ok)
+    for _ in range(m + 1):
+        on = np.arange(m)[None, :] < k[todo][:, None]
+        bad = on & (z[todo] <= 0)
+        step = bad.any(axis=1)
+        lam[todo[~step]] = z[todo[~step]]
+        todo, bad, on = todo[step], bad[step], on[step]
+        if not todo.size:
+            break
+        moved, on = _move_towards(lam[todo], z[todo], bad, on)
+        order = _order(on)
+        rows[todo] = np.take_along_axis(rows[todo], order, 1)
+        lam[todo] = np.take_along_axis(moved, order, 1)
+        k[todo] = on.sum(axis=1)
+        R = _passive_rows(U, D, p[todo], rows[todo])
+        z[todo] = _least_squares(R, C[todo], k[todo])[0]
+    used = np.arange(m)[None, :] < k[:, None]
+    entered = np.any(used & (rows == new_row[:, None]), axis=1)
+    return rows, lam * used, k, entered
+
+
+def _move_towards(lam, z, bad, on):
+    """Step from ``lam`` towards ``z`` until a multiplier hits zero; drop it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(bad & (lam - z > 0), lam / (lam - z), 0.0)
+    ratio = np.where(bad, ratio, np.inf)
+    alpha = ratio.min(axis=1)
+    lam = lam + alpha[:, None] * (z - lam)
+    lam[np.arange(lam.shape[0]), ratio.argmin(axis=1)] = 0.0
+    on = on & (lam > 0)
+    return np.where(on, lam, 0.0), on
+
+
+def _order(keep: np.ndarray) -> np.ndarray:
+    """Permutation per block moving the kept slots first (stable)."""
+    return np.argsort(~keep, axis=1, kind="stable")
+
+
+def _warm_multipliers(U, D, p, C, rows, k):
+    r"""Passive sets and multipliers :math:`\ge 0` from warm passive sets.
+
+    Rows whose least-squares multiplier is :math:`\le 0` leave until all are
+    positive (a dependent set is emptied).
+    """
+    m = rows.shape[1]
+    lam = np.zeros(rows.shape)
+    for _ in range(m + 1):
+        z, ok = _least_squares(_passive_rows(U, D, p, rows), C, k)
+        k = np.where(ok, k, 0)
+        keep = (np.arange(m)[None, :] < k[:, None]) & (z > 0)
+        order = _order(keep)
+        rows = np.take_along_axis(rows, order, 1)
+        lam = np.take_along_axis(np.where(keep, z, 0.0), order, 1)
+        if np.array_equal(keep.sum(axis=1), k):
+            break
+        k = keep.sum(axis=1)
+    return rows, lam, k
+
+
+def block_chunk(n: int) -> int:
+    """Blocks per chunk so that one ``n x L`` product has about ``CHUNK_ENTRIES``."""
+    return max(16, CHUNK_ENTRIES // max(n, 1))
+
+
+def max_cone_norm(
+    U: np.ndarray,
+    D: np.ndarray,
+    p: np.ndarray,
+    C: np.ndarray,
+    *,
+    ub: np.ndarray | None = None,
+    warm: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, list[tuple[np.ndarray, ConeNorms]]]:
+    r"""Rigorous upper bound of the largest cone norm of the blocks ``(p, C)``.
+
+    Blocks are visited in decreasing order of ``ub`` (upper bounds of their
+    cone norms known beforehand; default :math:`\|c_b\|`) in chunks of
+    :func:`block_chunk`; a block whose ``ub`` is at most the best bound so far
+    is skipped, and within a chunk :func:`cone_norms` runs with
+    ``running_max``.  The maximum of all final bounds (skipped blocks count
+    with their ``ub``) bounds every cone norm; the returned value is that
+    maximum over the blocks visited, which is at least every skipped ``ub``.
+
+    Returns
+    -------
+    best : float
+        The bound (before rounding).
+    visited : list of (indices, ConeNorms)
+        The blocks solved, per chunk (to keep their multipliers).
+    """
+    ub = np.linalg.norm(C, axis=1) if ub is None else ub
+    order = np.argsort(-ub, kind="stable")
+    best, visited = 0.0, []
+    step = block_chunk(U.shape[0])
+    for start in range(0, order.size, step):
+        idx = order[start : start + step]
+        idx = idx[ub[idx] > best]
+        if not idx.size:
+            break
+        w = None if warm is None else (warm[0][idx], warm[1][idx])
+        out = cone_norms(U, D, p[idx], C[idx], level=best, running_max=True, warm=w)
+        best = max(best, float(out.bound.max()))
+        visited.append((idx, out))
+    return best, visited
+
+
+def null_basis(rows: np.ndarray, m: int) -> np.ndarray:
+    r"""Orthonormal basis (m, q) of :math:`\{x : \text{rows}\, x = 0\}` (a face).
+
+    Singular values below ``1e-10`` times the largest count as zero.
+    """
+    if rows.shape[0] == 0:
+        return np.eye(m)
+    _, sv, Vt = np.linalg.svd(rows, full_matrices=True)
+    rank = int(np.sum(sv > 1e-10 * max(sv[0], 1e-300)))
+    return Vt[rank:].T

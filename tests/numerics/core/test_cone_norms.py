@@ -1,0 +1,145 @@
+"""The batched active-set cone norms against SciPy's NNLS and CVXPY + Clarabel."""
+
+import numpy as np
+import pytest
+from bnconvex.numerics.core.cone_norms import (
+    FEAS_TOL,
+    cone_norms,
+    max_cone_norm,
+    null_basis,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import nnls
+
+
+def _instance(seed, n, m, P, duplicate):
+    """Gaussian ``U`` (optionally two equal rows), random patterns and vectors."""
+    rng = np.random.default_rng(seed)
+    U = rng.standard_normal((n, m))
+    if duplicate:
+        U[1] = U[0]
+    D = rng.random((n, P)) < 0.5
+    p = np.tile(np.arange(P), 2)
+    C = rng.standard_normal((2 * P, m)) * rng.uniform(0.1, 10.0)
+    return U, D, p, C
+
+
+def _nnls_norm(U, D, p, c):
+    """Reference: SciPy's NNLS over all ``n`` multipliers, ``min ||c + G^T lam||``."""
+    G = np.where(D[:, p], 1.0, -1.0)[:, None] * U
+    return float(np.linalg.norm(c + G.T @ nnls(G.T, -c)[0]))
+
+
+instances = st.builds(
+    _instance,
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 40),
+    m=st.integers(1, 6),
+    P=st.integers(1, 5),
+    duplicate=st.booleans(),
+)
+
+
+@given(inst=instances)
+@settings(max_examples=60, deadline=None)
+def test_cone_norms_match_scipy_nnls(inst):
+    """Both solve the same NNLS; agreement to rounding relative to ``||c||``.
+
+    The tolerance 1e-10 ||c|| covers the KKT tolerance FEAS_TOL = 1e-11 of the
+    exact stop (measured differences: below 1e-14 ||c||).
+    """
+    U, D, p, C = inst
+    out = cone_norms(U, D, p, C)
+    scale = np.linalg.norm(C, axis=1)
+    ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
+    assert np.all(out.exact), f"not exact: {np.flatnonzero(~out.exact)}"
+    assert np.all(np.abs(out.bound - ref) <= 1e-10 * scale), (out.bound, ref)
+
+
+@given(inst=instances, frac=st.floats(0.0, 1.5))
+@settings(max_examples=60, deadline=None)
+def test_every_bound_is_an_upper_bound(inst, frac):
+    """With a stopping level, every bound is still at least the cone norm.
+
+    The cone norm is taken as SciPy's NNLS value (exact on these sizes: the
+    previous test), less ``1e-12 ||c||`` for its rounding.
+    """
+    U, D, p, C = inst
+    ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
+    level = frac * ref.max()
+    out = cone_norms(U, D, p, C, level=level)
+    scale = np.linalg.norm(C, axis=1)
+    assert np.all(out.bound >= ref - 1e-12 * scale), (out.bound, ref)
+    # a block stops only below the level or at its exact value
+    assert np.all((out.bound <= level) | out.exact)
+    # g is G^T lambda of the passive rows: the bound is ||c + g||
+    assert np.allclose(out.bound, np.linalg.norm(C + out.g, axis=1), rtol=0, atol=0)
+
+
+@given(inst=instances)
+@settings(max_examples=40, deadline=None)
+def test_max_cone_norm_bounds_the_largest(inst):
+    U, D, p, C = inst
+    ref = max(_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0]))
+    best, _ = max_cone_norm(U, D, p, C)
+    scale = float(np.linalg.norm(C, axis=1).max())
+    assert best >= ref - 1e-12 * scale, (best, ref)
+    assert best <= ref + 1e-10 * scale, (best, ref)
+
+
+def test_warm_start_reaches_the_same_values():
+    """A warm start from another vector's passive sets ends at the same norms."""
+    U, D, p, C = _instance(3, 300, 6, 8, False)
+    cold = cone_norms(U, D, p, C)
+    shifted = C + 0.05 * np.random.default_rng(4).standard_normal(C.shape)
+    warm = cone_norms(U, D, p, shifted, warm=(cold.rows, cold.k))
+    again = cone_norms(U, D, p, shifted)
+    scale = np.linalg.norm(shifted, axis=1)
+    assert np.all(np.abs(warm.bound - again.bound) <= 1e-12 * scale)
+
+
+def test_cone_norms_match_cvxpy_clarabel():
+    """The cone norm as the conic program max c^T s, Gs >= 0, ||s|| <= 1.
+
+    Clarabel's default tolerances are 1e-8 (relative), so the values agree to
+    1e-6 relative to ``||c||`` (measured: 1e-9).
+    """
+    cp = pytest.importorskip("cvxpy")
+    U, D, p, C = _instance(7, 60, 4, 6, False)
+    out = cone_norms(U, D, p, C)
+    for b in range(C.shape[0]):
+        G = np.where(D[:, p[b]], 1.0, -1.0)[:, None] * U
+        s = cp.Variable(U.shape[1])
+        prob = cp.Problem(cp.Maximize(C[b] @ s), [G @ s >= 0, cp.norm(s, 2) <= 1])
+        prob.solve(solver="CLARABEL")
+        value = max(float(prob.value), 0.0)
+        err = abs(out.bound[b] - value) / np.linalg.norm(C[b])
+        assert err <= 1e-6, f"block {b}: {out.bound[b]} vs {value}"
+
+
+def test_exact_blocks_satisfy_the_kkt_conditions():
+    """At an exact block ``s = c + g`` is in the cone (to FEAS_TOL) and tight.
+
+    (Or ``||s|| <= FEAS_TOL ||c||``: ``c`` in the polar cone, norm 0.)
+    """
+    U, D, p, C = _instance(11, 500, 5, 6, False)
+    out = cone_norms(U, D, p, C)
+    u_max = np.linalg.norm(U, axis=1).max()
+    for b in np.flatnonzero(out.exact):
+        s = C[b] + out.g[b]
+        if np.linalg.norm(s) <= FEAS_TOL * np.linalg.norm(C[b]):
+            continue  # c in the polar cone: the cone norm is 0 <= bound ~ 0
+        slack = np.where(D[:, p[b]], 1.0, -1.0) * (U @ s)
+        assert slack.min() >= -2 * FEAS_TOL * u_max * np.linalg.norm(s) - 1e-15
+        # c^T s = ||s||^2 at the projection (G_A s = 0 on the passive rows)
+        assert abs(C[b] @ s - s @ s) <= 1e-10 * np.linalg.norm(C[b]) ** 2
+
+
+def test_null_basis_spans_the_null_space():
+    rows = np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    N = null_basis(rows, 3)
+    assert N.shape == (3, 1)
+    assert np.allclose(rows @ N, 0.0, atol=1e-15)
+    assert np.allclose(N.T @ N, np.eye(1), atol=1e-15)
+    assert np.array_equal(null_basis(np.zeros((0, 2)), 2), np.eye(2))
