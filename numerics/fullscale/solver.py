@@ -736,7 +736,7 @@ class _Polisher:
 def exact_certificate(
     pb: Problem, R: np.ndarray, F: np.ndarray, D: np.ndarray
 ) -> float:
-    r"""Lower bound with the exact cone norms :math:`\|\Pi_{K_i}(\pm F^TD_ir)\|` (NNLS).
+    r"""Lower bound with the exact cone norms :math:`\|\Pi_{K_i}(\pm F^TD_ir)\|`.
 
     Reuses :func:`bnconvex.numerics.core.certificate.dual_constraint_bound` per class
     (``group="class"``); NumPy on the host, for moderate ``n`` and ``P``.

@@ -196,7 +196,7 @@ def _violators(blk: Blocks, Xp: np.ndarray, faces: list, limit: int = 2) -> list
     For block ``(s, p)`` the objective decreases along :math:`d \\in K_p` iff
     :math:`\\pm c_p^T d > \\beta\\|d\\|`, i.e. iff
     :math:`\\|\\Pi_{K_p}(\\pm c_p)\\| > \\beta` (``+`` for :math:`s_i`); the new
-    block starts along that projection, on the face of the NNLS multipliers,
+    block starts along that projection, on the face of its passive rows,
     at the step minimising the objective along it.  A block already in the
     support may get a second face (the points of one cone add up), unless it
     already has that face.

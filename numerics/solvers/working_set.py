@@ -11,7 +11,9 @@ holds for it at the restricted optimum's residual :math:`r = y - \hat y`,
 
     \max_{s \in K_i,\ \|s\| \le 1} \sigma\, r^T D_i U' s \;\le\; \beta,
 
-whose left side is the cone norm of :math:`\sigma U'^T D_i r` (an NNLS problem;
+whose left side is the cone norm of :math:`\sigma U'^T D_i r` (a projection
+onto a polyhedral cone in :math:`\mathbb{R}^m`,
+:mod:`bnconvex.numerics.core.cone_norms`;
 :func:`bnconvex.numerics.core.certificate.dual_constraint_bound` computes the same
 quantity for the certificate).  The solver
 
@@ -51,16 +53,16 @@ is the same as with all rows, at :math:`O(km\,r)` instead of :math:`O(kmn)`
 per interior-point iteration for the cone rows (``r`` rows per block); the
 prediction still uses every row (:math:`O(nmk)` GEMMs).
 
-Cone norms are NNLS problems; each block keeps :math:`g = G_i^T\lambda` of
-its last NNLS solve, and :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm
-at any later residual, so few NNLS problems are solved again
+Each block keeps :math:`g = G_i^T\lambda` and the passive rows of its last
+cone-norm solve; :math:`\|\sigma U'^TD_ir + g\|` bounds its cone norm at any
+later residual, so few cone norms are solved again (and those warm-started)
 (:class:`BlockScores`).  The returned point is certified over *all* ``2P``
 blocks with the rigorous bound of :meth:`BlockScores.max_bound`, so the
 status never rests on the working set.
 
 Each round costs :math:`O(n (km)^2)` (dense) once plus :math:`O((km)^3)` or
 :math:`O(n^2 km + n^3)` per interior-point iteration; the blocks outside the
-working set cost one :math:`n \times P` GEMM per round plus the NNLS solves
+working set cost one :math:`n \times P` GEMM per round plus the cone norms
 whose bound exceeds :math:`\beta`.
 """
 
