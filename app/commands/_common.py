@@ -23,6 +23,7 @@ from bnconvex.numerics.errors import InputError
 
 __all__ = [
     "add_problem_arguments",
+    "add_tol_argument",
     "arrangements_arg",
     "atomic_numpy_write",
     "beta_arg",
@@ -30,6 +31,7 @@ __all__ = [
     "load_data",
     "print_json",
     "print_text",
+    "tol_arg",
 ]
 
 
@@ -41,6 +43,31 @@ def beta_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be a positive finite number; got {text!r}"
         ) from None
+
+
+def add_tol_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--tol``: the target certified relative gap of an exact solve."""
+    p.add_argument(
+        "--tol",
+        type=tol_arg,
+        default=None,
+        metavar="RTOL",
+        help="target certified relative gap of the exact solve over the patterns "
+        "(default: the solver's own, 1e-9 for working-set)",
+    )
+
+
+def tol_arg(text: str) -> float:
+    """Argparse type of ``--tol``: a number in (0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a relative gap in (0, 1), e.g. 1e-8; got {text!r}"
+        )
+    return value
 
 
 def arrangements_arg(text: str) -> str | int:
@@ -82,6 +109,7 @@ def add_problem_arguments(
         help="enumerate all activation patterns (default) or sample N",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of pattern sampling")
+
 
 
 def load_data(path: str) -> tuple[np.ndarray, np.ndarray]:

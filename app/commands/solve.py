@@ -44,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         bn_default="a",
         bn_help="BN convention: a (l2-normalised, canonical) or std (PyTorch)",
     )
+    common.add_tol_argument(p)
     p.add_argument(
         "--patterns",
         metavar="FILE",
@@ -110,6 +111,7 @@ def _solve(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> Any:
         seed=args.seed,
         solver=args.solver,
         verbose=progress_enabled(args.quiet or args.json),
+        **({} if args.tol is None else {"tol": args.tol}),
     )
 
 

@@ -309,12 +309,32 @@ def test_solve_bad_data_exits_2_and_writes_nothing(tmp_path, kind, fragment):
         (["--beta", "0.1", "--arrangements", "many"], "argument --arrangements"),
         (["--beta", "0.1", "--patterns", "missing.npy"], "`--patterns` file not found"),
         (["--beta", "0.1", "--out", "sol.txt"], "`--out` must end in .npz"),
+        (["--beta", "0.1", "--tol", "0"], "argument --tol"),
+        (["--beta", "0.1", "--tol", "1.5"], "argument --tol"),
     ],
 )
 def test_solve_bad_arguments(data14, tmp_path, args, fragment):
     rc, _, err = bnconvex("solve", data14, *args, cwd=tmp_path)
     assert_usage_error(rc, err, fragment)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_solve_tol_reaches_the_solver(data14, monkeypatch, capsys):
+    # --tol is the target certified relative gap handed to the exact solver
+    import bnconvex.numerics.exact as exact
+
+    seen = {}
+    real = exact.fit_exact
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exact, "fit_exact", spy)
+    assert main(["solve", str(data14), "--beta", "0.1", "--tol", "1e-4", "--json"]) == 0
+    assert seen["tol"] == 1e-4
+    out = json.loads(capsys.readouterr().out)
+    assert out["pattern_relative_gap"] <= 1e-4
 
 
 def test_solve_rejects_a_patterns_file_of_the_wrong_size(data14, tmp_path):
