@@ -580,8 +580,9 @@ def _peer_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 def solver_scaling_data(results_dir: Path | None = None) -> dict[str, Any]:
     """Collect solver timings from the newest result of ``bench_peers.py``.
 
-    Only one file is drawn (see :func:`_result_order`): mixing files would put
-    timings from different sessions or machines in one panel.
+    Only one file is drawn, the newest (:func:`_result_order`) with at least
+    :data:`MIN_LADDER` instance sizes: mixing files would put timings from
+    different sessions or machines in one panel.
 
     Returns
     -------
@@ -612,7 +613,8 @@ def solver_scaling_data(results_dir: Path | None = None) -> dict[str, Any]:
             ],
         },
     )
-    newest = max(data["results"], key=_result_order)
+    ladders = [r for r in data["results"] if len(_peer_sizes(r)) >= MIN_LADDER]
+    newest = max(ladders or data["results"], key=_result_order)
     data["timings"] = _peer_rows(newest)
     data["settings"] = {
         "results": data["settings"]["results"],
@@ -627,6 +629,16 @@ def solver_scaling_data(results_dir: Path | None = None) -> dict[str, Any]:
         ],
     }
     return data
+
+
+#: A scaling figure needs a ladder: figure 5 draws the newest run with at
+#: least this many instance sizes (a one-size run, such as a single CVXPY
+#: comparison, is left out unless nothing else exists).
+MIN_LADDER = 3
+
+
+def _peer_sizes(result: Mapping[str, Any]) -> set[tuple[Any, Any, Any]]:
+    return {(r.get("n"), r.get("d"), r.get("P")) for r in _peer_rows(result)}
 
 
 def _result_order(result: Mapping[str, Any]) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Figure 5: solver time against n and P, bnconvex's solvers vs the peers.
+"""Figure 5: solver time against program size, bnconvex's solver vs the peers.
 
 Peers: CVXPY + Clarabel, adelie, pyscnn.  Timings from the committed peer
 benchmark (``benchmarks/results/peers*.json``, written by
@@ -22,13 +22,14 @@ from matplotlib.ticker import (
 NAME = "fig5_solver_scaling"
 
 WHAT = (
-    "How the exact solvers' wall time grows with the program's size, every solver "
-    "measured in the same benchmark run on the same machine: (a) against the "
-    "number of samples n on the main ladder, (b) against n P (d+1) over every "
-    "instance. Markers: median in-process solve time (whiskers: fastest and "
-    "slowest run); dotted: median whole-process time. A black triangle marks a "
-    "solver stopped by the time limit (its time is a lower bound, not a result); a "
-    "cross, a run that ended without meeting the success criterion."
+    "How the exact solver's wall time compares with the peers' as the program "
+    "grows, every solver measured in the same benchmark run on the same machine. "
+    "(a) Median in-process solve time (whiskers: fastest and slowest run; dotted: "
+    "median whole-process time) against the program's size n P (d+1). (b) Speed-up "
+    "of bnconvex's default solver over each peer, instance by instance (above 1: "
+    "faster). A black triangle marks a solver stopped by the time limit (its time "
+    "is a lower bound, not a result); a cross, a run that did not meet the success "
+    "criterion."
 )
 
 _MARKERS = ("o", "s", "^", "D", "v")
@@ -38,13 +39,16 @@ _MARKERS = ("o", "s", "^", "D", "v")
 PEER_SOLVERS = ("cvxpy-clarabel", "adelie", "pyscnn")
 
 
+def _is_peer(solver: str) -> bool:
+    """Whether a benchmark worker name is a peer's (``adelie-default`` is)."""
+    return solver.startswith(PEER_SOLVERS)
+
+
 def _solver_colors(solvers: list[str]) -> dict[str, str]:
     """Peers in blues/grey, this package's solvers in warm colours (Okabe-Ito)."""
     peer = iter((COLORS["peer"], COLORS["nonconvex"], COLORS["grey"]))
     own = iter((COLORS["convex"], COLORS["regularised"], COLORS["whitened"]))
-    return {
-        s: next(peer if s in PEER_SOLVERS else own, "black") for s in sorted(solvers)
-    }
+    return {s: next(peer if _is_peer(s) else own, "black") for s in sorted(solvers)}
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, ...]:
@@ -102,16 +106,6 @@ def _panel(ax: Any, timings: list[dict[str, Any]], key: str) -> None:
         ax.xaxis.set_major_formatter(LogFormatterSciNotation())
 
 
-def _main_ladder(timings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of the d = min(d) instances with the smallest P drawn for each n."""
-    d0 = min(int(r["d"]) for r in timings if r.get("d") is not None)
-    rows = [r for r in timings if r.get("d") == d0]
-    smallest = {}
-    for r in rows:
-        smallest[r["n"]] = min(smallest.get(r["n"], r["P"]), r["P"])
-    return [r for r in rows if r["P"] == smallest[r["n"]]]
-
-
 def _with_size(timings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with ``size = n P (d + 1)``, the number of cone-constraint entries."""
     return [
@@ -121,16 +115,62 @@ def _with_size(timings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _speedups(ax: Any, timings: list[dict[str, Any]]) -> None:
+    """Panel (b): peer time / our default solver's time, per instance."""
+    ours = sorted(s for s in {str(r["solver"]) for r in timings} if not _is_peer(s))
+    own = next(
+        (s for s in ours if s.startswith("working-set")), ours[0] if ours else ""
+    )
+    base = {(r["n"], r["d"], r["P"]): r for r in timings if r["solver"] == own}
+    colors = _solver_colors(sorted({str(r["solver"]) for r in timings}))
+    for peer in sorted(
+        {str(r["solver"]) for r in timings if _is_peer(str(r["solver"]))}
+    ):
+        rows = sorted(
+            (r for r in _with_size(timings) if r["solver"] == peer),
+            key=lambda r: r["size"],
+        )
+        pairs = [
+            (r["size"], r["seconds"] / base[key]["seconds"], key)
+            for r in rows
+            if (key := (r["n"], r["d"], r["P"])) in base and r.get("seconds")
+        ]
+        if pairs:
+            x = np.array([p[0] for p in pairs], dtype=float)
+            ratio = np.array([p[1] for p in pairs], dtype=float)
+            ax.plot(x, ratio, "o-", color=colors[peer], mfc="none", label=peer)
+            for xi, ri, (n, d, P) in pairs:
+                ax.annotate(
+                    f"{n}×{d}×{P}",
+                    (xi, ri),
+                    xytext=(0, 6 if ri >= 1 else -11),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=6,
+                    color=COLORS["grey"],
+                )
+    ax.axhline(1.0, color=COLORS["grey"], lw=0.8, ls="--")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="n P (d+1) (cone-constraint entries)",
+        ylabel=f"peer time / {own} time",
+        title=f"(b) speed-up of {own}",
+    )
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.legend(loc="upper left", fontsize=7)
+    ax.margins(x=0.12, y=0.15)
+
+
 def _draw(axes: Any, data: dict[str, Any]) -> None:
     timings = data["timings"]
-    ladder = _main_ladder(timings)
-    _panel(axes[0], ladder, "n")
-    _panel(axes[1], _with_size(timings), "size")
-    d0 = ladder[0]["d"] if ladder else "?"
-    axes[0].set(xlabel="samples n", title=f"(a) time vs n (d = {d0}, P grows with n)")
-    axes[1].set(
-        xlabel="n P (d+1) (cone-constraint entries)", title="(b) every instance"
+    _panel(axes[0], _with_size(timings), "size")
+    axes[0].set(
+        xlabel="n P (d+1) (cone-constraint entries)", title="(a) time vs program size"
     )
+    _speedups(axes[1], timings)
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].figure.legend(
         handles, labels, loc="outside lower center", ncol=4, fontsize=7, frameon=False

@@ -260,10 +260,14 @@ def test_peer_timings_from_both_layouts(tmp_path):
 
 def test_solver_scaling_draws_one_run_and_marks_time_limits(tmp_path):
     # Figure 5 draws one results file (one run, one machine): the newest by
-    # date then name; every other file is listed as left out.
+    # date then name among the runs with a ladder of >= 3 sizes; every other
+    # file is listed as left out.
     res = _results_dir(tmp_path)
     late = json.loads((res / "peers.json").read_text())
     late["machine"]["date_utc"] = "2030-01-01T00:00:00+00:00"
+    (res / "peers_zz_one_size.json").write_text(json.dumps(late))  # newer, no ladder
+    late["machine"]["date_utc"] = "2029-01-01T00:00:00+00:00"
+    late["instances"] = [{**late["instances"][0], "n": n} for n in (50, 100, 200)]
     runs = late["instances"][0]["solvers"]["fullscale"]["runs"]
     runs[0]["status"] = "time_limit"
     (res / "peers_z.json").write_text(json.dumps(late))
@@ -272,6 +276,7 @@ def test_solver_scaling_draws_one_run_and_marks_time_limits(tmp_path):
     assert set(data["settings"]["files left out (other runs)"]) == {
         "peers.json",
         "peers_flat.json",
+        "peers_zz_one_size.json",
     }
     full = next(r for r in data["timings"] if r["solver"] == "fullscale")
     assert full["time_limited"] is True, full
