@@ -12,36 +12,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from bnconvex.paper_figures._common import COLORS, plot_from_data
 
 NAME = "fig1_training_objective"
 
 WHAT = (
-    "(a) Non-convex training objective (convention A) against GD iterations for each "
-    "random initialisation; horizontal lines: the convex optimum p* and the dual lower "
-    "bound d(v) certified at the convex solution (they coincide up to the solver gap). "
-    "(b) Best objective so far minus the certified lower bound, log scale (GD on this "
-    "non-smooth objective oscillates near the end, so the running minimum is shown); "
-    "dashed: the convex solution's own certified gap."
+    "Gradient descent on the non-convex BN network approaches, from above and never "
+    "below, the optimum that the convex program certifies. (a) Training objective "
+    "(convention A) against GD iterations over random initialisations: median "
+    "(line) and min-max band; horizontal lines: the convex optimum p* and the dual "
+    "lower bound d(v) at the convex solution (they coincide up to the solver gap). "
+    "(b) Best objective so far minus the certified lower bound, log scale, median "
+    "and min-max band; dashed: the convex solution's own certified gap."
 )
+
+
+def _band(ax: Any, it: np.ndarray, curves: np.ndarray, label: str) -> None:
+    """Median over runs (line) and the min-max band."""
+    color = COLORS["nonconvex"]
+    ax.fill_between(it, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.2)
+    ax.plot(it, np.median(curves, axis=0), color=color, lw=1.4, label=label)
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
     p_star, bound = data["convex_optimum"], data["dual_lower_bound"]
     ax_a, ax_b = axes
-    shades = plt.get_cmap("Blues")(np.linspace(0.45, 0.95, len(data["seeds"])))
-    label = f"GD, {len(data['seeds'])} random inits"
-    for i, (curve, shade) in enumerate(zip(data["curves"], shades, strict=True)):
-        it = np.arange(1, len(curve) + 1)
-        ax_a.plot(it, curve, color=shade, lw=1.1, label=None if i else label)
-        ax_b.plot(
-            it,
-            np.maximum(np.minimum.accumulate(np.asarray(curve)) - bound, 1e-16),
-            color=shade,
-            lw=1.1,
-        )
+    length = min(len(c) for c in data["curves"])
+    curves = np.array([c[:length] for c in data["curves"]], dtype=float)
+    it = np.arange(1, length + 1)
+    _band(ax_a, it, curves, f"GD, median of {len(curves)} random inits")
+    # GD's objective is >= p* >= the bound; a tiny negative difference is rounding
+    best = np.minimum.accumulate(curves, axis=1) - bound
+    _band(ax_b, it, np.maximum(best, np.finfo(float).tiny), "GD (median, min-max)")
     ax_a.axhline(
         p_star,
         color=COLORS["convex"],
@@ -56,7 +59,7 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         label=f"dual lower bound = {bound:.6f}",
     )
     ax_b.axhline(
-        max(p_star - bound, 1e-16),
+        max(p_star - bound, np.finfo(float).tiny),
         color=COLORS["convex"],
         lw=1.4,
         ls="--",
@@ -68,7 +71,7 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         ylabel="training objective",
         title="(a) objective vs iterations",
     )
-    top = max(max(c[min(5, len(c) - 1)] for c in data["curves"]), p_star * 1.05)
+    top = max(curves[:, min(5, length - 1)].max(), p_star * 1.05)
     ax_a.set_ylim(bound - 0.05 * (top - bound), top)
     ax_b.set(
         xscale="log",

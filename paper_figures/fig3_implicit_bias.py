@@ -19,18 +19,14 @@ from bnconvex.paper_figures._common import COLORS, plot_from_data
 NAME = "fig3_implicit_bias"
 
 WHAT = (
-    "(a) Fraction of the energy of the fitted change f_t - f_0 lying in "
-    "span(u_1..u_k) of "
-    "the centred data, BN network (trained in w, gamma, alpha, v) minus whitened "
-    "network "
-    "((U's)_+ v, started from the same function), over GD iterations: one thin line "
-    "per "
-    "seed, their mean (thick); above zero = the BN network concentrates more of its "
-    "fit "
-    "on the large-singular-value directions. (b) Energy fraction along each singular "
-    "direction u_j at the last iteration, mean over seeds with standard-error "
-    "whiskers; "
-    "the remainder lies along 1/sqrt(n). Tick labels give the nominal column scale."
+    "Gradient descent on the BN network fits the large-singular-value directions of "
+    "the data first, more than the whitened network started from the same function "
+    "does (the Sigma^2 preconditioning). (a) Fraction of the energy of the fitted "
+    "change f_t - f_0 in span(u_1..u_k): BN network minus whitened network over GD "
+    "iterations, mean over seeds (line) with the interquartile band and the "
+    "min-max range (light); above zero = more on the top directions. (b) Energy "
+    "fraction along each singular direction u_j at the last iteration, mean over "
+    "seeds with standard-error whiskers; tick labels give the column scale."
 )
 
 
@@ -54,21 +50,14 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
     k = int(data["k"])
     ax_a, ax_b = axes
     diff = np.asarray(data["topk_bn"]) - np.asarray(data["topk_whitened"])
-    for i, curve in enumerate(diff):
-        ax_a.plot(
-            it,
-            curve,
-            color=COLORS["grey"],
-            lw=0.6,
-            alpha=0.6,
-            label="one seed" if i == 0 else None,
-        )
+    color = COLORS["nonconvex"]
+    ax_a.fill_between(
+        it, diff.min(axis=0), diff.max(axis=0), color=color, alpha=0.1, label="min-max"
+    )
+    q1, q3 = np.percentile(diff, [25, 75], axis=0)
+    ax_a.fill_between(it, q1, q3, color=color, alpha=0.3, label="interquartile")
     ax_a.plot(
-        it,
-        diff.mean(axis=0),
-        color=COLORS["nonconvex"],
-        lw=2.0,
-        label=f"mean of {diff.shape[0]} seeds",
+        it, diff.mean(axis=0), color=color, lw=2.0, label=f"mean of {len(diff)} seeds"
     )
     ax_a.axhline(0.0, color="black", lw=0.8, ls="--")
     ax_a.set(
