@@ -155,7 +155,7 @@ class VectorSolution:
         :math:`b(\Lambda)` of the residual.
     status : SolverStatus
     iterations : int
-        Exchange iterations.
+        Rounds of exchange and sliding.
     """
 
     atoms: np.ndarray
@@ -202,23 +202,29 @@ def _evaluate(
 
 
 def _group_lasso(A: np.ndarray, Y: np.ndarray, beta: float, G0: np.ndarray, iters: int):
-    r"""FISTA for :math:`\min_G \tfrac12\|AG - Y\|^2 + \beta\sum_j\|G_j\|`."""
+    r"""FISTA for :math:`\min_G \tfrac12\|AG - Y\|^2 + \beta\sum_j\|G_j\|`.
+
+    Stops after ``iters`` steps or once a step changes ``G`` by at most
+    ``1e-13`` relative.
+    """
     L = max(float(np.linalg.norm(A, 2)) ** 2, 1e-300)
     G, Z, t = G0.copy(), G0.copy(), 1.0
     for _ in range(iters):
         V = Z - (A.T @ (A @ Z - Y)) / L
-        nrm = np.linalg.norm(V, axis=1, keepdims=True)
+        nrm = np.sqrt(np.sum(V * V, axis=1, keepdims=True))
         Gn = V * np.maximum(0.0, 1.0 - (beta / L) / np.maximum(nrm, 1e-300))
         tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        step = float(np.abs(Gn - G).max(initial=0.0))
         Z, G, t = Gn + ((t - 1.0) / tn) * (Gn - G), Gn, tn
+        if step <= 1e-13 * (1.0 + float(np.abs(G).max(initial=0.0))):
+            break
     return G
 
 
-def _exchange(ctx: _Ctx, max_iter: int, tol: float):
-    m, K = ctx.U.shape[1], ctx.Y.shape[1]
-    atoms, G = np.zeros((0, m)), np.zeros((0, K))
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 (``it`` is returned)
+def _exchange(ctx: _Ctx, atoms: np.ndarray, G: np.ndarray, max_iter: int, tol: float):
+    """Add maximising atoms and re-solve the group lasso until ``b <= beta (1+tol)``."""
+    K = ctx.Y.shape[1]
+    for _ in range(max_iter):
         R = ctx.Y - np.maximum(ctx.U @ atoms.T, 0.0) @ G
         b, s = atom_bound(ctx.U, R, D=ctx.D, subspaces=ctx.subs)
         if b <= ctx.beta * (1.0 + tol):
@@ -229,7 +235,7 @@ def _exchange(ctx: _Ctx, max_iter: int, tol: float):
         G = _group_lasso(A, ctx.Y, ctx.beta, G, 3000)
         keep = np.linalg.norm(G, axis=1) > 0
         atoms, G = atoms[keep], G[keep]
-    return atoms, G, it
+    return atoms, G
 
 
 def _face_bases(U: np.ndarray, atoms: np.ndarray, tol: float) -> list[np.ndarray]:
@@ -336,7 +342,7 @@ def solve_vector(
     Y: Any,
     beta: float,
     *,
-    max_iter: int = 60,
+    max_rounds: int = 4,
     cert_tol: float = 1e-8,
 ) -> VectorSolution:
     r"""Certified solution of R3's program on a small instance (complete arrangement).
@@ -347,16 +353,18 @@ def solve_vector(
     Y : array_like, shape (n, K)
     beta : float
         Convention A.
-    max_iter : int, default 60
-        Exchange iterations.
+    max_rounds : int, default 4
+        Rounds of (at most 20 exchange steps, then sliding), each continuing
+        from the best certified point, until the certified relative gap is
+        below ``cert_tol / 10``.
     cert_tol : float, default 1e-8
         Certified relative gap for ``OPTIMAL``.
 
     Returns
     -------
     VectorSolution
-        The best certified of the exchange point and the slid points
-        (face tolerances 1e-3 .. 1e-9, two rounds).
+        The best certified of the exchange points and the slid points
+        (face tolerances 1e-3 .. 1e-9).
     """
     X, Y = check_data(X, Y)
     if Y.ndim != 2:
@@ -364,20 +372,26 @@ def solve_vector(
     beta = check_beta(beta)
     U = np.asarray(whiten(X).U_prime)
     ctx = _Ctx(U, Y, beta, enumerate_patterns(U), _subspaces(U))
-    atoms, G, iters = _exchange(ctx, max_iter, 1e-9)
-    best = (atoms, G, *_evaluate(ctx, atoms, G))
-    for _ in range(2 if len(atoms) else 0):  # slide, then slide the best again
-        start = best
-        for face_tol in (1e-3, 1e-5, 1e-7, 1e-9):
-            a2, g2 = _slide(ctx, start[0], start[1], face_tol)
+    m, K = U.shape[1], Y.shape[1]
+    atoms, G = np.zeros((0, m)), np.zeros((0, K))
+    best, rounds = None, 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 (reported)
+        atoms, G = _exchange(ctx, atoms, G, 20, 1e-10)
+        cands = [(atoms, G)]
+        if len(atoms):
+            cands += [_slide(ctx, atoms, G, tol) for tol in (1e-3, 1e-5, 1e-7, 1e-9)]
+        for a2, g2 in cands:
             cand = (a2, g2, *_evaluate(ctx, a2, g2))
-            if cand[2] - cand[3] < best[2] - best[3]:
+            if best is None or cand[2] - cand[3] < best[2] - best[3]:
                 best = cand
+        if best[2] - best[3] <= 0.1 * cert_tol * max(abs(best[2]), 1e-300):
+            break
+        atoms, G = _merge(best[0], best[1], 1e-4)  # continue from the best point
     atoms, G, obj, lower, b = best
     atoms, G = _balance(atoms, G)
     rel = (obj - lower) / max(abs(obj), np.finfo(float).tiny)
     status = SolverStatus.OPTIMAL if rel <= cert_tol else SolverStatus.INACCURATE
-    return VectorSolution(atoms, G, obj, lower, b, status, iters)
+    return VectorSolution(atoms, G, obj, lower, b, status, rounds)
 
 
 def vector_network(whitening: Whitening, solution: VectorSolution) -> BNNetwork:
