@@ -57,6 +57,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -481,7 +482,9 @@ def _solve_clarabel(problem: CNNProblem, tol: float) -> tuple[np.ndarray, int]:
         cp.Minimize(0.5 * cp.sum_squares(yhat - problem.y) + problem.beta * norms),
         [cp.multiply(sign, U @ Sp.T) >= 0, cp.multiply(sign, U @ Sm.T) >= 0],
     )
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol)
+    with warnings.catch_warnings():  # "may be inaccurate": the dual certifies
+        warnings.simplefilter("ignore", UserWarning)
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol)
     if Sp.value is None:
         raise InputError(f"`solver` 'clarabel' returned no point ({prob.status})")
     return np.stack([Sp.value, Sm.value]), int(prob.solver_stats.num_iters or 0)
