@@ -141,7 +141,7 @@ class ConvGeometry:
 
     Examples
     --------
-    >>> ConvGeometry(2, stride=(1, 2)).positions(1, 5)
+    >>> ConvGeometry((1, 2), stride=(1, 2)).positions(1, 5)
     (1, 2)
     """
 
