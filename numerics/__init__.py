@@ -139,7 +139,7 @@ _LAZY_MODULES: dict[str, str] = {
     ),
     "extensions.vector": (
         "VectorSolution atom_bound separable_upper_bound "
-        "singular_value_lower_bound solve_vector vector_network"
+        "singular_value_lower_bound solve_atoms solve_vector vector_network"
     ),
 }
 

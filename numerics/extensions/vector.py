@@ -60,6 +60,7 @@ __all__ = [
     "atom_bound",
     "separable_upper_bound",
     "singular_value_lower_bound",
+    "solve_atoms",
     "solve_vector",
     "vector_network",
 ]
@@ -185,18 +186,26 @@ class _Ctx:
     beta: float
     D: np.ndarray
     subs: list
+    pool: np.ndarray  # output map S (identity without pooling)
+
+    def outputs(self, atoms: np.ndarray) -> np.ndarray:
+        r"""Columns :math:`S(U'\tilde s_j)_+`, shape (n_out, J)."""
+        return self.pool @ np.maximum(self.U @ atoms.T, 0.0)
+
+    def bound(self, R: np.ndarray) -> tuple[float, np.ndarray]:
+        """:func:`atom_bound` of the residual ``R`` through the output map."""
+        return atom_bound(self.U, self.pool.T @ R, D=self.D, subspaces=self.subs)
 
 
 def _evaluate(
     ctx: _Ctx, atoms: np.ndarray, G: np.ndarray
 ) -> tuple[float, float, float]:
     """Objective, certified lower bound and b of the residual (true ReLU)."""
-    A = np.maximum(ctx.U @ atoms.T, 0.0)
-    R = ctx.Y - A @ G
+    R = ctx.Y - ctx.outputs(atoms) @ G
     obj = 0.5 * float(np.sum(R * R)) + ctx.beta * float(
         np.sum(np.linalg.norm(atoms, axis=1) * np.linalg.norm(G, axis=1))
     )
-    b, _ = atom_bound(ctx.U, R, D=ctx.D, subspaces=ctx.subs)
+    b, _ = ctx.bound(R)
     c = 1.0 if b <= ctx.beta else ctx.beta / b
     lower = c * float(np.sum(R * ctx.Y)) - 0.5 * c * c * float(np.sum(R * R))
     return obj, lower, b
@@ -226,14 +235,12 @@ def _exchange(ctx: _Ctx, atoms: np.ndarray, G: np.ndarray, max_iter: int, tol: f
     """Add maximising atoms and re-solve the group lasso until ``b <= beta (1+tol)``."""
     K = ctx.Y.shape[1]
     for _ in range(max_iter):
-        R = ctx.Y - np.maximum(ctx.U @ atoms.T, 0.0) @ G
-        b, s = atom_bound(ctx.U, R, D=ctx.D, subspaces=ctx.subs)
+        b, s = ctx.bound(ctx.Y - ctx.outputs(atoms) @ G)
         if b <= ctx.beta * (1.0 + tol):
             break
         atoms = np.vstack([atoms, s])
         G = np.vstack([G, np.zeros((1, K))])
-        A = np.maximum(ctx.U @ atoms.T, 0.0)
-        G = _group_lasso(A, ctx.Y, ctx.beta, G, 3000)
+        G = _group_lasso(ctx.outputs(atoms), ctx.Y, ctx.beta, G, 3000)
         keep = np.linalg.norm(G, axis=1) > 0
         atoms, G = atoms[keep], G[keep]
     return atoms, G
@@ -279,7 +286,7 @@ def _slide(ctx: _Ctx, atoms: np.ndarray, G: np.ndarray, face_tol: float):
     atoms, G = _merge(atoms, G, 1e-4)
     N = _face_bases(U, atoms, face_tol)
     Dj = [(U @ s > 0).astype(float) for s in atoms]
-    B = [Dj[j][:, None] * (U @ N[j]) for j in range(len(N))]
+    B = [ctx.pool @ (Dj[j][:, None] * (U @ N[j])) for j in range(len(N))]
     T0 = [N[j].T @ atoms[j] for j in range(len(N))]
     scale = [
         math.sqrt(np.linalg.norm(G[j]) / max(np.linalg.norm(T0[j]), 1e-300))
@@ -338,22 +345,32 @@ def _balance(atoms: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return atoms[keep] * c[:, None], G[keep] / c[:, None]
 
 
-def solve_vector(
-    X: Any,
+def solve_atoms(
+    U_prime: Any,
     Y: Any,
     beta: float,
     *,
+    pool: Any = None,
     max_rounds: int = 4,
     cert_tol: float = 1e-8,
 ) -> VectorSolution:
-    r"""Certified solution of R3's program on a small instance (complete arrangement).
+    r"""Certified solution of the atomic program with an output map :math:`S`.
+
+    .. math::
+        \min_{\tilde s_j, g_j}\ \tfrac12\Bigl\|\sum_jS(U'\tilde s_j)_+g_j^T - Y\Bigr\|^2
+        + \beta\sum_j\|\tilde s_j\|\|g_j\|
 
     Parameters
     ----------
-    X : array_like, shape (n, d)
+    U_prime : array_like, shape (N, r+1)
+        Whitened data (last column positive), e.g. ``whiten(X).U_prime``.
     Y : array_like, shape (n, K)
     beta : float
         Convention A.
+    pool : array_like, shape (n, N), optional
+        Output map :math:`S` (default the identity, ``n = N``); a pooling
+        matrix makes this the convex CNN program with :math:`K = 1`
+        (:mod:`bnconvex.numerics.extensions.cnn`).
     max_rounds : int, default 4
         Rounds of (at most 20 exchange steps, then sliding), each continuing
         from the best certified point, until the certified relative gap is
@@ -365,14 +382,18 @@ def solve_vector(
     -------
     VectorSolution
         The best certified of the exchange points and the slid points
-        (face tolerances 1e-3 .. 1e-9).
+        (face tolerances 1e-3 .. 1e-9); the bound uses the complete
+        arrangement of ``U_prime`` and :math:`b(S^T\Lambda)`.
     """
-    X, Y = check_data(X, Y)
-    if Y.ndim != 2:
-        raise InputError(f"`Y` must be 2-D (n, K); got shape {Y.shape}")
+    U = check_matrix(U_prime, "U_prime")
+    Y = check_matrix(Y, "Y")
     beta = check_beta(beta)
-    U = np.asarray(whiten(X).U_prime)
-    ctx = _Ctx(U, Y, beta, enumerate_patterns(U), _subspaces(U))
+    S = np.eye(U.shape[0]) if pool is None else check_matrix(pool, "pool")
+    if S.shape != (Y.shape[0], U.shape[0]):
+        raise InputError(
+            f"`pool` must have shape ({Y.shape[0]}, {U.shape[0]}); got {S.shape}"
+        )
+    ctx = _Ctx(U, Y, beta, enumerate_patterns(U), _subspaces(U), S)
     m, K = U.shape[1], Y.shape[1]
     atoms, G = np.zeros((0, m)), np.zeros((0, K))
     best, rounds = None, 0
@@ -393,6 +414,37 @@ def solve_vector(
     rel = (obj - lower) / max(abs(obj), np.finfo(float).tiny)
     status = SolverStatus.OPTIMAL if rel <= cert_tol else SolverStatus.INACCURATE
     return VectorSolution(atoms, G, obj, lower, b, status, rounds)
+
+
+def solve_vector(
+    X: Any,
+    Y: Any,
+    beta: float,
+    *,
+    max_rounds: int = 4,
+    cert_tol: float = 1e-8,
+) -> VectorSolution:
+    r"""Certified solution of R3's program on a small instance (complete arrangement).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Y : array_like, shape (n, K)
+    beta : float
+        Convention A.
+    max_rounds, cert_tol
+        As in :func:`solve_atoms`.
+
+    Returns
+    -------
+    VectorSolution
+        :func:`solve_atoms` on ``whiten(X).U_prime``.
+    """
+    X, Y = check_data(X, Y)
+    if Y.ndim != 2:
+        raise InputError(f"`Y` must be 2-D (n, K); got shape {Y.shape}")
+    U = np.asarray(whiten(X).U_prime)
+    return solve_atoms(U, Y, beta, max_rounds=max_rounds, cert_tol=cert_tol)
 
 
 def vector_network(whitening: Whitening, solution: VectorSolution) -> BNNetwork:

@@ -126,6 +126,21 @@ def test_barrier_is_certified_honestly(solved):
         solve_cnn(prob, solver="nope")
 
 
+def test_exchange_solver_agrees_with_the_reference(solved):
+    # two independent solvers, each certified by the same rigorous dual bound:
+    # neither bound may exceed the other's objective (up to the bound's own
+    # eps inflation), and both gaps close to 1e-8
+    prob, sol = solved
+    other = solve_cnn(prob, solver="exchange")
+    assert other.status == "optimal", other.relative_gap
+    assert other.lower_bound <= sol.objective * (1 + 1e-12)
+    assert sol.lower_bound <= other.objective * (1 + 1e-12)
+    assert other.max_violation <= 1e-9
+    net = reconstruct_cnn(prob, other)
+    value = cnn_objective(net, prob.images, prob.y, prob.beta, prob.geometry)
+    assert_rel_close(value, other.lower_bound, 2e-8, "exchange reconstruction")
+
+
 def test_local_search_never_below_bound(solved):
     prob, sol = solved
     for seed in range(2):

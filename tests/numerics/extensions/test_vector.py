@@ -10,6 +10,7 @@ from bnconvex.numerics.extensions.vector import (
     atom_bound,
     separable_upper_bound,
     singular_value_lower_bound,
+    solve_atoms,
     solve_vector,
     vector_network,
 )
@@ -111,5 +112,9 @@ def test_input_errors():
         solve_vector(X, np.zeros(4), 0.1)
     with pytest.raises(InputError, match="beta"):
         solve_vector(X, np.zeros((4, 2)), 0.0)
+    with pytest.raises(InputError, match="pool"):
+        solve_atoms(
+            np.asarray(whiten(X).U_prime), np.zeros((4, 1)), 0.1, pool=np.eye(3)
+        )
     with pytest.raises(InputError, match="Lam"):
         atom_bound(np.asarray(whiten(X).U_prime), np.zeros((3, 2)))
