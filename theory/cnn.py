@@ -4,11 +4,13 @@ A convolution is a product with the stacked patch matrix, BN with statistics
 over the batch *and* the positions (``BatchNorm2d``) is standard BN of the
 stacked feature map, i.e. :math:`\sqrt{nK}` times convention A on :math:`nK`
 entries, and pooling is a linear map after the ReLU.  With these, the key
-identity of R0 (:func:`bnconvex.theory.whitening.whitened_representation`)
-applies to the patch matrix :math:`\mathcal X\in\mathbb R^{nK\times h}` with
-:math:`n` replaced by :math:`nK`: every matrix is the patch matrix of some
-images (take stride = kernel, no padding), so the identity proved for every
-data matrix is the identity for every patch matrix.
+identity of R0
+(:func:`bnconvex.theory.whitening.whitened_representation_general`, proved
+for every size) applies to the patch matrix
+:math:`\mathcal X\in\mathbb R^{nK\times h}` with :math:`n` replaced by
+:math:`nK`: every matrix is the patch matrix of some images (take stride =
+kernel, no padding), so the identity proved for every data matrix is the
+identity for every patch matrix.
 
 Sizes are explicit (``n`` images of length ``length``, one channel, a
 1-D kernel); SymPy proves each step for symbolic entries.
@@ -18,9 +20,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, instance_scope
 from .symbols import alpha, bn_a, check_size, gamma, matrix, relu, vector
-from .whitening import whitened_representation
+from .whitening import whitened_representation_general
 
 __all__ = ["bn_over_patches", "patch_rows"]
 
@@ -100,8 +102,9 @@ def bn_over_patches(
     -------
     Derivation
         Steps ``conv_is_patch_product``, ``bn2d_is_bn_over_nK``,
-        ``sum_pooling``, ``average_pooling``, then the R0 key identity
-        (steps suffixed ``_patches``) that turns :math:`BN(\mathcal Xw)` into
+        ``sum_pooling``, ``average_pooling`` (scope: the instance sizes), then
+        the R0 key identity for every size (scope ``general``; steps suffixed
+        ``_patches``) that turns :math:`BN(\mathcal Xw)` into
         :math:`\mathcal U's` with :math:`\|s\|^2 = \gamma^2+\alpha^2`.
 
     Notes
@@ -168,5 +171,11 @@ def bn_over_patches(
         f"BN over patches (n={n}, L={length}, kernel={kernel}, stride={stride}, "
         f"padding={padding}, K={K})",
         steps,
+    ).scoped(
+        instance_scope(
+            n=n, L=length, kernel=kernel, stride=stride, padding=padding, K=K
+        )
     )
-    return head + whitened_representation().suffixed("_patches")
+    # R0's key identity for every data matrix (symbolic sizes): it applies to
+    # the patch matrix with n replaced by n K
+    return head + whitened_representation_general().suffixed("_patches")
