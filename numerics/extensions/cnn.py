@@ -387,7 +387,7 @@ def certify_cnn(problem: CNNProblem, yhat: Any, objective: float) -> Certificate
         gap=gap,
         relative_gap=gap / max(abs(float(objective)), np.finfo(float).tiny),
         dual_scale=scale,
-        bound_kind="global" if problem.complete else "sampled-patterns",
+        bound_kind="global" if problem.complete else "patterns",
         constraint_bound=bound,
         universal_bound=math.nan,
         global_lower_bound=lower if problem.complete else math.nan,

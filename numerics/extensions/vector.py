@@ -503,8 +503,9 @@ def separable_upper_bound(X: Any, Y: Any, beta: float) -> tuple[float, float]:
     Returns
     -------
     upper : float
-        :math:`\sum_k` objective of the scalar program for column ``k``: the
-        objective of an achievable vector network, so :math:`\ge p^\star`.
+        :math:`\sum_k` objective of the network rebuilt from the scalar
+        program of column ``k`` (``ExactFit.network_objective``): together an
+        achievable vector network, so :math:`\ge p^\star`.
     lower : float
         :math:`\sum_k` of their certified lower bounds (how well they were solved).
     """
@@ -514,6 +515,6 @@ def separable_upper_bound(X: Any, Y: Any, beta: float) -> tuple[float, float]:
     fits = [
         fit_exact(X, Y[:, k], beta, arrangements="exact") for k in range(Y.shape[1])
     ]
-    return float(sum(f.objective for f in fits)), float(
+    return float(sum(f.network_objective for f in fits)), float(
         sum(f.pattern_lower_bound for f in fits)
     )
