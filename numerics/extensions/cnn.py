@@ -55,7 +55,6 @@ matrix).  For standard (std) BN over :math:`nK` entries use
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 import warnings
 from typing import Any
@@ -71,8 +70,8 @@ from bnconvex.numerics.baselines.nonconvex import (
 from bnconvex.numerics.core.arrangements import enumerate_patterns
 from bnconvex.numerics.core.certificate import (
     Certificate,
+    certify_residual,
     dual_constraint_bound,
-    dual_objective,
 )
 from bnconvex.numerics.core.network import (
     BNNetwork,
@@ -369,28 +368,29 @@ def certify_cnn(problem: CNNProblem, yhat: Any, objective: float) -> Certificate
 
     Notes
     -----
-    Weak duality: for any network with prediction
+    The project's certificate kernel
+    (:func:`~bnconvex.numerics.core.certificate.certify_residual`) with the
+    constraint bound of :math:`S^Tv` on :math:`\mathcal U'`.  Weak duality:
+    for any network with prediction
     :math:`z = \sum_j S(\mathcal U's_j)_+v_j`,
     :math:`\tfrac12\|z - y\|^2 \ge v^Ty - \tfrac12\|v\|^2 - v^Tz` and
     :math:`|v^TS(\mathcal U's_j)_+| \le b\|s_j\|`, so the objective is at least
     :math:`d(cv)` once :math:`cb\le\beta` (rescaled penalty of R0).
     """
     yhat = check_labels(yhat, problem.n, "yhat")
-    v = problem.y - yhat
-    bound = dual_constraint_bound(problem.U_prime, problem.D, problem.S.T @ v)
-    scale = 1.0 if bound <= problem.beta else problem.beta / bound
-    lower = dual_objective(problem.y, scale * v)
-    gap = float(objective) - lower
-    return Certificate(
-        objective=float(objective),
-        lower_bound=lower,
-        gap=gap,
-        relative_gap=gap / max(abs(float(objective)), np.finfo(float).tiny),
-        dual_scale=scale,
-        bound_kind="global" if problem.complete else "patterns",
-        constraint_bound=bound,
-        universal_bound=math.nan,
-        global_lower_bound=lower if problem.complete else math.nan,
+    U, D = problem.U_prime, problem.D
+    bound = dual_constraint_bound(U, D, problem.S.T @ (problem.y - yhat))
+    kind = "global" if problem.complete else "patterns"
+    return certify_residual(
+        U,
+        D,
+        problem.y,
+        problem.beta,
+        yhat,
+        float(objective),
+        kind,
+        with_universal=False,
+        bound=bound,
     )
 
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from bnconvex.numerics._validation import check_beta, check_data, check_matrix
 from bnconvex.numerics.core.arrangements import enumerate_patterns
+from bnconvex.numerics.core.certificate import dual_scale
 from bnconvex.numerics.core.closed_form import huber_h
 from bnconvex.numerics.core.network import BNNetwork
 from bnconvex.numerics.core.whitening import Whitening, whiten
@@ -206,7 +207,7 @@ def _evaluate(
         np.sum(np.linalg.norm(atoms, axis=1) * np.linalg.norm(G, axis=1))
     )
     b, _ = ctx.bound(R)
-    c = 1.0 if b <= ctx.beta else ctx.beta / b
+    c = float(dual_scale(b, ctx.beta))
     lower = c * float(np.sum(R * ctx.Y)) - 0.5 * c * c * float(np.sum(R * R))
     return obj, lower, b
 
@@ -503,18 +504,21 @@ def separable_upper_bound(X: Any, Y: Any, beta: float) -> tuple[float, float]:
     Returns
     -------
     upper : float
-        :math:`\sum_k` objective of the network rebuilt from the scalar
-        program of column ``k`` (``ExactFit.network_objective``): together an
-        achievable vector network, so :math:`\ge p^\star`.
+        :math:`\sum_k` objective of the certified solution of column ``k``'s
+        scalar program (R1, solved by :func:`solve_atoms` with ``K = 1``):
+        together an achievable vector network, so :math:`\ge p^\star`.
     lower : float
         :math:`\sum_k` of their certified lower bounds (how well they were solved).
-    """
-    from bnconvex.numerics.exact import fit_exact
 
+    Notes
+    -----
+    With :math:`K = 1` the atomic program is R1's: an atom
+    :math:`(U'\tilde s)_+g` with :math:`g\in\mathbb R` is a neuron with output
+    weight :math:`g`, penalty :math:`\beta\|\tilde s\||g|`.
+    """
     X, Y = check_data(X, Y)
-    fits = [
-        fit_exact(X, Y[:, k], beta, arrangements="exact") for k in range(Y.shape[1])
-    ]
-    return float(sum(f.network_objective for f in fits)), float(
-        sum(f.pattern_lower_bound for f in fits)
+    U = np.asarray(whiten(X).U_prime)
+    sols = [solve_atoms(U, Y[:, [k]], beta) for k in range(Y.shape[1])]
+    return float(sum(s.objective for s in sols)), float(
+        sum(s.lower_bound for s in sols)
     )

@@ -206,7 +206,8 @@ class VectorBounds(_VectorClaim):
         "float64": "relative violations of the two inequalities (p* bracketed by "
         "the certified [lower, objective]) and, per family, of the predicted "
         "equalities; 1e-7 covers the vector certificate (<= 1e-8) plus the "
-        "scalar programs' certified gaps (fit_exact, ~1e-9); the strict upper "
+        "scalar programs' certified gaps (solve_atoms, K = 1, <= 1e-8); the "
+        "strict upper "
         "inequality of duplicate_highdim must hold by more than 1e-6"
     }
     examples = {"quick": 2, "default": 8, "thorough": 60}
