@@ -26,7 +26,9 @@ subpackage / module    contents
 ``fullscale``          the vectorised array-API model for large data (NumPy,
                        CuPy): whitening at scale, patterns, ADMM/AL, ``fit``
 ``extensions``         ``deep`` (R4), ``bn_after_relu`` (R6), ``losses`` (R5),
-                       ``implicit_bias`` (the Sigma^2 preconditioning)
+                       ``implicit_bias`` (the Sigma^2 preconditioning),
+                       ``cnn`` (R8, convolutional BN networks), ``vector``
+                       (R3, general labels: exact small-instance solver)
 ``baselines``          non-convex trainers: ``nonconvex`` (L-BFGS/GD), ``sgd``
 ``dataio``             ``data`` (synthetic sets, .npz/.csv), ``datasets``
                        (CIFAR-10, Fashion-MNIST)
@@ -72,7 +74,9 @@ _LAZY_MODULES: dict[str, str] = {
         "highdim_network highdim_optimum highdim_prediction huber_h "
         "onehot_network onehot_optimum universal_lower_bound"
     ),
-    "baselines.nonconvex": "train_best_of train_nonconvex",
+    "baselines.nonconvex": (
+        "initial_network pack_network train_best_of train_nonconvex unpack_network"
+    ),
     "dataio.data": (
         "load_dataset make_classification make_regression make_spread_spectrum"
     ),
@@ -126,6 +130,16 @@ _LAZY_MODULES: dict[str, str] = {
         "AfterReLUProblem AfterReLUSolution after_relu_forward "
         "after_relu_objective after_relu_objective_and_gradient relu_patterns "
         "solve_after_relu train_after_relu"
+    ),
+    "extensions.cnn": (
+        "CNN_SOLVERS POOLINGS CNNProblem CNNSolution ConvGeometry certify_cnn "
+        "cnn_convex_objective cnn_forward cnn_objective cnn_objective_and_gradient "
+        "cnn_predict default_cnn_solver patch_matrix pooling_matrix reconstruct_cnn "
+        "solve_cnn train_cnn"
+    ),
+    "extensions.vector": (
+        "VectorSolution atom_bound separable_upper_bound "
+        "singular_value_lower_bound solve_atoms solve_vector vector_network"
     ),
 }
 

@@ -4,7 +4,8 @@ Each module derives one object as a :class:`Derivation` of named, provable
 steps: BN scaling identities (:mod:`.bn_scaling`), whitening
 (:mod:`.whitening`), the rescaling lemma (:mod:`.rescaling`), the dual
 (:mod:`.primal2dual`), loss conjugates (:mod:`.conjugates`), closed forms
-(:mod:`.closed_form`) and the gradient geometry of GD (:mod:`.preconditioning`).
+(:mod:`.closed_form`), the gradient geometry of GD (:mod:`.preconditioning`)
+and BN over image patches (:mod:`.cnn`).
 """
 
 from ._simplify import prove_nonnegative, prove_zero
@@ -26,6 +27,7 @@ from .closed_form import (
     onehot_closed_form,
     onehot_closed_form_general,
 )
+from .cnn import bn_over_patches, patch_rows
 from .conjugates import (
     conjugate_hinge,
     conjugate_logistic,
@@ -57,6 +59,7 @@ __all__ = [
     "Step",
     "am_gm",
     "am_gm_general",
+    "bn_over_patches",
     "centering_lemmas",
     "conjugate_hinge",
     "conjugate_logistic",
@@ -78,6 +81,7 @@ __all__ = [
     "onehot_closed_form",
     "onehot_closed_form_general",
     "overall",
+    "patch_rows",
     "prove_nonnegative",
     "prove_zero",
     "scale_invariance",

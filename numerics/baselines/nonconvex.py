@@ -21,18 +21,26 @@ from bnconvex.numerics.core.network import BNNetwork, objective_and_gradient
 from bnconvex.numerics.errors import InputError
 from scipy.optimize import minimize
 
-__all__ = ["train_best_of", "train_nonconvex"]
+__all__ = [
+    "initial_network",
+    "pack_network",
+    "train_best_of",
+    "train_nonconvex",
+    "unpack_network",
+]
 
 Method = Literal["lbfgs", "gd"]
 
 
-def _pack(net: BNNetwork) -> np.ndarray:
+def pack_network(net: BNNetwork) -> np.ndarray:
+    """Flatten ``(W, gamma, alpha, v)`` into one vector (for L-BFGS)."""
     return np.concatenate(
         [np.ravel(np.asarray(getattr(net, k))) for k in ("W", "gamma", "alpha", "v")]
     )
 
 
-def _unpack(x: np.ndarray, like: BNNetwork) -> BNNetwork:
+def unpack_network(x: np.ndarray, like: BNNetwork) -> BNNetwork:
+    """Inverse of :func:`pack_network`, shapes and convention taken from ``like``."""
     d, m = like.d, like.m
     v_shape = tuple(like.v.shape)
     sizes = np.cumsum([d * m, m, m])
@@ -42,7 +50,7 @@ def _unpack(x: np.ndarray, like: BNNetwork) -> BNNetwork:
     )
 
 
-def _initial_network(
+def initial_network(
     d: int, m: int, K: int | None, rng: np.random.Generator, convention: Convention
 ) -> BNNetwork:
     """Draw ``W ~ N(0, 1/d)``, ``gamma, alpha ~ N(0, 1)``, ``v ~ N(0, 1/m)``."""
@@ -54,6 +62,10 @@ def _initial_network(
         v=rng.standard_normal(v_shape) / np.sqrt(m),
         convention=convention,
     )
+
+
+# Names used by the extension modules before these helpers were public.
+_pack, _unpack, _initial_network = pack_network, unpack_network, initial_network
 
 
 def _check_init(

@@ -45,6 +45,8 @@ DERIVATIONS = {
     "highdim_weights_general": theory.highdim_weights_general,
     "dual_general": theory.dual_derivation_general,
     "onehot_general": theory.onehot_closed_form_general,
+    "bn_over_patches": theory.bn_over_patches,
+    "bn_over_patches_stride2": lambda: theory.bn_over_patches(3, 4, 2, 2, 1),
 }
 _CACHE: dict[str, theory.Derivation] = {}
 

@@ -13,6 +13,8 @@ _CLAIM_MODULES: tuple[str, ...] = (
     "theory_optim",
     "fullscale",
     "extensions",
+    "cnn",
+    "vector",
 )
 
 for _name in _CLAIM_MODULES:

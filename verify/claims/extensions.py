@@ -15,6 +15,7 @@ import numpy as np
 from bnconvex.verify import strategies as S
 from bnconvex.verify.claims._errors import TINY
 from bnconvex.verify.claims._errors import below as _below
+from bnconvex.verify.claims._errors import judge as _judge
 from bnconvex.verify.claims._errors import rel_err as _rel
 from bnconvex.verify.registry import Claim, Evidence, register
 from hypothesis import assume
@@ -215,26 +216,6 @@ def _after_relu_local(X: np.ndarray, y: np.ndarray, beta: float) -> float:
     from bnconvex.numerics.extensions.bn_after_relu import train_after_relu
 
     return train_after_relu(X, y, beta, X.shape[0] + 1, seed=0, max_iter=500)[1]
-
-
-def _judge(
-    measured: float, gap: float, gap_limit: float, details: dict[str, Any]
-) -> Evidence:
-    """Evidence of a solver-based check, with the policy of ``claims/core.py``.
-
-    ``measured`` (reconstruction error, how far local search falls below a
-    *valid* lower bound) can disprove the claim whatever the solver reached,
-    so it is compared with the tolerance by the runner. A certified gap above
-    ``gap_limit`` with nothing disproved decides nothing: ``inconclusive``,
-    never ``passed``.
-    """
-    if not gap <= gap_limit:
-        details["reason"] = (
-            f"certified relative gap {gap:.2e} > {gap_limit:.0e}: the solve stopped "
-            "short, undecided on this instance"
-        )
-        return Evidence(max_rel_err=measured, status="inconclusive", details=details)
-    return Evidence(max_rel_err=measured, details=details)
 
 
 # --------------------------------------------------------------- claim 18
