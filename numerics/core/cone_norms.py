@@ -294,7 +294,10 @@ def _least_squares(
     ok = np.all(~used | (diag > RANK_TOL * diag.max(axis=1, initial=0.0)[:, None]), 1)
     rhs = -np.einsum("bji,bj->bi", Q, C) * used
     T = T * (used[:, :, None] & used[:, None, :])
-    T[:, np.arange(w), np.arange(w)] += ~used | ~ok[:, None]
+    T[:, np.arange(w), np.arange(w)] += ~used
+    # a dependent block's z is discarded below: solve an identity there (adding
+    # 1 to its diagonal could cancel a pivot of -1 and make T singular)
+    T[~ok] = np.eye(w)
     z[:, :w] = np.linalg.solve(T, rhs[..., None])[..., 0] * (used & ok[:, None])
     return z, ok
 

@@ -175,3 +175,14 @@ def test_every_library_bound_kind_is_in_the_vocabulary():
         fit = fit_exact(X, y, 0.1, arrangements=arrangements)
         kinds = {fit.bound_kind, fit.certificate.bound_kind, fit.solution.bound_kind}
         assert kinds <= set(BOUND_KINDS), kinds
+
+
+def test_dependent_active_rows_in_a_cone_norm_do_not_break_the_fit():
+    # base_matrix(4, 5) has rank(CX) = n - 1 = 3; one cone-norm block ends with
+    # three active rows of rank two and a QR pivot of -1, which made the
+    # fallback solve singular (LinAlgError) before the fix in cone_norms.
+    from bnconvex.verify.strategies import base_matrix
+
+    fit = fit_exact(base_matrix(4, 5), np.array([1.0, 0.0, 1.0, 0.0]), 0.3)
+    assert fit.status == "optimal"
+    assert fit.relative_gap <= GAP
