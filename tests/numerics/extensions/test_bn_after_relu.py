@@ -45,9 +45,14 @@ def solved():
 def test_patterns_match_dense_sampling_and_count(X):
     D = relu_patterns(X)
     n = X.shape[0]
-    # every wedge is hit by some of 20,000 evenly spaced directions (wedges of
-    # the base-perturbed data are far wider than 2 pi / 20000)
-    theta = np.linspace(0, 2 * np.pi, 20000, endpoint=False)
+    # one direction inside every wedge: the lines x_j^T u = 0 cut the circle at
+    # the angles phi_j +- pi/2; the midpoints of consecutive cuts lie inside
+    # the wedges (a uniform grid of directions missed wedges of nearly parallel
+    # rows, thinner than its spacing)
+    phi = np.arctan2(X[:, 1], X[:, 0])
+    cuts = np.concatenate([phi + np.pi / 2, phi - np.pi / 2])
+    cuts = np.sort(np.mod(cuts, 2 * np.pi))
+    theta = (cuts + np.diff(cuts, append=cuts[0] + 2 * np.pi) / 2) % (2 * np.pi)
     U = np.vstack([np.cos(theta), np.sin(theta)])
     sampled = np.unique((X @ U >= 0).T, axis=0).T
     empty = int(not sampled.any(axis=0).all())  # the all-inactive wedge, if any
