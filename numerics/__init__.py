@@ -59,7 +59,10 @@ from bnconvex.numerics.status import SolverStatus
 #: public names of each lazily imported module, whitespace-separated
 #: (``tests/numerics/test_init.py`` checks them against the module's ``__all__``).
 _LAZY_MODULES: dict[str, str] = {
-    "core.bn": "CONVENTIONS Convention batch_norm convention_scale convert_beta",
+    "core.bn": (
+        "CONVENTIONS Convention batch_norm check_convention convention_scale "
+        "convert_beta"
+    ),
     "core.network": (
         "BNNetwork TORCH_DEFAULT_EPS forward load_network objective "
         "objective_and_gradient penalty save_network"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 from bnconvex.numerics._validation import check_beta, check_data, check_positive_int
-from bnconvex.numerics.core.bn import Convention, _check_convention
+from bnconvex.numerics.core.bn import Convention, check_convention
 from bnconvex.numerics.core.network import BNNetwork, objective_and_gradient
 from bnconvex.numerics.errors import InputError
 from scipy.optimize import minimize
@@ -62,10 +62,6 @@ def initial_network(
         v=rng.standard_normal(v_shape) / np.sqrt(m),
         convention=convention,
     )
-
-
-# Names used by the extension modules before these helpers were public.
-_pack, _unpack, _initial_network = pack_network, unpack_network, initial_network
 
 
 def _check_init(
@@ -157,14 +153,12 @@ def train_nonconvex(
     beta = check_beta(beta)
     m = check_positive_int(m, "m")
     max_iter = check_positive_int(max_iter, "max_iter")
-    _check_convention(convention)
+    check_convention(convention)
     if method not in ("lbfgs", "gd"):
         raise InputError(f"`method` must be 'lbfgs' or 'gd'; got {method!r}")
     K = None if y.ndim == 1 else y.shape[1]
     if init is None:
-        net = _initial_network(
-            X.shape[1], m, K, np.random.default_rng(seed), convention
-        )
+        net = initial_network(X.shape[1], m, K, np.random.default_rng(seed), convention)
     else:
         net = _check_init(init, X.shape[1], m, y, convention)
     run = _lbfgs if method == "lbfgs" else _gd
@@ -177,13 +171,13 @@ def _lbfgs(net, X, y, beta, *, max_iter, lr, tol):
     del lr
 
     def fun(x):
-        value, grad = objective_and_gradient(_unpack(x, net), X, y, beta)
-        return value, _pack(grad)
+        value, grad = objective_and_gradient(unpack_network(x, net), X, y, beta)
+        return value, pack_network(grad)
 
-    values = [fun(_pack(net))[0]]
+    values = [fun(pack_network(net))[0]]
     result = minimize(
         fun,
-        _pack(net),
+        pack_network(net),
         jac=True,
         method="L-BFGS-B",
         callback=lambda intermediate_result: values.append(
@@ -194,7 +188,7 @@ def _lbfgs(net, X, y, beta, *, max_iter, lr, tol):
     final_value = fun(result.x)[0]  # the value at the returned point, recomputed
     if values[-1] != final_value:
         values.append(final_value)
-    final = _unpack(result.x, net)
+    final = unpack_network(result.x, net)
     return final, {
         "objective": values,
         "gradient_norm": float(np.linalg.norm(result.jac)),
@@ -206,17 +200,17 @@ def _lbfgs(net, X, y, beta, *, max_iter, lr, tol):
 def _gd(net, X, y, beta, *, max_iter, lr, tol):
     del tol
     values = []
-    x = _pack(net)
+    x = pack_network(net)
     for _ in range(max_iter):
-        value, grad = objective_and_gradient(_unpack(x, net), X, y, beta)
+        value, grad = objective_and_gradient(unpack_network(x, net), X, y, beta)
         values.append(value)
-        x = x - lr * _pack(grad)
-    final = _unpack(x, net)
+        x = x - lr * pack_network(grad)
+    final = unpack_network(x, net)
     value, grad = objective_and_gradient(final, X, y, beta)
     values.append(value)
     return final, {
         "objective": values,
-        "gradient_norm": float(np.linalg.norm(_pack(grad))),
+        "gradient_norm": float(np.linalg.norm(pack_network(grad))),
         "iterations": max_iter,
         "message": "fixed number of gradient steps",
     }

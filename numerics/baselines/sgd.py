@@ -65,7 +65,7 @@ from bnconvex.numerics._validation import (
     check_positive_int,
     check_positive_real,
 )
-from bnconvex.numerics.core.bn import Convention, _check_convention, convention_scale
+from bnconvex.numerics.core.bn import Convention, check_convention, convention_scale
 from bnconvex.numerics.core.network import BNNetwork
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.status import SolverStatus
@@ -430,7 +430,7 @@ def _train_iv(
     beta = check_beta(beta)
     m = check_positive_int(m, "m")
     batch_size = check_positive_int(batch_size, "batch_size")
-    _check_convention(convention)
+    check_convention(convention)
     if X.ndim != 2 or X.shape[0] < 2:
         raise InputError(
             f"`X` must be a 2-D array with at least 2 rows; got shape {tuple(X.shape)}"

@@ -20,6 +20,7 @@ __all__ = [
     "CONVENTIONS",
     "Convention",
     "batch_norm",
+    "check_convention",
     "convention_scale",
     "convert_beta",
 ]
@@ -28,7 +29,21 @@ Convention = Literal["a", "std"]
 CONVENTIONS: tuple[str, ...] = ("a", "std")
 
 
-def _check_convention(convention: str, name: str = "convention") -> str:
+def check_convention(convention: str, name: str = "convention") -> str:
+    """Return ``convention`` if it is one of :data:`CONVENTIONS`.
+
+    Parameters
+    ----------
+    convention : str
+        ``"a"`` (canonical, :math:`BN^a`) or ``"std"`` (PyTorch's).
+    name : str
+        The argument's name in the error message.
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` for any other value.
+    """
     if convention not in CONVENTIONS:
         raise InputError(f"`{name}` must be 'a' or 'std'; got {convention!r}")
     return convention
@@ -62,7 +77,7 @@ def convention_scale(n: int, convention: str) -> float:
     (4.0, 1.0)
     """
     n = check_positive_int(n, "n")
-    return 1.0 if _check_convention(convention) == "a" else math.sqrt(n)
+    return 1.0 if check_convention(convention) == "a" else math.sqrt(n)
 
 
 def _zero_norm_tolerance(n: int, dtype_eps: float) -> float:
@@ -130,7 +145,7 @@ def batch_norm(
            [ 1.41421356]])
     """
     xp = array_namespace(H)
-    _check_convention(convention)
+    check_convention(convention)
     one_d = H.ndim == 1
     Hm = xp.reshape(H, (H.shape[0], 1)) if one_d else H
     if Hm.ndim != 2:
@@ -198,8 +213,8 @@ def convert_beta(
     >>> convert_beta(0.5, 16, source="a", target="std")
     2.0
     """
-    _check_convention(source, "source")
-    _check_convention(target, "target")
+    check_convention(source, "source")
+    check_convention(target, "target")
     n = check_positive_int(n, "n")
     beta = check_beta(beta)
     return beta * convention_scale(n, target) / convention_scale(n, source)

@@ -34,8 +34,8 @@ from bnconvex.numerics._validation import (
 )
 from bnconvex.numerics.core.bn import (
     Convention,
-    _check_convention,
     batch_norm,
+    check_convention,
     convention_scale,
 )
 from bnconvex.numerics.errors import InputError
@@ -92,7 +92,7 @@ class BNNetwork:
             value = getattr(self, name)
             if not array_api_compat.is_array_api_obj(value):
                 object.__setattr__(self, name, np.asarray(value, dtype=np.float64))
-        _check_convention(self.convention)
+        check_convention(self.convention)
         if not (math.isfinite(self.eps) and self.eps >= 0):
             raise InputError(f"`eps` must be a finite number >= 0; got {self.eps!r}")
         _check_shapes(self.W, self.gamma, self.alpha, self.v)

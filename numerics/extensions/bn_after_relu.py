@@ -51,7 +51,7 @@ from bnconvex.numerics._validation import (
     check_patterns,
     check_positive_int,
 )
-from bnconvex.numerics.baselines.nonconvex import _pack, _unpack
+from bnconvex.numerics.baselines.nonconvex import pack_network, unpack_network
 from bnconvex.numerics.core.arrangements import enumerate_patterns
 from bnconvex.numerics.core.bn import batch_norm, convention_scale
 from bnconvex.numerics.core.network import BNNetwork, penalty
@@ -313,8 +313,8 @@ def train_after_relu(
     best = lbfgs_network(
         lambda nt: after_relu_objective_and_gradient(nt, X, y, beta, loss),
         net,
-        _pack,
-        _unpack,
+        pack_network,
+        unpack_network,
         max_iter=check_positive_int(max_iter, "max_iter"),
     )
     return best, after_relu_objective(best, X, y, beta, loss)

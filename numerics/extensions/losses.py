@@ -36,7 +36,11 @@ from bnconvex.numerics._validation import (
     check_positive_int,
     check_positive_real,
 )
-from bnconvex.numerics.baselines.nonconvex import _initial_network, _pack, _unpack
+from bnconvex.numerics.baselines.nonconvex import (
+    initial_network,
+    pack_network,
+    unpack_network,
+)
 from bnconvex.numerics.core.blocks import scatter_blocks
 from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_scale
 from bnconvex.numerics.core.convex_program import (
@@ -465,13 +469,13 @@ def train_loss_network(
     y = loss.check_labels(y)
     beta = check_beta(beta)
     m, max_iter = check_positive_int(m, "m"), check_positive_int(max_iter, "max_iter")
-    net = _initial_network(X.shape[1], m, None, np.random.default_rng(seed), "a")
+    net = initial_network(X.shape[1], m, None, np.random.default_rng(seed), "a")
 
     best = lbfgs_network(
         lambda nt: _loss_value_and_gradient(nt, X, y, beta, loss),
         net,
-        _pack,
-        _unpack,
+        pack_network,
+        unpack_network,
         max_iter=max_iter,
     )
     return best, network_loss_objective(best, X, y, beta, loss)

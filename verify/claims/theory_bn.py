@@ -31,10 +31,12 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-__all__ = ["bn_instances"]
+__all__ = ["MP_NOTE", "MP_TOL", "bn_instances"]
 
-_MP_TOL = 1e-25
-_MP_NOTE = (
+#: mp-tier tolerance of the theory claims (normwise relative error), see MP_NOTE.
+MP_TOL = 1e-25
+#: how MP_TOL is applied, shown with every theory claim's mp tolerance.
+MP_NOTE = (
     "normwise relative error; at dps D the checker also requires D - 10 agreed "
     "digits (>= 40 at dps 50), and 1e-25 bounds the lowest level (dps 30)"
 )
@@ -134,9 +136,9 @@ class ScaleInvariance(TheoryClaim):
         r"BN_{\gamma,\alpha}(X(cw)) = BN_{\gamma,\alpha}(Xw)\ (c>0),\quad "
         r"BN_{\gamma,\alpha}(X(-w)) = BN_{-\gamma,\alpha}(Xw)"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-11}
+    tolerances = {"mp": MP_TOL, "float64": 1e-11}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "normwise relative; BN entries are O(|gamma|+|alpha|) and the centred norm "
             "is bounded away from 0 by construction, so a few hundred ulps suffice"
@@ -188,9 +190,9 @@ class ShiftInvariance(TheoryClaim):
     )
     paper_ref = "docs/theory.md#bn-shift_invariance (BN conventions, invariances)"
     statement = r"BN_{\gamma,\alpha}((X + \mathbf 1 b^T)w) = BN_{\gamma,\alpha}(Xw)"
-    tolerances = {"mp": _MP_TOL, "float64": 1e-10}
+    tolerances = {"mp": MP_TOL, "float64": 1e-10}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "normwise relative; the shift |b^T w| <= 3 ||w||_1 adds cancellation in "
             "the centring, bounded by (1 + |b^T w|/||Ch||) ulps"
@@ -251,9 +253,9 @@ class WhiteningOrthogonality(TheoryClaim):
     statement = (
         r"U^T\mathbf 1 = 0,\qquad U'^TU' = I_{r+1},\ U' = [U,\ \mathbf 1/\sqrt n]"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-12}
+    tolerances = {"mp": MP_TOL, "float64": 1e-12}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "max |U'^T U' - I| and relative error of sigma against mpmath at dps 30; "
             "LAPACK SVD is backward stable, so O(n eps) plus conditioning of sigma"
@@ -330,9 +332,9 @@ class WhitenedRepresentation(TheoryClaim):
         r" \alpha\end{bmatrix},"
         r"\ q = \Sigma V^Tw,\quad \|s\|^2 = \gamma^2+\alpha^2"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-10}
+    tolerances = {"mp": MP_TOL, "float64": 1e-10}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "normwise relative; q = Sigma V^T w loses digits in proportion to "
             "||w|| sigma_1/||q||, bounded for the perturbed generic instances"
@@ -389,9 +391,9 @@ class ConventionConversion(TheoryClaim):
         r"BN^{std}_{\gamma,\alpha}(h) = \sqrt n\,BN_{\gamma,\alpha}(h),\quad "
         r"\beta_A = \beta_{std}/\sqrt n"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-12}
+    tolerances = {"mp": MP_TOL, "float64": 1e-12}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": "normwise relative, a few ulps of sqrt(n)",
     }
 

@@ -27,7 +27,7 @@ from bnconvex.verify.claims._theory_support import (
     mp_matrix,
     mp_whiten,
 )
-from bnconvex.verify.claims.theory_bn import _MP_NOTE, _MP_TOL, TheoryClaim
+from bnconvex.verify.claims.theory_bn import MP_NOTE, MP_TOL, TheoryClaim
 from bnconvex.verify.registry import Evidence, register
 from bnconvex.verify.strategies import (
     bounded_floats,
@@ -137,9 +137,9 @@ class RescalingAmGm(TheoryClaim):
         r"\beta\|[\gamma;\alpha]\|_2|v|\ \text{at}\ c^2 = |v|/\|[\gamma;\alpha]\|;"
         r"\ \tfrac12(a^2+v^2)\ge a|v|,\ = \iff a = |v|"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-10}
+    tolerances = {"mp": MP_TOL, "float64": 1e-10}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "brentq root of phi'(c) to xtol 1e-14 and numerics.network"
             " forward/penalty; "
@@ -213,9 +213,9 @@ class GradientOrthogonality(TheoryClaim):
     )
     paper_ref = "docs/theory.md#bn-gradient_orthogonality (implicit bias, mechanism)"
     statement = r"q^T\nabla_qL(q) = 0,\qquad w^T\nabla_wL(w) = 0"
-    tolerances = {"mp": _MP_TOL, "float64": 1e-10}
+    tolerances = {"mp": MP_TOL, "float64": 1e-10}
     tolerance_notes = {
-        "mp": _MP_NOTE
+        "mp": MP_NOTE
         + (
             "; |w.grad_w L| is divided by a rigorous bound of ||w|| ||grad_w L|| "
             "(|gamma v| (||r||+||y||+1) ||X||_F ||w|| / ||CXw||), likewise in q"
@@ -312,9 +312,9 @@ class Sigma2Preconditioning(TheoryClaim):
     statement = (
         r"q(w - \eta\nabla_wL) - q(w) = -\eta\,\Sigma^2\nabla_qL,\quad q = \Sigma V^Tw"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-6}
+    tolerances = {"mp": MP_TOL, "float64": 1e-6}
     tolerance_notes = {
-        "mp": _MP_NOTE
+        "mp": MP_NOTE
         + (
             "; errors relative to eta sigma_1^2 |gamma v| (||r||+||y||+1)/||q||, a"
             " bound of "
@@ -430,9 +430,9 @@ class DualDerivation(TheoryClaim):
         r"\max_{\|s\|\le1}|v^T(U's)_+|\le\beta;\quad P - D = \tfrac12\|z+v-y\|^2 + "
         r"\sum_j(\beta|v_j| - (v^Ta_j)v_j) \ge 0"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-12}
+    tolerances = {"mp": MP_TOL, "float64": 1e-12}
     tolerance_notes = {
-        "mp": _MP_NOTE + "; errors relative to 1 + ||y||^2 + ||lambda||^2 + P",
+        "mp": MP_NOTE + "; errors relative to 1 + ||y||^2 + ||lambda||^2 + P",
         "float64": "relative to 1 + ||y||^2 + ||v||^2; sums of O(10) terms",
     }
 
@@ -540,9 +540,9 @@ class LossConjugates(TheoryClaim):
         r"\ell^*_{log}(\lambda) = u\log u+(1-u)\log(1-u),\ u=-y\lambda\in[0,1];\ "
         r"\ell^*_{hinge}(\lambda) = y\lambda,\ y\lambda\in[-1,0]"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-9}
+    tolerances = {"mp": MP_TOL, "float64": 1e-9}
     tolerance_notes = {
-        "mp": _MP_NOTE + "; errors relative to max(1, |l*|)",
+        "mp": MP_NOTE + "; errors relative to max(1, |l*|)",
         "float64": (
             "scipy Brent maximiser of lambda z - l(z): the value's error is"
             " quadratic in "
@@ -652,9 +652,9 @@ class HighdimClosedForm(TheoryClaim):
         r"p^* = h_\beta(\|y_+\|)+h_\beta(\|y_-\|),\ \hat y = (1-\beta/\|y_+\|)_+y_+ - "
         r"(1-\beta/\|y_-\|)_+y_-\ \ (\operatorname{rank} CX = n-1)"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-9}
+    tolerances = {"mp": MP_TOL, "float64": 1e-9}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": (
             "numerics.closed_form network objective vs formula; w = V Sigma^-1 U^T t "
             "amplifies rounding by sigma_1/sigma_r of the perturbed generic data"
@@ -745,9 +745,9 @@ class OnehotClosedForm(TheoryClaim):
         r"p^* = \sum_{k=1}^K h_\beta(\sqrt{n_k})\quad"
         r"(\operatorname{rank} CX = n-1,\ Y\ \text{one-hot})"
     )
-    tolerances = {"mp": _MP_TOL, "float64": 1e-9}
+    tolerances = {"mp": MP_TOL, "float64": 1e-9}
     tolerance_notes = {
-        "mp": _MP_NOTE,
+        "mp": MP_NOTE,
         "float64": "as closed_form.highdim (Sigma^-1 conditioning)",
     }
 
