@@ -1,54 +1,39 @@
 """Machine and version facts recorded with every benchmark result.
 
-Reuses the header of the verification reports (versions, platform, git
-revision) and adds what matters for timings: CPU model, load at start, BLAS
-thread setting and the peer solvers' versions.
+The provenance of the verification reports and of ``bnconvex train``
+(:mod:`bnconvex.numerics.provenance`: versions, machine, git revision) plus
+what matters for timings: load at start, the BLAS thread setting and the peer
+solvers' versions.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from importlib import metadata
 
-from bnconvex.verify.records import header_record
+from bnconvex.numerics.provenance import provenance_record
 
 PEERS = ("cvxpy", "clarabel", "array-api-compat", "pyscnn", "adelie", "torch")
 
 
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
 def machine_facts() -> dict:
-    """Header record of the toolkit plus CPU, load, BLAS threads and peer versions."""
-    head = header_record(
-        mode="benchmark",
-        dps=0,
-        dps_levels=(),
-        backend="numpy",
-        claims=(),
-        argv=sys.argv,
-    )
+    """Provenance of the toolkit plus load, BLAS threads and peer versions."""
+    facts = provenance_record()
     installed = {
         (d.metadata["Name"] or "").lower(): d.version for d in metadata.distributions()
     }
     return {
-        "date_utc": head["created"],
-        "versions": {**head["versions"], **{p: installed.get(p) for p in PEERS}},
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "versions": {**facts["versions"], **{p: installed.get(p) for p in PEERS}},
         "machine": {
-            **head["machine"],
-            "cpu_model": _cpu_model(),
+            **facts["machine"],
             "loadavg_at_start": os.getloadavg(),
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         },
-        "git_revision": head["git_revision"],
-        "argv": head["argv"],
+        "git_revision": facts["git_revision"],
+        "argv": list(sys.argv),
     }

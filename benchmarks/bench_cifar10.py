@@ -50,7 +50,6 @@ import datetime
 import json
 import math
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -302,8 +301,6 @@ def _convex_summary(
     spent: float,
     iters: int,
 ) -> dict[str, Any]:
-    from bnconvex.app.commands.train import convex_neurons
-
     return {
         "train_accuracy": train_accuracy,
         "test_accuracy_final": curve["test_accuracy"][-1],
@@ -316,7 +313,7 @@ def _convex_summary(
         "solver_iterations": iters,
         "setup_seconds": setup,
         "train_seconds": spent,
-        "neurons": convex_neurons(sol),
+        "neurons": sol.neurons,
         "patterns_sampled_kept": int(sol.S_plus.shape[0]),
         "method": sol.method,
         "curve": curve,
@@ -358,40 +355,15 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 # driver side
 # --------------------------------------------------------------------------
 def _machine() -> dict[str, Any]:
-    mem = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or None,
-        "cpu_count": os.cpu_count(),
-        "memory_gb": mem,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    from bnconvex.numerics.provenance import machine_info
+
+    return {**machine_info(), "load_average_at_start": list(os.getloadavg())}
 
 
 def _versions() -> dict[str, Any]:
-    from bnconvex.app.commands.train import software_versions
+    from bnconvex.numerics.provenance import git_revision, software_versions
 
-    out: dict[str, Any] = dict(software_versions())
-    if os.environ.get("BNCONVEX_GIT_REVISION"):  # run from a `git archive` snapshot
-        out["git_revision"] = os.environ["BNCONVEX_GIT_REVISION"]
-        return out
-    try:
-        out["git_revision"] = subprocess.run(
-            ["git", "-C", str(HERE), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        out["git_revision"] = None
-    return out
+    return {**software_versions(), "git_revision": git_revision()}
 
 
 def _specs(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -586,7 +558,7 @@ def update_readme(
     markers: tuple[str, str] = (SECTION_START, SECTION_END),
 ) -> None:
     """Replace (or append) only the section between ``markers`` of the README."""
-    from bnconvex.numerics.dataio.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.atomic import atomic_write_text
 
     start, end = markers
     text = path.read_text() if path.is_file() else "# Benchmarks\n"
@@ -718,8 +690,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.validation and args.update_readme:
         raise SystemExit("--validation runs are for selection: no --update-readme")
     if args.worker is not None:
-        record = worker(json.loads(args.worker))
-        Path(args.result).write_text(json.dumps(record))
+        from bnconvex.numerics.dataio.atomic import atomic_write_json
+
+        atomic_write_json(args.result, worker(json.loads(args.worker)))
         return 0
     facts = {**_prepare_cache(args), "machine": _machine()}
     if args.validation:  # the models are fitted on the rest, scored on these
@@ -756,9 +729,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _publish(result: dict[str, Any], path: Path, args: argparse.Namespace) -> int:
     """Write ``result`` to ``path``, its README section if asked, and print it."""
-    from bnconvex.numerics.dataio.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.atomic import atomic_write_json
 
-    atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+    atomic_write_json(path, result, indent=1)
     section = readme_section(result)
     if args.update_readme:
         update_readme(section, args.readme)
@@ -782,11 +755,10 @@ def _write_partial(
     args: argparse.Namespace, facts: dict[str, Any], runs: list[dict[str, Any]]
 ) -> None:
     """Results so far, next to ``--out`` (a long run keeps what it measured)."""
-    from bnconvex.numerics.dataio.datasets import atomic_write_text
+    from bnconvex.numerics.dataio.atomic import atomic_write_json
 
     partial = _result(args, {**facts, "machine": dict(facts["machine"])}, runs)
-    path = Path(str(args.out) + ".partial")
-    atomic_write_text(path, json.dumps(partial, indent=1) + "\n")
+    atomic_write_json(Path(str(args.out) + ".partial"), partial, indent=1)
 
 
 def _result(

@@ -184,6 +184,7 @@ def main(argv=None) -> int:
         _use_ops_file(args.ops_file)
     sys.path.insert(0, str(HERE))
     from _machine import machine_facts
+    from bnconvex.numerics.dataio.atomic import atomic_write_json
 
     record = {
         "benchmark": "bench_inner_products",
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
         res = bench_shape(n, m, P, K, args.repeats)
         record["results"].append(res)
         print(json.dumps(res), flush=True)
-        Path(args.out).write_text(json.dumps(record, indent=1))
+        atomic_write_json(args.out, record, indent=1)
     return 0
 
 

@@ -547,6 +547,7 @@ def main(argv=None) -> int:
         return 0
     sys.path.insert(0, str(HERE))
     from _machine import machine_facts
+    from bnconvex.numerics.dataio.atomic import atomic_write_json
 
     record = {
         "benchmark": "bench_peers",
@@ -595,7 +596,7 @@ def main(argv=None) -> int:
             },
             flush=True,
         )
-        Path(args.out).write_text(json.dumps(record, indent=1))
+        atomic_write_json(args.out, record, indent=1)
     return 0
 
 

@@ -31,8 +31,10 @@ subpackage / module    contents
                        (R3, general labels: exact small-instance solver)
 ``baselines``          non-convex trainers: ``nonconvex`` (L-BFGS/GD), ``sgd``
 ``dataio``             ``data`` (synthetic sets, .npz/.csv), ``datasets``
-                       (CIFAR-10, Fashion-MNIST)
+                       (CIFAR-10, Fashion-MNIST), ``atomic`` (atomic
+                       text/JSON/NumPy file writes)
 ``highprec``           ``mp_refine``: mpmath refinement and certificates
+``provenance``         versions, git revision and machine of a record
 ``exact``              the exact-fit pipeline that joins them (``fit_exact``)
 =====================  ======================================================
 
@@ -89,10 +91,16 @@ _LAZY_MODULES: dict[str, str] = {
     ),
     "dataio.datasets": (
         "CIFAR10_CLASSES DATASET_NAMES Dataset FASHION_MNIST_CLASSES RawImages "
-        "atomic_savez atomic_write_text classification_from_raw default_source "
-        "load_classification "
-        "load_raw preprocess read_cifar10_batches read_fashion_mnist read_idx "
+        "classification_from_raw default_source load_classification load_raw "
+        "preprocess read_cifar10_batches read_fashion_mnist read_idx "
         "read_image_folder read_image_tar resolve_source save_raw_cache select"
+    ),
+    "dataio.atomic": (
+        "atomic_save atomic_savez atomic_write atomic_write_json atomic_write_text"
+    ),
+    "provenance": (
+        "CUPY_DISTRIBUTIONS blas_info cpu_model cupy_version git_revision gpu_name "
+        "machine_info provenance_record software_versions"
     ),
     "baselines.sgd": (
         "BNStatistics SGDResult accuracy full_batch_statistics init_network "

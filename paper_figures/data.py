@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bnconvex.numerics.dataio.atomic import atomic_write_json
 from bnconvex.numerics.errors import BnConvexError, InputError
-from bnconvex.verify.records import atomic_write_text
+from bnconvex.numerics.provenance import cpu_model
 
 __all__ = [
     "COMPUTE",
@@ -70,11 +71,10 @@ def data_path(out_dir: str | Path, name: str) -> Path:
 
 def write_data(out_dir: str | Path, name: str, data: Mapping[str, Any]) -> Path:
     """Write ``data`` (arrays become lists) to the cache file, atomically."""
-    path = data_path(out_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, **_plain_json(dict(data))}
-    atomic_write_text(path, json.dumps(payload, indent=1, allow_nan=False) + "\n")
-    return path
+    return atomic_write_json(
+        data_path(out_dir, name), payload, indent=1, allow_nan=False
+    )
 
 
 def _plain_json(obj: Any) -> Any:
@@ -92,7 +92,7 @@ def _plain_json(obj: Any) -> Any:
 
 def machine_summary() -> str:
     """Return a one-line description of this machine for captions."""
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model() or platform.machine()
     return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs"
 
 

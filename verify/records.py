@@ -4,14 +4,16 @@ The layout is fixed by ``verify/schema/report.schema.json`` (style.md item 29,
 Hypothesis ``docs/reference/schema_observations.json``).  Every renderer
 (``render_md``, ``render_html``) reads *only* what is written here.
 
-Line 1 is the header record (``"type": "header"``): software versions, machine,
-seeds, git revision, run mode, the BN-convention note, and the metadata of every
-claim that was run (title, paper reference, LaTeX statement, tolerances), so a
-report can be rendered from the file alone.  Every following line is a check
+Line 1 is the header record (``"type": "header"``): software versions, machine
+and git revision (:mod:`bnconvex.numerics.provenance`), seeds, run mode, the
+BN-convention note, and the metadata of every claim that was run (title, paper
+reference, LaTeX statement, tolerances), so a report can be rendered from the
+file alone.  Every following line is a check
 record (``"type": "record"``).
 
-Files are written atomically: to a temporary file in the target directory,
-then :func:`os.replace`, so a failed run never leaves a partial report.
+Files are written atomically (:mod:`bnconvex.numerics.dataio.atomic`): to a
+temporary file in the target directory, then :func:`os.replace`, so a failed
+run never leaves a partial report.
 """
 
 from __future__ import annotations
@@ -22,16 +24,15 @@ import datetime
 import json
 import math
 import os
-import platform
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bnconvex.numerics.dataio.atomic import atomic_write_text
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.provenance import provenance_record
 
 __all__ = [
     "BN_CONVENTION_NOTE",
@@ -39,7 +40,6 @@ __all__ = [
     "ClaimSummary",
     "SymbolicScope",
     "aggregate_status",
-    "atomic_write_text",
     "claim_metadata",
     "header_record",
     "jsonable",
@@ -108,60 +108,6 @@ def _array_json(arr: np.ndarray) -> Any:
 
 
 # ------------------------------------------------------------------- header
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git_revision() -> str | None:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    rev = out.stdout.strip()
-    return rev if out.returncode == 0 and rev else None
-
-
-def _gpu_name() -> str | None:
-    try:
-        import cupy
-
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        name = props["name"]
-        return name.decode() if isinstance(name, bytes) else str(name)
-    except Exception:
-        return None
-
-
-def _versions() -> dict[str, str | None]:
-    return {
-        "python": platform.python_version(),
-        "bnconvex": _version("bnconvex"),
-        **{
-            key: _version(dist)
-            for key, dist in (
-                ("numpy", "numpy"),
-                ("scipy", "scipy"),
-                ("sympy", "sympy"),
-                ("mpmath", "mpmath"),
-                ("hypothesis", "hypothesis"),
-                ("cupy", "cupy-cuda12x"),
-                ("array_api_strict", "array-api-strict"),
-            )
-        },
-    }
-
-
 def _base_seed() -> int:
     from bnconvex.verify.strategies import BASE_SEED
 
@@ -260,15 +206,7 @@ def header_record(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"
         ),
-        "versions": _versions(),
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "processor": platform.processor() or None,
-            "cpu_count": os.cpu_count(),
-            "gpu": _gpu_name(),
-        },
-        "git_revision": _git_revision(),
+        **provenance_record(),
         "mode": mode,
         "dps": int(dps),
         "dps_levels": [int(p) for p in dps_levels],
@@ -338,24 +276,6 @@ def _num(x: float | None) -> float | str | None:
 
 
 # --------------------------------------------------------------- file I/O
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file 0600; give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_jsonl(
     path: str | os.PathLike[str],
     header: Mapping[str, Any],

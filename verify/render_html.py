@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bnconvex.numerics.dataio.atomic import atomic_write_text
 from bnconvex.numerics.errors import InputError
 from bnconvex.verify.records import (
     ClaimSummary,
-    atomic_write_text,
     read_jsonl,
     report_theory_link,
     status_label,

@@ -8,12 +8,9 @@ input has been read and checked.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,6 @@ __all__ = [
     "add_problem_arguments",
     "add_tol_argument",
     "arrangements_arg",
-    "atomic_numpy_write",
     "beta_arg",
     "check_out_file",
     "load_data",
@@ -142,25 +138,6 @@ def check_out_file(path: str | None, name: str, suffix: str) -> Path | None:
     if not p.parent.exists() or not os.access(p.parent, os.W_OK):
         raise InputError(f"`{name}` folder does not exist or is not writable: {path!r}")
     return p
-
-
-def atomic_numpy_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then ``os.replace``.
-
-    The temporary name keeps ``path``'s suffix, so ``np.savez``/``np.save``
-    do not append another one; on any error the temporary file is removed.
-    """
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _finite_or_str(x: Any) -> Any:

@@ -19,6 +19,7 @@ import mpmath
 import numpy as np
 from bnconvex.app._progress import progress_enabled
 from bnconvex.app.commands import _common as common
+from bnconvex.numerics.dataio.atomic import atomic_save, atomic_savez
 from bnconvex.numerics.errors import InputError
 
 #: ``numerics.solvers.DEFAULT_SOLVER`` (not imported here: SciPy loads lazily;
@@ -162,7 +163,7 @@ def _mp_certificate(
 def _write_outputs(args: argparse.Namespace, fit: Any, summary: dict[str, Any]) -> None:
     if args.save_patterns:
         path = common.check_out_file(args.save_patterns, "--save-patterns", ".npy")
-        common.atomic_numpy_write(path, lambda tmp: np.save(tmp, fit.D))
+        atomic_save(path, fit.D)
     if args.out:
         net, sol = fit.network, fit.solution
         arrays = {k: np.asarray(getattr(net, k)) for k in ("W", "gamma", "alpha", "v")}
@@ -178,7 +179,7 @@ def _write_outputs(args: argparse.Namespace, fit: Any, summary: dict[str, Any]) 
             lower_bound=np.asarray(summary["lower_bound"]),
         )
         path = common.check_out_file(args.out, "--out", ".npz")
-        common.atomic_numpy_write(path, lambda tmp: np.savez(tmp, **arrays))
+        atomic_savez(path, **arrays)
 
 
 def run(args: argparse.Namespace) -> int:

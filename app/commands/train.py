@@ -19,7 +19,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -30,16 +29,16 @@ from typing import Any
 import numpy as np
 from bnconvex.app._progress import progress_enabled
 from bnconvex.app.commands import _common as common
+from bnconvex.numerics.dataio.atomic import atomic_savez, atomic_write_json
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.provenance import provenance_record
 
 __all__ = [
     "Regularizer",
     "add_parser",
-    "convex_neurons",
     "parse_patterns",
     "parse_regularizer",
     "run",
-    "software_versions",
 ]
 
 SYNTHETIC = "synthetic"
@@ -422,18 +421,6 @@ def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
     return xp.asarray(np.asarray(D, dtype=bool))
 
 
-def convex_neurons(sol: Any) -> int:
-    """Count the non-zero blocks: the neurons of the BN network the solution encodes.
-
-    Blocks are ``(P, m)`` or ``(P, m, K)``; with ``group="class"`` each
-    (pattern, sign, class) block is one neuron with a one-hot output weight.
-    """
-    from bnconvex.numerics._array_api import to_numpy
-
-    norms = [np.linalg.norm(to_numpy(S), axis=1) for S in (sol.S_plus, sol.S_minus)]
-    return int(sum(np.count_nonzero(v > 0) for v in norms))
-
-
 def _fit_convex(
     X: Any,
     Y: Any,
@@ -493,7 +480,7 @@ def _fit_convex(
         "solve_seconds": sol.seconds,
         "solver": sol.solver,
         "dual_step": args.dual_step,
-        "neurons": convex_neurons(sol),
+        "neurons": sol.neurons,
         "patterns_used": int(sol.S_plus.shape[0]),
         "gap_note": "certified for the program over the patterns used, "
         "not for the BN network over all patterns",
@@ -517,19 +504,6 @@ def _fit_convex(
 # --------------------------------------------------------------------------
 # outputs
 # --------------------------------------------------------------------------
-def software_versions() -> dict[str, str | None]:
-    """Versions of Python and the main libraries (for records)."""
-    from importlib import metadata
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("bnconvex", "numpy", "scipy", "cupy"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
 def _summary(
     args: argparse.Namespace,
     data: Any,
@@ -560,20 +534,15 @@ def _summary(
         "time_limit": args.time_limit,
         "seconds": seconds,
         "preprocessing": data.preprocessing,
-        "versions": software_versions(),
+        **provenance_record(),
         "argv": sys.argv[1:],
     }
 
 
 def _write(out: Path, fitted: _Fitted, summary: dict[str, Any]) -> None:
-    from bnconvex.numerics.dataio.datasets import atomic_savez, atomic_write_text
-
-    out.mkdir(parents=True, exist_ok=True)
     meta = {"summary_json": np.asarray(json.dumps(summary, default=str))}
     atomic_savez(out / "model.npz", **fitted.arrays, **meta)
-    atomic_write_text(
-        out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n"
-    )
+    atomic_write_json(out / "summary.json", summary, indent=2, default=str)
 
 
 def _accuracy(scores: Any, labels: np.ndarray) -> float:

@@ -36,7 +36,6 @@ import os
 import pickle
 import re
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -44,6 +43,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 from bnconvex.numerics._validation import check_positive_int
+from bnconvex.numerics.dataio.atomic import atomic_savez
 from bnconvex.numerics.errors import InputError
 
 __all__ = [
@@ -52,8 +52,6 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "Dataset",
     "RawImages",
-    "atomic_savez",
-    "atomic_write_text",
     "classification_from_raw",
     "default_source",
     "load_classification",
@@ -195,45 +193,6 @@ class Dataset:
         labels = self.y_train if split == "train" else self.y_test
         dtype = self.X_train.dtype
         return (labels[:, None] == np.arange(self.K)[None, :]).astype(dtype)
-
-
-# --------------------------------------------------------------------------
-# atomic writes (used by the cache, ``bnconvex train`` and the benchmarks)
-# --------------------------------------------------------------------------
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; use the usual mode
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def atomic_savez(path: str | os.PathLike[str], **arrays: Any) -> Path:
-    """Write ``arrays`` to the ``.npz`` file ``path`` atomically.
-
-    The data go to a temporary file in the same directory, which is fsynced and
-    then renamed over ``path`` (:func:`os.replace`), so a reader never sees a
-    half-written file and an interrupted write leaves the old file intact.
-    """
-    return _atomic_write(path, lambda handle: np.savez(handle, **arrays))
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_savez`)."""
-    return _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 # --------------------------------------------------------------------------

@@ -132,6 +132,18 @@ class FullScaleSolution(SolveResult):
     gated: bool
     method: str
 
+    @property
+    def neurons(self) -> int:
+        r"""Number of non-zero blocks: the neurons of the network the point encodes.
+
+        A block is one row of ``S_plus`` or ``S_minus`` for one pattern (and one
+        class when ``Y`` has ``K`` columns); each non-zero block is one ReLU
+        neuron of the reconstructed BN network (with ``group="class"`` a
+        (pattern, sign, class) block is a neuron with a one-hot output weight).
+        """
+        blocks = (to_numpy(S) for S in (self.S_plus, self.S_minus))
+        return int(sum(np.count_nonzero(np.linalg.norm(B, axis=1) > 0) for B in blocks))
+
 
 @dataclasses.dataclass(frozen=True)
 class FullScaleProgress:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -310,18 +312,25 @@ def test_pattern_file_wrong_rows(tree, tmp_path, capsys):
     assert "`--patterns`" in capsys.readouterr().err
 
 
-def test_convex_neurons_counts_nonzero_pattern_sign_class_blocks():
-    from types import SimpleNamespace
+def test_outputs_get_the_mode_of_a_plain_open(tree, tmp_path, capsys):
+    """``model.npz`` and ``summary.json`` are ``0o666 & ~umask``, like ``open()``."""
+    umask = os.umask(0o027)  # 0o640: neither mkstemp's 0o600 nor the usual 0o644
+    try:
+        assert main(_train_argv(tree, tmp_path / "o", "--quiet")) == 0
+    finally:
+        os.umask(umask)
+    for name in ("model.npz", "summary.json"):
+        assert stat.S_IMODE((tmp_path / "o" / name).stat().st_mode) == 0o640, name
 
-    from bnconvex.app.commands.train import convex_neurons
 
-    Sp = np.zeros((3, 4, 2))  # (P, m, K)
-    Sm = np.zeros((3, 4, 2))
-    Sp[0, :, 0] = 1.0
-    Sp[0, 1, 1] = -2.0  # same pattern, other class: another neuron
-    Sm[2, 3, 1] = 1e-3
-    assert convex_neurons(SimpleNamespace(S_plus=Sp, S_minus=Sm)) == 3
-    assert convex_neurons(SimpleNamespace(S_plus=Sp[:, :, 0], S_minus=Sm[:, :, 0])) == 1
+def test_summary_records_provenance(tree, tmp_path, capsys):
+    from bnconvex.numerics.provenance import software_versions
+
+    assert main(_train_argv(tree, tmp_path / "o", "--quiet")) == 0
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["versions"] == software_versions()
+    assert summary["machine"]["cpu_count"] == os.cpu_count()
+    assert "git_revision" in summary
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Full-scale convex BN solver: Clarabel agreement, backends, checkpoints, errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from bnconvex.numerics.core.whitening import whiten
@@ -41,6 +43,19 @@ def _cvxpy_value(F, y, D, beta, *, gated):
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(pred - y) + beta * norms), cons)
     prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
     return prob.value
+
+
+def test_neurons_counts_nonzero_pattern_sign_class_blocks():
+    F, Y, D = _instance(n=12, num=3, K=2)
+    sol = solve_fullscale(F, Y, BETA, D, max_iter=5)
+    Sp = np.zeros((3, F.shape[1], 2))  # (P, m, K)
+    Sm = np.zeros_like(Sp)
+    Sp[0, :, 0] = 1.0
+    Sp[0, 1, 1] = -2.0  # same pattern, other class: another neuron
+    Sm[2, 2, 1] = 1e-3
+    assert dataclasses.replace(sol, S_plus=Sp, S_minus=Sm).neurons == 3
+    one = dataclasses.replace(sol, S_plus=Sp[:, :, 0], S_minus=Sm[:, :, 0])
+    assert one.neurons == 1
 
 
 @pytest.mark.parametrize("method", ["admm", "al"])

@@ -1,4 +1,4 @@
-"""Report records: JSON safety, schema, atomic files, per-claim summaries."""
+"""Report records: JSON safety, schema, provenance, per-claim summaries."""
 
 from __future__ import annotations
 
@@ -60,6 +60,15 @@ def test_header_and_records_validate_against_the_schema(toy_claims):
     assert header["versions"]["numpy"] == np.__version__
 
 
+def test_header_provenance_is_the_shared_one():
+    from bnconvex.numerics.provenance import git_revision, software_versions
+
+    header = _header()
+    assert header["versions"] == software_versions()
+    assert header["git_revision"] == git_revision()
+    assert {"cpu_model", "cpu_count", "gpu", "blas"} <= set(header["machine"])
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("status", "ok"), ("tier", "gpu"), ("seconds", -1.0), ("max_abs_err", "huge")],
@@ -85,12 +94,6 @@ def test_write_and_read_round_trip(tmp_path):
     assert got_header == header
     assert got[1]["max_rel_err"] == "inf"
     assert [p.name for p in tmp_path.iterdir()] == ["report.jsonl"]
-
-
-def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    with pytest.raises(TypeError):
-        rec.atomic_write_text(tmp_path / "x.md", 12345)  # not text: write fails
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -137,17 +140,3 @@ def test_summarize_reports_worst_error_ratio_and_digits():
     assert summary.counts == {"passed": 2, "inconclusive": 1}
     assert math.isclose(summary.worst_ratio, 0.4, rel_tol=1e-12)  # 4e-9 / 1e-8
     assert summary.digits == 28.0
-
-
-def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
-    import os
-    import stat
-
-    from bnconvex.verify.records import atomic_write_text
-
-    umask = os.umask(0o022)
-    try:
-        atomic_write_text(tmp_path / "r.md", "x")
-    finally:
-        os.umask(umask)
-    assert stat.S_IMODE((tmp_path / "r.md").stat().st_mode) == 0o644

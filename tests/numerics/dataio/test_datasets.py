@@ -571,12 +571,6 @@ def test_default_source_env_override(tmp_path, monkeypatch):
         ds.default_source("fashion-mnist")
 
 
-def test_atomic_write_text(tmp_path):
-    target = ds.atomic_write_text(tmp_path / "d" / "s.json", "{}\n")
-    assert target.read_text() == "{}\n"
-    assert [p.name for p in target.parent.iterdir()] == ["s.json"]
-
-
 def test_resolve_source(tmp_path, monkeypatch):
     monkeypatch.setenv("BNCONVEX_CIFAR10", str(tmp_path))
     assert ds.resolve_source("cifar10") == tmp_path
