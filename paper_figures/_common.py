@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; set before pyplot is imported anywhere
 
 import matplotlib.pyplot as plt
+from bnconvex.numerics.dataio.atomic import atomic_write, atomic_write_text
 from bnconvex.numerics.errors import InputError
 from matplotlib.figure import Figure
 
@@ -170,24 +171,31 @@ def save_figure(
 ) -> list[Path]:
     """Write ``name.png``, ``.pdf``, ``.caption.txt`` and ``.settings.txt``.
 
+    Each file is written atomically (:mod:`bnconvex.numerics.dataio.atomic`).
+
     Returns
     -------
     list of Path
         The four files, PNG first.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     png, pdf, cap, side = (
         out / f"{name}.png",
         out / f"{name}.pdf",
         out / f"{name}.caption.txt",
         out / f"{name}{SETTINGS_SUFFIX}",
     )
+    metadata = {  # no software versions or dates: identical data, identical files
+        "png": {"Software": None},
+        "pdf": {"CreationDate": None, "Creator": None},
+    }
     with plt.rc_context(_RC):
-        fig.savefig(png, metadata={"Software": None})
-        fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})
-    cap.write_text(caption, encoding="utf-8")
-    side.write_text(settings, encoding="utf-8")
+        for path, fmt in ((png, "png"), (pdf, "pdf")):
+            atomic_write(
+                path, lambda h, f=fmt: fig.savefig(h, format=f, metadata=metadata[f])
+            )
+    atomic_write_text(cap, caption)
+    atomic_write_text(side, settings)
     return [png, pdf, cap, side]
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bnconvex.numerics.dataio.atomic import atomic_write_text
 from bnconvex.numerics.errors import BnConvexError, InputError
 
 __all__ = ["FIGURES", "FigureOutcome", "main", "run"]
@@ -74,7 +75,7 @@ def _not_produced(
             missing_ok=True
         )  # never leave a stale figure
     note = out_dir / f"{name}.NOT_PRODUCED.txt"
-    note.write_text(f"{name} was not produced: {message}\n", encoding="utf-8")
+    atomic_write_text(note, f"{name} was not produced: {message}\n")
     return FigureOutcome(name, status, [note], message, time.perf_counter() - start)
 
 

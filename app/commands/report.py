@@ -15,13 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bnconvex.numerics._validation import check_file
+from bnconvex.numerics.dataio.atomic import atomic_write_text
 from bnconvex.numerics.errors import InputError
-from bnconvex.verify.records import (
-    atomic_write_text,
-    read_jsonl,
-    theory_source,
-    write_jsonl,
-)
+from bnconvex.verify.records import read_jsonl, theory_source, write_jsonl
 from bnconvex.verify.render_md import render_markdown
 
 __all__ = [
