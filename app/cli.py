@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every available subcommand."""
+    """Build the argument parser with every subcommand of :data:`COMMANDS`."""
     parser = _Parser(
         prog="bnconvex",
         description="Exact convex models, certificates and proof checks for "
@@ -59,13 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for module in COMMANDS.values():
-        try:
-            mod = importlib.import_module(f"bnconvex.app.commands.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bnconvex.app.commands.{module}":
-                raise
-            continue  # command not built yet
-        mod.add_parser(sub)
+        importlib.import_module(f"bnconvex.app.commands.{module}").add_parser(sub)
     return parser
 
 

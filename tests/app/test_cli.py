@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -45,6 +47,13 @@ def assert_usage_error(rc, err, *fragments):
     assert len(lines) == 1, f"expected one stderr line, got {lines}"
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def test_every_command_is_built():
+    from bnconvex.app.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(COMMANDS)
 
 
 def test_list_shows_ids_refs_and_tiers():
@@ -161,6 +170,21 @@ def data14(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "data.npz"
     np.savez(path, X=rng.standard_normal((14, 3)), y=rng.standard_normal(14))
     return path
+
+
+def test_solve_outputs_get_the_mode_of_a_plain_open(data14, tmp_path, capsys):
+    """``--out`` and ``--save-patterns`` files are ``0o666 & ~umask`` (were 0o600)."""
+    umask = os.umask(0o027)  # 0o640: neither mkstemp's 0o600 nor the usual 0o644
+    try:
+        argv = ["solve", str(data14), "--beta", "0.1", "--json"]
+        argv += ["--out", str(tmp_path / "sol.npz")]
+        rc = main([*argv, "--save-patterns", str(tmp_path / "D.npy")])
+    finally:
+        os.umask(umask)
+    assert rc == 0, capsys.readouterr().err
+    for name in ("sol.npz", "D.npy"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["D.npy", "sol.npz"]
 
 
 def test_solve_exact_reaches_relative_gap_1e_8_and_certify_agrees(data14, tmp_path):

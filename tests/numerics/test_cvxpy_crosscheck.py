@@ -13,10 +13,12 @@ from bnconvex.numerics.core.convex_program import predict
 from bnconvex.numerics.solvers import solve_convex
 
 from tests.common.assertions import assert_rel_close
+from tests.common.extras import import_test_extra
 from tests.numerics._convex_cases import cvxpy_blocks, exact_case, ipm_solution
 
-cp = pytest.importorskip("cvxpy")
-pytest.importorskip("clarabel")
+# the test extra: a missing CVXPY or Clarabel fails this module (tests/common/extras)
+cp = import_test_extra("cvxpy")
+import_test_extra("clarabel")
 
 
 def _cvxpy_optimum(prob) -> float:
