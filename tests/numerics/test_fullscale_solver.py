@@ -15,6 +15,7 @@ from bnconvex.numerics.fullscale import (
 from bnconvex.numerics.status import SolverStatus
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
+from tests.common.extras import import_test_extra
 
 BETA = 0.1
 
@@ -32,7 +33,7 @@ def _instance(n=30, d=2, num=24, seed=0, K=None):
 
 
 def _cvxpy_value(F, y, D, beta, *, gated):
-    cp = pytest.importorskip("cvxpy")
+    cp = import_test_extra("cvxpy")
     m, P = F.shape[1], D.shape[1]
     Sp, Sm = cp.Variable((m, P)), cp.Variable((m, P))
     Df = D.astype(float)

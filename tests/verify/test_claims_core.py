@@ -10,6 +10,8 @@ from bnconvex.verify import runner
 from bnconvex.verify.claims import core
 from bnconvex.verify.registry import get_claim
 
+from tests.common.extras import import_test_extra
+
 CORE_IDS = [
     "arrangements.affine_equivalence",
     "arrangements.count_bound",
@@ -108,7 +110,7 @@ def test_strong_duality_fails_if_local_search_beats_the_bound(monkeypatch):
 
 
 def test_model_class_xp_tier_under_array_api_strict():
-    pytest.importorskip("array_api_strict")
+    import_test_extra("array_api_strict")
     options = runner.RunOptions(mode="quick", backend="array-api-strict")
     recs = runner.run_unit(runner.Unit("reconstruct.model_class", "xp", options))
     assert {r["status"] for r in recs} == {"passed"}, [r["details"] for r in recs]

@@ -17,6 +17,7 @@ from bnconvex.verify.render_html import (
     to_mathtext,
 )
 
+from tests.common.extras import import_test_extra
 from tests.verify._report_samples import CLAIMS, sample_records, tiny_png
 
 
@@ -65,7 +66,7 @@ def summary_rows(text: str) -> list[list[str]]:
 
 
 def test_sample_records_follow_the_report_schema():
-    pytest.importorskip("jsonschema")
+    import_test_extra("jsonschema")
     header, records = sample_records()
     validate_records(header, records)  # raises on the first invalid line
 

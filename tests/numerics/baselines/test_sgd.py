@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
+from tests.common.extras import import_test_extra
 
 FLOATS = st.floats(-3, 3, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
@@ -146,7 +147,7 @@ def test_training_separates_blobs(optimizer, lr):
 
 
 def test_seed_reproducible_and_array_api_strict():
-    xps = pytest.importorskip("array_api_strict")
+    xps = import_test_extra("array_api_strict")
     X, Y, _ = _blobs(n=30)
     kw = {"seed": 3, "epochs": 2, "batch_size": 10, "lr": 0.1}
     a = sgd.train_sgd(X, Y, 0.01, 4, **kw)

@@ -230,7 +230,7 @@ def test_cone_norms_reach_the_mp_nnls_optimum():
     ``min ||c + U^T x||`` over ``x >= 0``, i.e. NNLS with ``A = U^T``,
     ``b = -c``; the two values agree to rounding, relative to ``||b||``.
     """
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath  # a required dependency: no importorskip
     from bnconvex.numerics.core.cone_norms import cone_norms
     from bnconvex.numerics.highprec import _mp_linalg as L
 

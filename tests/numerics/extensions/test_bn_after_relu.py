@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
+from tests.common.extras import import_test_extra
 
 
 def _columns(D):
@@ -157,8 +158,8 @@ def test_logistic_loss_reconstruction():
 
 def test_against_cvxpy(solved):
     # R6 modelled independently in w-coordinates (test-only dependency)
-    cp = pytest.importorskip("cvxpy")
-    pytest.importorskip("clarabel")
+    cp = import_test_extra("cvxpy")
+    import_test_extra("clarabel")
     prob, sol, _ = solved
     n, d = prob.X.shape
     e = np.ones(n) / math.sqrt(n)

@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.common.assertions import assert_rel_close, xp_assert_close
+from tests.common.extras import import_test_extra
 from tests.numerics._convex_cases import cvxpy_blocks
 
 FLOATS = st.floats(-4.0, 4.0, allow_nan=False, allow_subnormal=False)
@@ -161,8 +162,8 @@ def test_dual_bound_with_zero_point_is_loss_at_zero(case):
 
 
 def _cvxpy_value(prob, name):
-    cp = pytest.importorskip("cvxpy")
-    pytest.importorskip("clarabel")
+    cp = import_test_extra("cvxpy")
+    import_test_extra("clarabel")
     terms, norms, cons = cvxpy_blocks(cp, prob)
     if name == "logistic":
         loss = cp.sum(cp.logistic(-cp.multiply(prob.y, terms)))

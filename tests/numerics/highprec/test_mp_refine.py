@@ -32,6 +32,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from tests.common.extras import import_test_extra
+
 BETA = 0.2
 
 
@@ -52,7 +54,7 @@ def _all_patterns(Uf: np.ndarray) -> np.ndarray:
 def _cvxpy_solution(
     Uf: np.ndarray, y: np.ndarray, beta: float, D: np.ndarray, tol: float = 1e-9
 ):
-    cp = pytest.importorskip("cvxpy")
+    cp = import_test_extra("cvxpy")
     P, m = D.shape[1], Uf.shape[1]
     S_plus, S_minus = cp.Variable((P, m)), cp.Variable((P, m))
     mask, signs = D.astype(float), 2 * D.astype(float) - 1
