@@ -417,3 +417,17 @@ def test_make_all_entry_point_replots_from_cached_data_only(tmp_path, stand_ins)
     assert make_all.main(["--out", str(tmp_path), "--only", name]) == 0
     assert (tmp_path / f"{name}.png").is_file(), "figure not re-made"
     assert stand_ins[name] == 1, f"COMPUTE ran {stand_ins[name]} times"
+
+
+def test_an_import_error_is_a_bug_not_a_missing_figure(tmp_path):
+    # every module is built: a failing import of the project propagates (it
+    # used to become a "failed" figure with a NOT_PRODUCED note)
+    from bnconvex.paper_figures import make_all
+
+    def broken(name, out_dir):
+        raise ImportError("cannot import name 'x' from 'bnconvex.numerics'")
+
+    with pytest.raises(ImportError, match="cannot import name"):
+        make_all.run(tmp_path, only=["fig1_training_objective"], prepare=broken)
+    assert not list(tmp_path.glob("*.NOT_PRODUCED.txt"))
+
