@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("sklearn")
-
 from bnconvex.estimators import ConvexBNClassifier, ConvexBNRegressor
-from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from tests.common.extras import import_test_extra
+
+# the test extra: a missing scikit-learn fails (tests/common/extras.py)
+parametrize_with_checks = import_test_extra(
+    "sklearn.utils.estimator_checks", "scikit-learn"
+).parametrize_with_checks
 
 #: the estimators as checked: few sampled patterns keep each fit fast
 ESTIMATORS = [

@@ -6,9 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
-
 from bnconvex.estimators import ConvexBNClassifier, ConvexBNRegressor
 from bnconvex.numerics import (
     InputError,
@@ -19,6 +16,10 @@ from bnconvex.numerics import (
     objective,
 )
 from bnconvex.numerics.exact import fit_exact
+
+from tests.common.extras import import_test_extra
+
+import_test_extra("sklearn", "scikit-learn")  # the test extra: missing fails
 
 #: the exact solvers stop at a certified relative gap of 1e-8 (their default
 #: ``tol``); a polished solution is measured at ~1e-14

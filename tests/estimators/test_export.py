@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
-
 from bnconvex.estimators import ConvexBNClassifier, ConvexBNRegressor
 from bnconvex.numerics import (
     InputError,
@@ -18,6 +15,10 @@ from bnconvex.numerics import (
     objective,
     save_network,
 )
+
+from tests.common.extras import import_test_extra
+
+import_test_extra("sklearn", "scikit-learn")  # the test extra: missing fails
 
 #: float64 round trips through files are exact; torch and NumPy sum in other
 #: orders: measured 2e-16 on O(1) outputs, bound 1e-12
