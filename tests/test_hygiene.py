@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +26,17 @@ def _tool():
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def test_package_code_imports_no_private_name_across_modules():
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--scope", "package", "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert out.startswith("package: 0 cross-module private imports"), out
 
 
 def test_the_counter_sees_each_form_of_private_import(tmp_path):

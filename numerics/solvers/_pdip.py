@@ -322,7 +322,20 @@ def _scaling(sl, zl, sq, zq) -> _Scaling:
 
 # ------------------------------------------------------------------ iterate
 @dataclasses.dataclass
-class _Iterate:
+class Iterate:
+    """A primal-dual point of the restricted program (working-set warm starts).
+
+    Attributes
+    ----------
+    X, t : ndarray
+        Primal blocks ``(k, m)`` and their epigraph variables ``(k,)``.
+    sl, zl : ndarray
+        Slacks and multipliers of the linear (pattern) rows, ``(k, n)``.
+    sq, zq : ndarray
+        Slacks and multipliers of the second-order cones, ``(k, m + 1)``
+        ordered (t-part, x-part).
+    """
+
     X: np.ndarray  # (k, m)
     t: np.ndarray  # (k,)
     sl: np.ndarray  # (k, n)
@@ -421,7 +434,7 @@ class _NormalSystem:
         return dx, dt
 
 
-def _initial(R: Restricted) -> _Iterate:
+def _initial(R: Restricted) -> Iterate:
     """CVXOPT's start: least-squares point with unit scaling, shifted into the cones."""
     k, m = R.k, R.m
     cone = (np.zeros((k, m)), np.ones(k), np.broadcast_to(np.eye(m), (k, m, m)))
@@ -432,7 +445,7 @@ def _initial(R: Restricted) -> _Iterate:
     sl, sq = -gl, -gq
     zl, zq = gl.copy(), gq.copy()
     (sl, sq), (zl, zq) = _shift(sl, sq), _shift(zl, zq)
-    return _Iterate(X, t, sl, zl, sq, zq)
+    return Iterate(X, t, sl, zl, sq, zq)
 
 
 def _shift(al: np.ndarray, aq: np.ndarray):
@@ -457,7 +470,7 @@ class PDResult:
     reason: str  # "converged", "max_iter", "time", "stalled"
     gap: float
     objective: float
-    state: _Iterate | None = None
+    state: Iterate | None = None
 
 
 def _objective(R: Restricted, X: np.ndarray, t: np.ndarray) -> float:
@@ -465,7 +478,7 @@ def _objective(R: Restricted, X: np.ndarray, t: np.ndarray) -> float:
     return float(0.5 * e @ e + R.beta * t.sum())
 
 
-def _residuals(R: Restricted, it: _Iterate):
+def _residuals(R: Restricted, it: Iterate):
     gx, gt = _GT(R, it.zl, it.zq)
     e = R.jx(it.X) - R.y
     rx = R.jt(e) + gx
@@ -518,7 +531,7 @@ def _refined_direction(R, ns, sc, Wq2, res, ul, uq):
     return tuple(a + b for a, b in zip(d, corr, strict=True))
 
 
-def _max_step(it: _Iterate, d) -> float:
+def _max_step(it: Iterate, d) -> float:
     _, _, dsl, dzl, dsq, dzq = d
     return min(
         lin_max_step(it.sl, dsl),
@@ -528,7 +541,7 @@ def _max_step(it: _Iterate, d) -> float:
     )
 
 
-def _interior(it: _Iterate) -> bool:
+def _interior(it: Iterate) -> bool:
     """Whether every slack and multiplier is strictly inside its cone."""
     return bool(
         np.all(it.sl > 0)
@@ -547,7 +560,7 @@ def warm_start(
     zl: np.ndarray,
     zq: np.ndarray,
     shift: float,
-) -> _Iterate:
+) -> Iterate:
     """Build an interior start near a previous solution (slacks from ``X, t``).
 
     Every slack and multiplier is moved ``shift`` into the interior of its
@@ -556,7 +569,7 @@ def warm_start(
     sl = R.lin(X)
     sq = np.concatenate([t[:, None], X], axis=1)
     (sl, sq), (zl, zq) = _push(sl, sq, shift), _push(zl, zq, shift)
-    return _Iterate(X.copy(), t.copy(), sl, zl, sq, zq)
+    return Iterate(X.copy(), t.copy(), sl, zl, sq, zq)
 
 
 def _push(al: np.ndarray, aq: np.ndarray, shift: float):
@@ -566,7 +579,7 @@ def _push(al: np.ndarray, aq: np.ndarray, shift: float):
     return al, aq
 
 
-def _step(it: _Iterate, d, alpha: float) -> _Iterate | None:
+def _step(it: Iterate, d, alpha: float) -> Iterate | None:
     """Return ``it + alpha d``, halving ``alpha`` while the point leaves the cones.
 
     The step to the boundary is computed in floating point; near the
@@ -578,7 +591,7 @@ def _step(it: _Iterate, d, alpha: float) -> _Iterate | None:
     for _ in range(BACKTRACKS + 1):
         if alpha < 1e-10:
             return None
-        nxt = _Iterate(*(a + alpha * da for a, da in zip(cur, d, strict=True)))
+        nxt = Iterate(*(a + alpha * da for a, da in zip(cur, d, strict=True)))
         if _interior(nxt):
             return nxt
         alpha *= 0.5
@@ -591,7 +604,7 @@ def solve_restricted(
     tol: float = 1e-10,
     max_iter: int = 100,
     deadline: float = np.inf,
-    start: _Iterate | None = None,
+    start: Iterate | None = None,
 ) -> PDResult:
     """Mehrotra predictor-corrector on the restricted program; see module Notes.
 

@@ -94,9 +94,9 @@ from bnconvex.numerics.core.convex_program import (
 from bnconvex.numerics.solvers._blocks import make_blocks
 from bnconvex.numerics.solvers._common import StopReason, finish
 from bnconvex.numerics.solvers._pdip import (
+    Iterate,
     PDResult,
     Restricted,
-    _Iterate,
     restricted,
     solve_restricted,
     warm_start,
@@ -242,7 +242,7 @@ class BlockScores:
         return cover_rounding(min(best, float(self.ub.max())), *self.U.shape)
 
 
-def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> _Iterate:
+def _warm(R: Restricted, W: np.ndarray, prev, beta: float) -> Iterate:
     """Start for blocks ``W`` from a previous ``(W_prev, rows_prev, state)``.
 
     Blocks and cone rows new to ``R`` start with zero multipliers (moved
@@ -266,7 +266,7 @@ def _map_rows(new: np.ndarray, old: np.ndarray, values: np.ndarray) -> np.ndarra
     return np.where(match.any(axis=2), at, 0.0)
 
 
-def _pd_faces(blk, W: np.ndarray, rows: np.ndarray, state: _Iterate) -> list:
+def _pd_faces(blk, W: np.ndarray, rows: np.ndarray, state: Iterate) -> list:
     """Faces of the primal-dual iterate ``state`` of the blocks ``W`` (flat indices).
 
     The support is the blocks above ``ZERO_BLOCK`` of the largest norm; the
@@ -429,7 +429,7 @@ class _Rounds:
         """Blocks to add (at most ``cap``); empty when none violates."""
         return self.scores.violators(self.threshold, self.inside, cap)
 
-    def drop_inactive(self, W: np.ndarray, rows: np.ndarray, state: _Iterate) -> None:
+    def drop_inactive(self, W: np.ndarray, rows: np.ndarray, state: Iterate) -> None:
         """Remove the zero blocks with cone norm below ``beta (1 - DROP_MARGIN)``.
 
         Such blocks are strictly inactive; each block is dropped at most once,
@@ -444,7 +444,7 @@ class _Rounds:
         self.dropped.ravel()[W[drop]] = True
         keep = ~drop
         fields = dataclasses.fields(state)
-        kept = _Iterate(*(getattr(state, f.name)[keep] for f in fields))
+        kept = Iterate(*(getattr(state, f.name)[keep] for f in fields))
         self.prev = (W[keep], rows[keep], kept)
 
     def round(self, add: np.ndarray) -> tuple[np.ndarray, PDResult]:
@@ -521,7 +521,7 @@ class _Rounds:
         return best
 
     def _pd_polish(
-        self, W: np.ndarray, rows: np.ndarray, state: _Iterate
+        self, W: np.ndarray, rows: np.ndarray, state: Iterate
     ) -> np.ndarray | None:
         """Polish from the faces of the primal-dual iterate (:func:`_pd_faces`)."""
         full = make_blocks(self.problem, np.arange(self.problem.P), newton_data=False)

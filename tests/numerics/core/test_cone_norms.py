@@ -1,7 +1,6 @@
 """The batched active-set cone norms against SciPy's NNLS and CVXPY + Clarabel."""
 
 import numpy as np
-import pytest
 from bnconvex.numerics.core.cone_norms import (
     FEAS_TOL,
     cone_norms,
@@ -11,6 +10,8 @@ from bnconvex.numerics.core.cone_norms import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import nnls
+
+from tests.common.extras import import_test_extra
 
 
 def _instance(seed, n, m, P, duplicate):
@@ -105,7 +106,7 @@ def test_cone_norms_match_cvxpy_clarabel():
     Clarabel's default tolerances are 1e-8 (relative), so the values agree to
     1e-6 relative to ``||c||`` (measured: 1e-9).
     """
-    cp = pytest.importorskip("cvxpy")
+    cp = import_test_extra("cvxpy")
     U, D, p, C = _instance(7, 60, 4, 6, False)
     out = cone_norms(U, D, p, C)
     for b in range(C.shape[0]):
