@@ -14,8 +14,9 @@ and ``tools`` excluded):
   named ``DualCertificate`` is a check, not a result);
 * certificate implementations: functions whose name matches
   ``CERTIFICATE_NAME`` (the names the float64, full-scale, loss and mpmath
-  certificates use) and that call no other function matching it, i.e. the
-  leaves that compute the bound, not the wrappers that delegate to one
+  certificates use, and those of the shared kernel ``dual_scale`` /
+  ``residual_lower_bound``) and that call no other function matching it,
+  i.e. the leaves that compute the bound, not the wrappers that delegate to one
   (predicates named ``is_*`` are not counted).  This is a
   name heuristic: ``--list`` prints every function counted so a reader can judge;
 * function length: lines per ``def`` (``end_lineno - lineno + 1``, decorators
@@ -37,7 +38,8 @@ from count_private_imports import PACKAGE_DIRS, ROOT, scan
 
 RESULT_NAME = re.compile(r"^(Certificate|\w+(Solution|Result|Certificate))$")
 CERTIFICATE_NAME = re.compile(
-    r"certif|dual_bound|max_bound|exact_bound|^certificate$|^certificate_of$"
+    r"certif|dual_bound|dual_scale|residual_lower_bound|max_bound|exact_bound"
+    r"|^certificate$|^certificate_of$"
 )
 
 
@@ -78,8 +80,6 @@ def _called_names(func: ast.AST) -> set[str]:
                 names.add(target.attr)
             elif isinstance(target, ast.Name):
                 names.add(target.id)
-        elif isinstance(node, ast.Attribute):  # properties such as .certificate
-            names.add(node.attr)
     return names
 
 
