@@ -219,15 +219,18 @@ def _group_lasso(A: np.ndarray, Y: np.ndarray, beta: float, G0: np.ndarray, iter
     ``1e-13`` relative.
     """
     L = max(float(np.linalg.norm(A, 2)) ** 2, 1e-300)
+    # the normal-equation blocks are (atoms x atoms) and (atoms x K): cheap
+    AtA_L, AtY_L = (A.T @ A) / L, (A.T @ Y) / L
     G, Z, t = G0.copy(), G0.copy(), 1.0
     for _ in range(iters):
-        V = Z - (A.T @ (A @ Z - Y)) / L
-        nrm = np.sqrt(np.sum(V * V, axis=1, keepdims=True))
+        V = Z - (AtA_L @ Z - AtY_L)
+        nrm = np.sqrt(np.einsum("ij,ij->i", V, V))[:, None]
         Gn = V * np.maximum(0.0, 1.0 - (beta / L) / np.maximum(nrm, 1e-300))
         tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-        step = float(np.abs(Gn - G).max(initial=0.0))
-        Z, G, t = Gn + ((t - 1.0) / tn) * (Gn - G), Gn, tn
-        if step <= 1e-13 * (1.0 + float(np.abs(G).max(initial=0.0))):
+        delta = Gn - G
+        step = np.abs(delta).max(initial=0.0)
+        Z, G, t = Gn + ((t - 1.0) / tn) * delta, Gn, tn
+        if step <= 1e-13 * (1.0 + np.abs(G).max(initial=0.0)):
             break
     return G
 
@@ -295,30 +298,27 @@ def _slide(ctx: _Ctx, atoms: np.ndarray, G: np.ndarray, face_tol: float):
     ]
     T0 = [T0[j] * scale[j] for j in range(len(N))]
     G0 = [G[j] / max(scale[j], 1e-300) for j in range(len(N))]
-    sizes = [t.size for t in T0]
-    K = Y.shape[1]
-
-    def split(x):
-        ts, gs, pos = [], [], 0
-        for k in sizes:
-            ts.append(x[pos : pos + k])
-            gs.append(x[pos + k : pos + k + K])
-            pos += k + K
-        return ts, gs
+    # one array for all atoms: face coordinates padded with zeros to the widest
+    # face (a padded coordinate has a zero column in B and gradient beta t = 0
+    # at t = 0, so it stays 0); vectorised over atoms, no Python loop per call
+    J, K = len(N), Y.shape[1]
+    width = max(t.size for t in T0)
+    Bs = np.zeros((J, B[0].shape[0], width))
+    T_init = np.zeros((J, width))
+    for j in range(J):
+        Bs[j, :, : T0[j].size] = B[j]
+        T_init[j, : T0[j].size] = T0[j]
 
     def fun(x):
-        ts, gs = split(x)
-        R = sum(np.outer(B[j] @ ts[j], gs[j]) for j in range(len(ts))) - Y
-        val = 0.5 * np.sum(R * R) + 0.5 * beta * sum(
-            t @ t + g @ g for t, g in zip(ts, gs, strict=True)
-        )
-        grad = []
-        for j in range(len(ts)):
-            grad.append(B[j].T @ (R @ gs[j]) + beta * ts[j])
-            grad.append(R.T @ (B[j] @ ts[j]) + beta * gs[j])
-        return val, np.concatenate(grad)
+        T, Gm = x[: J * width].reshape(J, width), x[J * width :].reshape(J, K)
+        O = np.einsum("jnk,jk->jn", Bs, T)
+        R = O.T @ Gm - Y
+        val = 0.5 * np.sum(R * R) + 0.5 * beta * (np.sum(T * T) + np.sum(Gm * Gm))
+        grad_T = np.einsum("jnk,nj->jk", Bs, R @ Gm.T) + beta * T
+        grad_G = O @ R + beta * Gm
+        return val, np.concatenate([grad_T.ravel(), grad_G.ravel()])
 
-    x0 = np.concatenate([np.concatenate([t, g]) for t, g in zip(T0, G0, strict=True)])
+    x0 = np.concatenate([T_init.ravel(), np.asarray(G0).ravel()])
     res = minimize(
         fun,
         x0,
@@ -330,8 +330,9 @@ def _slide(ctx: _Ctx, atoms: np.ndarray, G: np.ndarray, face_tol: float):
     res = minimize(
         fun, res.x, jac=True, method="Newton-CG", options={"maxiter": 50, "xtol": 1e-15}
     )
-    ts, gs = split(res.x)
-    return np.array([N[j] @ ts[j] for j in range(len(ts))]), np.array(gs)
+    T, Gm = res.x[: J * width].reshape(J, width), res.x[J * width :].reshape(J, K)
+    atoms = np.array([N[j] @ T[j, : N[j].shape[1]] for j in range(J)])
+    return atoms, Gm.copy()
 
 
 def _balance(atoms: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
