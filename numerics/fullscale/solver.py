@@ -164,8 +164,10 @@ class FullScaleProgress:
         the iterate: copy them to keep them).
     objective, lower_bound, violation : float or None
         Objective at the current point, best certified bound and cone
-        violation; set for ``"check"`` only (a ``"step"`` computes nothing
-        extra).
+        violation.  For a ``"step"`` of the augmented Lagrangian they are
+        by-products of the step (objective and violation at the extrapolated
+        point FISTA differentiated, the best bound of the steps so far);
+        ``None`` for ADMM steps, which compute nothing extra.
     """
 
     kind: str
@@ -315,7 +317,9 @@ def solve_fullscale(
         (positive; a resumed run counts the checkpoint's, and one that already
         reached them takes no step: its point is certified as it is).
     time_limit : float, optional
-        Wall-time budget in seconds, checked after every inner step.  Past
+        Wall-time budget in seconds (``>= 0``), counted from the call: checked
+        during the set-up (the step-size estimate stops at it) and after
+        every inner step.  Past
         it no polishing and no exact per-pattern bound is attempted; the
         returned point is still certified (objective, batched bound,
         violation) and the status is ``TIME_LIMIT`` unless it is optimal.
@@ -416,7 +420,8 @@ def solve_fullscale(
     rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
-    pb.L_loss, pb.F2 = loss_lipschitz(op), spectral_norm_sq(F, xp)
+    deadline = math.inf if time_limit is None else t_start + time_limit
+    pb.L_loss, pb.F2 = loss_lipschitz(op, deadline=deadline), spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
@@ -526,6 +531,7 @@ def _run(
         S, lam, viol, ran = _advance(solver, pb, max_iter, max_outer, deadline)
         obj, R = objective(pb, S)
         best.bound(certificate(pb, S, R, lam))
+        best.bound(getattr(solver, "lower", -math.inf))
         if viol <= viol_tol:
             best.offer(S, obj, R, viol)
         emit(
@@ -644,9 +650,23 @@ class _Notifier:
         )
 
     def step(self, iters: int, S: Array) -> None:
-        """Inner-step hook: call back if ``every`` seconds have passed."""
+        """Inner-step hook: call back if ``every`` seconds have passed.
+
+        The values are the method's free by-products of the step (AL: the
+        objective and violation at the extrapolated point and the best bound
+        so far); ``None`` where the method has none.
+        """
         if time.perf_counter() - self.last >= self.every:
-            self._emit("step", iters, S)
+            values = {
+                key: float(getattr(self.solver, attr))
+                for key, attr in (
+                    ("objective", "step_objective"),
+                    ("lower_bound", "lower"),
+                    ("violation", "step_violation"),
+                )
+                if hasattr(self.solver, attr)
+            }
+            self._emit("step", iters, S, **values)
 
     def check(self, S: Array, obj: float, lb: float, viol: float) -> None:
         """Certificate-check hook: always call back."""
