@@ -8,8 +8,8 @@ import time
 from types import ModuleType
 
 import numpy as np
-from bnconvex.numerics._array_api import Array
-from bnconvex.numerics.core.certificate import dual_scale
+from bnconvex.numerics._array_api import Array, to_numpy
+from bnconvex.numerics.core.certificate import dual_constraint_bound, dual_scale
 from bnconvex.numerics.fullscale._ops import ChunkedOperator, block_norms
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "objective",
     "scaled_residual_bound",
     "spectral_norm_sq",
+    "zero_optimal_beta",
 ]
 
 
@@ -136,3 +137,40 @@ def scaled_residual_bound(pb: Problem, R: Array, H: Array) -> float:
     return float(xp.sum(-0.5 * (V - pb.Y) ** 2 + 0.5 * pb.Y**2))
 
 
+def zero_optimal_beta(
+    pb: Problem, G0: Array, exact_cone_norms: tuple | None = None
+) -> tuple[float, bool]:
+    r"""Smallest ``beta`` with ``S = 0`` optimal: a bound and whether it is exact.
+
+    ``S = 0`` is optimal iff :math:`\beta \ge \beta_{\max} = \max_{i,\pm,k}
+    \max_{s\in K_i,\|s\|\le1} \pm y_k^TD_iFs` (the dual point
+    :math:`v = y` is then feasible, and the optimality condition at 0 reads
+    exactly so).  With :math:`g = F^TD_iy_k` (``G0``, from
+    :meth:`ChunkedOperator.loss_gradient` of ``Y``) each inner maximum is at
+    most :math:`\|g\|`, with equality when :math:`\pm g/\|g\|` lies in the
+    cone :math:`\{s: (2D_i - I)Fs \ge 0\}`.  Returns
+    :math:`B = \max\|g\|` (``S = 0`` is optimal for every ``beta >= B``)
+    and whether the block attaining it passes that test (then
+    :math:`\beta_{\max} = B` and ``S = 0`` is not optimal below it); the test
+    allows :math:`(m+1)u\max|Fg|` of rounding, ``u`` the unit roundoff of
+    the working dtype.  The gated relaxation has no cones: ``B`` is exact.
+    ``group="pattern"``: the Frobenius norm over classes, never reported
+    exact.  One GEMV beyond ``G0``.
+    """
+    xp, op = pb.xp, pb.op
+    if exact_cone_norms is not None:
+        Y = to_numpy(pb.Y)
+        F, D = exact_cone_norms
+        bounds = [dual_constraint_bound(F, D, Y[:, k]) for k in range(Y.shape[1])]
+        return max(bounds), True
+    norms = block_norms(G0, xp, pb.group)[0, ...]  # (K, P) or (1, P)
+    top = float(xp.max(norms))
+    if top == 0.0 or pb.gated or pb.group != "class":
+        return top, top == 0.0 or (pb.gated and pb.group == "class")
+    flat = int(xp.argmax(xp.reshape(norms, (-1,))))
+    k, i = divmod(flat, op.P)
+    z = xp.matmul(op.F, G0[:, 0, k, i])
+    signed = z * op.Emask[:, i]
+    slack = (op.m + 1) * float(xp.finfo(z.dtype).eps) * float(xp.max(xp.abs(z)))
+    exact = float(xp.min(signed)) >= -slack or float(xp.max(signed)) <= slack
+    return top, exact

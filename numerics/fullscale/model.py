@@ -129,6 +129,7 @@ def fit(
     gated: bool = False,
     rtol: float | None = None,
     whitening: str = "auto",
+    phase: Any = None,
     **solver_options: Any,
 ) -> FullScaleModel:
     r"""Fit the convex BN model on full-scale data.
@@ -166,6 +167,9 @@ def fit(
         dtype (needs ``k``).  ``"auto"`` picks the randomized SVD when ``k`` is
         given and its passes cost less than half the Gram matrix
         (:math:`4(k + 32) < d/2`, e.g. CIFAR-10 with ``k = 256``).
+    phase : callable, optional
+        ``phase(name)`` at the start of each step: ``"whitening"``,
+        ``"features"``, ``"patterns"``, ``"solve"`` (for progress lines).
     **solver_options
         Passed to :func:`~bnconvex.numerics.fullscale.solve_fullscale`
         (``tol``, ``time_limit``, ``max_iter``, ``method``, ``verbose``,
@@ -187,16 +191,21 @@ def fit(
         raise InputError(f"`dtype` must be 'float64' or 'float32'; got {dtype!r}")
     n = X.shape[0]
     beta_a = beta / math.sqrt(n) if bn == "std" else beta
+    phase = (lambda name: None) if phase is None else phase
+    phase("whitening")
     fac = _factors(X, k, rtol, whitening, seed, getattr(xp, dtype))
     fmap = spectral_features(fac, power, k=k, scale=scale)
+    phase("features")
     F = fmap.transform(X, dtype=getattr(xp, dtype))
     if isinstance(patterns, (int, np.integer)) and not isinstance(patterns, bool):
+        phase("patterns")
         D, gates = sample_patterns(F, int(patterns), seed=seed)
     else:
         D, gates = patterns, None
     limit = solver_options.pop("time_limit", None)
     if limit is not None:
         limit = max(0.0, float(limit) - (time.perf_counter() - t_start))
+    phase("solve")
     sol = solve_fullscale(
         F, y, beta_a, D, gated=gated, time_limit=limit, **solver_options
     )

@@ -46,6 +46,7 @@ from bnconvex.numerics.fullscale._problem import (
     loss_lipschitz,
     objective,
     spectral_norm_sq,
+    zero_optimal_beta,
 )
 from bnconvex.numerics.fullscale.admm import ADMMMethod
 from bnconvex.numerics.fullscale.al import ALMethod
@@ -55,6 +56,7 @@ from bnconvex.numerics.result import SolveResult
 from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
+    "ADMM_MAX_N",
     "FullScaleProgress",
     "FullScaleSolution",
     "Group",
@@ -65,6 +67,8 @@ __all__ = [
 Group = Literal["class", "pattern"]
 Method = Literal["auto", "admm", "al"]
 _ADMM_MAX_N = 4096
+#: largest ``n`` for which ``method="auto"`` picks ADMM (above: the AL)
+ADMM_MAX_N = _ADMM_MAX_N
 _TINY = float(np.finfo(np.float64).tiny)
 
 
@@ -118,6 +122,15 @@ class FullScaleSolution(SolveResult):
         The problem options and the method used (``"admm"`` or ``"al"``).
     solver : str
         ``"fullscale-<method>"``, with ``"-gated"`` for the gated relaxation.
+    beta_max : float
+        The zero solution is optimal for every ``beta >= beta_max`` (same
+        program and patterns), so useful values of ``beta`` lie below it:
+        the largest norm of :math:`F^TD_iy_k` over the blocks, or for
+        ``n <= 4096`` (``group="class"``, exact program) the exact cone norms
+        at :math:`v = y` by NNLS.
+    beta_max_exact : bool
+        ``beta_max`` is the exact threshold: the zero solution is not optimal
+        below it.  ``False``: only the bound above is known.
     """
 
     S_plus: Array
@@ -131,6 +144,8 @@ class FullScaleSolution(SolveResult):
     group: str
     gated: bool
     method: str
+    beta_max: float = math.nan
+    beta_max_exact: bool = False
 
     @property
     def neurons(self) -> int:
@@ -424,6 +439,9 @@ def solve_fullscale(
     pb.L_loss, pb.F2 = loss_lipschitz(op, deadline=deadline), spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
+    small = group == "class" and not gated and F.shape[0] <= _ADMM_MAX_N
+    host = (to_numpy(F), to_numpy(Dm) > 0.5) if small else None
+    zero_beta = zero_optimal_beta(pb, G0, host)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
     solver: FullScaleMethod = (
         ADMMMethod(pb, S0, lam0, rho0)
@@ -434,7 +452,7 @@ def solve_fullscale(
         _load_checkpoint(resume, solver, pb)
     notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
     ckpt = None if checkpoint is None else (Path(checkpoint), float(checkpoint_every))
-    return _run(
+    sol = _run(
         solver,
         pb,
         vector,
@@ -449,6 +467,8 @@ def solve_fullscale(
         polish=polish and group == "class" and F.shape[0] <= _ADMM_MAX_N,
         notify=notify,
     )
+    sol.beta_max, sol.beta_max_exact = zero_beta
+    return sol
 
 
 def _check_dual_step(dual_step: float, method: str) -> float:
