@@ -67,6 +67,9 @@ __all__ = [
 Group = Literal["class", "pattern"]
 Method = Literal["auto", "admm", "al"]
 _ADMM_MAX_N = 4096
+#: largest ``n m P K`` for which ``beta_max`` uses the exact cone norms (NNLS
+#: per block; at 2,000 x 257 x 128 x 10 they took minutes)
+_EXACT_BETA_MAX_WORK = 10**6
 #: largest ``n`` for which ``method="auto"`` picks ADMM (above: the AL)
 ADMM_MAX_N = _ADMM_MAX_N
 _TINY = float(np.finfo(np.float64).tiny)
@@ -126,8 +129,8 @@ class FullScaleSolution(SolveResult):
         The zero solution is optimal for every ``beta >= beta_max`` (same
         program and patterns), so useful values of ``beta`` lie below it:
         the largest norm of :math:`F^TD_iy_k` over the blocks, or for
-        ``n <= 4096`` (``group="class"``, exact program) the exact cone norms
-        at :math:`v = y` by NNLS.
+        small programs (``n m P K <= 10^6``, ``group="class"``, exact
+        program) the exact cone norms at :math:`v = y` by NNLS.
     beta_max_exact : bool
         ``beta_max`` is the exact threshold: the zero solution is not optimal
         below it.  ``False``: only the bound above is known.
@@ -439,7 +442,11 @@ def solve_fullscale(
     pb.L_loss, pb.F2 = loss_lipschitz(op, deadline=deadline), spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
-    small = group == "class" and not gated and F.shape[0] <= _ADMM_MAX_N
+    small = (
+        group == "class"
+        and not gated
+        and F.shape[0] * F.shape[1] * Dm.shape[1] * Y.shape[1] <= _EXACT_BETA_MAX_WORK
+    )
     host = (to_numpy(F), to_numpy(Dm) > 0.5) if small else None
     zero_beta = zero_optimal_beta(pb, G0, host)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
