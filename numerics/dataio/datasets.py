@@ -518,6 +518,8 @@ def _tree_entries_from_tar(
 
 #: largest archive (bytes on disk) that :func:`_ustar_members` reads into memory
 _FAST_TAR_MAX_BYTES = 512 * 2**20
+#: PAX records that change neither the name nor the size of a member
+_HARMLESS_PAX = {"comment", "mtime", "atime", "ctime"}
 #: ustar type flags of a regular file and of a folder
 _USTAR_FILE, _USTAR_DIR = (b"0", b"\0"), b"5"
 
@@ -542,8 +544,9 @@ def _ustar_members(path: Path) -> list[tuple[tuple[str, ...], memoryview]] | Non
     headers walked directly, about 50 times faster than :mod:`tarfile` per
     member for 60,000 small images.  Anything but regular files and folders
     with valid octal sizes and header checksums, ending in a zero block (long
-    names, PAX headers other than a global comment, links, sparse files,
-    damaged archives) returns ``None`` and the caller uses :mod:`tarfile`.
+    names, PAX headers with records other than comments and times, links,
+    sparse files, damaged archives) returns ``None`` and the caller uses
+    :mod:`tarfile`.
     """
     if path.stat().st_size > _FAST_TAR_MAX_BYTES:
         return None
@@ -564,8 +567,8 @@ def _ustar_members(path: Path) -> list[tuple[tuple[str, ...], memoryview]] | Non
         except (ValueError, UnicodeDecodeError):
             return None
         body = buf[off + 512 : off + 512 + size]
-        if kind == b"g" and _pax_keys(body) <= {"comment"}:
-            kind = _USTAR_DIR  # a git-archive comment: nothing to read
+        if kind in (b"g", b"x") and _pax_keys(body) <= _HARMLESS_PAX:
+            kind = _USTAR_DIR  # comments and times only: nothing to read
         if (
             kind not in (*_USTAR_FILE, _USTAR_DIR)
             or off + 512 + size > len(buf)
