@@ -578,6 +578,7 @@ def _fit_convex(
             checkpoint=args.checkpoint,
             resume=args.resume,
             dual_step=dual_step,
+            verbose=False,  # progress comes from the callback
             **progress,
         )
     except InputError as exc:
