@@ -485,3 +485,26 @@ def test_beta_above_beta_max_gives_the_zero_network(tmp_path, capsys):
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["neurons"] == 0
     assert printed["status"] == "optimal"
+
+
+def test_progress_from_the_start_with_time_left(tmp_path, capsys, monkeypatch):
+    from bnconvex.app.commands import train as train_cmd
+
+    monkeypatch.setattr(train_cmd, "progress_enabled", lambda quiet: not quiet)
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "6"
+    )
+    argv.remove("--quiet")
+    assert main(argv) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("train: loading synthetic (t=")
+    assert all(re.search(r"\(t=[0-9.]+s left=-?[0-9.]+s\)$", ln) for ln in lines)
+    phases = [ln.split()[1] for ln in lines]
+    for phase in ("loaded", "whitening", "features", "patterns", "solve:", "scoring"):
+        assert phase in phases, (phase, lines)
+    solve = [ln for ln in lines if ln.startswith("train: solve: ")]
+    # every 2 s of steps and at each check: iterations, objective, bound, gap,
+    # violation
+    assert any(
+        re.search(r"iter \d+ obj \S+ lb \S+ rel\.gap \S+ viol \S+", ln) for ln in solve
+    ), solve
