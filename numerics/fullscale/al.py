@@ -68,6 +68,9 @@ class ALMethod:
         #: multiplier step and the final check (objective, certificate) took
         #: 2.2-2.5 steps on CIFAR-10 (8.6 s after 3.5 s steps)
         self.reserve_steps = 2.5
+        #: the last round stopped because another step would not fit before
+        #: the deadline (the driver then stops with ``TIME_LIMIT``)
+        self.out_of_time = False
 
     # -- one round ------------------------------------------------------
     def advance(self, budget: int, deadline: float = math.inf) -> None:
@@ -121,10 +124,8 @@ class ALMethod:
             step = x_new - y
             now = time.perf_counter()
             last, took = now, now - last
-            if (
-                L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs
-                or now + (1.0 + self.reserve_steps) * took > deadline
-            ):
+            self.out_of_time = now + (1.0 + self.reserve_steps) * took > deadline
+            if L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs or self.out_of_time:
                 self.S = x_new
                 return it
             if float(xp.sum(-step * (x_new - x))) > 0:

@@ -577,7 +577,7 @@ def _run(
             status = SolverStatus.OPTIMAL
         elif solver.iters >= max_iter or solver.outer >= max_outer:
             status = SolverStatus.MAX_ITERATIONS
-        elif time.perf_counter() >= deadline:
+        elif time.perf_counter() >= deadline or getattr(solver, "out_of_time", False):
             status = SolverStatus.TIME_LIMIT
         else:
             solver.adapt(viol_tol, tol)
