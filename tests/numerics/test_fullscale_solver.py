@@ -409,25 +409,3 @@ def test_step_bounds_are_valid_and_not_below_the_residual_bound():
         sol = solve_fullscale(F, y, BETA, D, method="al", max_iter=iters, polish=False)
         # Clarabel at 1e-10: its value is the optimum to ~1e-9 relative
         assert sol.lower_bound <= ref * (1 + 1e-8), (iters, sol.lower_bound, ref)
-
-
-def test_optimal_scaling_of_the_residual_beats_min_one_beta_over_b():
-    from bnconvex.numerics.fullscale import _problem as pr
-
-    class Op:  # only what scaled_residual_bound reads
-        pass
-
-    rng = np.random.default_rng(0)
-    xp = __import__("array_api_compat.numpy", fromlist=["numpy"])
-    Y = rng.standard_normal((50, 2))
-    R = -0.3 * Y + 0.01 * rng.standard_normal((50, 2))  # r = -R ~ 0.3 Y
-    H = rng.standard_normal((4, 2, 2, 3))
-    pb = pr.Problem(Op(), Y, 1e3, "class", False, 1.0, 1.0, 1.0, xp)
-    got = pr.scaled_residual_bound(pb, R, H)
-    # beta huge: B < beta, the textbook c = 1, the optimal c = r.y / |r|^2 ~ 3.3
-    r = -R
-    textbook = float(np.sum(r * Y - 0.5 * r * r))
-    c = np.sum(r * Y, axis=0) / np.sum(r * r, axis=0)
-    best = float(np.sum(c * np.sum(r * Y, axis=0) - 0.5 * c**2 * np.sum(r * r, axis=0)))
-    assert got >= textbook
-    assert_rel_close(got, best, 1e-12, "closed-form maximiser")
