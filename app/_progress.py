@@ -8,11 +8,28 @@ as a callback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
 
-__all__ = ["Progress", "progress_enabled"]
+__all__ = ["Progress", "process_age", "progress_enabled"]
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux ``/proc``; else 0).
+
+    ``bnconvex train --time-limit`` counts its budget from the process start,
+    so that the interpreter start and the imports are charged to it too.
+    """
+    try:
+        with open("/proc/self/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def progress_enabled(quiet: bool, stream: TextIO | None = None) -> bool:

@@ -12,10 +12,12 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn
 
+from bnconvex.app._progress import process_age
 from bnconvex.numerics.errors import BnConvexError, InputError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -65,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    started = time.perf_counter() - (process_age() if argv is None else 0.0)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started  # a command's wall-time budget counts from here
     try:
         return int(args.run(args))
     except InputError as exc:

@@ -5,11 +5,20 @@ pixels / 255, per-channel standardisation with training statistics, flatten),
 move it to the chosen backend and dtype once, fit the convex BN model on
 one-hot labels (squared loss, convention A with ``beta_a``; ``beta / sqrt(n)``
 for ``--bn std``), report train/test accuracy, objective, certified lower
-bound, gap and solver status, and write ``DIR/model.npz`` and
-``DIR/summary.json`` (both atomically).  Progress goes to stderr (only on a
-terminal, never with ``--quiet``).  Exit status 0 when the model was written
-(the solver status is reported, a time or iteration limit is not an error),
-2 for bad input (one line naming the argument).
+bound, gap, ``beta_max`` and solver status, and write ``DIR/model.npz`` and
+``DIR/summary.json`` (both atomically).
+
+The defaults are the preset validated on CIFAR-10 (:data:`PRESET`).
+``--time-limit`` bounds the whole command, counted from the start of the
+process: loading, whitening, patterns and the solver's set-up are charged to
+it, and the solver stops early enough to leave time for scoring and writing.
+Progress goes to stderr from the start (only on a terminal, never with
+``--quiet``): phase, iterations, objective, bound, gap, violation and the
+time left.  Exit status 0 when the model was written after at least one
+solver step (a time or iteration limit is reported in ``status``, not as an
+error); 1 when the solver took no step (``status`` ``no_step``: the budget
+went to loading and set-up; the zero model is still written, and
+``gap_certified`` is false); 2 for bad input (one line naming the argument).
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.provenance import provenance_record
 
 __all__ = [
+    "PRESET",
     "Regularizer",
     "add_parser",
     "parse_patterns",
@@ -63,6 +73,26 @@ class Regularizer:
         parts += [f"spectral:{self.power:g}"] if self.power != 0.0 else []
         parts += [f"shift:{self.shift:g}"] if self.shift != 1.0 else []
         return "+".join(parts) or "none"
+
+
+#: The default preset, validated on CIFAR-10 (benchmarks/README.md, "CIFAR-10
+#: over seeds": chosen on a validation split, never on the test set): the
+#: regulariser truncated:256+spectral:0.5 (k = 256, p = 0.5; all directions
+#: when the data have at most 256), 128 sampled patterns, float32, and the
+#: first multiplier step 0.03 of the augmented Lagrangian (n > 4,096; the ADMM
+#: used below takes the textbook step).
+PRESET: dict[str, Any] = {
+    "regularizer": Regularizer(256, 0.5, 1.0),
+    "patterns": 128,
+    "dtype": "float32",
+    "dual_step": 0.03,
+}
+
+#: time kept for scoring and writing: this many seconds plus a fraction of
+#: the budget.  Scoring 10,000 CIFAR-10 test images takes about 1 s on a
+#: core; the rest absorbs the variance of the last solver step on a shared
+#: machine (with 3%, six runs of --time-limit 120 took 115-126 s wall)
+_RESERVE_SECONDS, _RESERVE_FRACTION = 1.0, 0.05
 
 
 def parse_regularizer(text: str) -> Regularizer:
@@ -131,7 +161,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train the full-scale convex BN classifier on an image data set",
         description="Fit the convex model of a two-layer BN-ReLU network (squared "
         "loss on one-hot labels) on CIFAR-10, Fashion-MNIST, synthetic data or a "
-        "data set at PATH, and report train/test accuracy, objective and gap.",
+        "data set at PATH, and report train/test accuracy, objective, gap and "
+        "beta_max (the smallest beta at which the zero network is optimal).",
+        epilog="Defaults: the preset validated on CIFAR-10 (benchmarks/README.md, "
+        "'CIFAR-10 over seeds'): --regularizer truncated:256+spectral:0.5 "
+        "--patterns 128 --dtype float32 --dual-step 0.03 (above 4096 samples). "
+        "Example: bnconvex train --dataset cifar10 --beta 1e-3 --time-limit 120 "
+        "--out run1",
     )
     p.add_argument(
         "--dataset",
@@ -162,19 +198,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--patterns",
         type=parse_patterns,
-        default=512,
+        default=PRESET["patterns"],
         metavar="P|FILE",
-        help="number of sampled activation patterns (default 512) or .npy",
+        help="number of sampled activation patterns or .npy (default "
+        f"{PRESET['patterns']}, the preset)",
     )
     p.add_argument(
         "--regularizer",
         type=parse_regularizer,
-        default=Regularizer(),
+        default=PRESET["regularizer"],
         metavar="none|truncated:k|spectral:p|shift:c[+...]",
         help="explicit regulariser of the convex model: features "
-        "[U_k (Sigma_k/sigma_1)^p, c/sqrt(n)] (default none)",
+        "[U_k (Sigma_k/sigma_1)^p, c/sqrt(n)] (default "
+        f"{PRESET['regularizer']}, the preset; all directions when the data "
+        "have at most 256)",
     )
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default=PRESET["dtype"],
+        help=f"working precision (default {PRESET['dtype']}, the preset)",
+    )
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     p.add_argument(
         "--max-iter",
@@ -188,16 +232,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=_positive(float),
         default=None,
         metavar="S",
-        help="solver wall-time budget in seconds",
+        help="wall-time budget in seconds of the whole command (load, "
+        "whitening, solve, scoring, writing), met within 10%%",
     )
     p.add_argument(
         "--dual-step",
         type=_positive(float),
-        default=1.0,
+        default=None,
         metavar="THETA",
         help="first multiplier step of the augmented Lagrangian (used above "
         "4096 samples) as a fraction of rho, in (0, 1], doubled every round "
-        "(default 1, the textbook update)",
+        f"(default {PRESET['dual_step']}, the preset; 1 is the textbook update)",
     )
     p.add_argument(
         "--checkpoint",
@@ -406,6 +451,8 @@ class _Fitted:
     predict: Callable[[Any], Any]
     summary: dict[str, Any]
     arrays: dict[str, np.ndarray]
+    #: the model's outputs on the training samples (from the solver)
+    train_scores: Any
 
 
 def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
@@ -421,25 +468,101 @@ def _patterns(args: argparse.Namespace, n: int, xp: ModuleType) -> Any:
     return xp.asarray(np.asarray(D, dtype=bool))
 
 
+class _Budget:
+    """The ``--time-limit`` of the whole command.
+
+    Counted from ``started`` (:func:`bnconvex.app.cli.main` sets it to the
+    process start for the console script, to its own start when called with
+    ``argv``), else from now.
+    """
+
+    def __init__(self, limit: float | None, started: float | None = None) -> None:
+        self.limit = limit
+        self.start = time.perf_counter() if started is None else started
+
+    def elapsed(self) -> float:
+        """Seconds since the start."""
+        return time.perf_counter() - self.start
+
+    def left(self) -> float:
+        """Seconds left of the budget (``inf`` without a limit)."""
+        return math.inf if self.limit is None else self.limit - self.elapsed()
+
+    def for_fit(self, extra_reserve: float) -> float | None:
+        """Seconds for :func:`~bnconvex.numerics.fullscale.fit` (never negative).
+
+        What is left minus the reserve for scoring and writing.
+        """
+        if self.limit is None:
+            return None
+        reserve = _RESERVE_SECONDS + _RESERVE_FRACTION * self.limit + extra_reserve
+        return max(0.0, self.left() - reserve)
+
+    def stamp(self) -> str:
+        """``t=12.3s`` and, with a limit, ``left=107.7s``."""
+        text = f"t={self.elapsed():.1f}s"
+        return text if self.limit is None else f"{text} left={self.left():.1f}s"
+
+
+def _solver_progress(emit: Callable[[str], None], budget: _Budget) -> Callable:
+    """Solver callback printing iterations, objective, bound, gap, violation."""
+
+    def show(p: Any) -> None:
+        obj, lb, viol = p.objective, p.lower_bound, p.violation
+        parts = [f"solve: {p.kind} iter {p.iterations}"]
+        if obj is not None and math.isfinite(obj):
+            parts.append(f"obj {obj:.6g}")
+        if lb is not None and math.isfinite(lb):
+            parts.append(f"lb {lb:.6g}")
+            if obj is not None and math.isfinite(obj):
+                parts.append(f"rel.gap {(obj - lb) / max(abs(obj), 1e-300):.3g}")
+        if viol is not None and math.isfinite(viol):
+            parts.append(f"viol {viol:.2e}")
+        emit(" ".join(parts) + f" ({budget.stamp()})")
+
+    return show
+
+
+def _regularizer_k(reg: Regularizer, n: int, d: int) -> int | None:
+    """``k`` of the regulariser; the preset keeps all directions of small data."""
+    if reg is PRESET["regularizer"] and reg.k is not None and reg.k >= min(n - 1, d):
+        return None
+    return reg.k
+
+
 def _fit_convex(
     X: Any,
     Y: Any,
     beta_a: float,
     args: argparse.Namespace,
-    verbose: bool,
+    budget: _Budget,
+    emit: Callable[[str], None] | None,
 ) -> _Fitted:
     r"""Fit :func:`bnconvex.numerics.fullscale.fit` and collect what is reported.
 
     ``--regularizer truncated:k`` keeps the top ``k`` whitened directions,
     ``spectral:p`` weights them by :math:`(\sigma_j/\sigma_1)^p`, ``shift:c``
     sets the weight of the shift column :math:`c/\sqrt n`; parts joined by
-    ``+`` combine.
+    ``+`` combine.  The fit gets what is left of ``--time-limit`` minus the
+    reserve for scoring and writing.
     """
     from bnconvex.numerics._array_api import array_namespace, to_numpy
-    from bnconvex.numerics.fullscale import fit
+    from bnconvex.numerics.fullscale import ADMM_MAX_N, fit
 
     reg = args.regularizer
-    patterns = _patterns(args, X.shape[0], array_namespace(X))
+    n = X.shape[0]
+    patterns = _patterns(args, n, array_namespace(X))
+    dual_step = args.dual_step
+    if dual_step is None:
+        dual_step = PRESET["dual_step"] if n > ADMM_MAX_N else 1.0
+    extra = 2.0 if args.cache is not None and not Path(args.cache).exists() else 0.0
+    progress: dict[str, Any] = {}
+    if emit is not None:
+        progress = {
+            "phase": lambda name: emit(f"{name} ({budget.stamp()})"),
+            "callback": _solver_progress(emit, budget),
+            "callback_every": 2.0,
+        }
     try:
         model = fit(
             X,
@@ -447,17 +570,18 @@ def _fit_convex(
             beta_a,
             patterns=patterns,
             seed=args.seed,
-            k=reg.k,
+            k=_regularizer_k(reg, n, X.shape[1]),
             power=reg.power,
             scale=reg.shift,
             bn="a",
             dtype=args.dtype,
             max_iter=args.max_iter,
-            time_limit=args.time_limit,
-            verbose=verbose,
+            time_limit=budget.for_fit(extra),
             checkpoint=args.checkpoint,
             resume=args.resume,
-            dual_step=args.dual_step,
+            dual_step=dual_step,
+            verbose=False,  # progress comes from the callback
+            **progress,
         )
     except InputError as exc:
         message = str(exc)
@@ -465,6 +589,8 @@ def _fit_convex(
             message = message.replace(api_name, cli_name)
         raise InputError(message) from None
     sol = model.solution
+    stepped = sol.iterations > 0
+    scale = 1.0 if args.bn == "a" else math.sqrt(n)
     summary = {
         "objective": sol.objective,
         "lower_bound": sol.lower_bound,
@@ -474,14 +600,16 @@ def _fit_convex(
         "pattern_lower_bound": sol.lower_bound,
         "pattern_relative_gap": sol.relative_gap,
         "max_violation": sol.max_violation,
-        "gap_certified": bool(sol.gap_certified),
-        "status": str(sol.status),
+        "gap_certified": bool(sol.gap_certified) and stepped,
+        "status": str(sol.status) if stepped else "no_step",
         "iterations": sol.iterations,
         "solve_seconds": sol.seconds,
         "solver": sol.solver,
-        "dual_step": args.dual_step,
+        "dual_step": dual_step,
         "neurons": sol.neurons,
         "patterns_used": int(sol.S_plus.shape[0]),
+        "beta_max": sol.beta_max * scale,
+        "beta_max_exact": bool(sol.beta_max_exact),
         "gap_note": "certified for the program over the patterns used, "
         "not for the BN network over all patterns",
     }
@@ -498,7 +626,7 @@ def _fit_convex(
     }
     if model.gates is not None:
         arrays["gates"] = to_numpy(model.gates)
-    return _Fitted(model.predict, summary, arrays)
+    return _Fitted(model.predict, summary, arrays, sol.predictions)
 
 
 # --------------------------------------------------------------------------
@@ -552,31 +680,40 @@ def _accuracy(scores: Any, labels: np.ndarray) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, fit, evaluate, write; exit 0 when the model was written."""
-    start = time.perf_counter()
+    """Load, fit, evaluate, write; exit 0 when the model was written after a step.
+
+    Exit 1 (model still written, ``status`` ``no_step``) when the solver took
+    no step within ``--time-limit``.
+    """
+    budget = _Budget(args.time_limit, getattr(args, "started", None))
     out = _validate(args)
     emit = (
         (lambda msg: print(f"train: {msg}", file=sys.stderr, flush=True))
         if progress_enabled(args.quiet)
         else None
     )
+    if emit is not None:
+        emit(f"loading {args.dataset} ({budget.stamp()})")
     data, write_cache = _load(args)
     if emit is not None:
         emit(
             f"loaded {data.name}: n={data.X_train.shape[0]}, "
-            f"d={data.X_train.shape[1]}, K={data.K}, test={data.X_test.shape[0]}"
+            f"d={data.X_train.shape[1]}, K={data.K}, test={data.X_test.shape[0]} "
+            f"({budget.stamp()})"
         )
     xp = _namespace(args.backend)
     X, X_test = xp.asarray(data.X_train), xp.asarray(data.X_test)
     Y = xp.asarray(data.one_hot())
     n = X.shape[0]
     beta_a = args.beta if args.bn == "a" else args.beta / math.sqrt(n)
-    fitted = _fit_convex(X, Y, beta_a, args, emit is not None)
+    fitted = _fit_convex(X, Y, beta_a, args, budget, emit)
+    if emit is not None:
+        emit(f"scoring ({budget.stamp()})")
     acc = {
-        "train": _accuracy(fitted.predict(X), data.y_train),
+        "train": _accuracy(fitted.train_scores, data.y_train),
         "test": _accuracy(fitted.predict(X_test), data.y_test),
     }
-    summary = _summary(args, data, fitted, acc, beta_a, time.perf_counter() - start)
+    summary = _summary(args, data, fitted, acc, beta_a, budget.elapsed())
     _write(out, fitted, summary)
     write_cache()
     shown = {
@@ -592,8 +729,18 @@ def run(args: argparse.Namespace) -> int:
             "gap_certified",
             "max_violation",
             "status",
+            "iterations",
+            "beta_max",
             "seconds",
         )
     }
     (common.print_json if args.json else common.print_text)({**shown, "out": str(out)})
-    return 0
+    if summary["status"] != "no_step":
+        return 0
+    print(
+        "bnconvex train: the solver took no step within --time-limit "
+        f"{args.time_limit:g} s (loading and set-up took the budget); "
+        "the model written is the zero network",
+        file=sys.stderr,
+    )
+    return 1

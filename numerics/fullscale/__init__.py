@@ -6,8 +6,8 @@ fit, FullScaleModel
     whitening + regulariser + sampled patterns + solve, and ``predict`` on new data.
 solve_fullscale, solve_path, FullScaleSolution
     the convex program on given features ``F`` (= U') and patterns ``D``.
-whiten_large, left_factor, SpectralFactors
-    centred SVD of large matrices (chunked float64 Gram).
+whiten_large, whiten_randomized, left_factor, SpectralFactors
+    centred SVD of large matrices (chunked float64 Gram; randomized rank-k SVD).
 truncated_whitening, spectral_features, FeatureMap
     explicit regularisers (paper.md §4).
 sample_patterns
@@ -22,6 +22,7 @@ from bnconvex.numerics.fullscale.regularizers import (
     truncated_whitening,
 )
 from bnconvex.numerics.fullscale.solver import (
+    ADMM_MAX_N,
     FullScaleProgress,
     FullScaleSolution,
     solve_fullscale,
@@ -31,9 +32,11 @@ from bnconvex.numerics.fullscale.whitening import (
     SpectralFactors,
     left_factor,
     whiten_large,
+    whiten_randomized,
 )
 
 __all__ = [
+    "ADMM_MAX_N",
     "FeatureMap",
     "FullScaleModel",
     "FullScaleProgress",
@@ -47,4 +50,5 @@ __all__ = [
     "spectral_features",
     "truncated_whitening",
     "whiten_large",
+    "whiten_randomized",
 ]

@@ -82,6 +82,10 @@ class ChunkedOperator:
         self.sign = xp.reshape(xp.asarray([1.0, -1.0], dtype=F.dtype), (1, 2, 1, 1))
         self.Emask = 2.0 * Dmask - 1.0
         self._zero_cache: dict[tuple, Array] = {}
+        #: cone violation of the last :meth:`forward` with multipliers and
+        #: ``rho > 0`` (0 otherwise)
+        self.violation_seen = 0.0
+        self._chunk_maxima: list[Array] = []
 
     def chunks(self) -> Iterator[tuple[int, int, int, int]]:
         """Yield ``(r0, r1, p0, p1)`` over rows (outer) and patterns (inner)."""
@@ -142,6 +146,8 @@ class ChunkedOperator:
         r0, r1, p0, p1 = key
         E = self.sign_mask(*key)
         Z *= (-rho) * E
+        if rho > 0:  # Z = -rho E o Z now: its maximum / rho is the violation
+            self._chunk_maxima.append(self.xp.max(Z) / rho)
         Z += lam[r0:r1, :, :, p0:p1]
         W = self.xp.maximum(Z, self._zeros(Z.shape, Z.dtype))
         W *= E
@@ -173,6 +179,7 @@ class ChunkedOperator:
         m, K, P = self.m, S.shape[2], self.P
         Ypm = xp.zeros((self.n, 2, K), dtype=S.dtype)  # sum_i D_i Z_{i,+-}
         GT = None if lam is None else xp.zeros((2, K, P, m), dtype=S.dtype)
+        self._chunk_maxima = []
         for key in self.chunks():
             r0, r1 = key[0], key[1]
             Z = self.z_block(S, *key)
@@ -180,6 +187,11 @@ class ChunkedOperator:
             if GT is not None:
                 self._add_wtf(GT, self._cone_weights(Z, lam, rho, key), *key)
         Yhat = Ypm[:, 0, :] - Ypm[:, 1, :]
+        self.violation_seen = (  # one device sync per pass, not per chunk
+            max(0.0, float(xp.max(xp.stack(self._chunk_maxima))))
+            if self._chunk_maxima
+            else 0.0
+        )
         return Yhat, None if GT is None else xp.permute_dims(GT, (3, 0, 1, 2))
 
     def loss_gradient(self, R: Array) -> Array:

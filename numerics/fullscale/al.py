@@ -30,8 +30,8 @@ import math
 import time
 
 from bnconvex.numerics._array_api import Array
-from bnconvex.numerics.fullscale._ops import group_shrink
-from bnconvex.numerics.fullscale._problem import Problem
+from bnconvex.numerics.fullscale._ops import block_norms, group_shrink
+from bnconvex.numerics.fullscale._problem import Problem, scaled_residual_bound
 
 __all__ = ["ALMethod"]
 
@@ -60,6 +60,17 @@ class ALMethod:
         self.viol = 0.0
         #: optional ``tick(iterations, S)`` called after every FISTA step
         self.tick = None
+        #: best dual bound seen at the FISTA steps (:meth:`_step_values`)
+        self.lower = -math.inf
+        #: objective and cone violation at the last extrapolated point
+        self.step_objective = self.step_violation = math.nan
+        #: solver steps of time kept free before the deadline: the round's
+        #: multiplier step and the final check (objective, certificate) took
+        #: 2.2-2.5 steps on CIFAR-10 (8.6 s after 3.5 s steps)
+        self.reserve_steps = 2.5
+        #: the last round stopped because another step would not fit before
+        #: the deadline (the driver then stops with ``TIME_LIMIT``)
+        self.out_of_time = False
 
     # -- one round ------------------------------------------------------
     def advance(self, budget: int, deadline: float = math.inf) -> None:
@@ -103,16 +114,18 @@ class ALMethod:
         xp, op = pb.xp, pb.op
         x = self.S
         y, t = x, 1.0
+        last = time.perf_counter()
         for it in range(1, budget + 1):
-            _, G = op.gradient(y, pb.Y, self.lam, self.rho)
+            R, G = op.gradient(y, pb.Y, self.lam, self.rho)
+            self._step_values(y, R, G)
             x_new = group_shrink(y - G / L, pb.beta / L, xp, pb.group)
             if self.tick is not None:
                 self.tick(self.iters + it, x_new)
             step = x_new - y
-            if (
-                L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs
-                or time.perf_counter() > deadline
-            ):
+            now = time.perf_counter()
+            last, took = now, now - last
+            self.out_of_time = now + (1.0 + self.reserve_steps) * took > deadline
+            if L * float(xp.sqrt(xp.sum(step * step))) <= tol_abs or self.out_of_time:
                 self.S = x_new
                 return it
             if float(xp.sum(-step * (x_new - x))) > 0:
@@ -124,6 +137,23 @@ class ALMethod:
             x = x_new
         self.S = x
         return budget
+
+    def _step_values(self, y: Array, R: Array, G: Array) -> None:
+        r"""Record the free by-products of a FISTA gradient at ``y``.
+
+        ``G`` holds the augmented-Lagrangian multipliers
+        :math:`\mu = (\lambda - \rho E\circ Z)_+ \ge 0`, so it certifies a
+        dual bound at the residual ``R`` of ``y``
+        (:func:`~bnconvex.numerics.fullscale._problem.scaled_residual_bound`);
+        as FISTA converges every block of ``G`` has norm at most
+        :math:`\beta`, so the bound approaches the sub-problem's value.  No
+        extra pass over the data.
+        """
+        pb, xp = self.pb, self.pb.xp
+        self.lower = max(self.lower, scaled_residual_bound(pb, R, G))
+        penalty = float(xp.sum(block_norms(y, xp, pb.group)))
+        self.step_objective = 0.5 * float(xp.sum(R * R)) + pb.beta * penalty
+        self.step_violation = 0.0 if pb.gated else pb.op.violation_seen
 
     # -- checkpoints ----------------------------------------------------
     def state(self) -> tuple[dict, dict]:
@@ -137,6 +167,7 @@ class ALMethod:
             "outer": self.outer,
             "viol": self.viol,
             "theta": self.theta,
+            "lower": self.lower,
         }
         return arrays, meta
 
@@ -147,3 +178,4 @@ class ALMethod:
             setattr(self, key, float(meta[key]))
         self.iters, self.outer = int(meta["iters"]), int(meta["outer"])
         self.theta = float(meta.get("theta", 1.0))
+        self.lower = float(meta.get("lower", -math.inf))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,11 @@ from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale.patterns import sample_patterns
 from bnconvex.numerics.fullscale.regularizers import FeatureMap, spectral_features
 from bnconvex.numerics.fullscale.solver import FullScaleSolution, solve_fullscale
-from bnconvex.numerics.fullscale.whitening import whiten_large
+from bnconvex.numerics.fullscale.whitening import (
+    SpectralFactors,
+    whiten_large,
+    whiten_randomized,
+)
 
 __all__ = ["FullScaleModel", "fit"]
 
@@ -123,6 +128,8 @@ def fit(
     dtype: Any = "float64",
     gated: bool = False,
     rtol: float | None = None,
+    whitening: str = "auto",
+    phase: Any = None,
     **solver_options: Any,
 ) -> FullScaleModel:
     r"""Fit the convex BN model on full-scale data.
@@ -147,20 +154,35 @@ def fit(
     bn : {"a", "std"}
         BN convention of ``beta``; ``"std"`` uses :math:`\beta/\sqrt n`.
     dtype : {"float64", "float32"}
-        Working precision of the solver (whitening is always float64).
+        Working precision of the solver and of a randomized whitening
+        (the exact whitening is always float64).
     gated : bool
         Solve the gated relaxation instead of the exact program.
     rtol : float, optional
         Rank cut-off of the whitening.
+    whitening : {"auto", "exact", "randomized"}
+        ``"exact"``: :func:`~bnconvex.numerics.fullscale.whiten_large` (float64
+        Gram, ``n d^2`` work); ``"randomized"``: the leading ``k`` directions
+        by :func:`~bnconvex.numerics.fullscale.whiten_randomized` in the working
+        dtype (needs ``k``).  ``"auto"`` picks the randomized SVD when ``k`` is
+        given and its passes cost less than half the Gram matrix
+        (:math:`4(k + 32) < d/2`, e.g. CIFAR-10 with ``k = 256``).
+    phase : callable, optional
+        ``phase(name)`` at the start of each step: ``"whitening"``,
+        ``"features"``, ``"patterns"``, ``"solve"`` (for progress lines).
     **solver_options
         Passed to :func:`~bnconvex.numerics.fullscale.solve_fullscale`
         (``tol``, ``time_limit``, ``max_iter``, ``method``, ``verbose``,
         ``checkpoint``, ``resume``, ``group``, ``callback``, ...).
+        ``time_limit`` bounds this whole call: whitening, features and
+        pattern sampling are charged to it, and the solver gets what is left
+        (none: it takes no step and reports ``iterations == 0``).
 
     Returns
     -------
     FullScaleModel
     """
+    t_start = time.perf_counter()
     xp = array_namespace(X, y)
     beta = check_beta(beta)
     if bn not in ("a", "std"):
@@ -169,11 +191,46 @@ def fit(
         raise InputError(f"`dtype` must be 'float64' or 'float32'; got {dtype!r}")
     n = X.shape[0]
     beta_a = beta / math.sqrt(n) if bn == "std" else beta
-    fmap = spectral_features(whiten_large(X, rtol=rtol), power, k=k, scale=scale)
+    phase = (lambda name: None) if phase is None else phase
+    phase("whitening")
+    fac = _factors(X, k, rtol, whitening, seed, getattr(xp, dtype))
+    fmap = spectral_features(fac, power, k=k, scale=scale)
+    phase("features")
     F = fmap.transform(X, dtype=getattr(xp, dtype))
     if isinstance(patterns, (int, np.integer)) and not isinstance(patterns, bool):
+        phase("patterns")
         D, gates = sample_patterns(F, int(patterns), seed=seed)
     else:
         D, gates = patterns, None
-    sol = solve_fullscale(F, y, beta_a, D, gated=gated, **solver_options)
+    limit = solver_options.pop("time_limit", None)
+    if limit is not None:
+        limit = max(0.0, float(limit) - (time.perf_counter() - t_start))
+    phase("solve")
+    sol = solve_fullscale(
+        F, y, beta_a, D, gated=gated, time_limit=limit, **solver_options
+    )
     return FullScaleModel(fmap, gates, sol, beta_a)
+
+
+def _factors(
+    X: Array, k: int | None, rtol: float | None, whitening: str, seed: int, dtype
+) -> SpectralFactors:
+    """Centred SVD of ``X`` by the method ``whitening`` (see :func:`fit`).
+
+    The randomized SVD runs in the working ``dtype``; the exact one in float64.
+    """
+    if whitening not in ("auto", "exact", "randomized"):
+        raise InputError(
+            f"`whitening` must be 'auto', 'exact' or 'randomized'; got {whitening!r}"
+        )
+    if whitening == "randomized" and k is None:
+        raise InputError("`whitening`='randomized' needs `k` (the directions kept)")
+    d = X.shape[1]
+    if whitening == "randomized" or (
+        whitening == "auto" and k is not None and 8 * (k + 32) < d
+    ):
+        xp = array_namespace(X)
+        return whiten_randomized(
+            X if X.dtype == dtype else xp.astype(X, dtype), k, seed=seed
+        )
+    return whiten_large(X, rtol=rtol)

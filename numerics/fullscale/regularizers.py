@@ -68,21 +68,25 @@ class FeatureMap:
         return self.k + 1
 
     def transform(self, X: Array, *, dtype=None, chunk_rows: int = 8192) -> Array:
-        """Map the rows of ``X`` to ``(N, k + 1)`` features, chunk-wise."""
+        r"""Map the rows of ``X`` to ``(N, k + 1)`` features, chunk-wise.
+
+        Computed in float64, or in float32 when ``dtype`` is float32 (the
+        features are then rounded once more, a relative error of about
+        :math:`d\,u_{32}` per entry, far below the solver's tolerances).
+        """
         xp = array_namespace(X)
         if len(X.shape) != 2 or X.shape[1] != self.A.shape[0]:
             raise InputError(
                 f"`X` must have shape (N, {self.A.shape[0]}); got {X.shape}"
             )
         dtype = xp.float64 if dtype is None else dtype
+        work = xp.float32 if dtype == xp.float32 else xp.float64
+        mean, A = xp.astype(self.mean, work), xp.astype(self.A, work)
         parts = []
         for r0 in range(0, X.shape[0], chunk_rows):
-            Xc = (
-                xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], xp.float64)
-                - self.mean
-            )
-            Z = xp.matmul(Xc, self.A)
-            ones = xp.full((Z.shape[0], 1), self.shift, dtype=xp.float64)
+            Xc = xp.astype(X[r0 : min(r0 + chunk_rows, X.shape[0]), :], work) - mean
+            Z = xp.matmul(Xc, A)
+            ones = xp.full((Z.shape[0], 1), self.shift, dtype=work)
             parts.append(xp.astype(xp.concat([Z, ones], axis=1), dtype))
         return xp.concat(parts, axis=0)
 

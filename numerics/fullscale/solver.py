@@ -46,6 +46,7 @@ from bnconvex.numerics.fullscale._problem import (
     loss_lipschitz,
     objective,
     spectral_norm_sq,
+    zero_optimal_beta,
 )
 from bnconvex.numerics.fullscale.admm import ADMMMethod
 from bnconvex.numerics.fullscale.al import ALMethod
@@ -55,6 +56,7 @@ from bnconvex.numerics.result import SolveResult
 from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
+    "ADMM_MAX_N",
     "FullScaleProgress",
     "FullScaleSolution",
     "Group",
@@ -65,6 +67,11 @@ __all__ = [
 Group = Literal["class", "pattern"]
 Method = Literal["auto", "admm", "al"]
 _ADMM_MAX_N = 4096
+#: largest ``n m P K`` for which ``beta_max`` uses the exact cone norms (NNLS
+#: per block; at 2,000 x 257 x 128 x 10 they took minutes)
+_EXACT_BETA_MAX_WORK = 10**6
+#: largest ``n`` for which ``method="auto"`` picks ADMM (above: the AL)
+ADMM_MAX_N = _ADMM_MAX_N
 _TINY = float(np.finfo(np.float64).tiny)
 
 
@@ -118,6 +125,15 @@ class FullScaleSolution(SolveResult):
         The problem options and the method used (``"admm"`` or ``"al"``).
     solver : str
         ``"fullscale-<method>"``, with ``"-gated"`` for the gated relaxation.
+    beta_max : float
+        The zero solution is optimal for every ``beta >= beta_max`` (same
+        program and patterns), so useful values of ``beta`` lie below it:
+        the largest norm of :math:`F^TD_iy_k` over the blocks, or for
+        small programs (``n m P K <= 10^6``, ``group="class"``, exact
+        program) the exact cone norms at :math:`v = y` by NNLS.
+    beta_max_exact : bool
+        ``beta_max`` is the exact threshold: the zero solution is not optimal
+        below it.  ``False``: only the bound above is known.
     """
 
     S_plus: Array
@@ -131,6 +147,8 @@ class FullScaleSolution(SolveResult):
     group: str
     gated: bool
     method: str
+    beta_max: float = math.nan
+    beta_max_exact: bool = False
 
     @property
     def neurons(self) -> int:
@@ -164,8 +182,10 @@ class FullScaleProgress:
         the iterate: copy them to keep them).
     objective, lower_bound, violation : float or None
         Objective at the current point, best certified bound and cone
-        violation; set for ``"check"`` only (a ``"step"`` computes nothing
-        extra).
+        violation.  For a ``"step"`` of the augmented Lagrangian they are
+        by-products of the step (objective and violation at the extrapolated
+        point FISTA differentiated, the best bound of the steps so far);
+        ``None`` for ADMM steps, which compute nothing extra.
     """
 
     kind: str
@@ -315,7 +335,9 @@ def solve_fullscale(
         (positive; a resumed run counts the checkpoint's, and one that already
         reached them takes no step: its point is certified as it is).
     time_limit : float, optional
-        Wall-time budget in seconds, checked after every inner step.  Past
+        Wall-time budget in seconds (``>= 0``), counted from the call: checked
+        during the set-up (the step-size estimate stops at it) and after
+        every inner step.  Past
         it no polishing and no exact per-pattern bound is attempted; the
         returned point is still certified (objective, batched bound,
         violation) and the status is ``TIME_LIMIT`` unless it is optimal.
@@ -416,9 +438,17 @@ def solve_fullscale(
     rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
-    pb.L_loss, pb.F2 = loss_lipschitz(op), spectral_norm_sq(F, xp)
+    deadline = math.inf if time_limit is None else t_start + time_limit
+    pb.L_loss, pb.F2 = loss_lipschitz(op, deadline=deadline), spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
+    small = (
+        group == "class"
+        and not gated
+        and F.shape[0] * F.shape[1] * Dm.shape[1] * Y.shape[1] <= _EXACT_BETA_MAX_WORK
+    )
+    host = (to_numpy(F), to_numpy(Dm) > 0.5) if small else None
+    zero_beta = zero_optimal_beta(pb, G0, host)
     S0, lam0, rho0 = _initial_point(pb, init, rho, method)
     solver: FullScaleMethod = (
         ADMMMethod(pb, S0, lam0, rho0)
@@ -429,7 +459,7 @@ def solve_fullscale(
         _load_checkpoint(resume, solver, pb)
     notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
     ckpt = None if checkpoint is None else (Path(checkpoint), float(checkpoint_every))
-    return _run(
+    sol = _run(
         solver,
         pb,
         vector,
@@ -444,6 +474,8 @@ def solve_fullscale(
         polish=polish and group == "class" and F.shape[0] <= _ADMM_MAX_N,
         notify=notify,
     )
+    sol.beta_max, sol.beta_max_exact = zero_beta
+    return sol
 
 
 def _check_dual_step(dual_step: float, method: str) -> float:
@@ -526,6 +558,7 @@ def _run(
         S, lam, viol, ran = _advance(solver, pb, max_iter, max_outer, deadline)
         obj, R = objective(pb, S)
         best.bound(certificate(pb, S, R, lam))
+        best.bound(getattr(solver, "lower", -math.inf))
         if viol <= viol_tol:
             best.offer(S, obj, R, viol)
         emit(
@@ -544,7 +577,7 @@ def _run(
             status = SolverStatus.OPTIMAL
         elif solver.iters >= max_iter or solver.outer >= max_outer:
             status = SolverStatus.MAX_ITERATIONS
-        elif time.perf_counter() >= deadline:
+        elif time.perf_counter() >= deadline or getattr(solver, "out_of_time", False):
             status = SolverStatus.TIME_LIMIT
         else:
             solver.adapt(viol_tol, tol)
@@ -644,9 +677,23 @@ class _Notifier:
         )
 
     def step(self, iters: int, S: Array) -> None:
-        """Inner-step hook: call back if ``every`` seconds have passed."""
+        """Inner-step hook: call back if ``every`` seconds have passed.
+
+        The values are the method's free by-products of the step (AL: the
+        objective and violation at the extrapolated point and the best bound
+        so far); ``None`` where the method has none.
+        """
         if time.perf_counter() - self.last >= self.every:
-            self._emit("step", iters, S)
+            values = {
+                key: float(getattr(self.solver, attr))
+                for key, attr in (
+                    ("objective", "step_objective"),
+                    ("lower_bound", "lower"),
+                    ("violation", "step_violation"),
+                )
+                if hasattr(self.solver, attr)
+            }
+            self._emit("step", iters, S, **values)
 
     def check(self, S: Array, obj: float, lb: float, viol: float) -> None:
         """Certificate-check hook: always call back."""

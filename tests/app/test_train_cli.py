@@ -9,6 +9,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -31,6 +32,8 @@ SUMMARY_KEYS = {
     "gap_certified",
     "max_violation",
     "status",
+    "iterations",
+    "beta_max",
     "seconds",
     "out",
 }
@@ -401,3 +404,107 @@ def test_shift_weight_reaches_the_model(tree, tmp_path, capsys):
         assert abs(float(model["feature_shift"]) - 0.25 / np.sqrt(5)) < 1e-15
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["regularizer"] == "shift:0.25"
+
+
+def _synthetic_argv(out, *extra):
+    return [
+        "train",
+        "--dataset",
+        "synthetic",
+        "--beta",
+        "0.01",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+        *extra,
+    ]
+
+
+def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
+    # n = 5000 > 4096 takes the augmented Lagrangian (preset dual step);
+    # --max-iter far above what 4 s allow (a step takes ~10-40 ms here), so
+    # only the budget stops it
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
+    )
+    start = time.perf_counter()
+    rc = main(argv)
+    wall = time.perf_counter() - start
+    printed = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert printed["status"] == "time_limit"
+    assert printed["iterations"] >= 1
+    assert wall <= 4.4, f"--time-limit 4 met within 10%: took {wall:.2f} s"
+    assert printed["seconds"] <= 4.4
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["dual_step"] == 0.03, "the preset's step above 4096 samples"
+    assert summary["regularizer"] == "truncated:256+spectral:0.5"
+    assert summary["dtype"] == "float32"
+    assert summary["patterns"] == 128
+
+
+def test_model_without_a_step_is_reported_and_exits_1(tmp_path, capsys):
+    argv = _synthetic_argv(tmp_path / "o", "--subset", "5000", "--time-limit", "1e-6")
+    rc = main(argv)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert rc == 1
+    assert printed["status"] == "no_step"
+    assert printed["iterations"] == 0
+    assert printed["gap_certified"] is False
+    assert captured.err.count("\n") == 1
+    assert "took no step" in captured.err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["status"] == "no_step"
+    assert summary["gap_certified"] is False
+
+
+def test_beta_max_printed_in_the_bn_convention(tmp_path, capsys):
+    base = _synthetic_argv(tmp_path / "a", "--subset", "300", "--max-iter", "5")
+    assert main(base) == 0
+    a = json.loads(capsys.readouterr().out)
+    std = _synthetic_argv(tmp_path / "s", "--subset", "300", "--max-iter", "5")
+    assert main([*std, "--bn", "std"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    # same program (beta only enters the solve), so beta_max_std = sqrt(n) beta_max_a
+    assert_close = math.isclose(
+        s["beta_max"], math.sqrt(300) * a["beta_max"], rel_tol=1e-9
+    )
+    assert assert_close, (a["beta_max"], s["beta_max"])
+
+
+def test_beta_above_beta_max_gives_the_zero_network(tmp_path, capsys):
+    base = _synthetic_argv(tmp_path / "a", "--subset", "300", "--max-iter", "5")
+    assert main(base) == 0
+    beta_max = json.loads(capsys.readouterr().out)["beta_max"]
+    argv = _synthetic_argv(tmp_path / "b", "--subset", "300", "--max-iter", "50")
+    argv[argv.index("--beta") + 1] = repr(1.01 * beta_max)
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["neurons"] == 0
+    assert printed["status"] == "optimal"
+
+
+def test_progress_from_the_start_with_time_left(tmp_path, capsys, monkeypatch):
+    from bnconvex.app.commands import train as train_cmd
+
+    monkeypatch.setattr(train_cmd, "progress_enabled", lambda quiet: not quiet)
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "6"
+    )
+    argv.remove("--quiet")
+    assert main(argv) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("train: loading synthetic (t=")
+    assert all(re.search(r"\(t=[0-9.]+s left=-?[0-9.]+s\)$", ln) for ln in lines)
+    phases = [ln.split()[1] for ln in lines]
+    for phase in ("loaded", "whitening", "features", "patterns", "solve:", "scoring"):
+        assert phase in phases, (phase, lines)
+    solve = [ln for ln in lines if ln.startswith("train: solve: ")]
+    # every 2 s of steps and at each check: iterations, objective, bound, gap,
+    # violation
+    assert any(
+        re.search(r"iter \d+ obj \S+ lb \S+ rel\.gap \S+ viol \S+", ln) for ln in solve
+    ), solve

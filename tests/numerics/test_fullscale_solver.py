@@ -358,3 +358,54 @@ def test_resume_with_other_dual_step_is_rejected(tmp_path):
         InputError, match=r"dual_step differs \(checkpoint 0\.5, this call 1\.0\)"
     ):
         solve_fullscale(F, y, BETA, D, resume=path, **kw)
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_beta_max_is_where_the_zero_solution_becomes_optimal(method, seed):
+    F, Y, D = _instance(n=40, seed=seed, K=3)
+    probe = solve_fullscale(F, Y, 1.0, D, method=method, max_iter=1)
+    beta_max = probe.beta_max
+    assert beta_max > 0
+    zero_value = 0.5 * float(np.sum(Y**2))
+    above = solve_fullscale(F, Y, 1.001 * beta_max, D, method=method, tol=1e-8)
+    # at beta >= beta_max the dual point v = Y is feasible, so S = 0 is optimal
+    # and certified: no block leaves zero
+    assert above.status == SolverStatus.OPTIMAL, above.status
+    assert not np.any(above.S_plus)
+    assert not np.any(above.S_minus)
+    assert_rel_close(above.objective, zero_value, 1e-12, "objective of S = 0")
+    if not probe.beta_max_exact:
+        pytest.skip("beta_max is only an upper bound on this instance")
+    below = solve_fullscale(F, Y, 0.98 * beta_max, D, method=method, tol=1e-8)
+    assert below.status == SolverStatus.OPTIMAL, below.status
+    # below the exact threshold the optimum is strictly below the zero value:
+    # the certified bound then separates them
+    assert below.objective < zero_value * (1 - 1e-6), (below.objective, zero_value)
+
+
+def test_beta_max_exact_for_small_n_and_bound_above():
+    # n <= 4096: exact cone norms (NNLS); above: the norm of F^T D_i y_k, an
+    # upper bound, exact only when its direction lies in the cone
+    F, Y, D = _instance(n=40, seed=0, K=3)
+    small = solve_fullscale(F, Y, 1.0, D, max_iter=1)
+    assert small.beta_max_exact
+    bound = max(
+        np.linalg.norm(F.T @ (D[:, i] * Y[:, k]))
+        for i in range(D.shape[1])
+        for k in range(3)
+    )
+    assert small.beta_max <= bound * (1 + 1e-12)
+
+
+def test_step_bounds_are_valid_and_not_below_the_residual_bound():
+    # the AL records a dual bound at every FISTA step from mu = (lam - rho E Z)_+
+    # and the optimally scaled residual; every such bound must stay below the
+    # Clarabel optimum, and the best one is at least the scaled-residual bound
+    # at the returned point (it includes it)
+    F, y, D = _instance(seed=5, n=5000 // 100)
+    ref = _cvxpy_value(F, y, D, BETA, gated=False)
+    for iters in (3, 30, 300):
+        sol = solve_fullscale(F, y, BETA, D, method="al", max_iter=iters, polish=False)
+        # Clarabel at 1e-10: its value is the optimum to ~1e-9 relative
+        assert sol.lower_bound <= ref * (1 + 1e-8), (iters, sol.lower_bound, ref)

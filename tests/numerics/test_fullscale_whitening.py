@@ -7,6 +7,7 @@ import pytest
 from bnconvex.numerics.core.whitening import whiten
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale import (
+    fit,
     left_factor,
     sample_patterns,
     solve_fullscale,
@@ -106,3 +107,54 @@ def test_bad_inputs():
         spectral_features(fac, 1.0, scale=0.0)
     with pytest.raises(InputError, match=r"`X` must have shape \(N, 3\)"):
         truncated_whitening(fac).transform(np.ones((2, 4)))
+
+
+def test_randomized_whitening_recovers_a_spectral_gap():
+    # rank-20 signal with singular values 50..10 plus noise of size ~ 1e-3:
+    # the range finder with one power iteration captures the top 20
+    # directions up to (sigma_21 / sigma_20)^(2q+1) ~ (1e-2 / 10)^3 relative
+    # (Halko et al., Cor. 10.10), far below the 1e-6 asked here
+    rng = np.random.default_rng(1)
+    n, d, r = 3000, 200, 20
+    Q1, _ = np.linalg.qr(rng.standard_normal((n, r)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((d, r)))
+    X = (Q1 * np.linspace(50.0, 10.0, r)) @ Q2.T + 1e-5 * rng.standard_normal((n, d))
+    X += 2.0  # a mean to remove
+    from bnconvex.numerics.fullscale import whiten_randomized
+
+    fac = whiten_randomized(X, r, seed=0)
+    ref = whiten_large(X)
+    assert fac.rank == r
+    xp_assert_close(fac.sigma, ref.sigma[:r], rtol=1e-6)
+    # same subspace: the cosines of the principal angles are all 1
+    cos = np.linalg.svd(fac.Vt @ ref.Vt[:r].T, compute_uv=False)
+    xp_assert_close(cos, np.ones(r), rtol=1e-6)
+
+
+def test_randomized_whitening_bad_k():
+    from bnconvex.numerics.fullscale import whiten_randomized
+
+    X = np.random.default_rng(0).standard_normal((10, 5))
+    with pytest.raises(InputError, match="`k` must be below"):
+        whiten_randomized(X, 5)
+
+
+def test_fit_auto_whitening_is_randomized_only_when_cheaper(monkeypatch):
+    from bnconvex.numerics.fullscale import model as model_mod
+
+    calls = []
+    real = model_mod.whiten_randomized
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model_mod, "whiten_randomized", spy)
+    rng = np.random.default_rng(0)
+    Y = np.eye(2)[rng.integers(0, 2, 300)]
+    X = rng.standard_normal((300, 100))
+    fit(X, Y, 0.1, patterns=4, k=4, max_iter=2)  # 8 (4 + 32) = 288 > 100: Gram
+    assert calls == []
+    X = rng.standard_normal((300, 400))
+    fit(X, Y, 0.1, patterns=4, k=4, max_iter=2)  # 288 < 400: randomized
+    assert calls == [4]

@@ -575,3 +575,68 @@ def test_resolve_source(tmp_path, monkeypatch):
     monkeypatch.setenv("BNCONVEX_CIFAR10", str(tmp_path))
     assert ds.resolve_source("cifar10") == tmp_path
     assert ds.resolve_source(tmp_path / "x.tar.gz") == tmp_path / "x.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("mode", "fast"),
+    [
+        ("w:gz", True),  # plain ustar, gzip: the in-memory fast path
+        ("w", True),  # uncompressed
+        ("w:bz2", False),  # not gzip: streamed with tarfile
+    ],
+)
+def test_image_tar_fast_path_equals_tarfile(tmp_path, mode, fast):
+    images = _tree_images()
+    _write_tree(tmp_path / "tree" / "cifar10", images)
+    archive = tmp_path / f"tree.{mode.replace(':', '.')}"
+    with tarfile.open(archive, mode, format=tarfile.USTAR_FORMAT) as tar:
+        tar.add(tmp_path / "tree" / "cifar10", arcname="cifar10")
+    members = ds._ustar_members(archive)
+    assert (members is not None) == fast
+    _assert_tree_matches(ds.read_image_tar(archive), images)
+
+
+def test_image_tar_with_git_comment_header_and_long_names(tmp_path):
+    images = _tree_images()
+    _write_tree(tmp_path / "tree" / "cifar10", images)
+    # a PAX global header with only a comment (git archive writes one) keeps
+    # the fast path; a long member name (PAX path record) falls back to tarfile
+    comment = tmp_path / "comment.tar.gz"
+    with tarfile.open(
+        comment, "w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": "abc"}
+    ) as tar:
+        tar.add(tmp_path / "tree" / "cifar10", arcname="cifar10")
+    assert ds._ustar_members(comment) is not None
+    _assert_tree_matches(ds.read_image_tar(comment), images)
+    deep = tmp_path / "deep.tar.gz"
+    with tarfile.open(deep, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(tmp_path / "tree" / "cifar10", arcname="x" * 120 + "/cifar10")
+    assert ds._ustar_members(deep) is None
+    _assert_tree_matches(ds.read_image_tar(deep), images)
+
+
+def test_damaged_header_checksum_falls_back(tmp_path):
+    images = _tree_images()
+    _write_tree(tmp_path / "tree" / "cifar10", images)
+    archive = tmp_path / "t.tar"
+    with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.add(tmp_path / "tree" / "cifar10", arcname="cifar10")
+    data = bytearray(archive.read_bytes())
+    data[10] ^= 1  # a name byte of the first header: its checksum no longer matches
+    archive.write_bytes(bytes(data))
+    assert ds._ustar_members(archive) is None
+
+
+def test_preprocess_table_matches_float64_arithmetic():
+    rng = np.random.default_rng(7)
+    images = rng.integers(0, 256, (20, 3, 4, 3), dtype=np.uint8)
+    raw = ds.RawImages(
+        images, np.arange(20) % 2, images[:5], np.arange(5) % 2, ("a", "b"), "toy"
+    )
+    got = ds.preprocess(raw, dtype="float64").X_train
+    x = images.astype(np.float64) / 255.0
+    mean, std = x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))
+    want = ((x - mean) / std).reshape(20, -1)
+    # statistics from exact integer histograms vs NumPy's pairwise float sums:
+    # both within a few ulps of the true values; entries are O(1)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)
