@@ -184,11 +184,14 @@ def _write_outputs(args: argparse.Namespace, fit: Any, summary: dict[str, Any]) 
 
 
 #: Memory model of an exact solve (bytes), for the up-front check: the data,
-#: ``U'`` and the patterns, plus per block of the working set its ``n x m``
-#: matrices (``D_i U'`` and the cone rows ``(2D_i - I)U'``, with a work copy:
-#: three float64 arrays) and the dense Newton system over the working set,
-#: ``8 (|W| m)^2``.  Exact up to the solver's small temporaries.
-_BYTES_PER_BLOCK_ENTRY = 3 * 8
+#: ``U'`` and the patterns, plus per block of the working set one ``n x m``
+#: float64 matrix (``D_i U'``; the working-set solver keeps only a subset of
+#: each block's cone rows besides), and the dense Newton system, whose side is
+#: the smaller of ``n`` (Woodbury) and ``|W| m``.  An upper bound when every
+#: block that can enter does: the session-5 benchmark measured a peak of
+#: 1.08 GB at n = 100,000, d = 20, P = 256 (benchmarks/README.md), where this
+#: model with all 512 blocks gives 9.5 GiB.
+_BYTES_PER_BLOCK_ENTRY = 8
 
 
 def memory_estimate(n: int, d: int, P: int, blocks: int) -> int:
@@ -199,7 +202,8 @@ def memory_estimate(n: int, d: int, P: int, blocks: int) -> int:
     """
     m = d + 1
     base = 8 * n * d + 8 * n * m + n * P
-    return base + _BYTES_PER_BLOCK_ENTRY * n * m * blocks + 8 * (blocks * m) ** 2
+    newton = 8 * min(n, blocks * m) ** 2
+    return base + _BYTES_PER_BLOCK_ENTRY * n * m * blocks + newton
 
 
 def machine_memory() -> int:

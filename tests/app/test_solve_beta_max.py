@@ -63,3 +63,11 @@ def test_beta_beyond_memory_is_refused_up_front(data, tmp_path, capsys, monkeypa
     assert _solve(path, 100.0, "--out", str(out)) == 0
     capsys.readouterr()
     assert out.exists()
+
+
+def test_memory_model_accepts_a_solve_measured_to_fit():
+    # benchmarks/README.md (session 5): n = 100,000, d = 20, P = 256 solved in a
+    # peak of 1.08 GB; even with all 2P blocks in the working set the model
+    # must stay within a 24 GiB machine, or `solve` would refuse a feasible run
+    need = solve_cmd.memory_estimate(100_000, 20, 256, 512)
+    assert 1.08e9 < need < 24 * 2**30
