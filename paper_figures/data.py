@@ -652,6 +652,30 @@ def _result_order(result: Mapping[str, Any]) -> tuple[str, str]:
     return str(result.get("date") or date or ""), str(result["file"])
 
 
+def fullscale_gap_data(results_dir: Path | None = None) -> dict[str, Any]:
+    """Collect gap and accuracy against time of ``bench_fullscale_gap.py`` runs.
+
+    Raises
+    ------
+    ResultsMissing
+        If no ``fullscale_gap*.json`` exists (names the benchmark script).
+    """
+    return _benchmark_data(
+        results_dir,
+        "fullscale_gap*.json",
+        "benchmarks/bench_fullscale_gap.py (see benchmarks/README.md)",
+        {
+            "title": "Full scale: certified gap and test accuracy against time",
+            "departures": [
+                "Not a paper figure: a check of how far the full-scale solver gets "
+                "towards a certificate of its own program within a time budget.",
+                "Runs shared two cores with other work (load average about 6, "
+                "recorded in each file).",
+            ],
+        },
+    )
+
+
 #: figure name -> compute function (keyword ``results_dir`` for full-scale ones)
 COMPUTE: dict[str, Callable[..., dict[str, Any]]] = {
     "fig1_training_objective": training_objective_data,
@@ -659,6 +683,7 @@ COMPUTE: dict[str, Callable[..., dict[str, Any]]] = {
     "fig3_implicit_bias": implicit_bias_data,
     "fig4_cifar10_accuracy": cifar10_data,
     "fig5_solver_scaling": solver_scaling_data,
+    "fig6_fullscale_gap": fullscale_gap_data,
 }
 
 

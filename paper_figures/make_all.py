@@ -32,6 +32,7 @@ FIGURES: dict[str, str] = {
         "fig3_implicit_bias",
         "fig4_cifar10_accuracy",
         "fig5_solver_scaling",
+        "fig6_fullscale_gap",
     )
 }
 

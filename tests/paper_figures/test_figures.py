@@ -165,6 +165,14 @@ def _results_dir(tmp_path):
             },
         },
     }
+    # the layout benchmarks/bench_fullscale_gap.py writes
+    records = [
+        {"seconds": s, "relative_gap": g, "gap_certified": False, "test_accuracy": a}
+        for s, g, a in ((10.0, 0.99, 0.3), (20.0, 0.9, 0.4), (30.0, 0.8, 0.45))
+    ]
+    (res / "fullscale_gap_demo.json").write_text(
+        json.dumps({"dataset": "demo", "n": 100, "records": records})
+    )
     (res / "peers.json").write_text(
         json.dumps(
             {
@@ -303,10 +311,11 @@ def test_missing_results_are_reported_and_nothing_is_plotted(
     assert code == 0, "missing benchmark results alone must not fail the run"
     captured = capsys.readouterr()
     err = captured.out + captured.err
-    assert captured.out.startswith("3 of 5 figures produced in "), captured.out
+    assert captured.out.startswith("3 of 6 figures produced in "), captured.out
     assert "fig4_cifar10_accuracy NOT PRODUCED" in err, err
     assert "python benchmarks/bench_cifar10.py" in err, err
     assert "python benchmarks/bench_peers.py" in err, err
+    assert "python benchmarks/bench_fullscale_gap.py" in err, err
     assert not (out / "fig4_cifar10_accuracy.png").exists(), "stale figure left behind"
     note = (out / "fig5_solver_scaling.NOT_PRODUCED.txt").read_text()
     assert note.startswith(

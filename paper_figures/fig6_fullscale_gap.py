@@ -1,0 +1,78 @@
+"""Figure 6: the full-scale solver's certified gap and test accuracy against time.
+
+Records of ``benchmarks/bench_fullscale_gap.py`` (``benchmarks/results/
+fullscale_gap*.json``): for each run, the relative gap between the objective of
+the current iterate and the best lower bound so far, whether that gap certifies
+the iterate (its cone violation within tolerance), and the test accuracy of
+the network the iterate defines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bnconvex.paper_figures._common import COLORS, plot_from_data
+
+NAME = "fig6_fullscale_gap"
+
+WHAT = (
+    "Within its time budget the full-scale solver reaches a useful classifier long "
+    "before it reaches a certificate of its own program. (a) Relative gap between "
+    "the iterate's objective and the best dual lower bound so far, against wall "
+    "time; hollow markers: the iterate violates its cone constraints beyond "
+    "tolerance, so the gap does not certify it (every point here). (b) Test "
+    "accuracy of the network the iterate defines."
+)
+
+_COLORS = (COLORS["nonconvex"], COLORS["convex"], COLORS["regularised"], COLORS["grey"])
+
+
+def _label(res: dict[str, Any]) -> str:
+    return f"{res.get('dataset', res['file'])}, n={res.get('n', '?')}"
+
+
+def _draw(axes: Any, data: dict[str, Any]) -> None:
+    ax_a, ax_b = axes
+    for res, color in zip(data["results"], _COLORS, strict=False):
+        recs = [r for r in res.get("records", []) if r.get("relative_gap") is not None]
+        if not recs:
+            continue
+        t = np.array([r["seconds"] for r in recs], dtype=float)
+        gap = np.array([r["relative_gap"] for r in recs], dtype=float)
+        certified = np.array([bool(r.get("gap_certified")) for r in recs])
+        ax_a.plot(t, gap, "-", color=color, lw=1.0, label=_label(res))
+        ax_a.plot(t[~certified], gap[~certified], "o", mfc="none", color=color, ms=4)
+        ax_a.plot(t[certified], gap[certified], "o", color=color, ms=4)
+        acc = [(r["seconds"], r["test_accuracy"]) for r in recs if "test_accuracy" in r]
+        if acc:
+            ta, a = np.array(acc, dtype=float).T
+            ax_b.plot(
+                ta, 100 * a, "o-", color=color, mfc="none", ms=4, label=_label(res)
+            )
+    ax_a.plot([], [], "o", mfc="none", color=COLORS["grey"], label="not certified")
+    ax_a.set(
+        ylim=(0, 1.05),  # 0 would be a certified optimum; 1 is no information
+        xlabel="wall time (s)",
+        ylabel="relative gap",
+        title="(a) gap of the iterate",
+    )
+    ax_b.set(xlabel="wall time (s)", ylabel="test accuracy (%)", title="(b) accuracy")
+    ax_a.legend(loc="lower left", fontsize=7)  # the curves stay near 1
+    ax_b.legend(loc="lower right", fontsize=7)
+
+
+def main(out_dir: str | Path = "figures") -> list[Path]:
+    """Plot figure 6 from ``out_dir/fig6_fullscale_gap.data.json``.
+
+    Returns
+    -------
+    list of Path
+        The PNG, PDF, caption and settings files written into ``out_dir``.
+    """
+    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=7.6, height=3.1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
