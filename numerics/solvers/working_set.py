@@ -136,6 +136,8 @@ ROW_ADD = 4
 ROW_CHECKS = 30
 #: Relative tolerance at which the row sets are settled before the final solve.
 ROW_TOL = 1e-4
+#: Candidate violators are tightened in chunks of at least this many blocks.
+VIOLATOR_CHUNK = 4096
 
 
 def is_installed() -> bool:
@@ -185,8 +187,12 @@ class BlockScores:
         self.g[s, i], self.ub[s, i] = out.g[better], out.bound[better]
         self.rows[s, i], self.k[s, i] = out.rows[better], out.k[better]
 
-    def tighten(self, blocks, level: float = 0.0) -> None:
-        """Solve the cone norms of the flat ``blocks`` (each until below ``level``)."""
+    def tighten(self, blocks, level: float = 0.0, top: int = 0) -> None:
+        """Solve the cone norms of the flat ``blocks`` (each until below ``level``).
+
+        With ``top > 0`` a block also stops below the ``top``-th largest exact
+        cone norm found (it cannot be among the ``top`` largest).
+        """
         flat = np.asarray(blocks, dtype=np.intp)
         if not flat.size:
             return
@@ -197,6 +203,7 @@ class BlockScores:
             i,
             self._signed()[s, i],
             level=level,
+            running_max=top,
             warm=(self.rows[s, i], self.k[s, i]),
         )
         self._store(flat, out)
@@ -214,9 +221,10 @@ class BlockScores:
         flat = np.flatnonzero((ub > threshold) & ~skip.ravel())
         flat = flat[np.argsort(-ub[flat], kind="stable")]
         found = np.zeros(0, np.intp)
-        for start in range(0, flat.size, 2 * cap):
-            chunk = flat[start : start + 2 * cap]
-            self.tighten(chunk, threshold)
+        step = max(2 * cap, VIOLATOR_CHUNK)
+        for start in range(0, flat.size, step):
+            chunk = flat[start : start + step]
+            self.tighten(chunk, threshold, top=cap)
             found = np.concatenate([found, chunk[self.ub.ravel()[chunk] > threshold]])
             if found.size >= cap:
                 break
