@@ -213,9 +213,16 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
     Gc = np.zeros((B, q, m))  # their signed rows
     full = np.ones(B, bool)  # next scan over all n rows
     enter = np.full(B, ENTER_ROWS)  # rows entering per step
-    first = _screen(U, sign, C, g, bound, level)  # (g, bound) or None
+    first = _screen(U, sign, C, g, bound, level)  # (g, bound, warm) or None
     if first is not None:
         g, bound = first[0].copy(), first[1].copy()
+        ix, warm_rows, warm_k = first[2]  # the rest start from FISTA's support
+        if ix.size:
+            rows[ix], lam[ix], k[ix] = _warm_multipliers(
+                U, D, p[ix], C[ix], warm_rows, warm_k
+            )
+            g[ix] = _apply(_passive_rows(U, D, p[ix], rows[ix]), lam[ix])
+            bound[ix] = np.linalg.norm(C[ix] + g[ix], axis=1)
     for _ in range(MAX_ITER_PER_DIM * m + 50):
         if running_max:
             level = np.maximum(level, _top(bound[exact], int(running_max)))
@@ -272,20 +279,25 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
 
 
 def _screen(U, sign, C, g, bound, level):
-    r"""First-order pre-pass of a screening call: ``(g, bound)``, or None.
+    r"""First-order pre-pass of a screening call: ``(g, bound, warm)``, or None.
 
     Run (:data:`SCREEN_ITERS` steps of FISTA, :func:`_fista`) when blocks of
     dimension ``m >= SCREEN_MIN_DIM`` only need their bound below a positive
     ``level``; each block keeps the smaller of its given and its new bound.
+    ``warm = (blocks, rows, k)``: the blocks still above the level, with the
+    rows of their ``m`` largest multipliers as passive sets to start from.
     """
     todo = np.flatnonzero((bound > level) & (level > 0))
     if U.shape[1] < SCREEN_MIN_DIM or not todo.size:
         return None
     g, bound = g.copy(), bound.copy()
-    new_g, new_b = _fista(U, sign[todo], C[todo], level[todo], SCREEN_ITERS)
+    new_g, new_b, on, lam = _fista(U, sign[todo], C[todo], level[todo], SCREEN_ITERS)
     better = new_b < bound[todo]
     g[todo[better]], bound[todo[better]] = new_g[better], new_b[better]
-    return g, bound
+    m = U.shape[1]
+    rows = np.argsort(-lam, axis=1)[:, :m]
+    k = np.minimum(np.sum(lam > 0, axis=1), m)
+    return g, bound, (todo[on], rows, k)
 
 
 def _fista(U, sign, C, level, iters):
@@ -295,7 +307,8 @@ def _fista(U, sign, C, level, iters):
     GEMMs per step, no small solves.  Every iterate :math:`\lambda \ge 0` gives
     the rigorous bound :math:`\|c + G^T\lambda\|` (module Notes); the smallest
     is kept per block, and blocks leave once it is at most ``level``.  Returns
-    ``(g, bound)`` with :math:`g = G^T\lambda` of the kept iterates.
+    ``(g, bound)`` with :math:`g = G^T\lambda` of the kept iterates, and the
+    blocks still above ``level`` with their last multipliers (L', n).
     """
     lip = float(np.linalg.eigvalsh(U.T @ U)[-1])
     best_g, best_b = np.zeros(C.shape), np.linalg.norm(C, axis=1)
@@ -320,7 +333,8 @@ def _fista(U, sign, C, level, iters):
         if it % 10 == 9:
             keep = best_b[on] > level[on]
             on, lam, lam_y, g, g_y = (a[keep] for a in (on, lam, lam_y, g, g_y))
-    return best_g, best_b
+    keep = best_b[on] > level[on]
+    return best_g, best_b, on[keep], lam[keep]
 
 
 
