@@ -74,7 +74,11 @@ def test_every_bound_is_an_upper_bound(inst, frac):
     The cone norm is taken as SciPy's NNLS value (exact on these sizes: the
     previous test), less ``1e-12 ||c||`` for its rounding.
     """
-    U, D, p, C = inst
+    _check_level_stop(*inst, frac)
+
+
+def _check_level_stop(U, D, p, C, frac):
+    """Run at level ``frac`` times the largest norm; check every bound; return."""
     ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
     level = frac * ref.max()
     out = cone_norms(U, D, p, C, level=level)
@@ -83,7 +87,8 @@ def test_every_bound_is_an_upper_bound(inst, frac):
     # a block stops only below the level or at its exact value
     assert np.all((out.bound <= level) | out.exact)
     # g is G^T lambda of the passive rows: the bound is ||c + g||
-    assert np.allclose(out.bound, np.linalg.norm(C + out.g, axis=1), rtol=0, atol=0)
+    assert np.array_equal(out.bound, np.linalg.norm(C + out.g, axis=1))
+    return out, ref, scale
 
 
 @given(inst=instances)
@@ -106,14 +111,8 @@ def test_screened_bounds_are_upper_bounds(frac):
     equal ``||c + g||``; the exact ones match NNLS to ``1e-10 ||c||`` as in
     :func:`test_cone_norms_match_scipy_nnls`.
     """
-    U, D, p, C = _arrangement_instance(7, 150, SCREEN_MIN_DIM + 2, 12)
-    ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
-    level = frac * ref.max()
-    out = cone_norms(U, D, p, C, level=level)
-    scale = np.linalg.norm(C, axis=1)
-    assert np.all(out.bound >= ref - 1e-12 * scale), (out.bound, ref)
-    assert np.all((out.bound <= level) | out.exact)
-    assert np.array_equal(out.bound, np.linalg.norm(C + out.g, axis=1))
+    inst = _arrangement_instance(7, 150, SCREEN_MIN_DIM + 2, 12)
+    out, ref, scale = _check_level_stop(*inst, frac)
     assert np.all(np.abs(out.bound - ref)[out.exact] <= 1e-10 * scale[out.exact])
 
 
