@@ -24,10 +24,11 @@ quantity for the certificate).  The solver
    (:mod:`._pdip`): per iteration a dense ``k m x k m`` Cholesky
    factorisation (``k`` the working-set size) or, when cheaper, an
    ``n x n`` Woodbury one; rounds after the first are warm-started from the
-   previous round's iterate, and only the last round is solved to the final
-   tolerance;
-3. adds the blocks whose dual constraint is violated (largest bound first, at
-   most ``max(min_add, k/2)`` per round), drops the zero blocks that are
+   previous round's iterate; a round stops at ``ROUND_TOL`` and only the
+   last round is solved to the final tolerance;
+3. adds the blocks whose dual constraint is violated (largest exact cone
+   norm first, :meth:`BlockScores.violators`; at most ``max(min_add, k/2)``
+   per round), drops the zero blocks that are
    strictly inactive (each block at most once, so the rounds cannot cycle),
    and repeats until no block outside the set violates;
 4. polishes the point (when it misses ``tol``, and by default also on
