@@ -1,6 +1,7 @@
 """The batched active-set cone norms against SciPy's NNLS and CVXPY + Clarabel."""
 
 import numpy as np
+import pytest
 from bnconvex.numerics.core.cone_norms import (
     FEAS_TOL,
     SCREEN_MIN_DIM,
