@@ -23,7 +23,9 @@ is solved by Lawson and Hanson's active-set method with the *passive set*
 :math:`s = c_b + G_A^T\lambda_A`,
 
 1. the most violated row :math:`j = \arg\min_j (Gs)_j` of all ``n`` enters
-   :math:`A` (one GEMM :math:`U'S^T` for all blocks still running);
+   :math:`A` (one GEMM :math:`U'S^T` for all blocks still running), with up
+   to :data:`ENTER_ROWS` - 1 further violated rows, most violated first (a
+   block whose entering rows are dependent retries with one row);
 2. :math:`z = \arg\min_z \|c_b + G_A^Tz\|` (QR of the ``m x |A|`` matrix
    :math:`G_A^T`); while some :math:`z_k \le 0` the iterate moves towards
    :math:`z` until a multiplier hits zero and leaves :math:`A`.
@@ -37,9 +39,17 @@ threshold of a violation test, or the largest exact cone norm found so far
 when only the maximum is wanted), and a block may start from the passive set
 of an earlier call (warm start: at a nearby :math:`c_b` it is usually right).
 
+*Screening.*  When blocks only need a bound below a positive level (a
+violation test) and ``m >= SCREEN_MIN_DIM``, a first-order pre-pass runs
+first: FISTA on :math:`\min_{\lambda\ge0}\tfrac12\|c_b + G^T\lambda\|^2` with
+step :math:`1/\|U'\|_2^2`, two GEMMs per step for all blocks; every iterate
+has :math:`\lambda \ge 0`, so its bound is rigorous, and most blocks far below
+the level drop under it in a few dozen steps without the active-set method's
+many small solves.
+
 Cost: :math:`O(nmL)` per iteration for the ``L`` running blocks plus
-:math:`O(Lm^3)` for the QR factors; memory :math:`O(nL + Lm^2)`; no
-:math:`n`-sized multiplier vector is ever formed.
+:math:`O(Lm^3)` for the QR factors; memory :math:`O(nL + Lm^2)` (the
+pre-pass holds ``L x n`` multipliers).
 """
 
 from __future__ import annotations
@@ -71,8 +81,20 @@ MAX_ITER_PER_DIM = 20
 #: Rows (times ``m``) kept from a full scan: the most violated, scanned alone
 #: until none of them is violated (then a full scan confirms or refreshes).
 SCAN_ROWS = 4
+#: Violated rows entering the passive set per step (the most violated first;
+#: a block falls back to one row when they cannot all enter).
+ENTER_ROWS = 4
+#: Screening calls (a positive level) on blocks of at least this dimension
+#: start with a first-order pre-pass (:func:`_fista`): with ``m`` this large
+#: the active-set steps are bound by their many small solves.
+SCREEN_MIN_DIM = 32
+#: FISTA steps of that pre-pass.
+SCREEN_ITERS = 40
 #: Entries of the ``n x L`` products per chunk of blocks (32 MiB of float64).
 CHUNK_ENTRIES = 1 << 22
+#: Blocks in the first chunk of :func:`max_cone_norm` (later chunks double): the
+#: blocks of largest prior bound set the level that lets the others stop early.
+FIRST_CHUNK = 32
 
 
 @dataclasses.dataclass
@@ -110,7 +132,7 @@ def cone_norms(
     C: np.ndarray,
     *,
     level: float | np.ndarray = 0.0,
-    running_max: bool = False,
+    running_max: int = 0,
     warm: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ConeNorms:
     r"""Upper bounds (exact where needed) of the cone norms of the blocks ``(p, C)``.
@@ -128,10 +150,13 @@ def cone_norms(
     level : float or ndarray, optional
         A block stops once its bound is at most ``level`` (per block or one
         for all); 0 asks for every cone norm exactly.
-    running_max : bool, optional
-        Raise ``level`` to the largest exact bound found so far: the maximum of
-        the returned bounds is then still an upper bound of the largest cone
-        norm, at far fewer iterations.
+    running_max : int or bool, optional
+        Raise ``level`` to the largest exact bound found so far (True or 1):
+        the maximum of the returned bounds is then still an upper bound of the
+        largest cone norm, at far fewer iterations.  An integer ``t > 1``
+        raises it to the ``t``-th largest exact bound: a block that stops
+        there is not among the ``t`` largest cone norms (ties aside), so the
+        ``t`` largest returned bounds are exact.
     warm : (rows, k), optional
         Passive sets to start from (see :class:`ConeNorms`).
 
@@ -155,8 +180,11 @@ def cone_norms(
         sl = slice(start, start + step)
         w = None if warm is None else (warm[0][sl], warm[1][sl])
         parts.append(_chunk(U, D, p[sl], C[sl], level[sl], running_max, w))
-        if running_max:
+        if running_max == 1:
             level = np.maximum(level, float(parts[-1].bound.max(initial=0.0)))
+        elif running_max:
+            done = np.concatenate([o.bound[o.exact] for o in parts])
+            level = np.maximum(level, _top(done, int(running_max)))
     if len(parts) == 1:
         return parts[0]
     fields = (f.name for f in dataclasses.fields(ConeNorms))
@@ -184,9 +212,20 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
     cand = np.zeros((B, q), np.intp)  # rows most violated at the last full scan
     Gc = np.zeros((B, q, m))  # their signed rows
     full = np.ones(B, bool)  # next scan over all n rows
+    enter = np.full(B, ENTER_ROWS)  # rows entering per step
+    first = _screen(U, sign, C, g, bound, level)  # (g, bound, warm) or None
+    if first is not None:
+        g, bound = first[0].copy(), first[1].copy()
+        ix, warm_rows, warm_k = first[2]  # the rest start from FISTA's support
+        if ix.size:
+            rows[ix], lam[ix], k[ix] = _warm_multipliers(
+                U, D, p[ix], C[ix], warm_rows, warm_k
+            )
+            g[ix] = _apply(_passive_rows(U, D, p[ix], rows[ix]), lam[ix])
+            bound[ix] = np.linalg.norm(C[ix] + g[ix], axis=1)
     for _ in range(MAX_ITER_PER_DIM * m + 50):
-        if running_max and exact.any():
-            level = np.maximum(level, bound[exact].max())
+        if running_max:
+            level = np.maximum(level, _top(bound[exact], int(running_max)))
         running &= ~exact & (bound > level)
         idx = np.flatnonzero(running)
         if not idx.size:
@@ -216,16 +255,116 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
         grow = k[idx] < m
         running[idx[~grow]] = False  # m passive rows and still infeasible
         idx, j = idx[grow], j[grow]
-        rows[idx, k[idx]] = j
-        k[idx] += 1
+        tol_e = FEAS_TOL * u_max * bound[idx]
+        new = _entering(Gc[idx], cand[idx], C[idx] + g[idx], j, tol_e, enter[idx])
+        k_old = k[idx].copy()
+        for t in range(new.shape[1]):
+            at = (new[:, t] >= 0) & (k_old + t < m)
+            rows[idx[at], k_old[at] + t] = new[at, t]
+            k[idx[at]] += 1
         rows[idx], lam[idx], k[idx], entered = _lawson_hanson_step(
-            U, D, p[idx], C[idx], rows[idx], k[idx], lam[idx]
+            U, D, p[idx], C[idx], rows[idx], k[idx], lam[idx], k_old
         )
-        running[idx[~entered]] = False  # the new row could not enter: stalled
+        # a block whose new rows could not enter retries with one row; stalled
+        # when a single row cannot enter
+        running[idx[~entered & (enter[idx] == 1)]] = False
+        enter[idx] = np.where(entered, enter[idx], 1)
         g[idx] = _apply(_passive_rows(U, D, p[idx], rows[idx]), lam[idx])
         bound[idx] = np.linalg.norm(C[idx] + g[idx], axis=1)
+    if first is not None:  # keep the first-order bound where it is smaller
+        better = first[1] < bound
+        g[better], bound[better] = first[0][better], first[1][better]
     exact |= bound <= FEAS_TOL * c_norm  # 0 <= cone norm <= bound ~ 0
     return ConeNorms(bound=bound, g=g, rows=rows, k=k, exact=exact)
+
+
+def _screen(U, sign, C, g, bound, level):
+    r"""First-order pre-pass of a screening call: ``(g, bound, warm)``, or None.
+
+    Run (:data:`SCREEN_ITERS` steps of FISTA, :func:`_fista`) when blocks of
+    dimension ``m >= SCREEN_MIN_DIM`` only need their bound below a positive
+    ``level``; each block keeps the smaller of its given and its new bound.
+    ``warm = (blocks, rows, k)``: the blocks still above the level, with the
+    rows of their ``m`` largest multipliers as passive sets to start from.
+    """
+    todo = np.flatnonzero((bound > level) & (level > 0))
+    if U.shape[1] < SCREEN_MIN_DIM or not todo.size:
+        return None
+    g, bound = g.copy(), bound.copy()
+    new_g, new_b, on, lam = _fista(U, sign[todo], C[todo], level[todo], SCREEN_ITERS)
+    better = new_b < bound[todo]
+    g[todo[better]], bound[todo[better]] = new_g[better], new_b[better]
+    m = U.shape[1]
+    rows = np.argsort(-lam, axis=1)[:, :m]
+    k = np.minimum(np.sum(lam > 0, axis=1), m)
+    return g, bound, (todo[on], rows, k)
+
+
+def _fista(U, sign, C, level, iters):
+    r"""FISTA on :math:`\min_{\lambda \ge 0} \tfrac12\|c + G^T\lambda\|^2` per block.
+
+    Step :math:`1/L`, :math:`L = \|U\|_2^2 = \|G\|_2^2`; two ``L x n x m``
+    GEMMs per step, no small solves.  Every iterate :math:`\lambda \ge 0` gives
+    the rigorous bound :math:`\|c + G^T\lambda\|` (module Notes); the smallest
+    is kept per block, and blocks leave once it is at most ``level``.  Returns
+    ``(g, bound)`` with :math:`g = G^T\lambda` of the kept iterates, and the
+    blocks still above ``level`` with their last multipliers (L', n).
+    """
+    lip = float(np.linalg.eigvalsh(U.T @ U)[-1])
+    best_g, best_b = np.zeros(C.shape), np.linalg.norm(C, axis=1)
+    on = np.flatnonzero(best_b > level)
+    lam = lam_y = np.zeros((on.size, U.shape[0]))
+    g = g_y = np.zeros((on.size, U.shape[1]))
+    t = 1.0
+    for it in range(iters):
+        if not on.size:
+            break
+        grad = (C[on] + g_y) @ U.T
+        grad *= sign[on]
+        lam_new = np.maximum(lam_y - grad / lip, 0.0)
+        g_new = (lam_new * sign[on]) @ U
+        b = np.linalg.norm(C[on] + g_new, axis=1)
+        better = b < best_b[on]
+        best_g[on[better]], best_b[on[better]] = g_new[better], b[better]
+        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        w = (t - 1.0) / t_new
+        lam_y, g_y = lam_new + w * (lam_new - lam), g_new + w * (g_new - g)
+        lam, g, t = lam_new, g_new, t_new
+        if it % 10 == 9:
+            keep = best_b[on] > level[on]
+            on, lam, lam_y, g, g_y = (a[keep] for a in (on, lam, lam_y, g, g_y))
+    keep = best_b[on] > level[on]
+    return best_g, best_b, on[keep], lam[keep]
+
+
+
+def _entering(Gc, cand, S, j, tol, enter) -> np.ndarray:
+    """Rows to enter per block, (L, max(enter)): ``j`` then the most violated.
+
+    Among the stored candidate rows ``cand`` (signed rows ``Gc``) of each block,
+    those violated by more than ``tol`` at ``S``, most violated first, at most
+    ``enter`` per block; -1 fills the unused places.
+    """
+    width = int(enter.max(initial=1))
+    out = np.full((j.size, width), -1, np.intp)
+    out[:, 0] = j
+    if width == 1:
+        return out
+    val = np.einsum("bqm,bm->bq", Gc, S)
+    val[cand == j[:, None]] = np.inf
+    order = np.argsort(val, axis=1)[:, : width - 1]
+    more = np.take_along_axis(cand, order, 1)
+    use = np.take_along_axis(val, order, 1) < -tol[:, None]
+    use &= np.arange(1, more.shape[1] + 1)[None, :] < enter[:, None]
+    out[:, 1 : 1 + more.shape[1]] = np.where(use, more, -1)
+    return out
+
+
+def _top(values: np.ndarray, t: int) -> float:
+    """Return the ``t``-th largest of ``values`` (0 when there are fewer)."""
+    if values.size < t:
+        return 0.0
+    return float(np.partition(values, values.size - t)[values.size - t])
 
 
 def _full_scan(U: np.ndarray, sign: np.ndarray, S: np.ndarray, q: int):
@@ -302,19 +441,21 @@ def _least_squares(
     return z, ok
 
 
-def _lawson_hanson_step(U, D, p, C, rows, k, lam):
-    r"""Inner loop of Lawson-Hanson after one row entered the last passive slot.
+def _lawson_hanson_step(U, D, p, C, rows, k, lam, k_old):
+    r"""Inner loop of Lawson-Hanson after rows entered the slots ``k_old..k-1``.
 
     Returns ``(rows, lam, k, entered)``: the passive sets (kept rows first, in
     order), their multipliers (:math:`\ge 0` throughout, zero on unused slots),
-    and whether the entering row is still passive.  A row found dependent on
-    the others leaves again at once; the multipliers are then unchanged.
+    and whether some entering row is still passive.  Rows found dependent on
+    the others leave again at once; the multipliers are then unchanged.
     """
     m = rows.shape[1]
     rows, lam, k = rows.copy(), lam.copy(), k.copy()
-    new_row = rows[np.arange(k.size), k - 1]
+    slots = np.arange(m)[None, :]
+    is_new = (slots >= k_old[:, None]) & (slots < k[:, None])
+    new_rows = np.where(is_new, rows, -1)
     z, ok = _least_squares(_passive_rows(U, D, p, rows), C, k)
-    k = np.where(ok, k, k - 1)
+    k = np.where(ok, k, k_old)
     todo = np.flatnonzero(ok)
     for _ in range(m + 1):
         on = np.arange(m)[None, :] < k[todo][:, None]
@@ -332,7 +473,8 @@ def _lawson_hanson_step(U, D, p, C, rows, k, lam):
         R = _passive_rows(U, D, p[todo], rows[todo])
         z[todo] = _least_squares(R, C[todo], k[todo])[0]
     used = np.arange(m)[None, :] < k[:, None]
-    entered = np.any(used & (rows == new_row[:, None]), axis=1)
+    passive = np.where(used, rows, -2)
+    entered = np.any(passive[:, :, None] == new_rows[:, None, :], axis=(1, 2))
     return rows, lam * used, k, entered
 
 
@@ -392,10 +534,11 @@ def max_cone_norm(
 
     Blocks are visited in decreasing order of ``ub`` (upper bounds of their
     cone norms known beforehand; default :math:`\|c_b\|`) in chunks of
-    :func:`block_chunk`; a block whose ``ub`` is at most the best bound so far
-    is skipped, and within a chunk :func:`cone_norms` runs with
-    ``running_max``.  The maximum of all final bounds (skipped blocks count
-    with their ``ub``) bounds every cone norm; the returned value is that
+    :data:`FIRST_CHUNK` blocks, doubling up to :func:`block_chunk`; a block
+    whose ``ub`` is at most the best bound so far is skipped, and within a
+    chunk :func:`cone_norms` runs with ``running_max``.  The maximum of all
+    final bounds (skipped blocks count with their ``ub``) bounds every cone
+    norm; the returned value is that
     maximum over the blocks visited, which is at least every skipped ``ub``.
 
     Returns
@@ -408,9 +551,10 @@ def max_cone_norm(
     ub = np.linalg.norm(C, axis=1) if ub is None else ub
     order = np.argsort(-ub, kind="stable")
     best, visited = 0.0, []
-    step = block_chunk(U.shape[0])
-    for start in range(0, order.size, step):
+    start, step = 0, min(FIRST_CHUNK, block_chunk(U.shape[0]))
+    while start < order.size:
         idx = order[start : start + step]
+        start, step = start + step, min(2 * step, block_chunk(U.shape[0]))
         idx = idx[ub[idx] > best]
         if not idx.size:
             break

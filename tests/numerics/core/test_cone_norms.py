@@ -1,8 +1,10 @@
 """The batched active-set cone norms against SciPy's NNLS and CVXPY + Clarabel."""
 
 import numpy as np
+import pytest
 from bnconvex.numerics.core.cone_norms import (
     FEAS_TOL,
+    SCREEN_MIN_DIM,
     cone_norms,
     max_cone_norm,
     null_basis,
@@ -23,6 +25,13 @@ def _instance(seed, n, m, P, duplicate):
     D = rng.random((n, P)) < 0.5
     p = np.tile(np.arange(P), 2)
     C = rng.standard_normal((2 * P, m)) * rng.uniform(0.1, 10.0)
+    return U, D, p, C
+
+
+def _arrangement_instance(seed, n, m, P):
+    """Gaussian ``U`` and patterns ``1[U h >= 0]`` (cones with interior)."""
+    U, _, p, C = _instance(seed, n, m, P, False)
+    D = U @ np.random.default_rng(seed + 1).standard_normal((m, P)) >= 0
     return U, D, p, C
 
 
@@ -66,7 +75,11 @@ def test_every_bound_is_an_upper_bound(inst, frac):
     The cone norm is taken as SciPy's NNLS value (exact on these sizes: the
     previous test), less ``1e-12 ||c||`` for its rounding.
     """
-    U, D, p, C = inst
+    _check_level_stop(*inst, frac)
+
+
+def _check_level_stop(U, D, p, C, frac):
+    """Run at level ``frac`` times the largest norm; check every bound; return."""
     ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
     level = frac * ref.max()
     out = cone_norms(U, D, p, C, level=level)
@@ -75,7 +88,8 @@ def test_every_bound_is_an_upper_bound(inst, frac):
     # a block stops only below the level or at its exact value
     assert np.all((out.bound <= level) | out.exact)
     # g is G^T lambda of the passive rows: the bound is ||c + g||
-    assert np.allclose(out.bound, np.linalg.norm(C + out.g, axis=1), rtol=0, atol=0)
+    assert np.array_equal(out.bound, np.linalg.norm(C + out.g, axis=1))
+    return out, ref, scale
 
 
 @given(inst=instances)
@@ -87,6 +101,40 @@ def test_max_cone_norm_bounds_the_largest(inst):
     scale = float(np.linalg.norm(C, axis=1).max())
     assert best >= ref - 1e-12 * scale, (best, ref)
     assert best <= ref + 1e-10 * scale, (best, ref)
+
+
+@pytest.mark.parametrize("frac", [0.3, 0.7, 1.0])
+def test_screened_bounds_are_upper_bounds(frac):
+    """With ``m >= SCREEN_MIN_DIM`` a positive level runs the FISTA pre-pass.
+
+    Its bounds must still be rigorous (at least SciPy's NNLS value, less
+    ``1e-12 ||c||`` for rounding), stop only below the level or exact, and
+    equal ``||c + g||``; the exact ones match NNLS to ``1e-10 ||c||`` as in
+    :func:`test_cone_norms_match_scipy_nnls`.
+    """
+    inst = _arrangement_instance(7, 150, SCREEN_MIN_DIM + 2, 12)
+    out, ref, scale = _check_level_stop(*inst, frac)
+    assert np.all(np.abs(out.bound - ref)[out.exact] <= 1e-10 * scale[out.exact])
+
+
+@pytest.mark.parametrize("m", [4, SCREEN_MIN_DIM + 2])
+@pytest.mark.parametrize("t", [1, 3])
+def test_running_top_t_keeps_the_t_largest_exact(m, t):
+    """``running_max=t``: the ``t`` largest bounds are the ``t`` largest norms.
+
+    They are exact (within ``1e-10 ||c||`` of NNLS), at a level that leaves
+    ``3t + 2`` blocks above it; every bound stays rigorous.
+    """
+    U, D, p, C = _arrangement_instance(11, 120, m, 10)
+    ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
+    level = np.sort(ref)[-3 * t - 2] * 0.999  # 3t + 2 blocks above it
+    out = cone_norms(U, D, p, C, level=level, running_max=t)
+    top = np.argsort(-out.bound)[:t]
+    assert np.all(out.exact[top])
+    assert set(top) == set(np.argsort(-ref)[:t])
+    scale = np.linalg.norm(C, axis=1)
+    assert np.all(np.abs(out.bound[top] - ref[top]) <= 1e-10 * scale[top])
+    assert np.all(out.bound >= ref - 1e-12 * scale)
 
 
 def test_warm_start_reaches_the_same_values():
