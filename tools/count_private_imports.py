@@ -143,6 +143,9 @@ def scan(scope: str = "package", root: Path = ROOT) -> list[PrivateImport]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*.py")):
+            # benchmarks/envs holds the peers' virtual environments (not ours)
+            if "envs" in path.relative_to(folder).parts[:1]:
+                continue
             found.extend(scan_file(path, modules, root))
     return found
 
