@@ -128,7 +128,16 @@ def whiten(X: Array, *, rtol: float | None = None) -> Whitening:
     rank 1 made of rounding noise.  It coincides with ``rtol * sigma_1`` of the
     contract whenever the data are not dominated by their mean.
     Because :math:`\mathbf 1^T C = 0`, :math:`U^T\mathbf 1 = 0` and
-    :math:`U'^T U' = I_{r+1}` (claim 3).
+    :math:`U'^T U' = I_{r+1}` (claim 3).  In floating point the SVD returns
+    :math:`u_k` with :math:`|u_k^T\mathbf 1| \approx \varepsilon\sqrt n
+    \|X\|_F/\sigma_k` (the centring error, amplified by :math:`1/\sigma_k`);
+    every later identity assumes :math:`U^T\mathbf 1 = 0`, so :math:`U` is
+    projected onto :math:`\mathbf 1^\perp` after the SVD
+    (:func:`_orthogonal_to_ones`), which makes :math:`|U^T\mathbf 1|` a few
+    :math:`n\varepsilon` whatever the conditioning.  The projection moves
+    :math:`u_k\sigma_k` by :math:`O(\varepsilon\|X\|_F)`, the rounding level
+    of :math:`CX` itself, and :math:`U^TU` by
+    :math:`O((\varepsilon\sqrt n\|X\|_F/\sigma_r)^2)`.
 
     Examples
     --------
@@ -150,7 +159,7 @@ def whiten(X: Array, *, rtol: float | None = None) -> Whitening:
     if rank == 0:
         raise InputError("`X` has constant columns only: rank(CX) = 0")
     return Whitening(
-        U=U[:, :rank],
+        U=_orthogonal_to_ones(xp, U[:, :rank]),
         sigma=sigma[:rank],
         Vt=Vt[:rank, :],
         mean=mean,
@@ -158,6 +167,19 @@ def whiten(X: Array, *, rtol: float | None = None) -> Whitening:
         rank=rank,
         rtol=rtol,
     )
+
+
+def _orthogonal_to_ones(xp, U: Array) -> Array:
+    r"""Project the columns of ``U`` onto :math:`\mathbf 1^\perp`, twice.
+
+    :math:`U \leftarrow U - \mathbf 1(\mathbf 1^T U)/n`; the second pass
+    removes what the rounding of the first leaves ("twice is enough", Parlett
+    1980, §6.9), so :math:`|U^T\mathbf 1| \le c\,n\varepsilon` by construction.
+    """
+    n = U.shape[0]
+    for _ in range(2):
+        U = U - xp.sum(U, axis=0) / n
+    return U
 
 
 def _whiten_iv(xp, X: Array) -> Array:

@@ -241,26 +241,14 @@ def test_newton_direction_solves_the_linearised_system():
     assert np.max(np.abs(sc.apply(dzq) + sc.apply_inv(dsq) - uq)) < 1e-10
 
 
-@pytest.mark.parametrize(
-    "case", [dict(n=40, d=3, P=8, seed=1), dict(n=120, d=5, P=40, seed=0)], ids=str
-)
-def test_refinement_shrinks_the_kkt_residual_near_the_optimum(case):
-    """One refinement step removes most of the residual a single solve leaves.
+def _plain_and_refined_residuals(case, tol):
+    """Worst (stationarity, cone complementarity) residual of one direction.
 
-    At the last iterate of a run to 1e-12 the multiplier/slack ratios span
-    ~30 orders of magnitude (dense normal matrix for the first case, Woodbury
-    for the second); measured residuals of the stationarity row went from
-    6.8e-10 to 2.6e-11 and from 9.5e-6 to 1.5e-10, the second-order-cone
-    complementarity rows from 9.1e-7 to 3.1e-8 and from 2.6e-3 to 5.3e-5.
-    Since the products with ``J`` are formed from ``U`` and the pattern masks
-    (no ``n x km`` matrix) the last iterates differ in rounding; measured:
-    stationarity 8.9e-6 -> 1.5e-9 and 1.9e-5 -> 4.0e-9, cone complementarity
-    3.1e-5 -> 1.1e-5 and 1.8e-5 -> 3.2e-6 (the refined complementarity is at
-    the level the J-based code reached, 8.6e-6 and 2.0e-6, from a different
-    last iterate), so the complementarity row is asserted to halve.
+    Both directions are taken at the last iterate of a run to ``tol``; returns
+    ``(plain, refined)``, each a pair of maxima.
     """
     R, _ = _all_blocks_at_start(_sampled_problem(**case))
-    it = _pdip.solve_restricted(R, tol=1e-12, max_iter=200).state
+    it = _pdip.solve_restricted(R, tol=tol, max_iter=200).state
     res = _pdip._residuals(R, it)
     sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
     ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
@@ -271,13 +259,45 @@ def test_refinement_shrinks_the_kkt_residual_near_the_optimum(case):
         rows, _, uq = _pdip._kkt_residual(R, sc, res, *u, d)
         return np.abs(rows[0]).max(), np.abs(uq).max()
 
-    plain, refined = worst(_pdip._direction), worst(_pdip._refined_direction)
+    return worst(_pdip._direction), worst(_pdip._refined_direction)
+
+
+REFINE_CASES = [dict(n=40, d=3, P=8, seed=1), dict(n=120, d=5, P=40, seed=0)]
+
+
+@pytest.mark.parametrize("case", REFINE_CASES, ids=str)
+def test_refinement_shrinks_the_kkt_residual(case):
+    """One refinement step removes most of the residual a single solve leaves.
+
+    At the last iterate of a run to 1e-6 the scaled system still has digits to
+    win.  Measured reductions (issue 16, OpenBLAS 0.3.31 kernels Haswell,
+    SkylakeX and Sandybridge on one AMD EPYC): stationarity at least 4e4-fold,
+    cone complementarity at least 3e6-fold; the asserted tenfold leaves a
+    margin of 4,000 over the worst kernel.
+    """
+    plain, refined = _plain_and_refined_residuals(case, tol=1e-6)
     assert refined[0] <= 0.1 * plain[0], (
         f"stationarity {plain[0]:.1e} -> {refined[0]:.1e}"
     )
     assert refined[1] <= 0.5 * plain[1], (
         f"cone complementarity {plain[1]:.1e} -> {refined[1]:.1e}"
     )
+
+
+@pytest.mark.parametrize("case", REFINE_CASES, ids=str)
+def test_refinement_does_not_grow_the_stationarity_residual_near_the_optimum(case):
+    """At a run to 1e-12 the refined direction is no worse in stationarity.
+
+    There the multiplier/slack ratios span ~30 orders of magnitude and the
+    cone complementarity rows keep no correct digit (their residual equals the
+    size of their terms, on every kernel), so nothing is asserted about them:
+    an earlier version asserted a tenfold reduction there and failed with the
+    SkylakeX kernels (1.8e-08 -> 3.0e-08).  Measured stationarity reductions
+    over Haswell, SkylakeX and Sandybridge: at least 26-fold; asserted: no
+    growth.
+    """
+    plain, refined = _plain_and_refined_residuals(case, tol=1e-12)
+    assert refined[0] <= plain[0], f"stationarity {plain[0]:.1e} -> {refined[0]:.1e}"
 
 
 def test_dense_and_woodbury_normal_solves_agree():
