@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
 from bnconvex.numerics.errors import InputError
 
 __all__ = [
+    "available_memory",
     "check_beta",
     "check_data",
     "check_file",
     "check_finite",
     "check_labels",
     "check_matrix",
+    "check_output_dir",
+    "check_output_path",
     "check_patterns",
     "check_positive_int",
     "check_positive_real",
+    "check_real_array",
+    "check_resources",
+    "load_npz_arrays",
     "load_numpy_file",
+    "one_line_message",
 ]
 
 
@@ -52,6 +62,11 @@ def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
         bad = int(arr.size - np.count_nonzero(finite))
         raise InputError(f"`{name}` contains {bad} NaN or infinite value(s)")
     return arr
+
+
+def check_real_array(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a finite float64 array of any shape, or raise."""
+    return _finite_float64(_real_array(value, name), name)
 
 
 def check_matrix(
@@ -152,27 +167,214 @@ def check_finite(x: Any, name: str) -> None:
 
 
 def check_file(path: str | os.PathLike[str], name: str) -> str:
-    """Return ``os.fspath(path)`` if it names an existing file, else raise."""
+    """Return ``os.fspath(path)`` if it names an existing, readable file, else raise.
+
+    The message says which of the three it is not: found, a file (a
+    directory, a device), readable.
+    """
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if os.path.isdir(path):
+        raise InputError(f"`{name}` {path!r} is a directory; expected a file")
+    if not os.path.exists(path):
         raise InputError(f"`{name}` file not found: {path!r}")
+    if not os.path.isfile(path):
+        raise InputError(f"`{name}` {path!r} is not a regular file; expected a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"`{name}` {path!r} cannot be read (permissions)")
     return path
+
+
+def check_output_path(
+    path: str | os.PathLike[str], name: str, *, suffix: str | None = None
+) -> str:
+    """Check, before any work, that an output file can be written at ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (replaced if it exists).
+    name : str
+        Argument name used in messages (``--out``).
+    suffix : str, optional
+        Required extension, e.g. ``".npz"`` (case-insensitive).
+
+    Returns
+    -------
+    str
+        ``os.fspath(path)``.
+    """
+    path = os.fspath(path)
+    if suffix is not None and not path.lower().endswith(suffix):
+        raise InputError(f"`{name}` must end in {suffix}; got {path!r}")
+    if os.path.isdir(path):
+        raise InputError(f"`{name}` {path!r} is a directory; expected a file name")
+    _check_writable_folder(os.path.dirname(path) or ".", name, path)
+    return path
+
+
+def check_output_dir(
+    path: str | os.PathLike[str], name: str, *, create: bool = True
+) -> str:
+    """Check that files can be written in the folder ``path``.
+
+    With ``create``, a folder that does not exist yet is accepted when its
+    nearest existing ancestor is a writable folder (it will be created);
+    without, it must exist.  Nothing is created here.
+    """
+    path = os.fspath(path)
+    probe = path
+    while create and probe and not os.path.lexists(probe):
+        parent = os.path.dirname(os.path.normpath(probe))
+        probe = parent if parent != probe else ""
+    _check_writable_folder(probe or ".", name, path)
+    return path
+
+
+def _check_writable_folder(folder: str, name: str, shown: str) -> None:
+    """Raise unless ``folder`` is an existing writable folder (message: ``shown``)."""
+    if not os.path.exists(folder):
+        raise InputError(f"`{name}` {shown!r}: folder {folder!r} does not exist")
+    if not os.path.isdir(folder):
+        raise InputError(
+            f"`{name}` {shown!r}: {folder!r} is not a folder; expected a path "
+            "inside a writable folder"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(
+            f"`{name}` {shown!r}: folder {folder!r} is not writable; choose a "
+            "writable folder"
+        )
+
+
+#: What reading a damaged NumPy file raises (truncated zip, bad CRC, object
+#: arrays without pickles, a header that claims more memory than there is).
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    MemoryError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def load_numpy_file(path: str | os.PathLike[str], name: str) -> Any:
     """``np.load`` an existing ``.npy``/``.npz`` file without pickles.
 
     A missing file or one NumPy cannot read raises :class:`InputError` naming
-    ``name``, the path and the reason.
+    ``name``, the path and the reason.  An ``.npz`` is read lazily by NumPy:
+    use :func:`load_npz_arrays`, which reads every array inside the same
+    error handling.
     """
     path = check_file(path, name)
     kind = os.path.splitext(path)[1].lower() or "NumPy"
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except _READ_ERRORS as exc:
         raise InputError(
-            f"`{name}` {path!r} is not a readable {kind} file: {exc}"
+            f"`{name}` {path!r} is not a readable {kind} file: {one_line_message(exc)}"
         ) from None
+
+
+def load_npz_arrays(
+    path: str | os.PathLike[str],
+    name: str,
+    required: tuple[str | tuple[str, ...], ...],
+    optional: tuple[str, ...] = (),
+) -> dict[str, np.ndarray]:
+    """Read named arrays of an ``.npz`` file eagerly; any damage is an InputError.
+
+    Parameters
+    ----------
+    path : path-like
+    name : str
+        Argument name used in messages (``DATA``, ``NETWORK``).
+    required : tuple
+        Array names; a tuple of names means "the first of these present"
+        (``("y", "Y")``).
+    optional : tuple of str
+        Arrays read when present.
+
+    Returns
+    -------
+    dict
+        Found name -> array (object arrays are refused: no pickles).
+    """
+    data = load_numpy_file(path, name)
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputError(f"`{name}` {path!r} is not an .npz archive of arrays")
+    with data:
+        options = [(k,) if isinstance(k, str) else k for k in required]
+        keys = [next((o for o in opts if o in data.files), None) for opts in options]
+        pairs = zip(options, keys, strict=True)
+        missing = [" or ".join(o) for o, k in pairs if k is None]
+        if missing:
+            raise InputError(
+                f"`{name}` {os.fspath(path)!r} lacks array(s) {', '.join(missing)}; "
+                f"it has {', '.join(data.files) or 'none'}"
+            )
+        keys += [k for k in optional if k in data.files]
+        try:
+            return {k: np.asarray(data[k]) for k in keys}
+        except _READ_ERRORS as exc:
+            raise InputError(
+                f"`{name}` {os.fspath(path)!r} is not a readable .npz file: "
+                f"{one_line_message(exc)}; expected numeric arrays saved with "
+                "np.savez (no pickles)"
+            ) from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def one_line_message(exc: BaseException) -> str:
+    """Return the first line of ``str(exc)`` without ANSI colour codes.
+
+    For wrapping a library's message (PyTorch's are multi-line and coloured)
+    into the one-line error of the command line; the exception's type name
+    when the message is empty.
+    """
+    text = _ANSI.sub("", str(exc)).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    return first or type(exc).__name__
+
+
+def check_resources(nbytes: float, name: str, what: str, advice: str) -> None:
+    """Refuse, before allocating, work whose memory estimate exceeds what is free.
+
+    Parameters
+    ----------
+    nbytes : float
+        Estimated peak memory of the planned work.
+    name : str
+        The argument that decides the size (``beta``, ``arrangements``).
+    what : str
+        What the memory is for, for the message.
+    advice : str
+        What would be right instead.
+    """
+    free = available_memory()
+    if nbytes > free:
+        raise InputError(
+            f"`{name}`: {what} needs about {nbytes / 2**30:.1f} GiB, more than "
+            f"the {free / 2**30:.1f} GiB available; {advice}"
+        )
+
+
+def available_memory() -> float:
+    """Bytes of memory available now (``MemAvailable``, else physical memory)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic OS
+        return math.inf
 
 
 def check_patterns(

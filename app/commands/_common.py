@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bnconvex.numerics._validation import check_beta, check_data
+from bnconvex.numerics._validation import (
+    check_beta,
+    check_data,
+    check_output_path,
+)
 from bnconvex.numerics.errors import InputError
 
 __all__ = [
@@ -130,14 +134,7 @@ def check_out_file(path: str | None, name: str, suffix: str) -> Path | None:
     """Check an output file name before any work is done."""
     if path is None:
         return None
-    p = Path(path)
-    if p.suffix.lower() != suffix:
-        raise InputError(f"`{name}` must end in {suffix}; got {path!r}")
-    if p.is_dir():
-        raise InputError(f"`{name}` is a folder: {path!r}")
-    if not p.parent.exists() or not os.access(p.parent, os.W_OK):
-        raise InputError(f"`{name}` folder does not exist or is not writable: {path!r}")
-    return p
+    return Path(check_output_path(path, name, suffix=suffix))
 
 
 def _finite_or_str(x: Any) -> Any:

@@ -318,13 +318,11 @@ def _positive(cast: Callable[[str], float]) -> Callable[[str], Any]:
 # inputs
 # --------------------------------------------------------------------------
 def _check_out_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
+    from bnconvex.numerics._validation import check_output_dir
+
+    if os.path.exists(path) and not os.path.isdir(path):
         raise InputError(f"`--out` must be a folder; got the file {path!r}")
-    parent = out if out.exists() else out.parent
-    if not parent.exists() or not os.access(parent, os.W_OK):
-        raise InputError(f"`--out` folder cannot be created or written: {path!r}")
-    return out
+    return Path(check_output_dir(path, "--out"))
 
 
 def _namespace(backend: str) -> ModuleType:
@@ -428,15 +426,21 @@ def _load(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
 
 
 def _validate(args: argparse.Namespace) -> Path:
+    from bnconvex.numerics._validation import check_file, check_output_path
+
     out = _check_out_dir(args.out)
-    if isinstance(args.patterns, str) and not Path(args.patterns).is_file():
-        raise InputError(f"`--patterns` file not found: {args.patterns!r}")
+    if isinstance(args.patterns, str):
+        check_file(args.patterns, "--patterns")
     for name in ("cache", "checkpoint", "resume"):
         value = getattr(args, name)
         if value is not None and not value.lower().endswith(".npz"):
             raise InputError(f"`--{name}` must end in .npz; got {value!r}")
-    if args.resume is not None and not Path(args.resume).is_file():
-        raise InputError(f"`--resume` file not found: {args.resume!r}")
+    if args.resume is not None:
+        check_file(args.resume, "--resume")
+    if args.checkpoint is not None:
+        check_output_path(args.checkpoint, "--checkpoint", suffix=".npz")
+    if args.cache is not None and not os.path.exists(args.cache):
+        check_output_path(args.cache, "--cache", suffix=".npz")
     _namespace(args.backend)
     return out
 

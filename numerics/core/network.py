@@ -30,7 +30,9 @@ from bnconvex.numerics._validation import (
     check_beta,
     check_file,
     check_finite,
-    load_numpy_file,
+    check_real_array,
+    load_npz_arrays,
+    one_line_message,
 )
 from bnconvex.numerics.core.bn import (
     Convention,
@@ -476,20 +478,27 @@ def load_network(
 
 
 def _load_npz(path: str) -> BNNetwork:
-    with load_numpy_file(path, "NETWORK") as data:
-        missing = [k for k in ("W", "gamma", "alpha", "v") if k not in data.files]
-        if missing:
+    keys = ("W", "gamma", "alpha", "v")
+    data = load_npz_arrays(path, "NETWORK", keys, optional=("convention", "eps"))
+    arrays = {k: check_real_array(data[k], f"NETWORK {k}") for k in keys}
+    convention = str(data["convention"]) if "convention" in data else "a"
+    if convention not in ("a", "std"):
+        raise InputError(
+            f"`NETWORK` {path!r} convention must be 'a' or 'std'; got {convention!r}"
+        )
+    eps = 0.0
+    if "eps" in data:
+        eps_array = check_real_array(data["eps"], "NETWORK eps")
+        if eps_array.size != 1:
             raise InputError(
-                f"`NETWORK` {path!r} lacks array(s) {', '.join(missing)}; "
-                f"it has {', '.join(data.files) or 'none'}"
+                f"`NETWORK` {path!r} eps must be one number; got shape "
+                f"{eps_array.shape}"
             )
-        arrays = {
-            k: np.asarray(data[k], dtype=np.float64)
-            for k in ("W", "gamma", "alpha", "v")
-        }
-        convention = str(data["convention"]) if "convention" in data.files else "a"
-        eps = float(data["eps"]) if "eps" in data.files else 0.0
-    return BNNetwork(**arrays, convention=convention, eps=eps)  # type: ignore[arg-type]
+        eps = float(eps_array.reshape(()))
+    try:
+        return BNNetwork(**arrays, convention=convention, eps=eps)  # type: ignore[arg-type]
+    except InputError as exc:
+        raise InputError(f"`NETWORK` {path!r}: {exc}") from None
 
 
 def _import_torch() -> Any:
@@ -509,7 +518,9 @@ def _load_torch(path: str, eps: float) -> BNNetwork:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling failure is bad input
         raise InputError(
-            f"`NETWORK` {path!r} is not a readable state dict: {exc}"
+            f"`NETWORK` {path!r} is not a readable state dict "
+            "(torch.save(model.state_dict(), path); a whole pickled model is "
+            f"refused): {one_line_message(exc)}"
         ) from None
     if not isinstance(state, dict):
         raise InputError(

@@ -15,7 +15,7 @@ from bnconvex.numerics._validation import (
     check_data,
     check_file,
     check_positive_int,
-    load_numpy_file,
+    load_npz_arrays,
 )
 from bnconvex.numerics.errors import InputError
 
@@ -204,21 +204,24 @@ def load_dataset(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    with load_numpy_file(path, "DATA") as data:
-        label = "y" if "y" in data.files else "Y" if "Y" in data.files else None
-        if "X" not in data.files or label is None:
-            raise InputError(
-                f"`DATA` {path!r} must contain arrays X and y (or Y); "
-                f"it has {', '.join(data.files) or 'none'}"
-            )
-        return np.asarray(data["X"]), np.asarray(data[label])
+    arrays = load_npz_arrays(path, "DATA", ("X", ("y", "Y")))
+    X, y = arrays.values()
+    return X, y
 
 
 def _load_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, encoding="utf-8") as handle:
-        lines = [(i + 1, line.strip()) for i, line in enumerate(handle) if line.strip()]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [
+                (i + 1, line.strip()) for i, line in enumerate(handle) if line.strip()
+            ]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"`DATA` {path!r} is not a readable UTF-8 text file: {exc}"
+        ) from None
+    header = None
     if lines and not _is_numeric_row(lines[0][1]):
-        lines = lines[1:]  # header
+        header, lines = lines[0][1], lines[1:]
     rows = []
     for number, line in lines:
         try:
@@ -228,10 +231,16 @@ def _load_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
                 f"`DATA` {path!r} line {number} is not numeric: {line[:60]!r}"
             ) from None
     widths = {len(row) for row in rows}
-    if not rows or len(widths) != 1 or widths.pop() < 2:
+    if not rows or len(widths) != 1 or min(widths) < 2:
         raise InputError(
             f"`DATA` {path!r} must have rows of equal length >= 2 "
             "(features, then the label)"
+        )
+    width = widths.pop()
+    if header is not None and len(header.split(",")) != width:
+        raise InputError(
+            f"`DATA` {path!r} header has {len(header.split(','))} names but the rows "
+            f"have {width} values; expected one name per column"
         )
     table = np.array(rows)
     return table[:, :-1], table[:, -1]

@@ -111,7 +111,7 @@ def test_load_missing(tmp_path):
         load_dataset(tmp_path / "none.npz")
     np.savez(tmp_path / "noy.npz", X=np.ones((3, 2)), z=np.ones(3))
     with pytest.raises(
-        InputError, match=r"`DATA` .* must contain arrays X and y \(or Y\); it has X, z"
+        InputError, match=r"`DATA` .* lacks array\(s\) y or Y; it has X, z"
     ):
         load_dataset(tmp_path / "noy.npz")
 
