@@ -50,6 +50,7 @@ __all__ = [
     "MAX_EXACT_PATTERNS",
     "ExactFit",
     "ExactProgram",
+    "check_solve_memory",
     "choose_patterns",
     "exact_program",
     "fit_exact",
@@ -331,6 +332,60 @@ def _check_whitening(whitening: Any, n: int) -> Any:
     return whitening
 
 
+def check_solve_memory(problem: Any, bn: str = "a") -> None:
+    r"""Refuse, before any allocation, a solve whose memory exceeds what is free.
+
+    Parameters
+    ----------
+    problem : ConvexProblem
+        The program about to be solved (``U_prime`` n x (r+1), ``D`` n x P,
+        ``beta`` in convention A).
+    bn : {"a", "std"}
+        Convention of the user's ``beta``, for the advice in the message.
+
+    Raises
+    ------
+    InputError
+        Naming ``arrangements`` (the blocks alone do not fit) or ``beta`` (it
+        is below the resolution of the data and the dense Newton matrix over
+        every block would not fit), with the estimate.
+
+    Notes
+    -----
+    The program has :math:`2P` blocks of :math:`r+1` variables,
+    :math:`k = 2P(r+1)`; the solvers hold the block matrices
+    :math:`D_iU'` (:math:`8nk` bytes).  A block is kept out of the solve when
+    its dual score :math:`\max_{s\in K_i,\|s\|\le1} v^TD_iU's` is below
+    :math:`\beta_a`; that score is a sum of :math:`n` terms of size at most
+    :math:`\|y\|`, computed with an error up to :math:`n\varepsilon\|y\|`.
+    Below :math:`\beta_a = n\varepsilon\|y\|` no block can be told inactive,
+    every block may enter the solve, and its active-set polish forms the dense
+    :math:`k\times k` Newton matrix: :math:`8k^2` bytes more (31.9 GiB for
+    n = 30, d = 3 at ``beta = 1e-300``, where it was found).
+    """
+    from bnconvex.numerics._validation import check_resources
+
+    n, m = problem.U_prime.shape
+    k = 2 * problem.D.shape[1] * m
+    check_resources(
+        8.0 * n * k,
+        "arrangements",
+        f"the {k // m} blocks of the program (n={n}, r={m - 1})",
+        "sample fewer patterns (--arrangements N)",
+    )
+    resolution = n * np.finfo(np.float64).eps * float(np.linalg.norm(problem.y))
+    if problem.beta < resolution:
+        scale = float(np.sqrt(n)) if bn == "std" else 1.0
+        check_resources(
+            8.0 * n * k + 8.0 * k * k,
+            "beta",
+            f"beta_a = {problem.beta:.3g} is below the float64 resolution "
+            f"n*eps*||y|| = {resolution:.3g} of this data, so every one of the "
+            f"{k // m} blocks may enter the solve, whose dense Newton matrix",
+            f"use beta >= {resolution * scale:.3g}",
+        )
+
+
 def fit_exact(
     X: Any,
     y: Any,
@@ -410,6 +465,7 @@ def fit_exact(
         whitening=whitening,
     )
     problem = prog.problem
+    check_solve_memory(problem, bn)
     sol = solve_convex(
         problem, solver=solver or DEFAULT_SOLVER, verbose=verbose, **solver_options
     )

@@ -309,12 +309,13 @@ def run(args: argparse.Namespace) -> int:
     summary["seconds"] = time.perf_counter() - start
     _write_outputs(args, fit, summary)
     common.print_summary(summary, args.json)
+    if sol.status == SolverStatus.OPTIMAL:
+        return 0
     other = EXACT_SOLVERS.get(args.solver)
-    if sol.status != SolverStatus.OPTIMAL and other is not None:
-        print(
-            f"bnconvex solve: {args.solver} stopped {sol.status} (certified "
-            f"relative gap {sol.relative_gap:.1e}); --solver {other} is the other "
-            "exact solver",
-            file=sys.stderr,
-        )
-    return 0 if sol.status == SolverStatus.OPTIMAL else 1
+    hint = f"; --solver {other} is the other exact solver" if other else ""
+    print(
+        f"bnconvex solve: the solve stopped short (exit status 1): {args.solver} "
+        f"ended {sol.status}, certified relative gap {sol.relative_gap:.1e}{hint}",
+        file=sys.stderr,
+    )
+    return 1

@@ -566,5 +566,7 @@ def test_solve_names_the_other_solver_when_one_stops_short(
     rc = main([*argv, "--solver", short])
     err = capsys.readouterr().err
     assert rc == 1, err
-    assert f"{short} stopped max_iterations" in err, err
+    assert err.count("\n") == 1, err  # one line says what happened
+    assert "stopped short (exit status 1)" in err, err
+    assert f"{short} ended max_iterations" in err, err
     assert f"--solver {other}" in err, err
