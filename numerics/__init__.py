@@ -119,9 +119,9 @@ _LAZY_MODULES: dict[str, str] = {
     "solvers": "DEFAULT_SOLVER METHODS Method SOLVERS solve solve_convex",
     "result": "COMMON_OPTIONS SolveResult",
     "exact": (
-        "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram choose_patterns "
-        "exact_program fit_exact "
-        "network_in_convention"
+        "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram NetworkGap "
+        "certify_network_exact check_solve_memory choose_patterns exact_program "
+        "fit_exact network_in_convention"
     ),
     "core.certificate": (
         "Certificate both_signs certify_network certify_predictions "

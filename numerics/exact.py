@@ -50,6 +50,8 @@ __all__ = [
     "MAX_EXACT_PATTERNS",
     "ExactFit",
     "ExactProgram",
+    "NetworkGap",
+    "certify_network_exact",
     "check_solve_memory",
     "choose_patterns",
     "exact_program",
@@ -493,3 +495,204 @@ def fit_exact(
         prog.beta_a,
         prog.bn,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkGap:
+    r"""Result of :func:`certify_network_exact`: a network's distance to the optimum.
+
+    Attributes
+    ----------
+    objective : float
+        The network's training objective (its own convention and ``eps``).
+    lower_bound : float
+        The best lower bound on the global optimum :math:`p^*` valid for every
+        BN network (kind :attr:`bound_kind`); never below the universal bound.
+    bound_kind : {"global", "universal"}
+        ``"global"`` with the complete arrangement, else ``"universal"``.
+    pattern_lower_bound : float
+        Lower bound over the pattern set ``D`` (kind ``"patterns"``: valid for
+        networks whose neurons use only those patterns; equal to the global
+        bound when ``complete``), never below the universal bound.
+    universal_bound : float
+        :math:`h_\beta(\|y_+\|) + h_\beta(\|y_-\|)`.
+    optimum : float or None
+        :math:`p^*` itself (the exact program's optimum, within
+        ``optimum - lower_bound`` of it) when it was computed, else ``None``.
+    optimum_status : str
+        The exact solve's status, or why it was not run.
+    D : ndarray of bool, shape (n, P)
+    complete : bool
+    beta_a : float
+        The convention-A coefficient of the program.
+    """
+
+    objective: float
+    lower_bound: float
+    bound_kind: BoundKind
+    pattern_lower_bound: float
+    universal_bound: float
+    optimum: float | None
+    optimum_status: str
+    D: np.ndarray
+    complete: bool
+    beta_a: float
+
+    @property
+    def gap(self) -> float:
+        """``objective - lower_bound``: certified, at least the true distance."""
+        return self.objective - self.lower_bound
+
+    @property
+    def relative_gap(self) -> float:
+        """``gap / max(|objective|, tiny)``."""
+        return self.gap / max(abs(self.objective), np.finfo(float).tiny)
+
+    @property
+    def pattern_relative_gap(self) -> float:
+        """``(objective - pattern_lower_bound) / max(|objective|, tiny)``."""
+        gap = self.objective - self.pattern_lower_bound
+        return gap / max(abs(self.objective), np.finfo(float).tiny)
+
+    @property
+    def covers(self) -> str:
+        """Say in one sentence which networks the two bounds cover."""
+        P = self.D.shape[1]
+        if self.complete:
+            return (
+                f"every BN network of any width: the {P} patterns are the complete "
+                "arrangement"
+            )
+        return (
+            "lower_bound (universal) covers every BN network; pattern_lower_bound "
+            f"covers only networks whose neurons use the {P} sampled patterns"
+        )
+
+
+def certify_network_exact(
+    net: Any,
+    X: Any,
+    y: Any,
+    beta: float,
+    *,
+    arrangements: str | int = "auto",
+    seed: int = 0,
+    optimum: bool = True,
+    solver: str | None = None,
+    **solver_options: Any,
+) -> NetworkGap:
+    r"""How far a trained BN network is from the global optimum, certified.
+
+    Parameters
+    ----------
+    net : BNNetwork
+        Scalar output, convention ``net.convention``, any ``eps``.
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,)
+    beta : float
+        Weight decay in the network's convention.
+    arrangements, seed
+        See :func:`choose_patterns`.
+    optimum : bool
+        With a complete arrangement, also solve the exact program for
+        :math:`p^*` (skipped, with a reason, when its memory would not fit).
+    solver, **solver_options
+        As for :func:`fit_exact`.
+
+    Returns
+    -------
+    NetworkGap
+
+    Notes
+    -----
+    The network's own residual, scaled into the dual feasible set, bounds
+    :math:`p^*` below (:func:`~bnconvex.numerics.core.certificate.certify_network`);
+    far from the optimum that bound is loose, so with the complete
+    arrangement the exact program is solved as well: its optimum brackets
+    :math:`p^*` within the solver's certified gap, its dual bound replaces a
+    looser one, and ``objective - optimum`` is the network's distance to the
+    optimum.  :math:`p^* \le` the network's objective (for ``eps > 0`` too,
+    see :func:`~bnconvex.numerics.core.network.load_network`), so the optimum
+    reported is the smaller of the two.  Every bound is clipped below at the
+    universal bound :math:`h_\beta(\|y_+\|)+h_\beta(\|y_-\|)`, valid for any
+    network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0], [3.0, 0.0]])
+    >>> y = np.array([1.0, -1.0, 0.5, 2.0])
+    >>> fit = fit_exact(X, y, 0.1)
+    >>> res = certify_network_exact(fit.network, X, y, 0.1)
+    >>> res.bound_kind, bool(abs(res.optimum - fit.objective) < 1e-8)
+    ('global', True)
+    """
+    from bnconvex.numerics.core.bn import convert_beta
+    from bnconvex.numerics.core.certificate import certify_network
+
+    X, y = check_data(X, y)
+    if y.ndim != 1:
+        raise InputError(f"`y` must be one column (scalar output); got shape {y.shape}")
+    beta = check_beta(beta)
+    beta_a = convert_beta(beta, X.shape[0], source=net.convention, target="a")
+    U = _whitened(X)
+    D, complete = choose_patterns(U, arrangements, seed=seed)
+    cert = certify_network(net, X, y, beta, D=D, complete=complete)
+    universal = float(cert.universal_bound)
+    pattern_bound = max(float(cert.lower_bound), universal)
+    p_star, status = None, "not computed: sampled patterns"
+    if complete and optimum:
+        bracket, status = _exact_optimum(U, y, beta_a, D, solver, solver_options)
+        if bracket is not None:
+            pattern_bound = max(pattern_bound, bracket[0])
+            p_star = min(bracket[1], float(cert.objective))
+    return NetworkGap(
+        objective=float(cert.objective),
+        lower_bound=pattern_bound if complete else universal,
+        bound_kind="global" if complete else "universal",
+        pattern_lower_bound=pattern_bound,
+        universal_bound=universal,
+        optimum=p_star,
+        optimum_status=status,
+        D=D,
+        complete=complete,
+        beta_a=beta_a,
+    )
+
+
+def _whitened(X: np.ndarray) -> np.ndarray:
+    from bnconvex.numerics.core.whitening import whiten
+
+    return np.asarray(whiten(X).U_prime, dtype=np.float64)
+
+
+def _exact_optimum(
+    U: np.ndarray,
+    y: np.ndarray,
+    beta_a: float,
+    D: np.ndarray,
+    solver: str | None,
+    options: dict[str, Any],
+) -> tuple[tuple[float, float] | None, str]:
+    """``((lower, upper), status)`` of the exact program, or ``(None, why not)``."""
+    from bnconvex.numerics.core.certificate import certify_predictions
+    from bnconvex.numerics.core.convex_program import ConvexProblem, predict
+    from bnconvex.numerics.solvers import DEFAULT_SOLVER, solve_convex
+
+    problem = ConvexProblem(U, y, beta_a, D)
+    try:
+        check_solve_memory(problem)
+    except InputError as exc:
+        return None, f"not computed: {exc}"
+    sol = solve_convex(problem, solver=solver or DEFAULT_SOLVER, **options)
+    cert = certify_predictions(
+        problem,
+        predict(problem, sol.S_plus, sol.S_minus),
+        sol.objective,
+        complete=True,
+        with_universal=False,
+    )
+    lower = max(float(sol.lower_bound), float(cert.lower_bound))
+    if str(sol.status) != "optimal":
+        return (lower, np.inf), str(sol.status)
+    return (lower, float(sol.objective)), "optimal"
