@@ -709,11 +709,16 @@ class _Notifier:
 
 
 class _Incumbent:
-    """Best feasible point seen and best lower bound (every bound is valid)."""
+    r"""Best feasible point seen and best lower bound (every bound is valid).
+
+    The bound starts at 0: the dual point :math:`v = 0` is always feasible and
+    its value :math:`-\tfrac12\|0 - Y\|^2 + \tfrac12\|Y\|^2 = 0` bounds the
+    (non-negative) objective, so no reported bound is negative.
+    """
 
     def __init__(self) -> None:
         self.S = self.R = None
-        self.obj, self.viol, self.lb = math.inf, math.inf, -math.inf
+        self.obj, self.viol, self.lb = math.inf, math.inf, 0.0
 
     def bound(self, lb: float) -> None:
         """Record a certified lower bound."""

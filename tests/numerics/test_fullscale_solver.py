@@ -409,3 +409,12 @@ def test_step_bounds_are_valid_and_not_below_the_residual_bound():
         sol = solve_fullscale(F, y, BETA, D, method="al", max_iter=iters, polish=False)
         # Clarabel at 1e-10: its value is the optimum to ~1e-9 relative
         assert sol.lower_bound <= ref * (1 + 1e-8), (iters, sol.lower_bound, ref)
+
+
+@pytest.mark.parametrize("method", ["admm", "al"])
+def test_lower_bound_never_negative_when_stopped_early(method):
+    """v = 0 is dual feasible with value 0: the bound is >= 0 after one step too."""
+    F, y, D = _instance()
+    sol = solve_fullscale(F, y, 1e-4, D, method=method, max_iter=1)
+    assert sol.lower_bound >= 0.0
+    assert sol.gap <= sol.objective
