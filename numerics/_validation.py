@@ -120,7 +120,30 @@ def check_data(
     """Validate a data set: at least two samples, finite values, matching labels."""
     X = check_matrix(X, name_X, min_rows=2)
     y = check_labels(y, X.shape[0], name_y)
+    _check_scale(X, name_X)
+    _check_scale(y, name_y)
     return X, y
+
+
+#: Largest absolute value accepted in data: squares and sums of up to 1e7 of
+#: them stay finite (1e300 * 1e7 < 1.8e308, the float64 maximum).
+MAX_DATA_MAGNITUDE = 1e150
+
+
+def _check_scale(arr: np.ndarray, name: str) -> None:
+    r"""Refuse data whose squares overflow or underflow float64 as a whole.
+
+    Norms, Gram matrices and the objective square the data: with
+    :math:`\max|a| > 10^{150}` they overflow, and with a non-zero
+    :math:`\max|a| < 10^{-150}` every square is below the smallest normal
+    number (``2.2e-308``) and norms come out as 0.
+    """
+    top = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if top > MAX_DATA_MAGNITUDE or 0 < top < 1 / MAX_DATA_MAGNITUDE:
+        raise InputError(
+            f"`{name}` has largest magnitude {top:.3g}; its squares leave the "
+            "float64 range: rescale it to magnitudes between 1e-150 and 1e150"
+        )
 
 
 def check_positive_real(value: Any, name: str) -> float:

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 import numpy as np
-from bnconvex.numerics._validation import check_positive_int
+from bnconvex.numerics._validation import check_positive_int, load_npz_arrays
 from bnconvex.numerics.dataio.atomic import atomic_savez
 from bnconvex.numerics.errors import InputError
 
@@ -909,18 +909,7 @@ def _load_raw_cache(
         "classes",
         "source",
     )
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in keys if k not in data.files]
-            if missing:
-                raise InputError(f"`{name}` {str(path)!r} lacks arrays {missing}")
-            arrays = {k: data[k] for k in keys}
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(
-            f"`{name}` {str(path)!r} is not a readable .npz file ({exc})"
-        ) from None
+    arrays = load_npz_arrays(path, name, keys)
     return _raw_from_cache(arrays, f"{str(path)!r}", name)
 
 
