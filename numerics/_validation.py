@@ -283,20 +283,27 @@ _READ_ERRORS = (
 
 
 def load_numpy_file(path: str | os.PathLike[str], name: str) -> Any:
-    """``np.load`` an existing ``.npy``/``.npz`` file without pickles.
+    """Read an existing ``.npy`` (an array) or ``.npz`` (a dict) eagerly, no pickles.
 
     A missing file or one NumPy cannot read raises :class:`InputError` naming
-    ``name``, the path and the reason.  An ``.npz`` is read lazily by NumPy:
-    use :func:`load_npz_arrays`, which reads every array inside the same
-    error handling.
+    ``name``, the path and the reason.  Everything is read inside the error
+    handling (NumPy reads ``.npz`` members lazily, and a damaged member fails
+    only when read) and the file is closed whatever happens.
     """
     path = check_file(path, name)
     kind = os.path.splitext(path)[1].lower() or "NumPy"
     try:
-        return np.load(path, allow_pickle=False)
+        with open(path, "rb") as handle:
+            data = np.load(handle, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                with data:
+                    return {k: np.asarray(data[k]) for k in data.files}
+            return data
     except _READ_ERRORS as exc:
         raise InputError(
-            f"`{name}` {path!r} is not a readable {kind} file: {one_line_message(exc)}"
+            f"`{name}` {path!r} is not a readable {kind} file: "
+            f"{one_line_message(exc)}; expected numeric arrays saved with "
+            "np.save/np.savez (no pickles)"
         ) from None
 
 
@@ -306,7 +313,7 @@ def load_npz_arrays(
     required: tuple[str | tuple[str, ...], ...],
     optional: tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
-    """Read named arrays of an ``.npz`` file eagerly; any damage is an InputError.
+    """Read named arrays of an ``.npz`` file; any damage is an :class:`InputError`.
 
     Parameters
     ----------
@@ -317,7 +324,7 @@ def load_npz_arrays(
         Array names; a tuple of names means "the first of these present"
         (``("y", "Y")``).
     optional : tuple of str
-        Arrays read when present.
+        Arrays returned when present.
 
     Returns
     -------
@@ -325,27 +332,22 @@ def load_npz_arrays(
         Found name -> array (object arrays are refused: no pickles).
     """
     data = load_numpy_file(path, name)
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputError(f"`{name}` {path!r} is not an .npz archive of arrays")
-    with data:
-        options = [(k,) if isinstance(k, str) else k for k in required]
-        keys = [next((o for o in opts if o in data.files), None) for opts in options]
-        pairs = zip(options, keys, strict=True)
-        missing = [" or ".join(o) for o, k in pairs if k is None]
-        if missing:
-            raise InputError(
-                f"`{name}` {os.fspath(path)!r} lacks array(s) {', '.join(missing)}; "
-                f"it has {', '.join(data.files) or 'none'}"
-            )
-        keys += [k for k in optional if k in data.files]
-        try:
-            return {k: np.asarray(data[k]) for k in keys}
-        except _READ_ERRORS as exc:
-            raise InputError(
-                f"`{name}` {os.fspath(path)!r} is not a readable .npz file: "
-                f"{one_line_message(exc)}; expected numeric arrays saved with "
-                "np.savez (no pickles)"
-            ) from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"`{name}` {os.fspath(path)!r} is a single .npy array; expected an "
+            ".npz archive (np.savez)"
+        )
+    options = [(k,) if isinstance(k, str) else k for k in required]
+    keys = [next((o for o in opts if o in data), None) for opts in options]
+    pairs = zip(options, keys, strict=True)
+    missing = [" or ".join(o) for o, k in pairs if k is None]
+    if missing:
+        raise InputError(
+            f"`{name}` {os.fspath(path)!r} lacks array(s) {', '.join(missing)}; "
+            f"it has {', '.join(data) or 'none'}"
+        )
+    keys += [k for k in optional if k in data]
+    return {k: data[k] for k in keys}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

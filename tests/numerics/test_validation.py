@@ -5,9 +5,14 @@ from bnconvex.numerics._validation import (
     check_data,
     check_file,
     check_matrix,
+    check_output_dir,
+    check_output_path,
     check_patterns,
     check_positive_real,
+    check_resources,
+    load_npz_arrays,
     load_numpy_file,
+    one_line_message,
 )
 from bnconvex.numerics.errors import InputError
 
@@ -113,3 +118,55 @@ def test_check_file_and_load_numpy_file(tmp_path):
 def test_check_positive_real_names_the_argument(lr):
     with pytest.raises(InputError, match=r"`lr` must be a positive"):
         check_positive_real(lr, "lr")
+
+
+def test_check_file_says_directory_and_output_paths_are_checked(tmp_path):
+    with pytest.raises(InputError, match=r"`DATA` '.*' is a directory; expected"):
+        check_file(tmp_path, "DATA")
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match=r"`--out` '.*out.npz': .* is not a folder"):
+        check_output_path(tmp_path / "plain" / "out.npz", "--out", suffix=".npz")
+    with pytest.raises(InputError, match=r"`--out` must end in .npz"):
+        check_output_path(tmp_path / "out.npy", "--out", suffix=".npz")
+    with pytest.raises(InputError, match=r"`--out` '.*' is a directory"):
+        check_output_path(tmp_path, "--out")
+    assert check_output_dir(tmp_path / "new" / "deeper", "--out").endswith("deeper")
+    with pytest.raises(InputError, match=r"is not a folder"):
+        check_output_dir(tmp_path / "plain" / "sub", "--out")
+    assert not (tmp_path / "new").exists(), "checking must not create folders"
+
+
+def test_load_npz_arrays_reads_eagerly_and_refuses_pickles(tmp_path):
+    import zipfile
+
+    path = tmp_path / "obj.npz"
+    with zipfile.ZipFile(path, "w") as archive, archive.open("X.npy", "w") as handle:
+        np.lib.format.write_array(handle, np.array([1, "a"], dtype=object))
+    with pytest.raises(InputError, match=r"`DATA` '.*obj.npz' is not a readable .npz"):
+        load_npz_arrays(path, "DATA", ("X",))
+    np.savez(tmp_path / "ok.npz", X=np.ones(2), Y=np.zeros(2))
+    arrays = load_npz_arrays(tmp_path / "ok.npz", "DATA", ("X", ("y", "Y")))
+    assert sorted(arrays) == ["X", "Y"]
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "ok.npz").read_bytes()[:50])
+    with pytest.raises(InputError, match=r"not a readable .npz file"):
+        load_npz_arrays(tmp_path / "cut.npz", "DATA", ("X",))
+
+
+def test_one_line_message_strips_colours_and_keeps_the_first_line():
+    exc = RuntimeError("\x1b[1mWeights only load failed.\x1b[0m\nmore\nlines")
+    assert one_line_message(exc) == "Weights only load failed."
+    assert one_line_message(KeyError()) == "KeyError"
+
+
+def test_check_resources_refuses_with_the_estimate():
+    with pytest.raises(InputError, match=r"`beta`: a solve needs about 1024.0 GiB"):
+        check_resources(2.0**40, "beta", "a solve", "use a larger beta")
+    check_resources(1.0, "beta", "a solve", "unused")
+
+
+def test_check_data_refuses_values_whose_squares_leave_float64():
+    X = np.array([[0.0], [1.0]])
+    with pytest.raises(InputError, match=r"`y` has largest magnitude 4.07e-306"):
+        check_data(X, np.array([0.0, 4.075e-306]))
+    with pytest.raises(InputError, match=r"`X` has largest magnitude 1e\+200"):
+        check_data(X * 1e200, np.ones(2))

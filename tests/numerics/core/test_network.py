@@ -252,3 +252,16 @@ def test_nan_or_inf_data_is_an_input_error_naming_the_argument():
         objective(net, X, np.zeros(3), 0.0)
     with pytest.raises(InputError, match=r"`H` must have at least 2 rows"):
         forward(net, X[:1])
+
+
+def test_whole_pickled_torch_model_is_one_plain_line(tmp_path):
+    """``torch.save(model)`` (not its state dict): one line, no ANSI colour codes."""
+    torch = pytest.importorskip("torch")
+    model = _torch_model(torch, d=2, m=3, K=1)
+    torch.save(model, tmp_path / "whole.pt")
+    with pytest.raises(InputError) as info:
+        load_network(tmp_path / "whole.pt")
+    message = str(info.value)
+    assert "\n" not in message, message
+    assert "\x1b" not in message, message
+    assert "state_dict" in message, message
