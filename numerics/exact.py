@@ -637,7 +637,16 @@ def certify_network_exact(
     beta_a = convert_beta(beta, X.shape[0], source=net.convention, target="a")
     U = _whitened(X)
     D, complete = choose_patterns(U, arrangements, seed=seed)
-    cert = certify_network(net, X, y, beta, D=D, complete=complete)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        cert = certify_network(net, X, y, beta, D=D, complete=complete)
+    if not np.isfinite(cert.objective):
+        weights = (net.W, net.gamma, net.alpha, net.v)
+        top = max(float(np.max(np.abs(a))) for a in weights)
+        raise InputError(
+            f"`net` has a non-finite objective on this data ({cert.objective}; "
+            f"largest weight magnitude {top:.3g}): its values overflow float64; "
+            "expected a network with a finite objective"
+        )
     universal = float(cert.universal_bound)
     pattern_bound = max(float(cert.lower_bound), universal)
     p_star, status = None, "not computed: sampled patterns"

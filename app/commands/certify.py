@@ -112,9 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     net, X, y = _load(args)
-    res = certify_network_exact(
-        net, X, y, args.beta, arrangements=args.arrangements, seed=args.seed
-    )
+    try:
+        res = certify_network_exact(
+            net, X, y, args.beta, arrangements=args.arrangements, seed=args.seed
+        )
+    except InputError as exc:
+        raise InputError(str(exc).replace("`net`", "`NETWORK`")) from None
     obj, lower = res.objective, res.lower_bound
     out: dict[str, Any] = {
         "objective": obj,
