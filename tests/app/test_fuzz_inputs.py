@@ -12,8 +12,8 @@ capturing stdout and stderr.  Whatever the input, the run must end in one of
   written (no output file, no temporary file left in the folder).
 
 Never a traceback, and no warning (the suite turns warnings into errors; on
-the command line a warning would be a second stderr line).  Input classes (``event`` names, shown by
-``--hypothesis-show-statistics``): ``data.npz:<damage>``,
+the command line a warning would be a second stderr line).  Input classes
+(``event`` names, shown by ``--hypothesis-show-statistics``): ``data.npz:<damage>``,
 ``data.csv:<damage>``, ``data:<path kind>``, ``network.npz:<damage>``,
 ``network.pt:<damage>``, ``patterns.npy:<damage>``, ``out:<path kind>``,
 ``figures-out:<path kind>``, ``train-dataset:<damage>``.
