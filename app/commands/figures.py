@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from bnconvex.app._progress import progress_enabled
-from bnconvex.numerics.errors import InputError
 from bnconvex.paper_figures.data import ensure_data
 from bnconvex.paper_figures.make_all import FIGURES
 from bnconvex.paper_figures.make_all import run as run_figures
@@ -67,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from bnconvex.numerics._validation import check_output_dir
 
     check_output_dir(args.out, "--out")
-    if args.results is not None and not Path(args.results).is_dir():
-        raise InputError(f"`--results` {str(args.results)!r} is not a folder")
     prepare = functools.partial(
         _prepare, recompute=args.recompute, results_dir=args.results
     )

@@ -160,7 +160,7 @@ def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
             r"`--cache` must end in .npz",
         ),
         (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
-        (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks arrays"),
+        (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks array\(s\)"),
         (
             ["--dataset", "{tree}", "--dual-step", "0.5"],
             r"`--dual-step` applies to the augmented Lagrangian only .*n=4096",
