@@ -271,15 +271,16 @@ def test_refinement_shrinks_the_kkt_residual(case):
 
     At the last iterate of a run to 1e-6 the scaled system still has digits to
     win.  Measured reductions (issue 16, OpenBLAS 0.3.31 kernels Haswell,
-    SkylakeX and Sandybridge on one AMD EPYC): stationarity at least 4e4-fold,
-    cone complementarity at least 3e6-fold; the asserted tenfold leaves a
-    margin of 4,000 over the worst kernel.
+    SkylakeX and Sandybridge on one AMD EPYC, products with ``J`` formed from
+    ``U`` and the pattern masks): stationarity at least 1e5-fold, cone
+    complementarity at least 4.8e6-fold; the asserted tenfold leaves a margin
+    of 1e4 over the worst kernel.
     """
     plain, refined = _plain_and_refined_residuals(case, tol=1e-6)
     assert refined[0] <= 0.1 * plain[0], (
         f"stationarity {plain[0]:.1e} -> {refined[0]:.1e}"
     )
-    assert refined[1] <= 0.5 * plain[1], (
+    assert refined[1] <= 0.1 * plain[1], (
         f"cone complementarity {plain[1]:.1e} -> {refined[1]:.1e}"
     )
 
@@ -290,11 +291,12 @@ def test_refinement_does_not_grow_the_stationarity_residual_near_the_optimum(cas
 
     There the multiplier/slack ratios span ~30 orders of magnitude and the
     cone complementarity rows keep no correct digit (their residual equals the
-    size of their terms, on every kernel), so nothing is asserted about them:
-    an earlier version asserted a tenfold reduction there and failed with the
-    SkylakeX kernels (1.8e-08 -> 3.0e-08).  Measured stationarity reductions
-    over Haswell, SkylakeX and Sandybridge: at least 26-fold; asserted: no
-    growth.
+    size of their terms), so nothing is asserted about them: an earlier version
+    asserted a tenfold reduction there and failed with the SkylakeX kernels
+    (1.8e-08 -> 3.0e-08), and with the U-based products Haswell's grows
+    40-fold (5.3e-10 -> 2.1e-08) where SkylakeX's shrinks 22-fold.  Measured
+    stationarity reductions over Haswell, SkylakeX and Sandybridge: at least
+    26-fold; asserted: no growth.
     """
     plain, refined = _plain_and_refined_residuals(case, tol=1e-12)
     assert refined[0] <= plain[0], f"stationarity {plain[0]:.1e} -> {refined[0]:.1e}"
