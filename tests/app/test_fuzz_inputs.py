@@ -440,18 +440,31 @@ def _pinned_overflowing_network(folder: Path) -> list[str]:
     return ["certify", str(folder / "net.npz"), str(data), "--beta", "0.1", "--json"]
 
 
-#: what the fuzz test found, pinned (ZeroDivisionError in the working-set
-#: solver on a label vector of norm 4e-306; an infinite objective printed as a
-#: certificate for a network whose output overflows)
-PINNED = {"tiny-label": _pinned_tiny_label, "overflow": _pinned_overflowing_network}
+def _pinned_repeated_samples(folder: Path) -> list[str]:
+    rows = ["0.0,0.0,0.0", "0.0,0.0,0.0", "1.0,4.0,2.0", "0.0,1.0,1.0"]
+    (folder / "d.csv").write_text("\n".join(rows) + "\n")
+    return ["solve", str(folder / "d.csv"), "--beta", "0.1", "--json"]
+
+
+#: what the fuzz test found, pinned, with the exit status now expected:
+#: ZeroDivisionError in the working-set solver on a label vector of norm
+#: 4e-306; an infinite objective printed as a certificate for a network whose
+#: output overflows; LinAlgError in the cone-norm kernel's QR fallback on
+#: repeated samples (a dependent block's diagonal -1 + 1 = 0)
+PINNED = {
+    "tiny-label": (_pinned_tiny_label, 2),
+    "overflow": (_pinned_overflowing_network, 2),
+    "repeated-samples": (_pinned_repeated_samples, 0),
+}
 
 
 @pytest.mark.parametrize("case", sorted(PINNED))
-def test_pinned_fuzz_findings_exit_2(case, tmp_path):
-    argv = PINNED[case](tmp_path)
+def test_pinned_fuzz_findings(case, tmp_path):
+    make, expected = PINNED[case]
+    argv = make(tmp_path)
     before = _listing(tmp_path)
     rc, out, err = _run(argv)
-    assert rc == 2, (rc, out, err)
+    assert rc == expected, (rc, out, err)
     _check_outcome(rc, out, err, folder=tmp_path, before=before, outputs=[])
 
 
