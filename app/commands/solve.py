@@ -223,7 +223,7 @@ def _pattern_count_bound(args: argparse.Namespace, n: int, d: int) -> int:
         check_file(args.patterns, "--patterns")
         try:
             return int(np.load(args.patterns, mmap_mode="r").shape[-1])
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, EOFError):
             return 0  # not a pattern file: the solve's own check names it
     if isinstance(args.arrangements, int):
         return int(args.arrangements)
