@@ -11,7 +11,6 @@ reports ``optimal``, 1 otherwise, 2 for bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
@@ -29,7 +28,7 @@ DEFAULT_SOLVER = "working-set"
 #: Each of the project's exact solvers and the one to suggest when it stops short.
 EXACT_SOLVERS = {"working-set": "ipm", "ipm": "working-set"}
 
-__all__ = ["add_parser", "beta_max", "machine_memory", "memory_estimate", "run"]
+__all__ = ["add_parser", "beta_max", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -183,97 +182,6 @@ def _write_outputs(args: argparse.Namespace, fit: Any, summary: dict[str, Any]) 
         atomic_savez(path, **arrays)
 
 
-#: Memory model of an exact solve (bytes), for the up-front check: the data,
-#: ``U'`` and the patterns, plus per block of the working set one ``n x m``
-#: float64 matrix (``D_i U'``; the working-set solver keeps only a subset of
-#: each block's cone rows besides), and the dense Newton system, whose side is
-#: the smaller of ``n`` (Woodbury) and ``|W| m``.  An upper bound when every
-#: block that can enter does: the session-5 benchmark measured a peak of
-#: 1.08 GB at n = 100,000, d = 20, P = 256 (benchmarks/README.md), where this
-#: model with all 512 blocks gives 9.5 GiB.
-_BYTES_PER_BLOCK_ENTRY = 8
-
-
-def memory_estimate(n: int, d: int, P: int, blocks: int) -> int:
-    """Bytes an exact solve needs with ``blocks`` blocks in its working set.
-
-    ``m = d + 1`` columns of ``U'`` (at most), ``P`` patterns; see
-    :data:`_BYTES_PER_BLOCK_ENTRY`.
-    """
-    m = d + 1
-    base = 8 * n * d + 8 * n * m + n * P
-    newton = 8 * min(n, blocks * m) ** 2
-    return base + _BYTES_PER_BLOCK_ENTRY * n * m * blocks + newton
-
-
-def machine_memory() -> int:
-    """Physical memory of this machine in bytes (0 when unknown)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 0
-
-
-def _pattern_count_bound(args: argparse.Namespace, n: int, d: int) -> int:
-    """Most patterns the solve can use, from the options alone."""
-    from bnconvex.numerics import exact
-    from bnconvex.numerics._validation import check_file
-
-    if args.patterns is not None:
-        check_file(args.patterns, "--patterns")
-        try:
-            return int(np.load(args.patterns, mmap_mode="r").shape[-1])
-        except (OSError, ValueError, IndexError, EOFError):
-            return 0  # not a pattern file: the solve's own check names it
-    if isinstance(args.arrangements, int):
-        return int(args.arrangements)
-    return exact.MAX_EXACT_PATTERNS
-
-
-def _blocks_above(X: np.ndarray, y: np.ndarray, args: argparse.Namespace) -> int:
-    r"""Blocks :math:`(i, \pm)` with :math:`\|U'^TD_iy\| > \beta_a`.
-
-    Only these can be non-zero at the first pricing of a working set, and
-    a block whose norm is below ``beta_a`` stays zero at every ``beta``
-    above its cone norm; the count is the working-set size the estimate uses.
-    Computes ``U'`` and the pattern set as the solve will (same seed).
-    """
-    from bnconvex.numerics.core.whitening import whiten
-    from bnconvex.numerics.exact import choose_patterns
-
-    U = np.asarray(whiten(X).U_prime, dtype=np.float64)
-    D, _ = choose_patterns(U, args.arrangements, seed=args.seed, patterns=args.patterns)
-    norms = np.linalg.norm(D.T.astype(np.float64) @ (y[:, None] * U), axis=1)
-    beta_a = args.beta if args.bn == "a" else args.beta / np.sqrt(X.shape[0])
-    return 2 * int(np.count_nonzero(norms > beta_a))
-
-
-def _refuse_beyond_memory(
-    args: argparse.Namespace, X: np.ndarray, y: np.ndarray
-) -> None:
-    """Refuse, before any solve, a ``--beta`` whose solve would exceed the memory.
-
-    The worst case (every block in the working set) is checked first, with
-    nothing computed; only when it exceeds the machine's memory are the
-    blocks that can enter the working set at this ``beta`` counted.
-    """
-    n, d = X.shape
-    have = machine_memory()
-    P = _pattern_count_bound(args, n, d)
-    if have <= 0 or memory_estimate(n, d, P, 2 * P) <= have:
-        return
-    blocks = _blocks_above(X, y, args)
-    need = memory_estimate(n, d, P, blocks)
-    if need > have:
-        raise InputError(
-            f"`--beta` {args.beta:g} is too small for this machine: the solve "
-            f"would need about {need / 2**30:.1f} GiB ({blocks} active blocks "
-            f"of n x m = {n} x {d + 1}), more than its {have / 2**30:.1f} GiB; "
-            "choose a larger --beta (beta_max, where the zero network becomes "
-            "optimal, is the scale)"
-        )
-
-
 def beta_max(fit: Any, y: np.ndarray) -> float:
     r"""Smallest ``beta`` (in ``fit.bn``) at which the zero network is optimal.
 
@@ -298,7 +206,6 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     _validate(args)
     X, y = common.load_data(args.data)
-    _refuse_beyond_memory(args, X, y)
     fit = _solve(args, X, y)
     sol = fit.solution
     summary = _summary(fit, 0.0)

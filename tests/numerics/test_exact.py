@@ -186,3 +186,35 @@ def test_dependent_active_rows_in_a_cone_norm_do_not_break_the_fit():
     fit = fit_exact(base_matrix(4, 5), np.array([1.0, 0.0, 1.0, 0.0]), 0.3)
     assert fit.status == "optimal"
     assert fit.relative_gap <= GAP
+
+
+def test_a_beta_below_the_data_resolution_is_refused_before_allocating(monkeypatch):
+    # beta_a far below n*eps*||y||: every block may enter and the polish's dense
+    # Newton matrix over all blocks would not fit; refused up front, naming beta
+    import bnconvex.numerics._validation as validation
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 2.0**30)
+    X, y = make_regression(30, 3, seed=0, noise=0.1)
+    with pytest.raises(InputError, match=r"`beta`: .* needs about .* GiB"):
+        fit_exact(X, y, 1e-300, arrangements="exact")
+
+
+def test_the_working_set_solver_is_not_refused_for_blocks_it_never_holds(
+    monkeypatch,
+):
+    # n = 100,000, d = 20, P = 256 solves in a 1.08 GB peak (benchmarks/README,
+    # session 5); the all-blocks estimate (8 n k bytes = 8.6 GB) applies only to
+    # the methods that hold every block
+    import bnconvex.numerics._validation as validation
+    from bnconvex.numerics.exact import check_solve_memory
+
+    class Big:  # the shapes are all the check reads, besides y and beta
+        U_prime = np.empty((100_000, 21))
+        D = np.empty((100_000, 256))
+        y = np.ones(100_000)
+        beta = 1.0
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 4.0 * 2**30)
+    check_solve_memory(Big(), solver="working-set")
+    with pytest.raises(InputError, match=r"`arrangements`: .* 8\.0 GiB"):
+        check_solve_memory(Big(), solver="ipm")
