@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -215,3 +219,63 @@ def test_std_beta_is_the_converted_a_beta(data):
     s = ConvexBNRegressor(beta=beta_std, bn="std", arrangements="exact").fit(X, y)
     assert s.objective_ == pytest.approx(a.objective_, rel=EXACT_RTOL)
     np.testing.assert_allclose(s.predict(X), a.predict(X), atol=1e-9)
+
+
+_NO_SKLEARN = textwrap.dedent(
+    """
+    import sys
+
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name == "sklearn" or name.startswith("sklearn."):
+                raise ImportError(f"blocked {name}")
+
+    sys.meta_path.insert(0, Block())
+    import bnconvex.estimators as est
+    from bnconvex.numerics import InputError
+    try:
+        est.ConvexBNRegressor
+    except InputError as exc:
+        print("InputError:", exc)
+    print(sorted(m for m in sys.modules if m.startswith("sklearn")))
+    """
+)
+
+
+def _run_python(code: str, **env: str) -> str:
+    """Run ``code`` in a fresh interpreter (extra environment ``env``); its stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_import_without_scikit_learn_fails_only_on_use():
+    first, modules = _run_python(_NO_SKLEARN).strip().splitlines()
+    assert first.startswith("InputError: `ConvexBNRegressor` needs scikit-learn")
+    assert "pip install 'bnconvex[sklearn]'" in first
+    assert modules == "[]"
+
+
+_ARRAY_API_CHECK = textwrap.dedent(
+    """
+    from sklearn.utils.estimator_checks import check_array_api_input
+    from bnconvex.estimators import ConvexBNClassifier, ConvexBNRegressor
+
+    for est in (ConvexBNRegressor(arrangements=16, random_state=0),
+                ConvexBNClassifier(arrangements=16, random_state=0)):
+        check_array_api_input(type(est).__name__, est, array_namespace="numpy")
+    print("ran")
+    """
+)
+
+
+def test_array_api_input_check_with_scipy_array_api():
+    """The one estimator check pytest skips unless SCIPY_ARRAY_API=1 at import."""
+    assert _run_python(_ARRAY_API_CHECK, SCIPY_ARRAY_API="1").strip() == "ran"
