@@ -121,7 +121,7 @@ _LAZY_MODULES: dict[str, str] = {
     "exact": (
         "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram NetworkGap "
         "certify_network_exact check_solve_memory choose_patterns exact_program "
-        "fit_exact network_in_convention"
+        "fit_exact image_blocks network_in_convention"
     ),
     "core.certificate": (
         "Certificate both_signs certify_network certify_predictions "

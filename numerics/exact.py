@@ -56,6 +56,7 @@ __all__ = [
     "choose_patterns",
     "exact_program",
     "fit_exact",
+    "image_blocks",
     "network_in_convention",
 ]
 
@@ -615,7 +616,8 @@ def certify_network_exact(
     The network's own residual, scaled into the dual feasible set, bounds
     :math:`p^*` below (:func:`~bnconvex.numerics.core.certificate.certify_network`);
     far from the optimum that bound is loose, so with the complete
-    arrangement the exact program is solved as well: its optimum brackets
+    arrangement the exact program is solved as well, warm-started from the
+    network (:func:`image_blocks` seed the working set): its optimum brackets
     :math:`p^*` within the solver's certified gap, its dual bound replaces a
     looser one, and ``objective - optimum`` is the network's distance to the
     optimum.  :math:`p^* \le` the network's objective (for ``eps > 0`` too,
@@ -658,6 +660,8 @@ def certify_network_exact(
     pattern_bound = max(float(cert.lower_bound), universal)
     p_star, status = None, "not computed: sampled patterns"
     if complete and optimum:
+        if (solver or "working-set") == "working-set":
+            solver_options = {"start_blocks": image_blocks(net, X, D), **solver_options}
         bracket, status = _exact_optimum(U, y, beta_a, D, solver, solver_options)
         if bracket is not None:
             pattern_bound = max(pattern_bound, bracket[0])
@@ -674,6 +678,37 @@ def certify_network_exact(
         complete=complete,
         beta_a=beta_a,
     )
+
+
+def image_blocks(net: Any, X: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Flat indices of the blocks of ``D`` that the network's convex image uses.
+
+    The image (:func:`~bnconvex.numerics.core.reconstruct.network_to_convex`)
+    puts each neuron in the block of its activation pattern, :math:`s_i` for a
+    positive output weight and :math:`s'_i` otherwise; as ``start_blocks`` of
+    the working-set solver these warm-start the exact solve from the network.
+    A pattern that is not a column of ``D`` (only possible when ``D`` is not
+    the complete arrangement) is left out.
+
+    Returns
+    -------
+    ndarray of int
+        ``i`` for :math:`s_i`, ``P + i`` for :math:`s'_i` (``P = D.shape[1]``).
+    """
+    from bnconvex.numerics.core.reconstruct import network_to_convex
+
+    D_net, S_plus, S_minus = network_to_convex(net, X)
+    column = {D[:, i].tobytes(): i for i in range(D.shape[1])}
+    P, flat = D.shape[1], []
+    for j in range(D_net.shape[1]):
+        i = column.get(np.ascontiguousarray(D_net[:, j], dtype=bool).tobytes())
+        if i is None:
+            continue
+        if np.any(S_plus[j]):
+            flat.append(i)
+        if np.any(S_minus[j]):
+            flat.append(P + i)
+    return np.unique(np.asarray(flat, dtype=np.intp))
 
 
 def _whitened(X: np.ndarray) -> np.ndarray:

@@ -72,6 +72,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from typing import Any
 
 import numpy as np
 from bnconvex.numerics.core.certificate import (
@@ -92,6 +93,7 @@ from bnconvex.numerics.core.convex_program import (
     convex_objective,
     predict,
 )
+from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.solvers._blocks import make_blocks
 from bnconvex.numerics.solvers._common import StopReason, finish
 from bnconvex.numerics.solvers._pdip import (
@@ -582,6 +584,22 @@ def _better(polished: Certificate, current: Certificate, tol: float) -> bool:
     return polished.relative_gap <= tol or polished.gap < current.gap
 
 
+def _check_start_blocks(blocks: Any, P: int) -> np.ndarray:
+    """``start_blocks`` as unique flat indices in ``[0, 2P)``, or InputError."""
+    flat = np.asarray(blocks)
+    if flat.ndim != 1 or not np.issubdtype(flat.dtype, np.integer):
+        raise InputError(
+            f"`start_blocks` must be a 1-D array of integers; got {flat.dtype} "
+            f"with shape {flat.shape}"
+        )
+    if flat.size and (flat.min() < 0 or flat.max() >= 2 * P):
+        raise InputError(
+            f"`start_blocks` must lie in [0, {2 * P}) (2P blocks); got "
+            f"{int(flat.min())}..{int(flat.max())}"
+        )
+    return np.unique(flat).astype(np.intp)
+
+
 def solve(
     problem: ConvexProblem,
     *,
@@ -592,6 +610,7 @@ def solve(
     initial_blocks: int = INITIAL_BLOCKS,
     min_add: int = MIN_ADD,
     polish: bool | None = None,
+    start_blocks: Any = None,
 ) -> ConvexSolution:
     """Solve ``problem`` by working sets of blocks; see the module Notes.
 
@@ -618,6 +637,12 @@ def solve(
         has at most ``n + 1`` neurons).  On larger programs a polish the
         point does not need costs about as much as the solve (n = 1,000-2,000
         in ``benchmarks/bench_peers.py``).
+    start_blocks : array_like of int, optional
+        A warm start: blocks to put in the first working set besides the
+        ``initial_blocks`` largest violators, as flat indices (``i`` for
+        :math:`s_i`, ``P + i`` for :math:`s'_i`), e.g. the support of a
+        network's convex image.  Blocks that turn out inactive leave the
+        working set as usual, so a poor guess costs time, never accuracy.
 
     Returns
     -------
@@ -649,6 +674,8 @@ def solve(
     rounds = _Rounds(problem, options)
     rounds.scores.update(rounds.y)
     add = rounds.violators(initial_blocks)
+    if start_blocks is not None:
+        add = np.union1d(add, _check_start_blocks(start_blocks, problem.P))
     reason: StopReason = "converged"
     last = None
     while add.size:

@@ -218,3 +218,35 @@ def test_the_working_set_solver_is_not_refused_for_blocks_it_never_holds(
     check_solve_memory(Big(), solver="working-set")
     with pytest.raises(InputError, match=r"`arrangements`: .* 8\.0 GiB"):
         check_solve_memory(Big(), solver="ipm")
+
+
+def test_image_blocks_are_the_support_of_the_network_it_came_from(data):
+    # a polished exact solution has one block per neuron; the network rebuilt
+    # from it maps back onto exactly those blocks
+    from bnconvex.numerics.exact import image_blocks
+
+    X, y = data
+    fit = fit_exact(X, y, 0.1)
+    P = fit.D.shape[1]
+    support = np.concatenate(
+        [
+            np.flatnonzero(np.any(fit.solution.S_plus, axis=1)),
+            P + np.flatnonzero(np.any(fit.solution.S_minus, axis=1)),
+        ]
+    )
+    assert set(image_blocks(fit.network, X, fit.D)) == set(support)
+
+
+def test_a_warm_started_solve_reaches_the_cold_optimum(data):
+    from bnconvex.numerics.exact import image_blocks
+
+    X, y = data
+    cold = fit_exact(X, y, 0.1)
+    start = image_blocks(cold.network, X, cold.D)
+    warm = solve_convex(cold.problem, start_blocks=start)
+    assert warm.objective == pytest.approx(cold.objective, rel=GAP)
+    assert warm.relative_gap <= GAP
+    with pytest.raises(InputError, match="`start_blocks` must lie in"):
+        solve_convex(cold.problem, start_blocks=[2 * cold.D.shape[1]])
+    with pytest.raises(InputError, match="`start_blocks` must be a 1-D array"):
+        solve_convex(cold.problem, start_blocks=[0.5])
