@@ -106,7 +106,7 @@ _DEFAULT_PATHS = {
     "cifar10": (
         "BNCONVEX_CIFAR10",
         (
-            Path(__file__).resolve().parents[2]
+            Path(__file__).resolve().parents[3]
             / "shared"
             / "data"
             / "cifar10-jpeg.tar.gz",

@@ -640,3 +640,17 @@ def test_preprocess_table_matches_float64_arithmetic():
     # statistics from exact integer histograms vs NumPy's pairwise float sums:
     # both within a few ulps of the true values; entries are O(1)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)
+
+
+def test_the_default_cifar10_location_is_shared_beside_the_project(monkeypatch):
+    # the development copy lives in ../shared/data beside the repository root;
+    # the module moved one folder down (numerics/dataio/) once and looked in
+    # <repo>/shared instead
+    repo = Path(__file__).resolve().parents[3]
+    monkeypatch.delenv("BNCONVEX_CIFAR10", raising=False)
+    expected = repo.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+    if expected.exists():
+        assert ds.default_source("cifar10") == expected
+    else:
+        with pytest.raises(InputError, match=str(expected)):
+            ds.default_source("cifar10")
