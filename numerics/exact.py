@@ -661,7 +661,7 @@ def certify_network_exact(
     p_star, status = None, "not computed: sampled patterns"
     if complete and optimum:
         if (solver or "working-set") == "working-set":
-            solver_options = {"start_blocks": image_blocks(net, X, D), **solver_options}
+            solver_options = {"start_blocks": _warm_start(net, X, D), **solver_options}
         bracket, status = _exact_optimum(U, y, beta_a, D, solver, solver_options)
         if bracket is not None:
             pattern_bound = max(pattern_bound, bracket[0])
@@ -709,6 +709,20 @@ def image_blocks(net: Any, X: np.ndarray, D: np.ndarray) -> np.ndarray:
         if np.any(S_minus[j]):
             flat.append(P + i)
     return np.unique(np.asarray(flat, dtype=np.intp))
+
+
+def _warm_start(net: Any, X: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """:func:`image_blocks`, or none when the network's image cannot be formed.
+
+    Only a hint for the first working set: a network whose hidden values
+    overflow float64 (its objective was checked finite, its image may not be)
+    starts the solve cold instead, never with a warning or an error.
+    """
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return image_blocks(net, X, D)
+    except InputError:
+        return np.zeros(0, dtype=np.intp)
 
 
 def _whitened(X: np.ndarray) -> np.ndarray:

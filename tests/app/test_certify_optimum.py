@@ -114,3 +114,26 @@ def test_certify_sampled_patterns_says_what_the_bound_covers(tmp_path, capsys):
     assert res["lower_bound"] == res["universal_bound"]
     assert "sampled patterns" in res["bound_covers"]
     assert res["pattern_lower_bound"] >= res["universal_bound"]
+
+
+def test_a_network_whose_hidden_values_overflow_is_answered_without_warnings(
+    tmp_path, capsys
+):
+    # found by the thorough fuzz run: weights ~1e200 make X W overflow in the
+    # BN's sum of squares; the warm start of the p* solve (the network's convex
+    # image) must not turn that into a warning (pytest makes it an error) or a
+    # traceback: the command answers (exit 0) or refuses in one line (exit 2)
+    X, y = make_regression(8, 2, seed=0, noise=0.1)
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, y=y)
+    fit = fit_exact(X, y, BETA, arrangements="exact")
+    net = fit.network.replace(W=fit.network.W * 1e200)
+    network = tmp_path / "net.npz"
+    save_network(net, network)
+    rc = main(["certify", str(network), str(data), "--beta", str(BETA), "--json"])
+    out, err = capsys.readouterr()
+    assert rc in (0, 2), err
+    if rc == 2:
+        assert err.count("\n") == 1, err
+    else:
+        assert json.loads(out)["lower_bound"] <= json.loads(out)["objective"]
