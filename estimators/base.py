@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 import numpy as np
+from bnconvex.numerics.result import relative_gap
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -120,7 +121,7 @@ class ConvexBNBase(BaseEstimator):
         self.lower_bound_ = summary.lower_bound
         self.pattern_lower_bound_ = summary.pattern_lower_bound
         self.gap_ = summary.objective - summary.lower_bound
-        self.relative_gap_ = self.gap_ / max(abs(self.objective_), np.finfo(float).tiny)
+        self.relative_gap_ = relative_gap(self.gap_, self.objective_)
         self.bound_kind_ = summary.bound_kind
         self.status_ = summary.status
         self.method_ = summary.method

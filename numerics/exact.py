@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from bnconvex.numerics._validation import check_beta, check_data
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.result import relative_gap
 
 __all__ = [
     "BOUND_KINDS",
@@ -214,7 +215,7 @@ class ExactFit:
     def pattern_gap(self) -> float:
         """Relative gap of the network over the pattern set used."""
         gap = self.network_objective - self.pattern_lower_bound
-        return gap / max(abs(self.network_objective), np.finfo(float).tiny)
+        return relative_gap(gap, self.network_objective)
 
     @property
     def bound_kind(self) -> BoundKind:
@@ -242,7 +243,7 @@ class ExactFit:
     @property
     def relative_gap(self) -> float:
         """``gap / max(|network_objective|, tiny)``."""
-        return self.gap / max(abs(self.network_objective), np.finfo(float).tiny)
+        return relative_gap(self.gap, self.network_objective)
 
     @property
     def status(self) -> str:
@@ -554,13 +555,12 @@ class NetworkGap:
     @property
     def relative_gap(self) -> float:
         """``gap / max(|objective|, tiny)``."""
-        return self.gap / max(abs(self.objective), np.finfo(float).tiny)
+        return relative_gap(self.gap, self.objective)
 
     @property
     def pattern_relative_gap(self) -> float:
         """``(objective - pattern_lower_bound) / max(|objective|, tiny)``."""
-        gap = self.objective - self.pattern_lower_bound
-        return gap / max(abs(self.objective), np.finfo(float).tiny)
+        return relative_gap(self.objective - self.pattern_lower_bound, self.objective)
 
     @property
     def covers(self) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMMON_OPTIONS", "SolveResult"]
+__all__ = ["COMMON_OPTIONS", "SolveResult", "relative_gap"]
 
 #: The option vocabulary shared by every solve method (module docstring).
 COMMON_OPTIONS = ("tol", "max_iter", "time_limit", "verbose")
@@ -77,7 +77,7 @@ class SolveResult:
     @property
     def relative_gap(self) -> float:
         """``gap / max(|objective|, tiny)``."""
-        return float(self.gap / max(abs(self.objective), np.finfo(float).tiny))
+        return relative_gap(self.gap, self.objective)
 
     @property
     def bound_kind(self) -> str:
@@ -87,3 +87,19 @@ class SolveResult:
         only the caller knows (:attr:`bnconvex.numerics.exact.ExactFit.bound_kind`).
         """
         return "patterns"
+
+
+def relative_gap(gap: float, objective: float) -> float:
+    r"""Return the relative gap :math:`(p - d)/\max(|p|, \text{tiny})`.
+
+    The one formula behind every ``relative_gap`` the library reports (solver
+    results, certificates, exact fits, estimators): ``gap`` is :math:`p - d`,
+    ``objective`` the :math:`p` of the point; ``tiny`` (the smallest normal
+    float64) keeps a zero objective from dividing by zero.
+
+    Examples
+    --------
+    >>> relative_gap(0.5, 2.0)
+    0.25
+    """
+    return float(gap / max(abs(objective), np.finfo(float).tiny))

@@ -56,6 +56,7 @@ from bnconvex.numerics._validation import (
 from bnconvex.numerics.core.closed_form import universal_lower_bound
 from bnconvex.numerics.core.convex_program import ConvexProblem, check_problem
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.result import relative_gap
 
 __all__ = [
     "Certificate",
@@ -271,7 +272,7 @@ def certify_residual(
         objective=float(objective),
         lower_bound=lower,
         gap=gap,
-        relative_gap=gap / max(abs(objective), np.finfo(float).tiny),
+        relative_gap=relative_gap(gap, objective),
         dual_scale=scale,
         bound_kind=bound_kind,
         constraint_bound=bound,

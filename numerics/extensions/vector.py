@@ -53,6 +53,7 @@ from bnconvex.numerics.core.closed_form import huber_h
 from bnconvex.numerics.core.network import BNNetwork
 from bnconvex.numerics.core.whitening import Whitening, whiten
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.result import relative_gap
 from bnconvex.numerics.status import SolverStatus
 from scipy.optimize import minimize
 
@@ -177,7 +178,7 @@ class VectorSolution:
     @property
     def relative_gap(self) -> float:
         """``gap / max(|objective|, tiny)``."""
-        return self.gap / max(abs(self.objective), np.finfo(float).tiny)
+        return relative_gap(self.gap, self.objective)
 
 
 @dataclasses.dataclass
@@ -413,7 +414,7 @@ def solve_atoms(
         atoms, G = _merge(best[0], best[1], 1e-4)  # continue from the best point
     atoms, G, obj, lower, b = best
     atoms, G = _balance(atoms, G)
-    rel = (obj - lower) / max(abs(obj), np.finfo(float).tiny)
+    rel = relative_gap(obj - lower, obj)
     status = SolverStatus.OPTIMAL if rel <= cert_tol else SolverStatus.INACCURATE
     return VectorSolution(atoms, G, obj, lower, b, status, rounds)
 
