@@ -50,6 +50,7 @@ from bnconvex.numerics.fullscale._problem import (
 )
 from bnconvex.numerics.fullscale.admm import ADMMMethod
 from bnconvex.numerics.fullscale.al import ALMethod
+from bnconvex.numerics.fullscale.classwise import ClasswiseMethod
 from bnconvex.numerics.fullscale.method import FullScaleMethod
 from bnconvex.numerics.fullscale.polish import polish_blocks, project_blocks
 from bnconvex.numerics.result import SolveResult
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 Group = Literal["class", "pattern"]
-Method = Literal["auto", "admm", "al"]
+Method = Literal["auto", "admm", "al", "working-set"]
 _ADMM_MAX_N = 4096
 #: largest ``n m P K`` for which ``beta_max`` uses the exact cone norms (NNLS
 #: per block; at 2,000 x 257 x 128 x 10 they took minutes)
@@ -224,8 +225,10 @@ def _pick_method(method: str, n: int) -> str:
     at ``n = 50000``), so an explicit ``"admm"`` above the limit that
     ``"auto"`` uses is refused before anything is allocated.
     """
-    if method not in ("auto", "al", "admm"):
-        raise InputError(f"`method` must be 'auto', 'al' or 'admm'; got {method!r}")
+    if method not in ("auto", "al", "admm", "working-set"):
+        raise InputError(
+            f"`method` must be 'auto', 'al', 'admm' or 'working-set'; got {method!r}"
+        )
     if method == "auto":
         return "admm" if n <= _ADMM_MAX_N else "al"
     if method == "admm" and n > _ADMM_MAX_N:
@@ -439,7 +442,12 @@ def solve_fullscale(
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
     deadline = math.inf if time_limit is None else t_start + time_limit
-    pb.L_loss, pb.F2 = loss_lipschitz(op, deadline=deadline), spectral_norm_sq(F, xp)
+    if method == "working-set":
+        _check_classwise(gated, group, dual_step)
+        pb.L_loss, pb.F2 = 1.0, 1.0  # no step size: interior-point solves
+    else:
+        pb.L_loss = loss_lipschitz(op, deadline=deadline)
+        pb.F2 = spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
     small = (
@@ -449,12 +457,16 @@ def solve_fullscale(
     )
     host = (to_numpy(F), to_numpy(Dm) > 0.5) if small else None
     zero_beta = zero_optimal_beta(pb, G0, host)
-    S0, lam0, rho0 = _initial_point(pb, init, rho, method)
-    solver: FullScaleMethod = (
-        ADMMMethod(pb, S0, lam0, rho0)
-        if method == "admm"
-        else ALMethod(pb, S0, lam0, rho0, dual_step)
-    )
+    solver: FullScaleMethod
+    if method == "working-set":
+        solver = ClasswiseMethod(pb, tol, init=_classwise_init(pb, init))
+    else:
+        S0, lam0, rho0 = _initial_point(pb, init, rho, method)
+        solver = (
+            ADMMMethod(pb, S0, lam0, rho0)
+            if method == "admm"
+            else ALMethod(pb, S0, lam0, rho0, dual_step)
+        )
     if resume is not None:
         _load_checkpoint(resume, solver, pb)
     notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
@@ -471,11 +483,42 @@ def solve_fullscale(
         time_limit=time_limit,
         emit=_progress_printer(verbose),
         checkpoint=ckpt,
-        polish=polish and group == "class" and F.shape[0] <= _ADMM_MAX_N,
+        polish=polish
+        and group == "class"
+        and method != "working-set"
+        and F.shape[0] <= _ADMM_MAX_N,
         notify=notify,
     )
     sol.beta_max, sol.beta_max_exact = zero_beta
     return sol
+
+
+def _check_classwise(gated: bool, group: str, dual_step: float) -> None:
+    """``method="working-set"`` solves the exact per-class programs only."""
+    if gated or group != "class":
+        raise InputError(
+            "`method`='working-set' solves the exact program per class: it needs "
+            f"gated=False and group='class'; got gated={gated}, group={group!r}"
+        )
+    if dual_step != 1.0:
+        raise InputError(
+            "`dual_step` applies to the augmented Lagrangian only; "
+            "method='working-set' has no multiplier step"
+        )
+
+
+def _classwise_init(pb: Problem, init: FullScaleSolution | None) -> Array | None:
+    """Blocks of a warm start in the full-scale layout, shape checked (or None)."""
+    if init is None:
+        return None
+    S = to_fullscale(init.S_plus, init.S_minus, pb.xp, pb.Y.dtype)
+    shape = (pb.op.m, 2, pb.Y.shape[1], pb.op.P)
+    if tuple(S.shape) != shape:
+        raise InputError(
+            f"`init` has blocks of shape {tuple(init.S_plus.shape)}; "
+            f"expected P={pb.op.P}, m={pb.op.m}, K={pb.Y.shape[1]}"
+        )
+    return S
 
 
 def _check_dual_step(dual_step: float, method: str) -> float:
@@ -577,6 +620,8 @@ def _run(
             status = SolverStatus.OPTIMAL
         elif solver.iters >= max_iter or solver.outer >= max_outer:
             status = SolverStatus.MAX_ITERATIONS
+        elif getattr(solver, "done", False):
+            status = solver.final_status
         elif time.perf_counter() >= deadline or getattr(solver, "out_of_time", False):
             status = SolverStatus.TIME_LIMIT
         else:

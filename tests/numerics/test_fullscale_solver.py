@@ -193,7 +193,7 @@ def test_fit_std_convention_rescales_beta():
         (dict(group="rows"), r"`group` must be 'class' or 'pattern'; got 'rows'"),
         (
             dict(method="newton"),
-            r"`method` must be 'auto', 'al' or 'admm'; got 'newton'",
+            r"`method` must be 'auto', 'al', 'admm' or 'working-set'; got 'newton'",
         ),
         (dict(max_iter=0), r"`max_iter` must be a positive integer; got 0"),
         (dict(dual_step=0.0), r"`dual_step` must be in \(0, 1\]; got 0\.0"),
@@ -203,6 +203,18 @@ def test_fit_std_convention_rescales_beta():
         (
             dict(dual_step=0.5, method="admm"),
             r"`dual_step` applies to the augmented Lagrangian only .* uses ADMM",
+        ),
+        (
+            dict(gated=True, method="working-set"),
+            r"`method`='working-set' .* needs gated=False and group='class'",
+        ),
+        (
+            dict(group="pattern", method="working-set"),
+            r"`method`='working-set' .* needs gated=False and group='class'",
+        ),
+        (
+            dict(dual_step=0.5, method="working-set"),
+            r"`dual_step` applies to the augmented Lagrangian only; method=",
         ),
     ],
 )
@@ -418,3 +430,70 @@ def test_lower_bound_never_negative_when_stopped_early(method):
     sol = solve_fullscale(F, y, 1e-4, D, method=method, max_iter=1)
     assert sol.lower_bound >= 0.0
     assert sol.gap <= sol.objective
+
+
+# --------------------------------------------------------------------------
+# method="working-set": exact per-class solves (numerics/fullscale/classwise.py)
+def test_classwise_matches_clarabel_per_class_and_certifies():
+    F, y, D = _instance()  # the instance of test_exact_program_matches_clarabel
+    Y = np.c_[y, y**2, -y]  # three scalar programs on the same features
+    sol = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9)
+    # the program splits into K scalar programs (module Notes): the sum of
+    # Clarabel's per-class optima at 1e-10 tolerances is the reference
+    ref = sum(_cvxpy_value(F, Y[:, k], D, BETA, gated=False) for k in range(3))
+    assert sol.status == SolverStatus.OPTIMAL, sol.status
+    assert sol.gap_certified
+    assert sol.max_violation <= 1e-9, sol.max_violation
+    assert sol.relative_gap <= 1e-9, sol.relative_gap
+    assert_rel_close(sol.objective, ref, 1e-7, "objective vs Clarabel")
+    assert sol.lower_bound <= ref * (1 + 1e-9), (sol.lower_bound, ref)
+    assert sol.solver == "fullscale-working-set"
+    assert sol.outer_iterations == 3
+
+
+def test_classwise_float32_features_certify_the_float64_point():
+    F, Y, D = _instance(n=40, d=3, num=16, seed=4, K=2)
+    ref = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9)
+    sol = solve_fullscale(
+        F.astype(np.float32),
+        Y.astype(np.float32),
+        BETA,
+        D,
+        method="working-set",
+        tol=1e-9,
+    )
+    # the blocks stay float64, so the objective is that of the certified point
+    # and the gap is never negative beyond float64 rounding of the sums
+    assert sol.S_plus.dtype == np.float64
+    assert sol.gap >= -1e-12 * abs(sol.objective), sol.gap
+    # float32 features differ from ref's by ~1e-7 relative: same optimum to that
+    assert_rel_close(sol.objective, ref.objective, 1e-5, "float32 vs float64 data")
+
+
+def test_classwise_time_limit_reports_budget_and_valid_bound():
+    F, Y, D = _instance(n=60, d=3, num=24, seed=6, K=3)
+    ref = solve_fullscale(F, Y, 0.01, D, method="working-set", tol=1e-9)
+    sol = solve_fullscale(F, Y, 0.01, D, method="working-set", time_limit=0.0)
+    assert sol.status in (SolverStatus.TIME_LIMIT, SolverStatus.OPTIMAL)
+    assert sol.lower_bound <= ref.objective * (1 + 1e-9)
+    assert sol.objective >= ref.lower_bound * (1 - 1e-9)
+
+
+def test_classwise_warm_start_and_checkpoint_resume(tmp_path):
+    F, Y, D = _instance(n=40, d=3, num=16, seed=7, K=3)
+    full = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9)
+    warm = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9, init=full)
+    assert warm.status == SolverStatus.OPTIMAL
+    assert_rel_close(warm.objective, full.objective, 1e-8, "warm start")
+    path = tmp_path / "cw.npz"
+    part = solve_fullscale(
+        F, Y, BETA, D, method="working-set", tol=1e-9, max_outer=1, checkpoint=path
+    )
+    assert part.status == SolverStatus.MAX_ITERATIONS
+    assert part.outer_iterations == 1
+    resumed = solve_fullscale(
+        F, Y, BETA, D, method="working-set", tol=1e-9, resume=path
+    )
+    assert resumed.outer_iterations == 3
+    assert resumed.status == SolverStatus.OPTIMAL
+    assert_rel_close(resumed.objective, full.objective, 1e-9, "resumed")
