@@ -51,6 +51,18 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300.0)
     ap.add_argument("--every", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=256, help="truncated:k (default 256)")
+    ap.add_argument("--power", type=float, default=0.5, help="spectral:p")
+    ap.add_argument("--patterns", type=int, default=128)
+    ap.add_argument("--method", default="auto", choices=("auto", "al", "working-set"))
+    ap.add_argument("--tol", type=float, default=1e-6)
+    ap.add_argument(
+        "--validation",
+        type=int,
+        default=0,
+        help="hold out this many training images (seeded) and score them "
+        "instead of the test set (for choosing settings)",
+    )
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     load_avg_start = os.getloadavg()
@@ -59,8 +71,9 @@ def main() -> None:
         args.dataset, subset=args.subset, seed=args.seed, dtype="float32"
     )
     load_seconds = time.perf_counter() - t_load
-    n, d = data.X_train.shape
-    k = 256 if 256 < min(n - 1, d) else None
+    X_train, y_train, X_eval, y_eval = _split(data, args.validation, args.seed)
+    n, d = X_train.shape
+    k = args.k if args.k < min(n - 1, d) else None
     records: list[dict] = []
     state: dict = {}
     t0 = math.nan
@@ -69,7 +82,7 @@ def main() -> None:
         sol = state["sol_like"]
         sol.S_plus, sol.S_minus = p.S_plus, p.S_minus
         scores = state["model"].predict_features(state["phi_test"])
-        acc = float(np.mean(np.argmax(scores, axis=1) == data.y_test))
+        acc = float(np.mean(np.argmax(scores, axis=1) == y_eval))
         obj, lb, viol = p.objective, p.lower_bound, p.violation
         rel = (obj - lb) / abs(obj) if obj and lb is not None else math.nan
         certified = viol is not None and viol <= 1e-6
@@ -88,16 +101,16 @@ def main() -> None:
         )
         print(json.dumps(records[-1]), file=sys.stderr, flush=True)
 
-    Y = data.one_hot()
+    Y = np.eye(int(data.y_train.max()) + 1, dtype=np.float32)[y_train]
     # same features as fit's (deterministic: same seed and method), computed
     # once here so that the callback can score the test set
     fac = (
-        whiten_randomized(data.X_train, k, seed=args.seed)
+        whiten_randomized(X_train, k, seed=args.seed)
         if k is not None and 8 * (k + 32) < d
-        else whiten_large(data.X_train)
+        else whiten_large(X_train)
     )
-    fmap = spectral_features(fac, 0.5, k=k)
-    state["phi_test"] = fmap.transform(data.X_test, dtype=np.float32)
+    fmap = spectral_features(fac, args.power, k=k)
+    state["phi_test"] = fmap.transform(X_eval, dtype=np.float32)
 
     class _Sol:
         gated = False
@@ -105,25 +118,26 @@ def main() -> None:
     state["sol_like"] = _Sol()
     state["model"] = FullScaleModel(fmap, None, state["sol_like"], args.beta)
     t0 = time.perf_counter()
+    classwise = args.method == "working-set"
     model = fit(
-        data.X_train,
+        X_train,
         Y,
         args.beta,
-        patterns=128,
+        patterns=args.patterns,
         seed=args.seed,
         k=k,
-        power=0.5,
+        power=args.power,
         dtype="float32",
-        dual_step=0.03 if n > 4096 else 1.0,
+        method=args.method,
+        tol=args.tol,
+        dual_step=0.03 if n > 4096 and not classwise else 1.0,
         time_limit=args.budget,
         max_iter=10**7,
         callback=record,
         callback_every=args.every,
     )
     sol = model.solution
-    final_acc = float(
-        np.mean(np.argmax(model.predict(data.X_test), axis=1) == data.y_test)
-    )
+    final_acc = float(np.mean(np.argmax(model.predict(X_eval), axis=1) == y_eval))
     out = {
         "benchmark": "bench_fullscale_gap",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -135,6 +149,11 @@ def main() -> None:
         "n": n,
         "d": d,
         "k": k,
+        "power": args.power,
+        "patterns": args.patterns,
+        "method": args.method,
+        "tol": args.tol,
+        "scored_on": "validation" if args.validation else "test",
         "beta_a": args.beta,
         "load_seconds": load_seconds,
         "records": records,
@@ -149,10 +168,25 @@ def main() -> None:
             "gap_certified": bool(sol.gap_certified),
             "beta_max": sol.beta_max,
             "test_accuracy": final_acc,
+            "neurons": sol.neurons,
         },
     }
     Path(args.out).write_text(json.dumps(out, indent=1, default=str) + "\n")
     print(json.dumps(out["final"]))
+
+
+def _split(data, validation: int, seed: int):
+    """Training data and the scored set: the test set, or a seeded hold-out."""
+    if not validation:
+        return data.X_train, data.y_train, data.X_test, data.y_test
+    perm = np.random.default_rng(seed).permutation(data.X_train.shape[0])
+    held, kept = perm[:validation], perm[validation:]
+    return (
+        data.X_train[kept],
+        data.y_train[kept],
+        data.X_train[held],
+        data.y_train[held],
+    )
 
 
 if __name__ == "__main__":
