@@ -43,6 +43,8 @@ __all__ = ["ClasswiseMethod"]
 
 #: time limit of a class solve when the caller gives none (seconds)
 _NO_LIMIT = 1e9
+#: statuses of a solve stopped by a budget
+_BUDGETS = (SolverStatus.TIME_LIMIT, SolverStatus.MAX_ITERATIONS)
 
 
 class ClasswiseMethod:
@@ -50,6 +52,9 @@ class ClasswiseMethod:
 
     One :meth:`advance` solves the next class to the target ``tol`` (or until
     its share of the time left: what is left divided by the classes left).
+    A class stopped by the caller's own budget (iterations or deadline) stays
+    the next one, warm-started from its blocks, so that a resumed run
+    finishes it; one stopped by its share of the time is left as it is.
     ``lower`` is the sum of the certified per-class lower bounds, which the
     driver combines with its batched bound.
     """
@@ -74,7 +79,10 @@ class ClasswiseMethod:
         self.Y = np.asarray(to_numpy(pb.Y), dtype=np.float64)
         self.parts = np.zeros(K)  # certified lower bound of each class
         self.viols = np.zeros(K)
-        self.statuses: list[SolverStatus] = []
+        #: status of each class's last solve (None: not solved yet)
+        self.statuses: list[SolverStatus | None] = [None] * pb.Y.shape[1]
+        #: the class the next :meth:`advance` solves
+        self.k = 0
         self.iters = self.outer = 0
         self.lower = 0.0
         self.tick = None
@@ -85,7 +93,7 @@ class ClasswiseMethod:
         from bnconvex.numerics.core.convex_program import ConvexProblem
         from bnconvex.numerics.solvers.working_set import solve
 
-        k, K = self.outer, self.Y.shape[1]
+        k, K = self.k, self.Y.shape[1]
         now = time.perf_counter()
         share = _NO_LIMIT if math.isinf(deadline) else (deadline - now) / (K - k)
         sol = solve(
@@ -102,7 +110,19 @@ class ClasswiseMethod:
         self.S = xp.asarray(S, dtype=xp.float64)
         self.parts[k] = max(sol.lower_bound, 0.0)
         self.viols[k] = sol.max_violation
-        self.statuses.append(SolverStatus(sol.status))
+        self.statuses[k] = SolverStatus(sol.status)
+        stopped_short = self.statuses[k] in _BUDGETS and (
+            sol.iterations >= budget or time.perf_counter() >= deadline
+        )
+        if stopped_short:  # the caller's budget ran out: a resume retries k
+            self.start[k] = np.flatnonzero(
+                np.r_[
+                    np.linalg.norm(sol.S_plus, axis=1),
+                    np.linalg.norm(sol.S_minus, axis=1),
+                ]
+            )
+        else:
+            self.k += 1
         self.lower = float(np.sum(self.parts))
         self.iters += sol.iterations
         self.outer += 1
@@ -113,7 +133,7 @@ class ClasswiseMethod:
     @property
     def done(self) -> bool:
         """Every class solved."""
-        return self.outer >= self.Y.shape[1]
+        return self.k >= self.Y.shape[1]
 
     @property
     def final_status(self) -> SolverStatus:
@@ -124,7 +144,7 @@ class ClasswiseMethod:
         status; the driver reports ``OPTIMAL`` itself when the summed gap
         meets ``tol``).
         """
-        for status in (SolverStatus.TIME_LIMIT, SolverStatus.MAX_ITERATIONS):
+        for status in _BUDGETS:
             if status in self.statuses:
                 return status
         return SolverStatus.INACCURATE
@@ -142,7 +162,9 @@ class ClasswiseMethod:
         meta = {
             "iters": self.iters,
             "outer": self.outer,
-            "statuses": [str(s.value) for s in self.statuses],
+            "k": self.k,
+            "statuses": ["" if s is None else str(s.value) for s in self.statuses],
+            "start": [None if b is None else b.tolist() for b in self.start],
         }
         return arrays, meta
 
@@ -152,5 +174,9 @@ class ClasswiseMethod:
         self.parts = np.asarray(to_numpy(arrays["parts"]), dtype=np.float64)
         self.viols = np.asarray(to_numpy(arrays["viols"]), dtype=np.float64)
         self.iters, self.outer = int(meta["iters"]), int(meta["outer"])
-        self.statuses = [SolverStatus(s) for s in meta.get("statuses", [])]
+        self.k = int(meta["k"])
+        self.statuses = [SolverStatus(s) if s else None for s in meta["statuses"]]
+        self.start = [
+            None if b is None else np.asarray(b, np.intp) for b in meta["start"]
+        ]
         self.lower = float(np.sum(self.parts))

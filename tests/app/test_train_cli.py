@@ -161,9 +161,9 @@ def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
         ),
         (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
         (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks array\(s\)"),
-        (
+        (  # few feature columns: --method auto solves per class, no AL step
             ["--dataset", "{tree}", "--dual-step", "0.5"],
-            r"`--dual-step` applies to the augmented Lagrangian only .*n=4096",
+            r"`--dual-step` applies to the augmented Lagrangian only; method=",
         ),
         (
             ["--dataset", "{tree}", "--dual-step", "1.5"],
@@ -377,11 +377,15 @@ def test_new_cache_is_written_only_after_the_model(tree, tmp_path, capsys):
 
 def test_checkpoint_and_resume(tree, tmp_path, capsys):
     ckpt = tmp_path / "run.npz"
-    first = _train_argv(tree, tmp_path / "a", "--max-iter", "10", "--quiet")
+    first = _train_argv(
+        tree, tmp_path / "a", "--max-iter", "10", "--quiet", "--method", "al"
+    )
     assert main([*first, "--checkpoint", str(ckpt)]) == 0
     assert ckpt.is_file()
     capsys.readouterr()
-    more = _train_argv(tree, tmp_path / "b", "--max-iter", "30", "--quiet", "--json")
+    more = _train_argv(
+        tree, tmp_path / "b", "--max-iter", "30", "--quiet", "--json", "--method", "al"
+    )
     assert main([*more, "--resume", str(ckpt)]) == 0
     capsys.readouterr()
     before = json.loads((tmp_path / "a" / "summary.json").read_text())
@@ -428,6 +432,7 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     argv = _synthetic_argv(
         tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
     )
+    argv += ["--method", "al"]
     start = time.perf_counter()
     rc = main(argv)
     wall = time.perf_counter() - start
@@ -508,3 +513,44 @@ def test_progress_from_the_start_with_time_left(tmp_path, capsys, monkeypatch):
     assert any(
         re.search(r"iter \d+ obj \S+ lb \S+ rel\.gap \S+ viol \S+", ln) for ln in solve
     ), solve
+
+
+def test_few_feature_columns_solve_exactly_per_class(tmp_path, capsys):
+    # truncated:10 -> 11 feature columns: --method auto solves each class's
+    # exact program by the working-set method, certified with zero violation
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "600", "--regularizer", "truncated:10"
+    )
+    argv[argv.index("--beta") + 1] = "0.5"
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["solver"] == "fullscale-working-set"
+    assert printed["status"] == "optimal"
+    assert printed["gap_certified"] is True
+    assert printed["max_violation"] == 0.0
+    # the solver's target is 1e-6 (solve_fullscale's default tol)
+    assert 0.0 <= printed["pattern_relative_gap"] <= 1e-6
+    assert summary["dual_step"] == 1.0
+
+
+def test_working_set_time_limit_bounds_the_whole_command(tmp_path, capsys):
+    argv = _synthetic_argv(
+        tmp_path / "o",
+        "--subset",
+        "5000",
+        "--regularizer",
+        "truncated:20",  # the synthetic data have rank 20
+        "--time-limit",
+        "4",
+        "--method",
+        "working-set",
+    )
+    argv[argv.index("--beta") + 1] = "1e-4"  # many active blocks: not done in 4 s
+    start = time.perf_counter()
+    rc = main(argv)
+    wall = time.perf_counter() - start
+    printed = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert printed["status"] == "time_limit"
+    assert wall <= 4.4, f"--time-limit 4 met within 10%: took {wall:.2f} s"
