@@ -50,11 +50,13 @@ _BUDGETS = (SolverStatus.TIME_LIMIT, SolverStatus.MAX_ITERATIONS)
 class ClasswiseMethod:
     """Per-class working-set solves behind the :class:`FullScaleMethod` protocol.
 
-    One :meth:`advance` solves the next class to the target ``tol`` (or until
-    its share of the time left: what is left divided by the classes left).
-    A class stopped by the caller's own budget (iterations or deadline) stays
-    the next one, warm-started from its blocks, so that a resumed run
-    finishes it; one stopped by its share of the time is left as it is.
+    One :meth:`advance` solves the first class of a queue to the target
+    ``tol``, or until its share of the time left (what is left divided by the
+    classes in the queue).  A class stopped by its share goes to the back of
+    the queue and is solved again, warm-started from its blocks, with the time
+    the others leave; one stopped by the caller's own budget (iterations or
+    deadline) stays in front, so that a resumed run finishes it.  A new solve
+    of a class replaces the old one only if its certified gap is smaller.
     ``lower`` is the sum of the certified per-class lower bounds, which the
     driver combines with its batched bound.
     """
@@ -79,10 +81,11 @@ class ClasswiseMethod:
         self.Y = np.asarray(to_numpy(pb.Y), dtype=np.float64)
         self.parts = np.zeros(K)  # certified lower bound of each class
         self.viols = np.zeros(K)
-        #: status of each class's last solve (None: not solved yet)
-        self.statuses: list[SolverStatus | None] = [None] * pb.Y.shape[1]
-        #: the class the next :meth:`advance` solves
-        self.k = 0
+        self.gaps = np.full(K, np.inf)  # certified gap of each class's point
+        #: status of each class's kept solve (None: not solved yet)
+        self.statuses: list[SolverStatus | None] = [None] * K
+        #: classes still to solve, the next one first
+        self.queue: list[int] = list(range(K))
         self.iters = self.outer = 0
         self.lower = 0.0
         self.tick = None
@@ -93,9 +96,10 @@ class ClasswiseMethod:
         from bnconvex.numerics.core.convex_program import ConvexProblem
         from bnconvex.numerics.solvers.working_set import solve
 
-        k, K = self.k, self.Y.shape[1]
+        k = self.queue.pop(0)
         now = time.perf_counter()
-        share = _NO_LIMIT if math.isinf(deadline) else (deadline - now) / (K - k)
+        left = 1 + len(self.queue)
+        share = _NO_LIMIT if math.isinf(deadline) else (deadline - now) / left
         sol = solve(
             ConvexProblem(self.F, self.Y[:, k], self.pb.beta, self.D),
             tol=self.tol,
@@ -103,37 +107,36 @@ class ClasswiseMethod:
             time_limit=max(share, 0.0),
             start_blocks=self.start[k],
         )
-        xp = self.pb.xp
-        block = np.stack([sol.S_plus.T, sol.S_minus.T], axis=1)  # (m, 2, P)
-        S = to_numpy(self.S).copy()
-        S[:, :, k, :] = block
-        self.S = xp.asarray(S, dtype=xp.float64)
-        self.parts[k] = max(sol.lower_bound, 0.0)
-        self.viols[k] = sol.max_violation
-        self.statuses[k] = SolverStatus(sol.status)
-        stopped_short = self.statuses[k] in _BUDGETS and (
-            sol.iterations >= budget or time.perf_counter() >= deadline
-        )
-        if stopped_short:  # the caller's budget ran out: a resume retries k
-            self.start[k] = np.flatnonzero(
-                np.r_[
-                    np.linalg.norm(sol.S_plus, axis=1),
-                    np.linalg.norm(sol.S_minus, axis=1),
-                ]
-            )
-        else:
-            self.k += 1
-        self.lower = float(np.sum(self.parts))
+        self._keep(k, sol)
+        status = SolverStatus(sol.status)
+        if status in _BUDGETS:
+            self.start[k] = _support(sol)
+            out = sol.iterations >= budget or time.perf_counter() >= deadline
+            # the caller's budget: retried first on resume; a share: last
+            self.queue.insert(0 if out else len(self.queue), k)
         self.iters += sol.iterations
         self.outer += 1
         self.out_of_time = time.perf_counter() >= deadline
         if self.tick is not None:
             self.tick(self.iters, self.S)
 
+    def _keep(self, k: int, sol) -> None:
+        """Store class ``k``'s solve unless an earlier one has a smaller gap."""
+        if sol.gap > self.gaps[k] and self.statuses[k] is not None:
+            return
+        block = np.stack([sol.S_plus.T, sol.S_minus.T], axis=1)  # (m, 2, P)
+        S = to_numpy(self.S).copy()
+        S[:, :, k, :] = block
+        self.S = self.pb.xp.asarray(S, dtype=self.pb.xp.float64)
+        self.parts[k] = max(sol.lower_bound, 0.0)
+        self.viols[k], self.gaps[k] = sol.max_violation, sol.gap
+        self.statuses[k] = SolverStatus(sol.status)
+        self.lower = float(np.sum(self.parts))
+
     @property
     def done(self) -> bool:
-        """Every class solved."""
-        return self.k >= self.Y.shape[1]
+        """Every class solved (none left in the queue)."""
+        return not self.queue
 
     @property
     def final_status(self) -> SolverStatus:
@@ -162,7 +165,8 @@ class ClasswiseMethod:
         meta = {
             "iters": self.iters,
             "outer": self.outer,
-            "k": self.k,
+            "queue": self.queue,
+            "gaps": [float(g) if np.isfinite(g) else None for g in self.gaps],
             "statuses": ["" if s is None else str(s.value) for s in self.statuses],
             "start": [None if b is None else b.tolist() for b in self.start],
         }
@@ -174,9 +178,18 @@ class ClasswiseMethod:
         self.parts = np.asarray(to_numpy(arrays["parts"]), dtype=np.float64)
         self.viols = np.asarray(to_numpy(arrays["viols"]), dtype=np.float64)
         self.iters, self.outer = int(meta["iters"]), int(meta["outer"])
-        self.k = int(meta["k"])
+        self.queue = [int(k) for k in meta["queue"]]
+        self.gaps = np.array([np.inf if g is None else g for g in meta["gaps"]])
         self.statuses = [SolverStatus(s) if s else None for s in meta["statuses"]]
         self.start = [
             None if b is None else np.asarray(b, np.intp) for b in meta["start"]
         ]
         self.lower = float(np.sum(self.parts))
+
+
+def _support(sol) -> np.ndarray:
+    """Flat indices of a solve's non-zero blocks (``i``: :math:`s_i`, ``P + i``)."""
+    norms = np.r_[
+        np.linalg.norm(sol.S_plus, axis=1), np.linalg.norm(sol.S_minus, axis=1)
+    ]
+    return np.flatnonzero(norms)
