@@ -497,3 +497,24 @@ def test_classwise_warm_start_and_checkpoint_resume(tmp_path):
     assert resumed.outer_iterations == 3
     assert resumed.status == SolverStatus.OPTIMAL
     assert_rel_close(resumed.objective, full.objective, 1e-9, "resumed")
+
+
+def test_classwise_class_stopped_by_its_share_is_solved_again(monkeypatch):
+    import bnconvex.numerics.solvers.working_set as ws
+
+    F, y, D = _instance(n=30, d=2, num=12, seed=8)
+    Y = np.c_[y, -y]
+    real, calls = ws.solve, []
+
+    def first_call_of_class_0_runs_out(problem, **kw):
+        calls.append(float(problem.y[0]))
+        if len(calls) == 1:  # as if class 0 had used up its share of the time
+            return real(problem, **{**kw, "time_limit": 0.0})
+        return real(problem, **kw)
+
+    monkeypatch.setattr(ws, "solve", first_call_of_class_0_runs_out)
+    sol = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9)
+    # class 0, class 1, then class 0 again from the back of the queue
+    assert calls == [Y[0, 0], Y[0, 1], Y[0, 0]]
+    assert sol.status == SolverStatus.OPTIMAL
+    assert sol.relative_gap <= 1e-9
