@@ -84,7 +84,7 @@ def main() -> None:
         scores = state["model"].predict_features(state["phi_test"])
         acc = float(np.mean(np.argmax(scores, axis=1) == y_eval))
         obj, lb, viol = p.objective, p.lower_bound, p.violation
-        rel = (obj - lb) / abs(obj) if obj and lb is not None else math.nan
+        rel = (obj - lb) / abs(obj) if obj and lb is not None else None
         certified = viol is not None and viol <= 1e-6
         records.append(
             {

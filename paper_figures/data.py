@@ -456,6 +456,11 @@ def implicit_bias_data(
 # --------------------------------------------------------------------------
 
 
+def _missing(constant: str) -> None:
+    """``parse_constant`` of :func:`_read_results`: ``NaN``/``Infinity`` -> None."""
+    return None
+
+
 def _read_results(
     results_dir: Path, pattern: str, command: str
 ) -> list[dict[str, Any]]:
@@ -469,7 +474,8 @@ def _read_results(
     out = []
     for f in files:
         try:
-            obj = json.loads(f.read_text(encoding="utf-8"))
+            # NaN / Infinity (Python's json writes them) are missing values
+            obj = json.loads(f.read_text(encoding="utf-8"), parse_constant=_missing)
         except json.JSONDecodeError as exc:
             raise InputError(f"`{f}` is not valid JSON: {exc.msg}") from None
         if isinstance(obj, dict):

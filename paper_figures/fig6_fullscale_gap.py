@@ -18,19 +18,28 @@ from bnconvex.paper_figures._common import COLORS, plot_from_data
 NAME = "fig6_fullscale_gap"
 
 WHAT = (
-    "Within its time budget the full-scale solver reaches a useful classifier long "
-    "before it reaches a certificate of its own program. (a) Relative gap between "
-    "the iterate's objective and the best dual lower bound so far, against wall "
-    "time; hollow markers: the iterate violates its cone constraints beyond "
-    "tolerance, so the gap does not certify it (every point here). (b) Test "
-    "accuracy of the network the iterate defines."
+    "A certificate at full scale comes from exact per-class solves on few feature "
+    "columns, not from the first-order method on wide features. (a) Relative gap "
+    "between the objective and the best dual lower bound so far, against wall time "
+    "(log scale); filled markers: certified points (cone violation within "
+    "tolerance), hollow: not certified. The augmented Lagrangian (al, 256 "
+    "whitened directions) stays near 1; the working-set method (20 directions) "
+    "finishes one class at a time, so its bound and gap move in steps. (b) Test "
+    "accuracy of the network each point defines; for the working-set method, "
+    "classes not solved yet score zero, hence the ramp."
 )
 
 _COLORS = (COLORS["nonconvex"], COLORS["convex"], COLORS["regularised"], COLORS["grey"])
 
 
 def _label(res: dict[str, Any]) -> str:
-    return f"{res.get('dataset', res['file'])}, n={res.get('n', '?')}"
+    k = res.get("k")
+    method = res.get("method", "al")  # files before the option: the AL preset
+    method = "al" if method == "auto" else method
+    where = f"k={k}" if k is not None else "all directions"
+    return (
+        f"{res.get('dataset', res['file'])}, n={res.get('n', '?')}, {method}, {where}"
+    )
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
@@ -53,14 +62,15 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
             )
     ax_a.plot([], [], "o", mfc="none", color=COLORS["grey"], label="not certified")
     ax_a.set(
-        ylim=(0, 1.05),  # 0 would be a certified optimum; 1 is no information
+        yscale="log",
+        ylim=(1e-10, 2.0),  # 1 is no information; certified optima end near 1e-9
         xlabel="wall time (s)",
         ylabel="relative gap",
         title="(a) gap of the iterate",
     )
     ax_b.set(xlabel="wall time (s)", ylabel="test accuracy (%)", title="(b) accuracy")
-    ax_a.legend(loc="lower left", fontsize=7)  # the curves stay near 1
-    ax_b.legend(loc="lower right", fontsize=7)
+    ax_a.legend(loc="center left", fontsize=6)
+    ax_b.legend(loc="lower right", fontsize=6)
 
 
 def main(out_dir: str | Path = "figures") -> list[Path]:

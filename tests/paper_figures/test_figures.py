@@ -440,3 +440,15 @@ def test_an_import_error_is_a_bug_not_a_missing_figure(tmp_path):
         make_all.run(tmp_path, only=["fig1_training_objective"], prepare=broken)
     assert not list(tmp_path.glob("*.NOT_PRODUCED.txt"))
 
+
+
+def test_nan_in_a_results_file_is_a_missing_value(tmp_path):
+    # Python's json writes NaN for a record without an objective (a solver
+    # step of bench_fullscale_gap.py); the figure data must stay strict JSON
+    res = _results_dir(tmp_path)
+    record = {"seconds": 1.0, "relative_gap": float("nan"), "test_accuracy": 0.5}
+    (res / "fullscale_gap_nan.json").write_text(json.dumps({"records": [record]}))
+    data = figure_data.fullscale_gap_data(res)
+    drawn = next(r for r in data["results"] if r["file"] == "fullscale_gap_nan.json")
+    assert drawn["records"][0]["relative_gap"] is None
+    json.dumps(data, allow_nan=False)  # what write_data does
