@@ -84,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _closed_stdout()
+    except Exception as exc:  # a bug: one line, not a traceback
+        if os.environ.get("BNCONVEX_TRACEBACK"):
+            raise
+        print(
+            f"bnconvex {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; BNCONVEX_TRACEBACK=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _closed_stdout() -> int:

@@ -570,3 +570,21 @@ def test_solve_names_the_other_solver_when_one_stops_short(
     assert "stopped short (exit status 1)" in err, err
     assert f"{short} ended max_iterations" in err, err
     assert f"--solver {other}" in err, err
+
+
+def test_a_bug_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from bnconvex.app.commands import list_claims
+
+    def broken(args):
+        raise ValueError("Out of range float values are not JSON compliant: nan")
+
+    monkeypatch.delenv("BNCONVEX_TRACEBACK", raising=False)
+    monkeypatch.setattr(list_claims, "run", broken)
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("bnconvex list: internal error: ValueError: Out of range")
+    assert "Traceback" not in err
+    monkeypatch.setenv("BNCONVEX_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="Out of range"):
+        main(["list"])
