@@ -38,7 +38,9 @@ orders of magnitude and one solve leaves residuals of the linearised system
 the steps then never remove, so every direction gets one step of iterative
 refinement on the *full* linearised KKT system with the same factor
 (:func:`_refined_direction`); a step whose end rounds to outside a cone is
-halved rather than ending the run.  For the second-order cone the scaling
+halved rather than ending the run.  Far from the optimum (relative gap above
+``SINGLE_GAP``) the dense factorisation runs in float32, half the time, and
+each solve with it is refined once against the float64 matrix instead.  For the second-order cone the scaling
 is :math:`W = \eta(2vv^T - J)` with :math:`\eta^2 = \sqrt{\det s/\det z}` and
 :math:`v` the Jordan square root of the NT point
 :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
@@ -72,6 +74,15 @@ STEP_FRACTION = 0.99
 #: Halvings of a step whose end rounds to outside the cones.
 BACKTRACKS = 8
 
+
+#: Relative gap above which the dense normal matrix is factored in float32
+#: (half the time of float64; each solve refined against the float64 matrix).
+#: At 1000 x 50 x 256 in ``benchmarks/bench_peers.py`` the iterations are the
+#: same down to 1e-5 and the final phase stalls from 1e-6 on: 1e-3 keeps two
+#: decades of margin.
+SINGLE_GAP = 1e-3
+#: Refinement steps of each float32 solve (against the float64 matrix).
+SINGLE_REFINE = 1
 
 #: Rows per chunk when :math:`J^TJ` is accumulated (temporaries ``chunk x km``).
 Q_ROW_CHUNK = 2048
@@ -362,15 +373,20 @@ class _NormalSystem:
     :math:`km`, cost :math:`(km)^3/3`) or, when cheaper, through the Woodbury
     identity with the :math:`n \times n` matrix :math:`I + JB^{-1}J^T`
     (cost :math:`n^2 km + n^3/3`), followed by one step of iterative
-    refinement with the exact product.
+    refinement with the exact product.  With ``single`` the dense factor is
+    computed in float32 (far from the optimum, :data:`SINGLE_GAP`) and every
+    solve refined :data:`SINGLE_REFINE` times with the float64 product.
     """
 
-    def __init__(self, R: Restricted, dl: np.ndarray, cone_blocks) -> None:
+    def __init__(
+        self, R: Restricted, dl: np.ndarray, cone_blocks, single: bool = False
+    ) -> None:
         k, m, n = R.k, R.m, R.U.shape[0]
         self.R, self.k, self.m = R, k, m
         self.h, self.htt, schur = cone_blocks
         self.H = R.cone_hessian(dl) + schur
         self.woodbury = n * n * k * m + n**3 / 3 < (k * m) ** 3 / 3
+        self.single = single and not self.woodbury
         if self.woodbury:
             self._factor_woodbury()
         else:
@@ -386,8 +402,12 @@ class _NormalSystem:
         K *= self.d[:, None]
         K *= self.d[None, :]
         np.einsum("ii->i", K)[...] += 1e-14
+        if self.single:
+            K = K.astype(np.float32)
+        # K is symmetric and C-ordered: its transpose is the same matrix in the
+        # Fortran order LAPACK works in (no copy)
         self.cho = scipy.linalg.cho_factor(
-            K, lower=True, overwrite_a=True, check_finite=False
+            K.T, lower=True, overwrite_a=True, check_finite=False
         )
 
     def _factor_woodbury(self) -> None:
@@ -411,6 +431,13 @@ class _NormalSystem:
         R = self.R
         return (self.H @ x[:, :, None])[:, :, 0] + R.jt(R.jx(x))
 
+    def _solve_dense(self, b: np.ndarray) -> np.ndarray:
+        rhs = self.d * b.ravel()
+        if self.single:
+            rhs = rhs.astype(np.float32)
+        x = scipy.linalg.cho_solve(self.cho, rhs, check_finite=False)
+        return (self.d * x).reshape(b.shape)
+
     def _solve_woodbury(self, b: np.ndarray) -> np.ndarray:
         R = self.R
         h = (self.Binv @ b[:, :, None])[:, :, 0]
@@ -420,10 +447,10 @@ class _NormalSystem:
 
     def _solve_x(self, b: np.ndarray) -> np.ndarray:
         if not self.woodbury:
-            x = self.d * scipy.linalg.cho_solve(
-                self.cho, self.d * b.ravel(), check_finite=False
-            )
-            return x.reshape(b.shape)
+            x = self._solve_dense(b)
+            for _ in range(SINGLE_REFINE if self.single else 0):
+                x += self._solve_dense(b - self._apply(x))
+            return x
         x = self._solve_woodbury(b)
         return x + self._solve_woodbury(b - self._apply(x))
 
@@ -432,6 +459,16 @@ class _NormalSystem:
         dx = self._solve_x(bx - self.h * (bt / self.htt)[:, None])
         dt = (bt - np.sum(self.h * dx, axis=1)) / self.htt
         return dx, dt
+
+
+def _normal_system(R: Restricted, it: Iterate, sc, single: bool) -> _NormalSystem:
+    """:class:`_NormalSystem` of the iterate; float64 when float32 fails."""
+    if single:
+        try:
+            return _NormalSystem(R, it.zl / it.sl, sc.eliminated(), True)
+        except np.linalg.LinAlgError:
+            pass
+    return _NormalSystem(R, it.zl / it.sl, sc.eliminated())
 
 
 def _initial(R: Restricted) -> Iterate:
@@ -527,6 +564,8 @@ def _refined_direction(R, ns, sc, Wq2, res, ul, uq):
     steps never remove; the correction is solved with the same factor.
     """
     d = _direction(R, ns, sc, Wq2, res, ul, uq)
+    if ns.single:  # far from the optimum: the refined float32 solve suffices
+        return d
     corr = _direction(R, ns, sc, Wq2, *_kkt_residual(R, sc, res, ul, uq, d))
     return tuple(a + b for a, b in zip(d, corr, strict=True))
 
@@ -647,7 +686,7 @@ def solve_restricted(
         sc = _scaling(it.sl, it.zl, it.sq, it.zq)
         Wq2 = sc.inv_square()
         try:
-            ns = _NormalSystem(R, it.zl / it.sl, sc.eliminated())
+            ns = _normal_system(R, it, sc, gap > SINGLE_GAP * scale)
         except np.linalg.LinAlgError:
             reason = "stalled"
             break
