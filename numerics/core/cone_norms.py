@@ -238,17 +238,15 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
         if not idx.size:
             break
         S = C[idx] + g[idx]
-        j, worst = np.zeros(idx.size, np.intp), np.zeros(idx.size)
         f = full[idx]
         if f.any():
             scan = _full_scan(U, sign[idx[f]], S[f], q)
-            j[f], worst[f], cand[idx[f]], Gc[idx[f]] = scan
-        if not f.all():
-            sub = idx[~f]
-            val = np.einsum("bqm,bm->bq", Gc[sub], S[~f])
-            at = np.argmin(val, axis=1)
-            j[~f] = cand[sub, at]
-            worst[~f] = val[np.arange(sub.size), at]
+            cand[idx[f]], Gc[idx[f]] = scan[2], scan[3]
+        val = np.einsum("bqm,bm->bq", Gc[idx], S)  # the candidate rows' values
+        at = np.argmin(val, axis=1)
+        j, worst = cand[idx, at], val[np.arange(idx.size), at]
+        if f.any():  # a full scan sees all n rows
+            j[f], worst[f] = scan[0], scan[1]
         tol_b = FEAS_TOL * u_max * bound[idx]
         ok = worst >= -tol_b
         # a candidate scan without violation is confirmed by a full scan next
@@ -257,13 +255,13 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
         full[idx[f & ~ok]] = False
         ok |= bound[idx] <= FEAS_TOL * c_norm[idx]  # projection 0: c in the polar
         exact[idx[ok]] = True
-        scanned_only = (worst >= -tol_b) & ~f
-        idx, j = idx[~ok & ~scanned_only], j[~ok & ~scanned_only]
-        grow = P.k()[idx] < m
-        running[idx[~grow]] = False  # m passive rows and still infeasible
-        idx, j = idx[grow], j[grow]
+        go = ~ok & ~((worst >= -tol_b) & ~f)  # not exact, not only scanned
+        stuck = go & (P.k()[idx] >= m)
+        running[idx[stuck]] = False  # m passive rows and still infeasible
+        go &= ~stuck
+        idx, j, val = idx[go], j[go], val[go]
         tol_e = FEAS_TOL * u_max * bound[idx]
-        new = _entering(Gc[idx], cand[idx], C[idx] + g[idx], j, tol_e, enter[idx])
+        new = _entering(val, cand[idx], j, tol_e, enter[idx])
         room = P.k()[idx][:, None] + np.arange(new.shape[1])[None, :] < m
         sub = P.take(idx)
         entered = _lawson_hanson_step(
@@ -351,20 +349,20 @@ def _fista(U, sign, C, level, iters):
     return best_g, bound, on[keep], lam[keep].astype(float)
 
 
-def _entering(Gc, cand, S, j, tol, enter) -> np.ndarray:
+def _entering(val, cand, j, tol, enter) -> np.ndarray:
     """Rows to enter per block, (L, max(enter)): ``j`` then the most violated.
 
-    Among the stored candidate rows ``cand`` (signed rows ``Gc``) of each block,
-    those violated by more than ``tol`` at ``S``, most violated first, at most
-    ``enter`` per block; -1 fills the unused places.
+    Among the stored candidate rows ``cand`` of each block (values ``val`` of
+    their constraints at the block's ``s``), those violated by more than
+    ``tol``, most violated first, at most ``enter`` per block; -1 fills the
+    unused places.
     """
     width = int(enter.max(initial=1))
     out = np.full((j.size, width), -1, np.intp)
     out[:, 0] = j
     if width == 1:
         return out
-    val = np.einsum("bqm,bm->bq", Gc, S)
-    val[cand == j[:, None]] = np.inf
+    val = np.where(cand == j[:, None], np.inf, val)
     order = np.argsort(val, axis=1)[:, : width - 1]
     more = np.take_along_axis(cand, order, 1)
     use = np.take_along_axis(val, order, 1) < -tol[:, None]

@@ -40,9 +40,10 @@ refinement on the *full* linearised KKT system with the same factor
 (:func:`_refined_direction`); a step whose end rounds to outside a cone is
 halved rather than ending the run.  Far from the optimum (relative gap above
 ``SINGLE_GAP``) the dense factorisation runs in float32, half the time, and
-each solve with it is refined once against the float64 matrix instead.  For the second-order cone the scaling
-is :math:`W = \eta(2vv^T - J)` with :math:`\eta^2 = \sqrt{\det s/\det z}` and
-:math:`v` the Jordan square root of the NT point
+each solve with it is refined once against the float64 matrix instead.
+For the second-order cone the scaling is :math:`W = \eta(2vv^T - J)` with
+:math:`\eta^2 = \sqrt{\det s/\det z}` and :math:`v` the Jordan square root of
+the NT point
 :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
 
 The iterate is not trusted: the caller certifies it with the exact dual bound.
@@ -176,6 +177,11 @@ class Restricted:
             # upper triangle of Q += Jc^T Jc (SYRK: half the flops of a GEMM)
             Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
         return np.triu(Q) + np.triu(Q, 1).T
+
+    @functools.cached_property
+    def Q32(self) -> np.ndarray:
+        """:attr:`Q` in float32 (the float32 factorisations)."""
+        return self.Q.astype(np.float32)
 
     @property
     def k(self) -> int:
@@ -394,16 +400,22 @@ class _NormalSystem:
 
     def _factor_dense(self) -> None:
         k, m = self.k, self.m
-        K = self.R.Q.copy()
-        idx = np.arange(k)
-        K.reshape(k, m, k, m)[idx, :, idx, :] += self.H
+        Q, idx = self.R.Q, np.arange(k)
         # symmetric Jacobi scaling: the diagonal spans many orders near the end
-        self.d = 1.0 / np.sqrt(np.einsum("ii->i", K))
-        K *= self.d[:, None]
-        K *= self.d[None, :]
+        diag = np.einsum("ii->i", Q) + np.einsum("bii->bi", self.H).ravel()
+        self.d = d = 1.0 / np.sqrt(diag)
+        if self.single:  # two passes over the km x km matrix, the first a copy
+            d32 = d.astype(np.float32)
+            K = self.R.Q32 * d32[:, None]
+            K *= d32[None, :]
+        else:
+            K = Q * d[:, None]
+            K *= d[None, :]
+        db = d.reshape(k, m)
+        K.reshape(k, m, k, m)[idx, :, idx, :] += (
+            self.H * db[:, :, None] * db[:, None, :]
+        )
         np.einsum("ii->i", K)[...] += 1e-14
-        if self.single:
-            K = K.astype(np.float32)
         # K is symmetric and C-ordered: its transpose is the same matrix in the
         # Fortran order LAPACK works in (no copy)
         self.cho = scipy.linalg.cho_factor(
