@@ -547,12 +547,15 @@ class _Passive:
 
     def take(self, idx: np.ndarray) -> _Passive:
         """Return the blocks ``idx`` (copies)."""
-        return _Passive(*(getattr(self, f.name)[idx] for f in dataclasses.fields(self)))
+        s = self
+        return _Passive(
+            s.rows[idx], s.on[idx], s.lam[idx], s.A[idx], s.H[idx], s.valid[idx]
+        )
 
     def put(self, idx: np.ndarray, sub: _Passive) -> None:
         """Write ``sub`` back to the blocks ``idx``."""
-        for f in dataclasses.fields(self):
-            getattr(self, f.name)[idx] = getattr(sub, f.name)
+        self.rows[idx], self.on[idx], self.lam[idx] = sub.rows, sub.on, sub.lam
+        self.A[idx], self.H[idx], self.valid[idx] = sub.A, sub.H, sub.valid
 
     def k(self) -> np.ndarray:
         """Sizes of the passive sets, (B,)."""

@@ -165,8 +165,12 @@ class Restricted:
         return np.multiply(self.U.T[None, :, :], self.M[:, None, :], order="C")
 
     @functools.cached_property
-    def Q(self) -> np.ndarray:
-        """``J^T J`` (km x km), accumulated over row chunks of ``J`` on first use."""
+    def Qu(self) -> np.ndarray:
+        """Upper triangle of ``J^T J`` (km x km, Fortran order; lower not set).
+
+        Accumulated over row chunks of ``J`` on first use; the factorisations
+        read this triangle only.
+        """
         k, m, n = self.k, self.m, self.U.shape[0]
         Q = np.zeros((k * m, k * m), order="F")
         for lo in range(0, n, Q_ROW_CHUNK):
@@ -176,12 +180,17 @@ class Restricted:
             )
             # upper triangle of Q += Jc^T Jc (SYRK: half the flops of a GEMM)
             Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
-        return np.triu(Q) + np.triu(Q, 1).T
+        return Q
+
+    @functools.cached_property
+    def Q(self) -> np.ndarray:
+        """``J^T J`` (km x km), from :attr:`Qu`."""
+        return np.triu(self.Qu) + np.triu(self.Qu, 1).T
 
     @functools.cached_property
     def Q32(self) -> np.ndarray:
-        """:attr:`Q` in float32 (the float32 factorisations)."""
-        return self.Q.astype(np.float32)
+        """:attr:`Qu` in float32 (the float32 factorisations)."""
+        return self.Qu.astype(np.float32, order="F")
 
     @property
     def k(self) -> int:
@@ -400,26 +409,23 @@ class _NormalSystem:
 
     def _factor_dense(self) -> None:
         k, m = self.k, self.m
-        Q, idx = self.R.Q, np.arange(k)
+        Q, idx = self.R.Qu, np.arange(k)
         # symmetric Jacobi scaling: the diagonal spans many orders near the end
         diag = np.einsum("ii->i", Q) + np.einsum("bii->bi", self.H).ravel()
         self.d = d = 1.0 / np.sqrt(diag)
-        if self.single:  # two passes over the km x km matrix, the first a copy
-            d32 = d.astype(np.float32)
-            K = self.R.Q32 * d32[:, None]
-            K *= d32[None, :]
-        else:
-            K = Q * d[:, None]
-            K *= d[None, :]
+        # two passes over the upper triangle's matrix (Fortran order), the
+        # first a copy; float32 from the cached float32 J^T J
+        Q, d_ = (self.R.Q32, d.astype(np.float32)) if self.single else (Q, d)
+        K = np.multiply(Q, d_[:, None], order="F")
+        K *= d_[None, :]
         db = d.reshape(k, m)
-        K.reshape(k, m, k, m)[idx, :, idx, :] += (
+        # the diagonal blocks through the C-ordered view K.T (symmetric blocks)
+        K.T.reshape(k, m, k, m)[idx, :, idx, :] += (
             self.H * db[:, :, None] * db[:, None, :]
         )
         np.einsum("ii->i", K)[...] += 1e-14
-        # K is symmetric and C-ordered: its transpose is the same matrix in the
-        # Fortran order LAPACK works in (no copy)
         self.cho = scipy.linalg.cho_factor(
-            K.T, lower=True, overwrite_a=True, check_finite=False
+            K, lower=False, overwrite_a=True, check_finite=False
         )
 
     def _factor_woodbury(self) -> None:

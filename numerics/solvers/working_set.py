@@ -340,7 +340,7 @@ class _Rounds:
             rows[j, : own.size] = own
         R = restricted(self.problem.U_prime, E, sigma, self.y, self.beta, rows)
         if self.gram is not None and np.array_equal(self.gram[0], W):
-            R.__dict__["Q"] = self.gram[1]  # J^T J depends on W only, not on rows
+            R.__dict__["Qu"] = self.gram[1]  # J^T J depends on W only, not on rows
         return R
 
     def start_rows(self, add: np.ndarray) -> None:
@@ -410,8 +410,8 @@ class _Rounds:
             if isinstance(start, tuple):
                 start = _warm(R, W, start, self.beta)
             res = self.run(R, W, start, max(tol, ROW_TOL))
-            if "Q" in R.__dict__:
-                self.gram = (W, R.Q)
+            if "Qu" in R.__dict__:
+                self.gram = (W, R.Qu)
             if res.reason in ("time", "max_iter"):
                 return R, res
             if self.grow_rows(W, res.X):
