@@ -325,24 +325,32 @@ def _fista(U, sign, C, level, iters):
     on = np.flatnonzero(best_b > level32)
     lam = lam_y = np.zeros((on.size, U.shape[0]), f32)
     g = g_y = np.zeros((on.size, U.shape[1]), f32)
+    sg, c = sign[on], C32[on]  # of the blocks on, gathered when ``on`` shrinks
     t = 1.0
     for it in range(iters):
         if not on.size:
             break
-        grad = (C32[on] + g_y) @ U32.T
-        grad *= sign[on]
-        lam_new = np.maximum(lam_y - grad / lip, f32(0.0))
-        g_new = (lam_new * sign[on]) @ U32
-        b = np.linalg.norm(C32[on] + g_new, axis=1)
+        step = (c + g_y) @ U32.T  # gradient, then the projected step in place
+        step *= sg
+        step *= f32(-1.0 / lip)
+        step += lam_y
+        lam_new = np.maximum(step, f32(0.0), out=step)
+        g_new = (lam_new * sg) @ U32
+        b = np.linalg.norm(c + g_new, axis=1)
         better = b < best_b[on]
         best_lam[on[better]], best_b[on[better]] = lam_new[better], b[better]
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
         w = f32((t - 1.0) / t_new)
-        lam_y, g_y = lam_new + w * (lam_new - lam), g_new + w * (g_new - g)
+        lam_y = lam_new - lam
+        lam_y *= w
+        lam_y += lam_new
+        g_y = g_new + w * (g_new - g)
         lam, g, t = lam_new, g_new, t_new
         if it % 10 == 9:
             keep = best_b[on] > level32[on]
-            on, lam, lam_y, g, g_y = (a[keep] for a in (on, lam, lam_y, g, g_y))
+            on, lam, lam_y, g, g_y, sg, c = (
+                a[keep] for a in (on, lam, lam_y, g, g_y, sg, c)
+            )
     best_g = (best_lam * sign).astype(float) @ U  # float64: rigorous bounds
     bound = np.linalg.norm(C + best_g, axis=1)
     keep = bound[on] > level[on]
