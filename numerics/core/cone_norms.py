@@ -90,6 +90,12 @@ MAX_ITER_PER_DIM = 20
 #: Rows (times ``m``) kept from a full scan: the most violated, scanned alone
 #: until none of them is violated (then a full scan confirms or refreshes).
 SCAN_ROWS = 4
+#: With at most this many times ``SCAN_ROWS * m`` rows every step scans all
+#: rows: one ``L x m x n`` GEMM is then cheaper than gathering the candidate
+#: rows, and the entering rows are the most violated of all (the violator test
+#: at ``r = y`` at 1000 x 50 x 256 in ``benchmarks/bench_peers.py``: 0.25 ->
+#: 0.17 s; at 20000 x 20 x 256, ratio 238, the candidates stay faster).
+FULL_SCAN_RATIO = 32
 #: Violated rows entering the passive set per step (the most violated first;
 #: a block falls back to one row when they cannot all enter).
 ENTER_ROWS = 4
@@ -218,8 +224,10 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
     # signs of the blocks' rows, (B, n); float32 holds +-1 exactly (half the memory)
     sign = np.where(D[:, p].T, np.float32(1.0), np.float32(-1.0))
     q = min(U.shape[0], SCAN_ROWS * m)
-    cand = np.zeros((B, q), np.intp)  # rows most violated at the last full scan
-    Gc = np.zeros((B, q, m))  # their signed rows
+    cand = Gc = None  # with few rows all are scanned at every step
+    if U.shape[0] > FULL_SCAN_RATIO * q:
+        cand = np.zeros((B, q), np.intp)  # rows most violated at the last full scan
+        Gc = np.zeros((B, q, m))  # their signed rows
     full = np.ones(B, bool)  # next scan over all n rows
     enter = np.full(B, ENTER_ROWS)  # rows entering per step
     first = _screen(U, sign, C, g, bound, level)  # (g, bound, warm) or None
@@ -238,15 +246,22 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
         if not idx.size:
             break
         S = C[idx] + g[idx]
-        f = full[idx]
-        if f.any():
-            scan = _full_scan(U, sign[idx[f]], S[f], q)
-            cand[idx[f]], Gc[idx[f]] = scan[2], scan[3]
-        val = np.einsum("bqm,bm->bq", Gc[idx], S)  # the candidate rows' values
-        at = np.argmin(val, axis=1)
-        j, worst = cand[idx, at], val[np.arange(idx.size), at]
-        if f.any():  # a full scan sees all n rows
-            j[f], worst[f] = scan[0], scan[1]
+        if cand is None:  # every row is a candidate: one GEMM scans them all
+            f, rows_of = np.ones(idx.size, bool), None
+            val = S @ U.T
+            val *= sign[idx]
+            j = np.argmin(val, axis=1)
+            worst = val[np.arange(idx.size), j]
+        else:
+            f = full[idx]
+            if f.any():
+                scan = _full_scan(U, sign[idx[f]], S[f], q)
+                cand[idx[f]], Gc[idx[f]] = scan[2], scan[3]
+            val = np.einsum("bqm,bm->bq", Gc[idx], S)  # the candidate rows' values
+            at, rows_of = np.argmin(val, axis=1), cand[idx]
+            j, worst = rows_of[np.arange(idx.size), at], val[np.arange(idx.size), at]
+            if f.any():  # a full scan sees all n rows
+                j[f], worst[f] = scan[0], scan[1]
         tol_b = FEAS_TOL * u_max * bound[idx]
         ok = worst >= -tol_b
         # a candidate scan without violation is confirmed by a full scan next
@@ -260,8 +275,9 @@ def _chunk(U, D, p, C, level, running_max, warm) -> ConeNorms:
         running[idx[stuck]] = False  # m passive rows and still infeasible
         go &= ~stuck
         idx, j, val = idx[go], j[go], val[go]
+        rows_of = None if rows_of is None else rows_of[go]
         tol_e = FEAS_TOL * u_max * bound[idx]
-        new = _entering(val, cand[idx], j, tol_e, enter[idx])
+        new = _entering(val, rows_of, j, tol_e, enter[idx])
         room = P.k()[idx][:, None] + np.arange(new.shape[1])[None, :] < m
         sub = P.take(idx)
         entered = _lawson_hanson_step(
@@ -360,19 +376,22 @@ def _fista(U, sign, C, level, iters):
 def _entering(val, cand, j, tol, enter) -> np.ndarray:
     """Rows to enter per block, (L, max(enter)): ``j`` then the most violated.
 
-    Among the stored candidate rows ``cand`` of each block (values ``val`` of
-    their constraints at the block's ``s``), those violated by more than
-    ``tol``, most violated first, at most ``enter`` per block; -1 fills the
-    unused places.
+    Among the candidate rows ``cand`` of each block (all rows when None;
+    values ``val`` of their constraints at the block's ``s``), those violated
+    by more than ``tol``, most violated first, at most ``enter`` per block;
+    -1 fills the unused places.
     """
     width = int(enter.max(initial=1))
     out = np.full((j.size, width), -1, np.intp)
     out[:, 0] = j
     if width == 1:
         return out
-    val = np.where(cand == j[:, None], np.inf, val)
-    order = np.argsort(val, axis=1)[:, : width - 1]
-    more = np.take_along_axis(cand, order, 1)
+    rows = np.arange(val.shape[1])[None, :] if cand is None else cand
+    val = np.where(rows == j[:, None], np.inf, val)
+    w = min(width - 1, val.shape[1])
+    part = np.argpartition(val, w - 1, axis=1)[:, :w]
+    order = np.take_along_axis(part, np.argsort(np.take_along_axis(val, part, 1)), 1)
+    more = np.take_along_axis(np.broadcast_to(rows, val.shape), order, 1)
     use = np.take_along_axis(val, order, 1) < -tol[:, None]
     use &= np.arange(1, more.shape[1] + 1)[None, :] < enter[:, None]
     out[:, 1 : 1 + more.shape[1]] = np.where(use, more, -1)
