@@ -305,7 +305,10 @@ def _screen(U, sign, C, g, bound, level):
     dimension ``m >= SCREEN_MIN_DIM`` only need their bound below a positive
     ``level``; each block keeps the smaller of its given and its new bound.
     ``warm = (blocks, rows, k)``: the blocks still above the level, with the
-    rows of their ``m`` largest multipliers as passive sets to start from.
+    rows of their ``m - ENTER_ROWS`` largest multipliers as passive sets to
+    start from (room for a step of entering rows; a full set of ``m`` rows
+    made the first violator test at 1000 x 50 x 256 0.164 s instead of
+    0.13-0.15 s).
     """
     todo = np.flatnonzero((bound > level) & (level > 0))
     if U.shape[1] < SCREEN_MIN_DIM or not todo.size:
@@ -316,7 +319,7 @@ def _screen(U, sign, C, g, bound, level):
     g[todo[better]], bound[todo[better]] = new_g[better], new_b[better]
     m = U.shape[1]
     rows = np.argsort(-lam, axis=1)[:, :m]
-    k = np.minimum(np.sum(lam > 0, axis=1), m)
+    k = np.minimum(np.sum(lam > 0, axis=1), max(m - ENTER_ROWS, 1))
     return g, bound, (todo[on], rows, k)
 
 
