@@ -218,7 +218,8 @@ class Restricted:
         """
         n, m = self.V.shape
         if self.Vr is not None:
-            return np.einsum("br,brm,brn->bmn", dl, self.Vr, self.Vr, optimize=True)
+            # batched GEMM (no einsum path search per call)
+            return np.swapaxes(self.Vr * dl[:, :, None], 1, 2) @ self.Vr
         if self.UU is not None:
             return (dl @ self.UU).reshape(-1, m, m)
         H = np.zeros((dl.shape[0], m * m))
