@@ -38,9 +38,12 @@ orders of magnitude and one solve leaves residuals of the linearised system
 the steps then never remove, so every direction gets one step of iterative
 refinement on the *full* linearised KKT system with the same factor
 (:func:`_refined_direction`); a step whose end rounds to outside a cone is
-halved rather than ending the run.  For the second-order cone the scaling
-is :math:`W = \eta(2vv^T - J)` with :math:`\eta^2 = \sqrt{\det s/\det z}` and
-:math:`v` the Jordan square root of the NT point
+halved rather than ending the run.  Far from the optimum (relative gap above
+``SINGLE_GAP``) the dense factorisation runs in float32, half the time, and
+each solve with it is refined once against the float64 matrix instead.
+For the second-order cone the scaling is :math:`W = \eta(2vv^T - J)` with
+:math:`\eta^2 = \sqrt{\det s/\det z}` and :math:`v` the Jordan square root of
+the NT point
 :math:`\bar w = (\bar s + J\bar z)/(2\gamma)`.
 
 The iterate is not trusted: the caller certifies it with the exact dual bound.
@@ -72,6 +75,15 @@ STEP_FRACTION = 0.99
 #: Halvings of a step whose end rounds to outside the cones.
 BACKTRACKS = 8
 
+
+#: Relative gap above which the dense normal matrix is factored in float32
+#: (half the time of float64; each solve refined against the float64 matrix).
+#: On the scale program of ``benchmarks/bench_peers.py`` the iterations are the
+#: same down to 1e-5 (at every size there) and the final phase stalls from 1e-6
+#: on: 1e-4 keeps a decade of margin.
+SINGLE_GAP = 1e-4
+#: Refinement steps of each float32 solve (against the float64 matrix).
+SINGLE_REFINE = 1
 
 #: Rows per chunk when :math:`J^TJ` is accumulated (temporaries ``chunk x km``).
 Q_ROW_CHUNK = 2048
@@ -153,8 +165,12 @@ class Restricted:
         return np.multiply(self.U.T[None, :, :], self.M[:, None, :], order="C")
 
     @functools.cached_property
-    def Q(self) -> np.ndarray:
-        """``J^T J`` (km x km), accumulated over row chunks of ``J`` on first use."""
+    def Qu(self) -> np.ndarray:
+        """Upper triangle of ``J^T J`` (km x km, Fortran order; lower not set).
+
+        Accumulated over row chunks of ``J`` on first use; the factorisations
+        read this triangle only.
+        """
         k, m, n = self.k, self.m, self.U.shape[0]
         Q = np.zeros((k * m, k * m), order="F")
         for lo in range(0, n, Q_ROW_CHUNK):
@@ -164,7 +180,17 @@ class Restricted:
             )
             # upper triangle of Q += Jc^T Jc (SYRK: half the flops of a GEMM)
             Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
-        return np.triu(Q) + np.triu(Q, 1).T
+        return Q
+
+    @functools.cached_property
+    def Q(self) -> np.ndarray:
+        """``J^T J`` (km x km), from :attr:`Qu`."""
+        return np.triu(self.Qu) + np.triu(self.Qu, 1).T
+
+    @functools.cached_property
+    def Q32(self) -> np.ndarray:
+        """:attr:`Qu` in float32 (the float32 factorisations)."""
+        return self.Qu.astype(np.float32, order="F")
 
     @property
     def k(self) -> int:
@@ -192,7 +218,8 @@ class Restricted:
         """
         n, m = self.V.shape
         if self.Vr is not None:
-            return np.einsum("br,brm,brn->bmn", dl, self.Vr, self.Vr, optimize=True)
+            # batched GEMM (no einsum path search per call)
+            return np.swapaxes(self.Vr * dl[:, :, None], 1, 2) @ self.Vr
         if self.UU is not None:
             return (dl @ self.UU).reshape(-1, m, m)
         H = np.zeros((dl.shape[0], m * m))
@@ -362,15 +389,20 @@ class _NormalSystem:
     :math:`km`, cost :math:`(km)^3/3`) or, when cheaper, through the Woodbury
     identity with the :math:`n \times n` matrix :math:`I + JB^{-1}J^T`
     (cost :math:`n^2 km + n^3/3`), followed by one step of iterative
-    refinement with the exact product.
+    refinement with the exact product.  With ``single`` the dense factor is
+    computed in float32 (far from the optimum, :data:`SINGLE_GAP`) and every
+    solve refined :data:`SINGLE_REFINE` times with the float64 product.
     """
 
-    def __init__(self, R: Restricted, dl: np.ndarray, cone_blocks) -> None:
+    def __init__(
+        self, R: Restricted, dl: np.ndarray, cone_blocks, single: bool = False
+    ) -> None:
         k, m, n = R.k, R.m, R.U.shape[0]
         self.R, self.k, self.m = R, k, m
         self.h, self.htt, schur = cone_blocks
         self.H = R.cone_hessian(dl) + schur
         self.woodbury = n * n * k * m + n**3 / 3 < (k * m) ** 3 / 3
+        self.single = single and not self.woodbury
         if self.woodbury:
             self._factor_woodbury()
         else:
@@ -378,16 +410,23 @@ class _NormalSystem:
 
     def _factor_dense(self) -> None:
         k, m = self.k, self.m
-        K = self.R.Q.copy()
-        idx = np.arange(k)
-        K.reshape(k, m, k, m)[idx, :, idx, :] += self.H
+        Q, idx = self.R.Qu, np.arange(k)
         # symmetric Jacobi scaling: the diagonal spans many orders near the end
-        self.d = 1.0 / np.sqrt(np.einsum("ii->i", K))
-        K *= self.d[:, None]
-        K *= self.d[None, :]
+        diag = np.einsum("ii->i", Q) + np.einsum("bii->bi", self.H).ravel()
+        self.d = d = 1.0 / np.sqrt(diag)
+        # two passes over the upper triangle's matrix (Fortran order), the
+        # first a copy; float32 from the cached float32 J^T J
+        Q, d_ = (self.R.Q32, d.astype(np.float32)) if self.single else (Q, d)
+        K = np.multiply(Q, d_[:, None], order="F")
+        K *= d_[None, :]
+        db = d.reshape(k, m)
+        # the diagonal blocks through the C-ordered view K.T (symmetric blocks)
+        K.T.reshape(k, m, k, m)[idx, :, idx, :] += (
+            self.H * db[:, :, None] * db[:, None, :]
+        )
         np.einsum("ii->i", K)[...] += 1e-14
         self.cho = scipy.linalg.cho_factor(
-            K, lower=True, overwrite_a=True, check_finite=False
+            K, lower=False, overwrite_a=True, check_finite=False
         )
 
     def _factor_woodbury(self) -> None:
@@ -411,6 +450,13 @@ class _NormalSystem:
         R = self.R
         return (self.H @ x[:, :, None])[:, :, 0] + R.jt(R.jx(x))
 
+    def _solve_dense(self, b: np.ndarray) -> np.ndarray:
+        rhs = self.d * b.ravel()
+        if self.single:
+            rhs = rhs.astype(np.float32)
+        x = scipy.linalg.cho_solve(self.cho, rhs, check_finite=False)
+        return (self.d * x).reshape(b.shape)
+
     def _solve_woodbury(self, b: np.ndarray) -> np.ndarray:
         R = self.R
         h = (self.Binv @ b[:, :, None])[:, :, 0]
@@ -420,10 +466,10 @@ class _NormalSystem:
 
     def _solve_x(self, b: np.ndarray) -> np.ndarray:
         if not self.woodbury:
-            x = self.d * scipy.linalg.cho_solve(
-                self.cho, self.d * b.ravel(), check_finite=False
-            )
-            return x.reshape(b.shape)
+            x = self._solve_dense(b)
+            for _ in range(SINGLE_REFINE if self.single else 0):
+                x += self._solve_dense(b - self._apply(x))
+            return x
         x = self._solve_woodbury(b)
         return x + self._solve_woodbury(b - self._apply(x))
 
@@ -432,6 +478,16 @@ class _NormalSystem:
         dx = self._solve_x(bx - self.h * (bt / self.htt)[:, None])
         dt = (bt - np.sum(self.h * dx, axis=1)) / self.htt
         return dx, dt
+
+
+def _normal_system(R: Restricted, it: Iterate, sc, single: bool) -> _NormalSystem:
+    """:class:`_NormalSystem` of the iterate; float64 when float32 fails."""
+    if single:
+        try:
+            return _NormalSystem(R, it.zl / it.sl, sc.eliminated(), True)
+        except np.linalg.LinAlgError:
+            pass
+    return _NormalSystem(R, it.zl / it.sl, sc.eliminated())
 
 
 def _initial(R: Restricted) -> Iterate:
@@ -527,6 +583,8 @@ def _refined_direction(R, ns, sc, Wq2, res, ul, uq):
     steps never remove; the correction is solved with the same factor.
     """
     d = _direction(R, ns, sc, Wq2, res, ul, uq)
+    if ns.single:  # far from the optimum: the refined float32 solve suffices
+        return d
     corr = _direction(R, ns, sc, Wq2, *_kkt_residual(R, sc, res, ul, uq, d))
     return tuple(a + b for a, b in zip(d, corr, strict=True))
 
@@ -647,7 +705,7 @@ def solve_restricted(
         sc = _scaling(it.sl, it.zl, it.sq, it.zq)
         Wq2 = sc.inv_square()
         try:
-            ns = _NormalSystem(R, it.zl / it.sl, sc.eliminated())
+            ns = _normal_system(R, it, sc, gap > SINGLE_GAP * scale)
         except np.linalg.LinAlgError:
             reason = "stalled"
             break
