@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -169,6 +170,7 @@ def main() -> None:
             "beta_max": sol.beta_max,
             "test_accuracy": final_acc,
             "neurons": sol.neurons,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         },
     }
     Path(args.out).write_text(json.dumps(out, indent=1, default=str) + "\n")
