@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bnconvex.numerics.errors import InputError
 from bnconvex.paper_figures._common import COLORS, plot_from_data
 
 NAME = "fig6_fullscale_gap"
@@ -25,25 +26,40 @@ WHAT = (
     "tolerance), hollow: not certified. The augmented Lagrangian (al, 256 "
     "whitened directions) stays near 1; the working-set method (20 directions) "
     "finishes one class at a time, so its bound and gap move in steps. (b) Test "
-    "accuracy of the network each point defines; for the working-set method, "
+    "accuracy of the network each point defines (one legend below; AL: augmented "
+    "Lagrangian, WS: working-set); for the working-set method, "
     "classes not solved yet score zero, hence the ramp."
 )
 
-_COLORS = (COLORS["nonconvex"], COLORS["convex"], COLORS["regularised"], COLORS["grey"])
+_COLORS = tuple(
+    COLORS[k]
+    for k in ("nonconvex", "convex", "regularised", "bound", "whitened", "peer")
+)
+
+
+_SHORT = {"cifar10": "CIFAR-10", "fashion-mnist": "F-MNIST"}
 
 
 def _label(res: dict[str, Any]) -> str:
-    k = res.get("k")
+    """``F-MNIST 60k, WS k=20 beta=0.5``: data, size, method (AL / WS), features."""
+    name = res.get("dataset", res["file"])
+    n = res.get("n")
+    size = f" {n // 1000}k" if isinstance(n, int) else ""
     method = res.get("method", "al")  # files before the option: the AL preset
-    method = "al" if method == "auto" else method
+    method = "WS" if method == "working-set" else "AL"
+    k = res.get("k")
     where = f"k={k}" if k is not None else "all directions"
-    return (
-        f"{res.get('dataset', res['file'])}, n={res.get('n', '?')}, {method}, {where}"
-    )
+    beta = res.get("beta_a")
+    return f"{_SHORT.get(name, name)}{size}, {method} {where}, \u03b2={beta:g}"
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
     ax_a, ax_b = axes
+    if len(data["results"]) > len(_COLORS):
+        raise InputError(
+            f"figure 6 draws at most {len(_COLORS)} runs; the results folder has "
+            f"{len(data['results'])} fullscale_gap*.json files"
+        )
     for res, color in zip(data["results"], _COLORS, strict=False):
         recs = [r for r in res.get("records", []) if r.get("relative_gap") is not None]
         if not recs:
@@ -57,9 +73,7 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         acc = [(r["seconds"], r["test_accuracy"]) for r in recs if "test_accuracy" in r]
         if acc:
             ta, a = np.array(acc, dtype=float).T
-            ax_b.plot(
-                ta, 100 * a, "o-", color=color, mfc="none", ms=4, label=_label(res)
-            )
+            ax_b.plot(ta, 100 * a, "o-", color=color, mfc="none", ms=4)
     ax_a.plot([], [], "o", mfc="none", color=COLORS["grey"], label="not certified")
     ax_a.set(
         yscale="log",
@@ -69,8 +83,8 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         title="(a) gap of the iterate",
     )
     ax_b.set(xlabel="wall time (s)", ylabel="test accuracy (%)", title="(b) accuracy")
-    ax_a.legend(loc="center left", fontsize=6)
-    ax_b.legend(loc="lower right", fontsize=6)
+    handles, labels = ax_a.get_legend_handles_labels()  # below both panels:
+    ax_a.figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
 
 
 def main(out_dir: str | Path = "figures") -> list[Path]:
@@ -81,7 +95,7 @@ def main(out_dir: str | Path = "figures") -> list[Path]:
     list of Path
         The PNG, PDF, caption and settings files written into ``out_dir``.
     """
-    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=7.6, height=3.1)
+    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=7.6, height=3.7)
 
 
 if __name__ == "__main__":  # pragma: no cover
