@@ -50,7 +50,8 @@ def _label(res: dict[str, Any]) -> str:
     k = res.get("k")
     where = f"k={k}" if k is not None else "all directions"
     beta = res.get("beta_a")
-    return f"{_SHORT.get(name, name)}{size}, {method} {where}, \u03b2={beta:g}"
+    beta = f", \u03b2={beta:g}" if isinstance(beta, (int, float)) else ""
+    return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}"
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
