@@ -356,12 +356,18 @@ def solve_fullscale(
         quadratic-penalty solution for longer.
     row_chunk, pattern_chunk : int, optional
         Chunk sizes (default: temporaries of about 128 K entries, cache-sized).
-    method : {"auto", "admm", "al"}
+    method : {"auto", "admm", "al", "working-set"}
         ``"admm"``: ADMM with a cached ``n x n`` Woodbury factor
         (:mod:`~bnconvex.numerics.fullscale.admm`, memory :math:`O(n^2 + nPK)`);
         ``"al"``: matrix-free augmented Lagrangian with FISTA
         (:mod:`~bnconvex.numerics.fullscale.al`).  ``"auto"`` picks ADMM for
         ``n <= 4096``; an explicit ``"admm"`` above that is an error.
+        ``"working-set"``: each class's program solved exactly by the mid-size
+        working-set method (:mod:`~bnconvex.numerics.fullscale.classwise`;
+        ``group="class"``, not gated; host float64; for features of a few
+        dozen columns, where it certifies tens of thousands of samples in
+        minutes); ``max_iter`` then counts interior-point iterations and
+        ``max_outer`` class solves.
     polish : bool
         Try active-set Newton polishing (:mod:`~bnconvex.numerics.fullscale.polish`)
         once the certified gap is below ``1e-3`` (``group="class"``,
