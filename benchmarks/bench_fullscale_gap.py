@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     load_avg_start = os.getloadavg()
+    facts = machine_facts()  # at the start: the git revision of the code that runs
     t_load = time.perf_counter()
     data = load_classification(
         args.dataset, subset=args.subset, seed=args.seed, dtype="float32"
@@ -142,7 +143,7 @@ def main() -> None:
     out = {
         "benchmark": "bench_fullscale_gap",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine_facts(),
+        "machine": facts,
         "load_average_at_start": load_avg_start,
         "load_average_at_end": os.getloadavg(),
         "argv": sys.argv,
