@@ -682,6 +682,36 @@ def fullscale_gap_data(results_dir: Path | None = None) -> dict[str, Any]:
     )
 
 
+def cifar10_cnn_data(results_dir: Path | None = None) -> dict[str, Any]:
+    """Collect the curves of ``bench_cifar10_cnn.py`` (``cifar10_cnn*.json``).
+
+    Raises
+    ------
+    ResultsMissing
+        If no such file exists (names the benchmark script).
+    """
+    return _benchmark_data(
+        results_dir,
+        "cifar10_cnn*.json",
+        "benchmarks/bench_cifar10_cnn.py (see benchmarks/README.md)",
+        {
+            "title": "CIFAR-10: convex BN-CNN with and without truncated whitening "
+            "vs the SGD-trained BN CNN",
+            "departures": [
+                "The paper's CNN protocol could not be read; the geometry (3x3x3 "
+                "patches, stride 3, padding 2, average pooling, truncation k = 20) "
+                "follows ardasahiner/layerCNN_convex (branch batch_norm), which "
+                "does not name the paper.",
+                "The convex model is the gated program over sampled patterns (cone "
+                "constraints dropped, as in that repository), time-limited: not a "
+                "certified optimum of the BN-CNN program.",
+                "The regularisation strength was set a priori (lam = 1e-3 lam_max), "
+                "not tuned; one seed; runs shared two cores with other work.",
+            ],
+        },
+    )
+
+
 #: figure name -> compute function (keyword ``results_dir`` for full-scale ones)
 COMPUTE: dict[str, Callable[..., dict[str, Any]]] = {
     "fig1_training_objective": training_objective_data,
@@ -690,6 +720,7 @@ COMPUTE: dict[str, Callable[..., dict[str, Any]]] = {
     "fig4_cifar10_accuracy": cifar10_data,
     "fig5_solver_scaling": solver_scaling_data,
     "fig6_fullscale_gap": fullscale_gap_data,
+    "fig7_cifar10_cnn": cifar10_cnn_data,
 }
 
 

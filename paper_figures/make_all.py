@@ -33,6 +33,7 @@ FIGURES: dict[str, str] = {
         "fig4_cifar10_accuracy",
         "fig5_solver_scaling",
         "fig6_fullscale_gap",
+        "fig7_cifar10_cnn",
     )
 }
 

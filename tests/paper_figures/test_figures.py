@@ -173,6 +173,38 @@ def _results_dir(tmp_path):
     (res / "fullscale_gap_demo.json").write_text(
         json.dumps({"dataset": "demo", "n": 100, "records": records})
     )
+    # the layout benchmarks/bench_cifar10_cnn.py writes
+    cnn_curve = [
+        {
+            "seconds": s,
+            "objective": 10.0 - s / 10,
+            "lower_bound": 8.0,
+            "test_accuracy": a,
+        }
+        for s, a in ((10.0, 0.3), (20.0, 0.4), (30.0, 0.45))
+    ]
+    cnn_runs = [
+        {
+            "model": "convex-trunc",
+            "k": 2,
+            "neurons": 8,
+            "status": "time_limit",
+            "relu_network": {"test_accuracy": 0.1},
+            "curve": cnn_curve,
+        },
+        {
+            "model": "sgd",
+            "width": 8,
+            "status": "time_limit",
+            "curve": [
+                {"seconds": 5.0, "test_accuracy": 0.2},
+                {"seconds": 30.0, "test_accuracy": 0.35},
+            ],
+        },
+    ]
+    (res / "cifar10_cnn_demo.json").write_text(
+        json.dumps({"settings": {"n_train": 100}, "machine": {}, "runs": cnn_runs})
+    )
     (res / "peers.json").write_text(
         json.dumps(
             {
@@ -311,11 +343,12 @@ def test_missing_results_are_reported_and_nothing_is_plotted(
     assert code == 0, "missing benchmark results alone must not fail the run"
     captured = capsys.readouterr()
     err = captured.out + captured.err
-    assert captured.out.startswith("3 of 6 figures produced in "), captured.out
+    assert captured.out.startswith("3 of 7 figures produced in "), captured.out
     assert "fig4_cifar10_accuracy NOT PRODUCED" in err, err
     assert "python benchmarks/bench_cifar10.py" in err, err
     assert "python benchmarks/bench_peers.py" in err, err
     assert "python benchmarks/bench_fullscale_gap.py" in err, err
+    assert "python benchmarks/bench_cifar10_cnn.py" in err, err
     assert not (out / "fig4_cifar10_accuracy.png").exists(), "stale figure left behind"
     note = (out / "fig5_solver_scaling.NOT_PRODUCED.txt").read_text()
     assert note.startswith(
@@ -439,7 +472,6 @@ def test_an_import_error_is_a_bug_not_a_missing_figure(tmp_path):
     with pytest.raises(ImportError, match="cannot import name"):
         make_all.run(tmp_path, only=["fig1_training_objective"], prepare=broken)
     assert not list(tmp_path.glob("*.NOT_PRODUCED.txt"))
-
 
 
 def test_nan_in_a_results_file_is_a_missing_value(tmp_path):
