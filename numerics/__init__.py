@@ -27,7 +27,9 @@ subpackage / module    contents
                        CuPy): whitening at scale, patterns, ADMM/AL, ``fit``
 ``extensions``         ``deep`` (R4), ``bn_after_relu`` (R6), ``losses`` (R5),
                        ``implicit_bias`` (the Sigma^2 preconditioning),
-                       ``cnn`` (R8, convolutional BN networks), ``vector``
+                       ``cnn`` (R8, convolutional BN networks),
+                       ``cnn_fullscale`` (its gated program at CIFAR scale),
+                       ``vector``
                        (R3, general labels: exact small-instance solver)
 ``baselines``          non-convex trainers: ``nonconvex`` (L-BFGS/GD), ``sgd``
 ``dataio``             ``data`` (synthetic sets, .npz/.csv), ``datasets``
@@ -147,6 +149,10 @@ _LAZY_MODULES: dict[str, str] = {
         "cnn_convex_objective cnn_forward cnn_objective cnn_objective_and_gradient "
         "cnn_predict default_cnn_solver patch_matrix pooling_matrix reconstruct_cnn "
         "solve_cnn train_cnn"
+    ),
+    "extensions.cnn_fullscale": (
+        "GatedCNNFit PatchWhitening ReluReading fit_gated_cnn gated_dual_bound "
+        "image_patches patch_whitening pooled_features relu_reading sample_gates"
     ),
     "extensions.vector": (
         "VectorSolution atom_bound separable_upper_bound "
