@@ -35,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import resource
@@ -211,7 +212,8 @@ def run_sgd(data: Any, spec: dict[str, Any], width: int, lam: float) -> dict[str
             opt.step()
             steps += 1
             now = time.perf_counter()
-            if now - t0 - excluded >= spec["budget"]:
+            diverged = not math.isfinite(loss.item())
+            if now - t0 - excluded >= spec["budget"] or diverged:
                 done = True
             if now - last >= spec["record_every"] or done:
                 acc = _accuracy(_torch_scores(model, test), data.y_test)
@@ -241,7 +243,7 @@ def run_sgd(data: Any, spec: dict[str, Any], width: int, lam: float) -> dict[str
         "epochs": round(epochs_done, 3),
         "steps": steps,
         "seconds": curve[-1]["seconds"],
-        "status": "time_limit",
+        "status": "diverged" if diverged else "time_limit",
         "test_accuracy": curve[-1]["test_accuracy"],
         # 5,000 training images: scoring all 50,000 at width ~2,500 takes minutes
         "train_accuracy": _accuracy(
@@ -258,6 +260,19 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the runs of ``new``'s models replaced; both commands kept."""
+    models = {r["model"] for r in new["runs"]}
+    kept = [r for r in old["runs"] if r["model"] not in models]
+    for r in new["runs"]:
+        r["command"], r["machine"] = new["command"], new["machine"]
+    return {
+        **old,
+        "commands": [old.get("command"), new["command"]],
+        "runs": kept + new["runs"],
+    }
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=DEFAULT_DATA)
@@ -271,6 +286,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--record-every", type=float, default=20.0)
     p.add_argument("--sgd-lr", type=float, default=0.05)
     p.add_argument("--sgd-width", type=int, default=None)
+    p.add_argument("--sgd-lam", type=float, default=None, help="lam for SGD alone")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace these models' runs in an existing --out file, keep the rest",
+    )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
@@ -321,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         if model == "sgd":
             convex = [r for r in runs if r["model"].startswith("convex")]
             width = args.sgd_width or max((r["neurons"] for r in convex), default=0)
-            lam = convex[0]["lam"] if convex else None
+            lam = convex[0]["lam"] if convex else args.sgd_lam
             if not width or lam is None:
                 print(
                     "error: `--models sgd` needs a convex model first (width, "
@@ -357,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "runs": runs,
     }
+    if args.merge and Path(args.out).is_file():
+        record = _merged(json.loads(Path(args.out).read_text()), record)
     atomic_write_json(args.out, record, indent=1)
     log(f"wrote {args.out}")
     return 0
