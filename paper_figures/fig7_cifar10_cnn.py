@@ -21,11 +21,12 @@ WHAT = (
     "(a) CIFAR-10 test accuracy against training wall time (all 50,000 images, "
     "the same budget per model, scoring time excluded) of the convex BN-CNN with "
     "truncated and with full patch whitening and of the SGD-trained BN CNN of the "
-    "same width. A square marks a run stopped by its time limit; a star, the test "
-    "accuracy of the BN-ReLU CNN read off the convex blocks (the program drops the "
-    "cone constraints, so this network differs from the convex model). (b) Relative "
-    "gap of each convex iterate to its best dual bound: a bound over the sampled "
-    "patterns of the gated program only, not a global certificate."
+    "same width. A square marks a run stopped by its time limit, a cross one whose "
+    "loss diverged; a star, the test accuracy of the BN-ReLU CNN read off the "
+    "convex blocks (the program drops the cone constraints, so this network "
+    "differs from the convex model). (b) Relative gap of each convex iterate to its "
+    "best dual bound: a bound over the sampled patterns of the gated program only, "
+    "not a global certificate."
 )
 
 #: model -> (legend label, colour)
@@ -36,11 +37,15 @@ _MODELS = {
 }
 
 
+#: how a run ended -> marker at its last point
+_END_MARKERS = {"time_limit": "s", "diverged": "X"}
+
+
 def _label(run: dict[str, Any]) -> str:
     label, _ = _MODELS.get(run["model"], (run["model"], COLORS["grey"]))
     if run["model"].startswith("convex"):
         return f"{label} (k={run.get('k')}, {run.get('neurons')} neurons)"
-    return f"{label} ({run.get('width')} filters)"
+    return f"{label}, lr {run.get('lr')} ({run.get('width')} filters)"
 
 
 def _runs(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,9 +61,13 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
             continue
         t = np.array([c["seconds"] for c in curve], float)
         acc = 100 * np.array([c["test_accuracy"] for c in curve], float)
-        ax_a.plot(t, acc, "o-", color=color, ms=3, lw=1.2, label=_label(run))
-        if run.get("status") == "time_limit":
-            ax_a.plot(t[-1], acc[-1], "s", color=color, mfc="none", ms=8)
+        failed = run.get("status") == "diverged"
+        color = COLORS["grey"] if failed else color
+        style = "o--" if failed else "o-"
+        ax_a.plot(t, acc, style, color=color, ms=3, lw=1.0, label=_label(run))
+        marker = _END_MARKERS.get(run.get("status"))
+        if marker is not None:
+            ax_a.plot(t[-1], acc[-1], marker, color=color, mfc="none", ms=8, mew=1.5)
         relu = run.get("relu_network", {}).get("test_accuracy")
         if relu is not None:
             ax_a.plot(t[-1], 100 * relu, "*", color=color, ms=10)
@@ -70,11 +79,13 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
         if gaps:
             tg, g = np.array(gaps, float).T
             ax_b.semilogy(tg, np.maximum(g, 1e-12), "o-", color=color, ms=3, lw=1.2)
-    ax_a.plot([], [], "s", color=COLORS["grey"], mfc="none", label="time limit")
+    for status, marker in _END_MARKERS.items():
+        label = status.replace("_", " ")
+        ax_a.plot([], [], marker, color=COLORS["grey"], mfc="none", label=label)
     ax_a.plot([], [], "*", color=COLORS["grey"], label="ReLU network read off")
     ax_a.set(xlabel="wall time (s)", ylabel="test accuracy (%)", ylim=(0, None))
     ax_a.set_title("(a) test accuracy")
-    ax_a.legend(loc="lower right", fontsize=7)
+    ax_a.figure.legend(loc="outside lower center", ncols=3, fontsize=7.5)
     ax_b.set(xlabel="wall time (s)", ylabel="relative gap (patterns bound)")
     ax_b.set_title("(b) gap of the convex iterate")
 
@@ -87,7 +98,7 @@ def main(out_dir: str | Path = "figures") -> list[Path]:
     list of Path
         The PNG, PDF, caption and settings files written into ``out_dir``.
     """
-    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=8.4, height=3.4)
+    return plot_from_data(out_dir, NAME, WHAT, _draw, ncols=2, width=8.4, height=4.0)
 
 
 if __name__ == "__main__":  # pragma: no cover
