@@ -262,6 +262,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"{CLASSWISE_MAX_M} columns, else al",
     )
     p.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="with the working-set method: classes solved at once in N worker "
+        "processes (default 1; set OPENBLAS_NUM_THREADS=1 with N > 1)",
+    )
+    p.add_argument(
         "--checkpoint",
         default=None,
         metavar="FILE.npz",
@@ -312,6 +320,7 @@ _CLI_NAMES = {
     "`k`": "`--regularizer truncated:k`",
     "`dual_step`": "`--dual-step`",
     "`method`": "`--method`",
+    "`workers`": "`--workers`",
     "`resume`": "`--resume`",
 }
 
@@ -604,6 +613,7 @@ def _fit_convex(
             seed=args.seed,
             k=k,
             method=method,
+            **({"workers": args.workers} if args.workers != 1 else {}),
             power=reg.power,
             scale=reg.shift,
             bn="a",

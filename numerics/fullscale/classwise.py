@@ -21,6 +21,11 @@ the certified point.  Lower bounds add up: :math:`d = \sum_k d_k \le p^\star`
 objectives :math:`p = \sum_k p_k`, relative gaps :math:`(p_k - d_k)/p_k \le
 \epsilon` for every ``k`` give :math:`(p - d)/p \le \epsilon`.
 
+The classes are independent: with ``workers > 1`` they are solved that many at
+a time in worker processes (spawned; ``F`` and ``D`` are sent once to each).
+Set ``OPENBLAS_NUM_THREADS=1`` (or the BLAS of the build) so that the workers
+do not oversubscribe the cores.
+
 The method pays off when the features have few columns (``m`` up to about
 50, e.g. truncated whitening) and ``beta`` leaves few active blocks per
 class: then it reaches certified gaps far below those of the first-order
@@ -31,8 +36,12 @@ float64 whatever the working dtype and namespace.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import multiprocessing
 import time
+import weakref
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from bnconvex.numerics._array_api import Array, to_numpy
@@ -65,8 +74,11 @@ class ClasswiseMethod:
     dual_step = 1.0
     rho = 0.0
 
-    def __init__(self, pb: Problem, tol: float, init: Array | None = None) -> None:
-        self.pb, self.tol = pb, float(tol)
+    def __init__(
+        self, pb: Problem, tol: float, init: Array | None = None, workers: int = 1
+    ) -> None:
+        self.pb, self.tol, self.workers = pb, float(tol), int(workers)
+        self._pool: ProcessPoolExecutor | None = None
         K, P = pb.Y.shape[1], pb.op.P
         # float64 whatever the working dtype: the certificate is of this point
         self.S = pb.xp.zeros((pb.op.m, 2, K, P), dtype=pb.xp.float64)
@@ -92,33 +104,59 @@ class ClasswiseMethod:
         self.out_of_time = False
 
     def advance(self, budget: int, deadline: float = math.inf) -> None:
-        """Solve the next class within ``budget`` interior-point iterations."""
-        from bnconvex.numerics.core.convex_program import ConvexProblem
-        from bnconvex.numerics.solvers.working_set import solve
+        """Solve the next classes (``workers`` at once) within ``budget`` iterations.
 
-        k = self.queue.pop(0)
+        The classes solved together share ``budget`` equally; each gets the
+        time left divided by the rounds of ``workers`` classes left.
+        """
+        ks = [self.queue.pop(0) for _ in range(min(self.workers, len(self.queue)))]
         now = time.perf_counter()
-        left = 1 + len(self.queue)
-        share = _NO_LIMIT if math.isinf(deadline) else (deadline - now) / left
-        sol = solve(
-            ConvexProblem(self.F, self.Y[:, k], self.pb.beta, self.D),
-            tol=self.tol,
-            max_iter=max(1, budget),
-            time_limit=max(share, 0.0),
-            start_blocks=self.start[k],
-        )
-        self._keep(k, sol)
-        status = SolverStatus(sol.status)
-        if status in _BUDGETS:
-            self.start[k] = _support(sol)
-            out = sol.iterations >= budget or time.perf_counter() >= deadline
-            # the caller's budget: retried first on resume; a share: last
-            self.queue.insert(0 if out else len(self.queue), k)
-        self.iters += sol.iterations
-        self.outer += 1
+        rounds = math.ceil((len(self.queue) + len(ks)) / self.workers)
+        share = _NO_LIMIT if math.isinf(deadline) else (deadline - now) / rounds
+        each = max(1, budget // len(ks))
+        jobs = [
+            _Job(
+                k,
+                self.Y[:, k],
+                self.pb.beta,
+                self.tol,
+                each,
+                max(share, 0.0),
+                self.start[k],
+            )
+            for k in ks
+        ]
+        outcomes = self._solve(jobs)
+        for out in outcomes:
+            self._keep(out.k, out)
+            if SolverStatus(out.status) in _BUDGETS:
+                self.start[out.k] = _support(out)
+                stop = out.iterations >= each or time.perf_counter() >= deadline
+                # the caller's budget: retried first on resume; a share: last
+                self.queue.insert(0 if stop else len(self.queue), out.k)
+            self.iters += out.iterations
+            self.outer += 1
+        if not self.queue and self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         self.out_of_time = time.perf_counter() >= deadline
         if self.tick is not None:
             self.tick(self.iters, self.S)
+
+    def _solve(self, jobs: list[_Job]) -> list[_Outcome]:
+        """Run ``jobs`` here (one worker) or in the process pool."""
+        if self.workers == 1:
+            return [_solve_job(self.F, self.D, job) for job in jobs]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                # spawn: a forked BLAS thread pool can deadlock the child
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.F, self.D),
+            )
+            weakref.finalize(self, self._pool.shutdown)
+        return list(self._pool.map(_run_job, jobs))
 
     def _keep(self, k: int, sol) -> None:
         """Store class ``k``'s solve unless an earlier one has a smaller gap."""
@@ -193,3 +231,68 @@ def _support(sol) -> np.ndarray:
         np.linalg.norm(sol.S_plus, axis=1), np.linalg.norm(sol.S_minus, axis=1)
     ]
     return np.flatnonzero(norms)
+
+
+@dataclasses.dataclass
+class _Job:
+    """One class solve: labels, options and warm start (``F`` and ``D`` aside)."""
+
+    k: int
+    y: np.ndarray
+    beta: float
+    tol: float
+    max_iter: int
+    time_limit: float
+    start: np.ndarray | None
+
+
+@dataclasses.dataclass
+class _Outcome:
+    """What :class:`ClasswiseMethod` keeps of a class solve (picklable)."""
+
+    k: int
+    S_plus: np.ndarray
+    S_minus: np.ndarray
+    lower_bound: float
+    gap: float
+    max_violation: float
+    status: str
+    iterations: int
+
+
+def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job) -> _Outcome:
+    """Solve one class's program by the working-set method."""
+    from bnconvex.numerics.core.convex_program import ConvexProblem
+    from bnconvex.numerics.solvers.working_set import solve
+
+    sol = solve(
+        ConvexProblem(F, job.y, job.beta, D),
+        tol=job.tol,
+        max_iter=job.max_iter,
+        time_limit=job.time_limit,
+        start_blocks=job.start,
+    )
+    return _Outcome(
+        job.k,
+        sol.S_plus,
+        sol.S_minus,
+        float(sol.lower_bound),
+        float(sol.gap),
+        float(sol.max_violation),
+        SolverStatus(sol.status).value,
+        int(sol.iterations),
+    )
+
+
+#: ``F`` and ``D`` of a worker process (sent once, by :func:`_init_worker`)
+_SHARED: dict[str, np.ndarray] = {}
+
+
+def _init_worker(F: np.ndarray, D: np.ndarray) -> None:
+    """Pool initializer: keep the features and patterns for every job."""
+    _SHARED["F"], _SHARED["D"] = F, D
+
+
+def _run_job(job: _Job) -> _Outcome:
+    """Run a job in a worker process."""
+    return _solve_job(_SHARED["F"], _SHARED["D"], job)

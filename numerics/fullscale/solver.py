@@ -306,6 +306,7 @@ def solve_fullscale(
     resume: str | Path | None = None,
     callback: Callback | None = None,
     callback_every: float = 0.0,
+    workers: int = 1,
 ) -> FullScaleSolution:
     r"""Solve the convex BN program over given patterns, matrix-free and chunked.
 
@@ -393,6 +394,9 @@ def solve_fullscale(
         counts towards ``time_limit``.
     callback_every : float
         Minimum seconds between ``"step"`` calls (``0``: checks only).
+    workers : int
+        ``method="working-set"`` only: classes solved at once, in that many
+        worker processes (1: in this process).
 
     Returns
     -------
@@ -448,6 +452,9 @@ def solve_fullscale(
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
     deadline = math.inf if time_limit is None else t_start + time_limit
+    check_positive_int(workers, "workers")
+    if workers != 1 and method != "working-set":
+        raise InputError("`workers` applies to method='working-set' only")
     if method == "working-set":
         _check_classwise(gated, group, dual_step)
         pb.L_loss, pb.F2 = 1.0, 1.0  # no step size: interior-point solves
@@ -465,7 +472,9 @@ def solve_fullscale(
     zero_beta = zero_optimal_beta(pb, G0, host)
     solver: FullScaleMethod
     if method == "working-set":
-        solver = ClasswiseMethod(pb, tol, init=_classwise_init(pb, init))
+        solver = ClasswiseMethod(
+            pb, tol, init=_classwise_init(pb, init), workers=workers
+        )
     else:
         S0, lam0, rho0 = _initial_point(pb, init, rho, method)
         solver = (

@@ -556,3 +556,19 @@ def test_working_set_time_limit_bounds_the_whole_command(tmp_path, capsys):
     )
     argv[argv.index("--beta") + 1] = "1e-4"  # many active blocks: not done in 4 s
     _time_limited_run(argv, capsys, 4.0)
+
+
+def test_workers_with_the_working_set_method(tmp_path, capsys):
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "600", "--regularizer", "truncated:10"
+    )
+    argv[argv.index("--beta") + 1] = "0.5"
+    assert main([*argv, "--workers", "2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["status"] == "optimal"
+    assert printed["gap_certified"] is True
+    bad = _synthetic_argv(tmp_path / "b", "--subset", "600", "--method", "al")
+    assert main([*bad, "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "`--workers` applies to method='working-set' only" in err, err
+    assert not (tmp_path / "b").exists()

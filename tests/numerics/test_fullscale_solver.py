@@ -518,3 +518,22 @@ def test_classwise_class_stopped_by_its_share_is_solved_again(monkeypatch):
     assert calls == [Y[0, 0], Y[0, 1], Y[0, 0]]
     assert sol.status == SolverStatus.OPTIMAL
     assert sol.relative_gap <= 1e-9
+
+
+def test_classwise_workers_solve_classes_in_parallel_processes():
+    import multiprocessing
+
+    F, y, D = _instance(n=40, d=3, num=16, seed=9)
+    Y = np.c_[y, -y, y**2]
+    one = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9)
+    two = solve_fullscale(F, Y, BETA, D, method="working-set", tol=1e-9, workers=2)
+    assert two.status == SolverStatus.OPTIMAL
+    # the same per-class programs, each certified to 1e-9 in either process
+    assert_rel_close(two.objective, one.objective, 2e-9, "workers=2 vs 1")
+    assert two.relative_gap <= 1e-9
+    assert two.outer_iterations == 3
+    assert not multiprocessing.active_children(), "the worker pool was left running"
+    with pytest.raises(InputError, match="`workers` applies to method='working-set'"):
+        solve_fullscale(F, Y, BETA, D, method="al", workers=2)
+    with pytest.raises(InputError, match="`workers` must be a positive integer"):
+        solve_fullscale(F, Y, BETA, D, method="working-set", workers=0)
