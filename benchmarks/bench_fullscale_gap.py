@@ -58,6 +58,9 @@ def main() -> None:
     ap.add_argument("--method", default="auto", choices=("auto", "al", "working-set"))
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument(
+        "--workers", type=int, default=1, help="working-set: classes at once"
+    )
+    ap.add_argument(
         "--validation",
         type=int,
         default=0,
@@ -132,6 +135,7 @@ def main() -> None:
         dtype="float32",
         method=args.method,
         tol=args.tol,
+        **({"workers": args.workers} if args.workers != 1 else {}),
         dual_step=0.03 if n > 4096 and not classwise else 1.0,
         time_limit=args.budget,
         max_iter=10**7,
@@ -155,6 +159,7 @@ def main() -> None:
         "patterns": args.patterns,
         "method": args.method,
         "tol": args.tol,
+        "workers": args.workers,
         "scored_on": "validation" if args.validation else "test",
         "beta_a": args.beta,
         "load_seconds": load_seconds,
