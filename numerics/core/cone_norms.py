@@ -788,10 +788,14 @@ def max_cone_norm(
 def null_basis(rows: np.ndarray, m: int) -> np.ndarray:
     r"""Orthonormal basis (m, q) of :math:`\{x : \text{rows}\, x = 0\}` (a face).
 
-    Singular values below ``1e-10`` times the largest count as zero.
+    Singular values below ``1e-10`` times the largest count as zero.  Only
+    the right singular vectors are formed: with ``q >= m`` rows the thin SVD
+    already has all ``m`` of them (a full SVD would form a ``q x q`` matrix:
+    27 GB for the 60,000 rows of a Fashion-MNIST face).
     """
     if rows.shape[0] == 0:
         return np.eye(m)
-    _, sv, Vt = np.linalg.svd(rows, full_matrices=True)
+    full = rows.shape[0] < rows.shape[1]  # then U is small and V needs completing
+    _, sv, Vt = np.linalg.svd(rows, full_matrices=full)
     rank = int(np.sum(sv > 1e-10 * max(sv[0], 1e-300)))
     return Vt[rank:].T

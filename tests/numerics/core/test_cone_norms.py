@@ -212,3 +212,23 @@ def test_null_basis_spans_the_null_space():
     assert np.allclose(rows @ N, 0.0, atol=1e-15)
     assert np.allclose(N.T @ N, np.eye(1), atol=1e-15)
     assert np.array_equal(null_basis(np.zeros((0, 2)), 2), np.eye(2))
+
+
+def test_null_basis_of_many_rows_forms_no_rows_x_rows_matrix():
+    import tracemalloc
+
+    from bnconvex.numerics.core.cone_norms import null_basis
+
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((5000, 4))
+    rows[:, 3] = rows[:, 0] - rows[:, 1]  # rank 3: a one-dimensional null space
+    tracemalloc.start()
+    N = null_basis(rows, 4)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert N.shape == (4, 1)
+    # orthonormal, and rows @ N = 0 to rounding of O(max row norm) entries
+    np.testing.assert_allclose(N.T @ N, np.eye(1), atol=1e-14)
+    assert np.abs(rows @ N).max() <= 1e-12 * np.abs(rows).max()
+    # a full SVD would allocate the 5000 x 5000 left factor (200 MB)
+    assert peak < 20e6, f"peak {peak / 1e6:.0f} MB"
