@@ -663,8 +663,12 @@ def solve_restricted(
     max_iter: int = 100,
     deadline: float = np.inf,
     start: Iterate | None = None,
+    single_gap: float = SINGLE_GAP,
 ) -> PDResult:
     """Mehrotra predictor-corrector on the restricted program; see module Notes.
+
+    ``single_gap``: factor in float32 while the relative gap is above it
+    (:data:`SINGLE_GAP`; 0 keeps every factorisation in float64).
 
     Stops when the complementarity gap ``s^T z`` and the residuals are below
     ``tol`` relative to the objective (``"converged"``), at ``max_iter``, at
@@ -705,7 +709,7 @@ def solve_restricted(
         sc = _scaling(it.sl, it.zl, it.sq, it.zq)
         Wq2 = sc.inv_square()
         try:
-            ns = _normal_system(R, it, sc, gap > SINGLE_GAP * scale)
+            ns = _normal_system(R, it, sc, gap > single_gap * scale)
         except np.linalg.LinAlgError:
             reason = "stalled"
             break

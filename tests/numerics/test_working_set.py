@@ -345,3 +345,23 @@ def test_polish_gives_one_block_per_neuron_on_small_programs():
 
     assert blocks(sol) <= prob.n + 1 < blocks(raw), (blocks(sol), blocks(raw))
     assert_rel_close(sol.objective, raw.objective, 2e-9, "same optimum")
+
+
+def test_a_stalled_round_is_solved_again_from_a_cold_start_in_float64(monkeypatch):
+    prob = _sampled_problem(seed=4)
+    real, calls = working_set.solve_restricted, []
+
+    def first_round_stalls(R, **kw):
+        calls.append((kw["start"] is None, kw["single_gap"]))
+        res = real(R, **kw)
+        if len(calls) == 1:  # as if float32 steps had left a dead end
+            res.reason = "stalled"
+        return res
+
+    monkeypatch.setattr(working_set, "solve_restricted", first_round_stalls)
+    sol = solve_convex(prob, solver="working-set", tol=1e-9)
+    # the retry: a cold start (no warm iterate) with float64 factorisations
+    assert calls[1] == (True, 0.0), calls[:3]
+    assert calls[0][1] == _pdip.SINGLE_GAP
+    assert sol.status is SolverStatus.OPTIMAL
+    assert sol.relative_gap <= 1e-9
