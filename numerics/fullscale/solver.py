@@ -473,7 +473,7 @@ def solve_fullscale(
     solver: FullScaleMethod
     if method == "working-set":
         solver = ClasswiseMethod(
-            pb, tol, init=_classwise_init(pb, init), workers=workers
+            pb, tol, init=_init_blocks(pb, init), workers=workers
         )
     else:
         S0, lam0, rho0 = _initial_point(pb, init, rho, method)
@@ -522,7 +522,7 @@ def _check_classwise(gated: bool, group: str, dual_step: float) -> None:
         )
 
 
-def _classwise_init(pb: Problem, init: FullScaleSolution | None) -> Array | None:
+def _init_blocks(pb: Problem, init: FullScaleSolution | None) -> Array | None:
     """Blocks of a warm start in the full-scale layout, shape checked (or None)."""
     if init is None:
         return None
@@ -560,12 +560,7 @@ def _initial_point(
     if init is None:
         S, lam = xp.zeros(shape, dtype=pb.Y.dtype), None
     else:
-        S = to_fullscale(init.S_plus, init.S_minus, xp, pb.Y.dtype)
-        if tuple(S.shape) != shape:
-            raise InputError(
-                f"`init` has blocks of shape {tuple(init.S_plus.shape)}; "
-                f"expected P={op.P}, m={op.m}, K={K}"
-            )
+        S = _init_blocks(pb, init)
         lam = _warm_multipliers(init.multipliers, pb)
         if init.method == method:
             rho_default = init.rho
