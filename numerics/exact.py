@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from bnconvex.numerics._validation import check_beta, check_data
 from bnconvex.numerics.errors import InputError
-from bnconvex.numerics.result import relative_gap
+from bnconvex.numerics.result import BoundedGap, relative_gap
 
 __all__ = [
     "BOUND_KINDS",
@@ -507,7 +507,7 @@ def fit_exact(
 
 
 @dataclasses.dataclass(frozen=True)
-class NetworkGap:
+class NetworkGap(BoundedGap):
     r"""Result of :func:`certify_network_exact`: a network's distance to the optimum.
 
     Attributes
@@ -546,16 +546,6 @@ class NetworkGap:
     D: np.ndarray
     complete: bool
     beta_a: float
-
-    @property
-    def gap(self) -> float:
-        """``objective - lower_bound``: certified, at least the true distance."""
-        return self.objective - self.lower_bound
-
-    @property
-    def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return relative_gap(self.gap, self.objective)
 
     @property
     def pattern_relative_gap(self) -> float:

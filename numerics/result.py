@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMMON_OPTIONS", "SolveResult", "relative_gap"]
+__all__ = ["COMMON_OPTIONS", "BoundedGap", "SolveResult", "relative_gap"]
 
 #: The option vocabulary shared by every solve method (module docstring).
 COMMON_OPTIONS = ("tol", "max_iter", "time_limit", "verbose")
@@ -87,6 +87,27 @@ class SolveResult:
         only the caller knows (:attr:`bnconvex.numerics.exact.ExactFit.bound_kind`).
         """
         return "patterns"
+
+
+class BoundedGap:
+    """``gap`` and ``relative_gap`` from the stored ``objective`` and ``lower_bound``.
+
+    A mixin for result dataclasses (certificates of networks, vector-output and
+    CNN fits) whose gap is not stored but follows from the two values.
+    """
+
+    objective: float
+    lower_bound: float
+
+    @property
+    def gap(self) -> float:
+        """``objective - lower_bound``: certified, at least the true distance."""
+        return self.objective - self.lower_bound
+
+    @property
+    def relative_gap(self) -> float:
+        """``gap / max(|objective|, tiny)`` (:func:`relative_gap`)."""
+        return relative_gap(self.gap, self.objective)
 
 
 def relative_gap(gap: float, objective: float) -> float:

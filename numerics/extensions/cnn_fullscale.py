@@ -58,6 +58,7 @@ import numpy as np
 from bnconvex.numerics._validation import check_positive_int, check_positive_real
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.extensions.cnn import ConvGeometry, patch_matrix
+from bnconvex.numerics.result import BoundedGap
 from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
@@ -287,7 +288,7 @@ def gated_dual_bound(
 
 
 @dataclasses.dataclass
-class GatedCNNFit:
+class GatedCNNFit(BoundedGap):
     """Result of :func:`fit_gated_cnn`.
 
     Attributes
@@ -312,11 +313,6 @@ class GatedCNNFit:
     iterations: int
     seconds: float
     history: list
-
-    @property
-    def relative_gap(self) -> float:
-        """``(objective - lower_bound) / |objective|`` (of the gated program)."""
-        return (self.objective - self.lower_bound) / max(abs(self.objective), 1e-300)
 
     @property
     def active_blocks(self) -> int:

@@ -53,7 +53,7 @@ from bnconvex.numerics.core.closed_form import huber_h
 from bnconvex.numerics.core.network import BNNetwork
 from bnconvex.numerics.core.whitening import Whitening, whiten
 from bnconvex.numerics.errors import InputError
-from bnconvex.numerics.result import relative_gap
+from bnconvex.numerics.result import BoundedGap, relative_gap
 from bnconvex.numerics.status import SolverStatus
 from scipy.optimize import minimize
 
@@ -140,7 +140,7 @@ def atom_bound(
 
 
 @dataclasses.dataclass
-class VectorSolution:
+class VectorSolution(BoundedGap):
     r"""Solution of :func:`solve_vector`.
 
     Attributes
@@ -169,16 +169,6 @@ class VectorSolution:
     constraint_bound: float
     status: SolverStatus
     iterations: int
-
-    @property
-    def gap(self) -> float:
-        """``objective - lower_bound``."""
-        return self.objective - self.lower_bound
-
-    @property
-    def relative_gap(self) -> float:
-        """``gap / max(|objective|, tiny)``."""
-        return relative_gap(self.gap, self.objective)
 
 
 @dataclasses.dataclass
