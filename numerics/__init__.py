@@ -119,7 +119,7 @@ _LAZY_MODULES: dict[str, str] = {
         "ConvexProblem ConvexSolution cone_violation convex_objective"
     ),
     "solvers": "DEFAULT_SOLVER METHODS Method SOLVERS solve solve_convex",
-    "result": "COMMON_OPTIONS SolveResult relative_gap",
+    "result": "BoundedGap COMMON_OPTIONS SolveResult relative_gap",
     "exact": (
         "BOUND_KINDS MAX_EXACT_PATTERNS ExactFit ExactProgram NetworkGap "
         "certify_network_exact check_solve_memory choose_patterns exact_program "
