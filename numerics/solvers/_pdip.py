@@ -174,13 +174,43 @@ class Restricted:
         k, m, n = self.k, self.m, self.U.shape[0]
         Q = np.zeros((k * m, k * m), order="F")
         for lo in range(0, n, Q_ROW_CHUNK):
-            rows = slice(lo, lo + Q_ROW_CHUNK)
-            Jc = (self.M[:, rows].T[:, :, None] * self.U[rows, None, :]).reshape(
-                -1, k * m
-            )
+            Jc = self._j_chunk(slice(lo, lo + Q_ROW_CHUNK))
             # upper triangle of Q += Jc^T Jc (SYRK: half the flops of a GEMM)
             Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
         return Q
+
+    def _j_chunk(self, rows: slice, blocks: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``rows`` of ``J`` (all blocks, or the columns of ``blocks``)."""
+        M = self.M[:, rows] if blocks is None else self.M[blocks, rows]
+        return (M.T[:, :, None] * self.U[rows, None, :]).reshape(M.shape[1], -1)
+
+    def gram_from(self, Q_old: np.ndarray, old_at: np.ndarray, new_at: np.ndarray):
+        r"""Set :attr:`Qu` from an earlier program's, sharing some blocks.
+
+        Block ``old_at[j]`` of the earlier program (whose upper triangle of
+        :math:`J^TJ` is ``Q_old``) is block ``new_at[j]`` here, both in
+        increasing order, so the shared blocks' entries keep their triangle;
+        only the columns of the other blocks are computed, by GEMMs over row
+        chunks: :math:`O(n\,km\,fm)` for ``f`` new blocks instead of the
+        :math:`O(n(km)^2/2)` of a fresh SYRK (a working-set round adds a few
+        blocks to many).
+        """
+        k, m, n = self.k, self.m, self.U.shape[0]
+        inner = np.arange(m)
+        oi = (old_at[:, None] * m + inner).ravel()
+        ni = (new_at[:, None] * m + inner).ravel()
+        fresh = np.setdiff1d(np.arange(k), new_at)
+        Q = np.zeros((k * m, k * m), order="F")
+        Q[np.ix_(ni, ni)] = Q_old[np.ix_(oi, oi)]
+        if fresh.size:
+            fi = (fresh[:, None] * m + inner).ravel()
+            C = np.zeros((k * m, fi.size))
+            for lo in range(0, n, Q_ROW_CHUNK):
+                rows = slice(lo, lo + Q_ROW_CHUNK)
+                C += self._j_chunk(rows).T @ self._j_chunk(rows, fresh)
+            Q[:, fi] = C
+            Q[fi, :] = C.T
+        self.__dict__["Qu"] = Q
 
     @functools.cached_property
     def Q(self) -> np.ndarray:

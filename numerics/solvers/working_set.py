@@ -345,8 +345,16 @@ class _Rounds:
             rows[j] = own[0]
             rows[j, : own.size] = own
         R = restricted(self.problem.U_prime, E, sigma, self.y, self.beta, rows)
-        if self.gram is not None and np.array_equal(self.gram[0], W):
-            R.__dict__["Qu"] = self.gram[1]  # J^T J depends on W only, not on rows
+        if self.gram is not None:  # J^T J depends on W only, not on rows
+            W0, Q0 = self.gram
+            if np.array_equal(W0, W):
+                R.__dict__["Qu"] = Q0
+            else:
+                _, new_at, old_at = np.intersect1d(
+                    W, W0, assume_unique=True, return_indices=True
+                )
+                if 2 * new_at.size >= W.size:  # mostly shared: reuse its entries
+                    R.gram_from(Q0, old_at, new_at)
         return R
 
     def start_rows(self, add: np.ndarray) -> None:

@@ -321,6 +321,25 @@ def test_dense_and_woodbury_normal_solves_agree():
         assert np.max(np.abs(a - b)) <= 1e-9 * np.max(np.abs(a)), "solves differ"
 
 
+def test_gram_of_a_grown_working_set_reuses_the_shared_blocks():
+    """``gram_from`` equals a fresh ``J^T J`` when blocks enter and leave."""
+    prob = _sampled_problem(n=40, d=3, P=10, seed=6)
+    E = np.where(prob.D.T, 1.0, -1.0)
+    sigma = np.where(np.arange(prob.D.shape[1]) % 2 == 0, 1.0, -1.0)
+
+    def restricted(W):
+        return _pdip.restricted(prob.U_prime, E[W], sigma[W], prob.y, prob.beta)
+
+    W0, W = np.array([1, 3, 4, 7]), np.array([0, 1, 4, 6, 7, 9])  # 3 left, 0, 6, 9 came
+    _, new_at, old_at = np.intersect1d(W, W0, assume_unique=True, return_indices=True)
+    fresh, reused = restricted(W), restricted(W)
+    reused.gram_from(restricted(W0).Qu, old_at, new_at)
+    upper = np.triu(fresh.Qu)
+    scale = np.max(np.abs(upper))
+    assert np.max(np.abs(np.triu(reused.Qu) - upper)) <= 1e-13 * scale
+    assert np.max(np.abs(reused.Q - fresh.Q)) <= 1e-13 * scale
+
+
 def test_polish_gives_one_block_per_neuron_on_small_programs():
     """n <= POLISH_ALWAYS_N: the certified interior point is polished anyway.
 
