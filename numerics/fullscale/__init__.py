@@ -23,10 +23,14 @@ from bnconvex.numerics.fullscale.regularizers import (
 )
 from bnconvex.numerics.fullscale.solver import (
     ADMM_MAX_N,
+    CLASSWISE_MAX_M,
+    WORKING_SET_MIN_RATIO,
+    WORKING_SET_RATE,
     FullScaleProgress,
     FullScaleSolution,
     solve_fullscale,
     solve_path,
+    working_set_seconds,
 )
 from bnconvex.numerics.fullscale.whitening import (
     SpectralFactors,
@@ -37,6 +41,9 @@ from bnconvex.numerics.fullscale.whitening import (
 
 __all__ = [
     "ADMM_MAX_N",
+    "CLASSWISE_MAX_M",
+    "WORKING_SET_MIN_RATIO",
+    "WORKING_SET_RATE",
     "FeatureMap",
     "FullScaleModel",
     "FullScaleProgress",
@@ -51,4 +58,5 @@ __all__ = [
     "truncated_whitening",
     "whiten_large",
     "whiten_randomized",
+    "working_set_seconds",
 ]

@@ -58,11 +58,15 @@ from bnconvex.numerics.status import SolverStatus
 
 __all__ = [
     "ADMM_MAX_N",
+    "CLASSWISE_MAX_M",
+    "WORKING_SET_MIN_RATIO",
+    "WORKING_SET_RATE",
     "FullScaleProgress",
     "FullScaleSolution",
     "Group",
     "solve_fullscale",
     "solve_path",
+    "working_set_seconds",
 ]
 
 Group = Literal["class", "pattern"]
@@ -73,6 +77,26 @@ _ADMM_MAX_N = 4096
 _EXACT_BETA_MAX_WORK = 10**6
 #: largest ``n`` for which ``method="auto"`` picks ADMM (above: the AL)
 ADMM_MAX_N = _ADMM_MAX_N
+#: above ``ADMM_MAX_N``, ``method="auto"`` solves each class exactly
+#: (working-set) when the features have at most ``CLASSWISE_MAX_M`` columns,
+#: unless ``beta < WORKING_SET_MIN_RATIO * B`` (``B >= beta_max``, the bound
+#: of :func:`~bnconvex.numerics.fullscale._problem.zero_optimal_beta`) *and*
+#: the time limit is shorter than :func:`working_set_seconds`.  The working
+#: set's cost grows with the nonzero blocks, which grow as ``beta`` falls;
+#: with all ``2P`` blocks nonzero a class costs about ``n (2Pm)^2`` flops for
+#: ``J^T J`` plus the interior-point factorisations.  CIFAR-10 (50,000
+#: images, m = 21, 128 patterns, two workers; benchmarks/README.md, "Full
+#: scale, certified"): certified to 4e-9 in 273 s at beta = 1.06e-3 B, to
+#: 8e-4 in 641 s at 3.5e-5 B (1,732 neurons); a 120 s budget at 3.5e-5 B left
+#: the classes unfinished (test accuracy 0.17), where 320 AL steps scored 0.44.
+CLASSWISE_MAX_M = 64
+WORKING_SET_MIN_RATIO = 1e-3
+#: ``n (2Pm)^2`` per second and worker that :func:`working_set_seconds`
+#: assumes: CIFAR-10 at beta = 3.5e-5 B, where most blocks are nonzero, took
+#: 641 s for ten classes on two workers (the first class about 160 s), i.e.
+#: 1.45e12 per 128-160 s = 9-11e9 per core of the 2-core AMD EPYC benchmark
+#: machine; rounded down
+WORKING_SET_RATE = 8e9
 _TINY = float(np.finfo(np.float64).tiny)
 
 
@@ -239,6 +263,31 @@ def _pick_method(method: str, n: int) -> str:
     return method
 
 
+def working_set_seconds(n: int, m: int, P: int, K: int, workers: int = 1) -> float:
+    r"""Predicted seconds of ``method="working-set"`` with every block nonzero.
+
+    :math:`nK(2Pm)^2 / (\text{rate} \cdot \min(w, K))`, the cost of the
+    Gram matrices :math:`J^TJ` of all ``2P`` blocks of ``m`` columns for ``K``
+    classes on ``w`` workers, at :data:`WORKING_SET_RATE`; an estimate of the
+    worst case on the benchmark machine, used only to choose a method.
+    """
+    return n * K * (2.0 * P * m) ** 2 / (WORKING_SET_RATE * min(workers, K))
+
+
+def _auto_working_set(
+    pb: Problem, beta_bound: float, seconds_left: float, workers: int
+) -> bool:
+    """Whether ``method="auto"`` solves each class exactly (see the constants)."""
+    op, K = pb.op, pb.Y.shape[1]
+    if op.n <= _ADMM_MAX_N or pb.group != "class" or pb.gated:
+        return False
+    if op.m > CLASSWISE_MAX_M:
+        return False
+    return pb.beta >= WORKING_SET_MIN_RATIO * beta_bound or seconds_left >= (
+        working_set_seconds(op.n, op.m, op.P, K, workers)
+    )
+
+
 def _solve_iv(
     F: Array, Y: Array, beta: float, D: Array, group: str
 ) -> tuple[ModuleType, Array, Array, bool]:
@@ -362,7 +411,14 @@ def solve_fullscale(
         (:mod:`~bnconvex.numerics.fullscale.admm`, memory :math:`O(n^2 + nPK)`);
         ``"al"``: matrix-free augmented Lagrangian with FISTA
         (:mod:`~bnconvex.numerics.fullscale.al`).  ``"auto"`` picks ADMM for
-        ``n <= 4096``; an explicit ``"admm"`` above that is an error.
+        ``n <= 4096``; above, ``"working-set"`` for the exact per-class program
+        (``group="class"``, not gated) when the features have at most
+        :data:`CLASSWISE_MAX_M` columns, unless ``beta`` is below
+        :data:`WORKING_SET_MIN_RATIO` times the bound on ``beta_max`` and
+        ``time_limit`` is below :func:`working_set_seconds` (then the exact
+        solve would not finish: most blocks are nonzero); else ``"al"``
+        (``dual_step``, ``rho`` and ``workers`` apply to the method picked).
+        An explicit ``"admm"`` above ``n = 4096`` is an error.
         ``"working-set"``: each class's program solved exactly by the mid-size
         working-set method (:mod:`~bnconvex.numerics.fullscale.classwise`;
         ``group="class"``, not gated; host float64; for features of a few
@@ -396,7 +452,8 @@ def solve_fullscale(
         Minimum seconds between ``"step"`` calls (``0``: checks only).
     workers : int
         ``method="working-set"`` only: classes solved at once, in that many
-        worker processes (1: in this process).
+        worker processes (1: in this process); ``"auto"`` uses it when it
+        picks the working set.
 
     Returns
     -------
@@ -446,21 +503,13 @@ def solve_fullscale(
     check_positive_int(max_iter, "max_iter")
     check_positive_int(max_outer, "max_outer")
     _check_callback(callback, callback_every)
+    asked = method
     method = _pick_method(method, F.shape[0])
     dual_step = _check_dual_step(dual_step, method)
     rc, pc = chunk_sizes(F.shape[0], Dm.shape[1], Y.shape[1], row_chunk, pattern_chunk)
     op = ChunkedOperator(F, Dm, xp, row_chunk=rc, pattern_chunk=pc)
     pb = Problem(op, Y, float(beta), group, gated, 0.0, 0.0, 0.0, xp)
     deadline = math.inf if time_limit is None else t_start + time_limit
-    check_positive_int(workers, "workers")
-    if workers != 1 and method != "working-set":
-        raise InputError("`workers` applies to method='working-set' only")
-    if method == "working-set":
-        _check_classwise(gated, group, dual_step)
-        pb.L_loss, pb.F2 = 1.0, 1.0  # no step size: interior-point solves
-    else:
-        pb.L_loss = loss_lipschitz(op, deadline=deadline)
-        pb.F2 = spectral_norm_sq(F, xp)
     G0 = op.loss_gradient(Y)
     pb.g0 = max(float(xp.sqrt(xp.sum(G0 * G0))), _TINY)
     small = (
@@ -470,11 +519,25 @@ def solve_fullscale(
     )
     host = (to_numpy(F), to_numpy(Dm) > 0.5) if small else None
     zero_beta = zero_optimal_beta(pb, G0, host)
+    check_positive_int(workers, "workers")
+    if asked == "auto":
+        left = deadline - time.perf_counter()
+        if _auto_working_set(pb, zero_beta[0], left, workers):
+            dual_step = 1.0  # no multiplier step to take
+            method = "working-set"
+        else:
+            workers = 1  # the working set's setting; the AL runs in-process
+    if workers != 1 and method != "working-set":
+        raise InputError("`workers` applies to method='working-set' only")
+    if method == "working-set":
+        _check_classwise(gated, group, dual_step)
+        pb.L_loss, pb.F2 = 1.0, 1.0  # no step size: interior-point solves
+    else:
+        pb.L_loss = loss_lipschitz(op, deadline=deadline)
+        pb.F2 = spectral_norm_sq(F, xp)
     solver: FullScaleMethod
     if method == "working-set":
-        solver = ClasswiseMethod(
-            pb, tol, init=_init_blocks(pb, init), workers=workers
-        )
+        solver = ClasswiseMethod(pb, tol, init=_init_blocks(pb, init), workers=workers)
     else:
         S0, lam0, rho0 = _initial_point(pb, init, rho, method)
         solver = (

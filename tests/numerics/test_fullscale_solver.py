@@ -305,11 +305,41 @@ def test_warm_start_float64_into_float32_casts_multipliers(xp, method):
     assert s32.multipliers.dtype == xp.float32
 
 
+def test_auto_solves_each_class_exactly_unless_beta_and_budget_are_small(monkeypatch):
+    """Above the ADMM limit "auto" picks the working set by columns, beta, time."""
+    from bnconvex.numerics.fullscale import solver as solver_mod
+
+    F, y, D = _instance(n=20, num=10, seed=15)
+    monkeypatch.setattr(solver_mod, "_ADMM_MAX_N", 10)
+    ratio = solver_mod.WORKING_SET_MIN_RATIO
+    B = solve_fullscale(F, y, BETA, D, max_iter=1, polish=False).beta_max
+    big, tiny = 2 * ratio * B, 0.5 * ratio * B
+    exact = solve_fullscale(F, y, big, D, dual_step=0.5, workers=2)
+    # the AL's dual step and the worker count pass to the method picked
+    assert exact.method == "working-set", exact.method
+    assert exact.status == SolverStatus.OPTIMAL
+    assert exact.gap_certified
+    # a tiny beta: exact when the worst case fits the budget (or none is set)
+    need = solver_mod.working_set_seconds(20, F.shape[1], D.shape[1], 1)
+    assert need < 1e-3
+    assert solve_fullscale(F, y, tiny, D, time_limit=60.0).method == "working-set"
+    assert solve_fullscale(F, y, tiny, D).method == "working-set"
+    monkeypatch.setattr(solver_mod, "WORKING_SET_RATE", need * 1e-3)  # 1000 s
+    short = solve_fullscale(F, y, tiny, D, time_limit=5.0, max_iter=2, workers=2)
+    assert short.method == "al", short.method
+    long = solve_fullscale(F, y, big, D, time_limit=5.0)
+    assert long.method == "working-set", "a large beta is exact at any budget"
+    monkeypatch.setattr(solver_mod, "CLASSWISE_MAX_M", F.shape[1] - 1)
+    wide = solve_fullscale(F, y, big, D, max_iter=2, polish=False)
+    assert wide.method == "al", wide.method
+
+
 def test_explicit_admm_above_the_auto_limit_is_refused(monkeypatch):
     from bnconvex.numerics.fullscale import solver as solver_mod
 
     F, y, D = _instance(n=20, num=10, seed=15)
     monkeypatch.setattr(solver_mod, "_ADMM_MAX_N", 10)
+    monkeypatch.setattr(solver_mod, "CLASSWISE_MAX_M", 0)  # no exact per-class solve
     # "auto" keeps its choice: the matrix-free AL method above the limit
     assert solve_fullscale(F, y, BETA, D, max_iter=2, polish=False).method == "al"
 
