@@ -75,25 +75,29 @@ class Regularizer:
         return "+".join(parts) or "none"
 
 
-#: The default preset, validated on CIFAR-10 (benchmarks/README.md, "CIFAR-10
-#: over seeds": chosen on a validation split, never on the test set): the
-#: regulariser truncated:256+spectral:0.5 (k = 256, p = 0.5; all directions
-#: when the data have at most 256), 128 sampled patterns, float32, and the
-#: first multiplier step 0.03 of the augmented Lagrangian (n > 4,096; the ADMM
-#: used below takes the textbook step).
+#: The default preset, validated on CIFAR-10 (benchmarks/README.md, "Default
+#: preset": chosen on a validation split, never on the test set): the
+#: regulariser truncated:20+spectral:0.5 (k = 20, p = 0.5; all directions when
+#: the data have at most 20), 128 sampled patterns, float32, and the first
+#: multiplier step 0.03 of the augmented Lagrangian (when it runs: n > 4,096
+#: and ``--method auto`` does not pick the working set; the ADMM used below
+#: takes the textbook step).  With 21 feature columns ``--method auto`` solves
+#: each class's program exactly, with a certified gap, unless beta is below
+#: 1e-3 beta_max and the time limit is too short for that
+#: (:data:`bnconvex.numerics.fullscale.WORKING_SET_MIN_RATIO`).
 PRESET: dict[str, Any] = {
-    "regularizer": Regularizer(256, 0.5, 1.0),
+    "regularizer": Regularizer(20, 0.5, 1.0),
     "patterns": 128,
     "dtype": "float32",
     "dual_step": 0.03,
 }
 
-#: ``--method auto`` solves exactly per class (working-set) when the features
-#: have at most this many columns: at m <= 51 the mid-size method certifies
-#: Fashion-MNIST (60,000 x 21) and CIFAR-10 (45,000 x 51) in 10-75 s per class
-#: (benchmarks/README.md, "Full scale, certified"); above, its interior-point
-#: steps on blocks of m columns cost more than first-order steps
-CLASSWISE_MAX_M = 64
+#: ``--method auto``'s rule, for the help text: the values of
+#: :data:`bnconvex.numerics.fullscale.CLASSWISE_MAX_M` and
+#: :data:`~bnconvex.numerics.fullscale.WORKING_SET_MIN_RATIO`, which decide
+#: (copied so that ``--help`` does not import the solver; a test checks that
+#: they agree)
+CLASSWISE_MAX_M, WORKING_SET_MIN_RATIO = 64, 1e-3
 
 #: time kept for scoring and writing: this many seconds plus a fraction of
 #: the budget.  Scoring 10,000 CIFAR-10 test images takes about 1 s on a
@@ -171,8 +175,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "data set at PATH, and report train/test accuracy, objective, gap and "
         "beta_max (the smallest beta at which the zero network is optimal).",
         epilog="Defaults: the preset validated on CIFAR-10 (benchmarks/README.md, "
-        "'CIFAR-10 over seeds'): --regularizer truncated:256+spectral:0.5 "
-        "--patterns 128 --dtype float32 --dual-step 0.03 (above 4096 samples). "
+        "'Default preset'): --regularizer truncated:20+spectral:0.5 "
+        "--patterns 128 --dtype float32 --method auto --dual-step 0.03 (the "
+        "augmented Lagrangian above 4096 samples). "
         "Example: bnconvex train --dataset cifar10 --beta 1e-3 --time-limit 120 "
         "--out run1",
     )
@@ -218,7 +223,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="explicit regulariser of the convex model: features "
         "[U_k (Sigma_k/sigma_1)^p, c/sqrt(n)] (default "
         f"{PRESET['regularizer']}, the preset; all directions when the data "
-        "have at most 256)",
+        f"have at most {PRESET['regularizer'].k})",
     )
     p.add_argument(
         "--dtype",
@@ -258,8 +263,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="solver: working-set (exact per-class solves, certified gaps; for "
         f"features of at most {CLASSWISE_MAX_M} columns, e.g. truncated:20), al "
         "(first-order augmented Lagrangian; ADMM below 4097 samples); auto "
-        "(default) picks working-set when the features have at most "
-        f"{CLASSWISE_MAX_M} columns, else al",
+        "(default) picks working-set above 4096 samples when the features have "
+        f"at most {CLASSWISE_MAX_M} columns, unless beta < "
+        f"{WORKING_SET_MIN_RATIO:g} beta_max and --time-limit is too short for "
+        "the exact solve of that many nonzero blocks; else al",
     )
     p.add_argument(
         "--workers",
@@ -267,7 +274,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         metavar="N",
         help="with the working-set method: classes solved at once in N worker "
-        "processes (default 1; set OPENBLAS_NUM_THREADS=1 with N > 1)",
+        "processes (default 1; set OPENBLAS_NUM_THREADS=1 with N > 1; ignored "
+        "when --method auto picks al)",
     )
     p.add_argument(
         "--checkpoint",
@@ -561,13 +569,6 @@ def _regularizer_k(reg: Regularizer, n: int, d: int) -> int | None:
     return reg.k
 
 
-def _method(args: argparse.Namespace, m: int) -> str:
-    """Solver of ``--method`` for features of ``m`` columns (at most)."""
-    if args.method != "auto":
-        return args.method
-    return "working-set" if m <= CLASSWISE_MAX_M else "auto"
-
-
 def _fit_convex(
     X: Any,
     Y: Any,
@@ -591,7 +592,7 @@ def _fit_convex(
     n = X.shape[0]
     patterns = _patterns(args, n, array_namespace(X))
     k = _regularizer_k(reg, n, X.shape[1])
-    method = _method(args, 1 + (X.shape[1] if k is None else min(k, X.shape[1])))
+    method = args.method
     dual_step = args.dual_step
     if dual_step is None:
         first_order = n > ADMM_MAX_N and method != "working-set"
@@ -649,7 +650,7 @@ def _fit_convex(
         "iterations": sol.iterations,
         "solve_seconds": sol.seconds,
         "solver": sol.solver,
-        "dual_step": dual_step,
+        "dual_step": dual_step if sol.method == "al" else 1.0,  # the step taken
         "neurons": sol.neurons,
         "patterns_used": int(sol.S_plus.shape[0]),
         "beta_max": sol.beta_max * scale,

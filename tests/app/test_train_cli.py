@@ -161,8 +161,12 @@ def test_idx_folder_with_classes_and_subset(tmp_path, capsys):
         ),
         (["--dataset", "{tree}", "--split-dir", "fit,holdout"], r"split 'fit'"),
         (["--dataset", "{tmp}/xy.npz"], r"`--dataset` '.*xy.npz' lacks array\(s\)"),
-        (  # few feature columns: --method auto solves per class, no AL step
+        (  # few samples: --method auto takes ADMM, no AL step
             ["--dataset", "{tree}", "--dual-step", "0.5"],
+            r"`--dual-step` applies to the augmented Lagrangian only \(",
+        ),
+        (  # the exact per-class solve has no multiplier step
+            ["--dataset", "{tree}", "--dual-step", "0.5", "--method", "working-set"],
             r"`--dual-step` applies to the augmented Lagrangian only; method=",
         ),
         (
@@ -452,7 +456,7 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     assert printed["seconds"] <= 4.4
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["dual_step"] == 0.03, "the preset's step above 4096 samples"
-    assert summary["regularizer"] == "truncated:256+spectral:0.5"
+    assert summary["regularizer"] == "truncated:20+spectral:0.5"
     assert summary["dtype"] == "float32"
     assert summary["patterns"] == 128
 
@@ -524,10 +528,11 @@ def test_progress_from_the_start_with_time_left(tmp_path, capsys, monkeypatch):
 
 
 def test_few_feature_columns_solve_exactly_per_class(tmp_path, capsys):
-    # truncated:10 -> 11 feature columns: --method auto solves each class's
-    # exact program by the working-set method, certified with zero violation
+    # above 4096 samples, truncated:10 -> 11 feature columns and beta far
+    # above 1e-3 beta_max: --method auto solves each class's exact program by
+    # the working-set method, certified with zero violation
     argv = _synthetic_argv(
-        tmp_path / "o", "--subset", "600", "--regularizer", "truncated:10"
+        tmp_path / "o", "--subset", "5000", "--regularizer", "truncated:10"
     )
     argv[argv.index("--beta") + 1] = "0.5"
     assert main(argv) == 0
@@ -563,7 +568,7 @@ def test_workers_with_the_working_set_method(tmp_path, capsys):
         tmp_path / "o", "--subset", "600", "--regularizer", "truncated:10"
     )
     argv[argv.index("--beta") + 1] = "0.5"
-    assert main([*argv, "--workers", "2"]) == 0
+    assert main([*argv, "--method", "working-set", "--workers", "2"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["status"] == "optimal"
     assert printed["gap_certified"] is True
@@ -572,3 +577,12 @@ def test_workers_with_the_working_set_method(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "`--workers` applies to method='working-set' only" in err, err
     assert not (tmp_path / "b").exists()
+
+
+def test_help_states_the_library_auto_rule():
+    """The help text's copy of ``--method auto``'s rule is the library's."""
+    from bnconvex.app.commands import train
+    from bnconvex.numerics import fullscale
+
+    assert train.CLASSWISE_MAX_M == fullscale.CLASSWISE_MAX_M
+    assert train.WORKING_SET_MIN_RATIO == fullscale.WORKING_SET_MIN_RATIO
