@@ -675,8 +675,8 @@ def fullscale_gap_data(results_dir: Path | None = None) -> dict[str, Any]:
             "departures": [
                 "Not a paper figure: a check of how far the full-scale solver gets "
                 "towards a certificate of its own program within a time budget.",
-                "Runs shared two cores with other work (load average about 6, "
-                "recorded in each file).",
+                "Runs on two cores, some shared with other work (load average "
+                "1-6, recorded in each file).",
             ],
         },
     )

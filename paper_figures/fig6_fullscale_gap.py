@@ -37,11 +37,17 @@ _COLORS = tuple(
 )
 
 
+#: line styles: runs beyond the six colours repeat them dashed
+_LINES = ("-", "--")
+
 _SHORT = {"cifar10": "CIFAR-10", "fashion-mnist": "F-MNIST"}
 
 
 def _label(res: dict[str, Any]) -> str:
-    """``F-MNIST 60k, WS k=20 beta=0.5``: data, size, method (AL / WS), features."""
+    """``F-MNIST 60k, WS k=20, beta=0.5``: data, size, method (AL / WS), features.
+
+    Runs on several worker processes add ``, 2 workers``.
+    """
     name = res.get("dataset", res["file"])
     n = res.get("n")
     size = f" {n // 1000}k" if isinstance(n, int) else ""
@@ -51,30 +57,34 @@ def _label(res: dict[str, Any]) -> str:
     where = f"k={k}" if k is not None else "all directions"
     beta = res.get("beta_a")
     beta = f", \u03b2={beta:g}" if isinstance(beta, (int, float)) else ""
-    return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}"
+    workers = res.get("workers")
+    workers = f", {workers} workers" if isinstance(workers, int) and workers > 1 else ""
+    return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}{workers}"
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:
     ax_a, ax_b = axes
-    if len(data["results"]) > len(_COLORS):
+    most = len(_COLORS) * len(_LINES)
+    if len(data["results"]) > most:
         raise InputError(
-            f"figure 6 draws at most {len(_COLORS)} runs; the results folder has "
+            f"figure 6 draws at most {most} runs; the results folder has "
             f"{len(data['results'])} fullscale_gap*.json files"
         )
-    for res, color in zip(data["results"], _COLORS, strict=False):
+    for j, res in enumerate(data["results"]):
+        color, line = _COLORS[j % len(_COLORS)], _LINES[j // len(_COLORS)]
         recs = [r for r in res.get("records", []) if r.get("relative_gap") is not None]
         if not recs:
             continue
         t = np.array([r["seconds"] for r in recs], dtype=float)
         gap = np.array([r["relative_gap"] for r in recs], dtype=float)
         certified = np.array([bool(r.get("gap_certified")) for r in recs])
-        ax_a.plot(t, gap, "-", color=color, lw=1.0, label=_label(res))
+        ax_a.plot(t, gap, line, color=color, lw=1.0, label=_label(res))
         ax_a.plot(t[~certified], gap[~certified], "o", mfc="none", color=color, ms=4)
         ax_a.plot(t[certified], gap[certified], "o", color=color, ms=4)
         acc = [(r["seconds"], r["test_accuracy"]) for r in recs if "test_accuracy" in r]
         if acc:
             ta, a = np.array(acc, dtype=float).T
-            ax_b.plot(ta, 100 * a, "o-", color=color, mfc="none", ms=4)
+            ax_b.plot(ta, 100 * a, "o" + line, color=color, mfc="none", ms=4)
     ax_a.plot([], [], "o", mfc="none", color=COLORS["grey"], label="not certified")
     ax_a.set(
         yscale="log",
@@ -85,7 +95,7 @@ def _draw(axes: Any, data: dict[str, Any]) -> None:
     )
     ax_b.set(xlabel="wall time (s)", ylabel="test accuracy (%)", title="(b) accuracy")
     handles, labels = ax_a.get_legend_handles_labels()  # below both panels:
-    ax_a.figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
+    ax_a.figure.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=7)
 
 
 def main(out_dir: str | Path = "figures") -> list[Path]:
