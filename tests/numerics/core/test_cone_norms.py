@@ -87,6 +87,35 @@ def test_cone_norms_match_scipy_nnls(inst):
     assert np.all(out.bound - ref <= INEXACT_RTOL * scale), (out.bound, ref)
 
 
+def test_blocks_the_active_set_leaves_stalled_get_their_norm_from_nnls(monkeypatch):
+    """A block whose entering rows cannot enter is solved by SciPy's NNLS.
+
+    The stub refuses every entering row, as the active-set loop does when a row
+    is numerically dependent on the passive ones (seen on CIFAR-10 at small
+    beta, bound 3.5 beta for a cone norm of 0.999999 beta): every block stalls
+    at once, and the fallback must still return the exact cone norms.
+    """
+    from bnconvex.numerics.core import cone_norms as module
+
+    def refuse(U, D, p, C, P, new):
+        return np.zeros(new.shape[0], bool)
+
+    monkeypatch.setattr(module, "_lawson_hanson_step", refuse)
+    U, D, p, C = _arrangement_instance(seed=3, n=60, m=5, P=6)
+    out = cone_norms(U, D, p, C)
+    scale = np.linalg.norm(C, axis=1)
+    ref = np.array([_nnls_norm(U, D, p[b], C[b]) for b in range(C.shape[0])])
+    assert np.all(np.abs(out.bound - ref) <= 1e-10 * scale), (out.bound, ref)
+    assert out.exact.all()
+    # the kept passive rows and multipliers stay a valid warm start
+    G = [np.where(D[:, p[b]], 1.0, -1.0)[:, None] * U for b in range(C.shape[0])]
+    for b, Gb in enumerate(G):
+        assert out.k[b] <= U.shape[1]
+        rows = out.rows[b, : out.k[b]]
+        lam = np.linalg.lstsq(Gb[rows].T, out.g[b], rcond=None)[0]
+        assert np.allclose(Gb[rows].T @ lam, out.g[b], atol=1e-9 * scale[b])
+
+
 @given(inst=instances, frac=st.floats(0.0, 1.5))
 @settings(max_examples=60, deadline=None)
 def test_every_bound_is_an_upper_bound(inst, frac):
