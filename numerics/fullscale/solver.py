@@ -453,7 +453,9 @@ def solve_fullscale(
     workers : int
         ``method="working-set"`` only: classes solved at once, in that many
         worker processes (1: in this process); ``"auto"`` uses it when it
-        picks the working set.
+        picks the working set.  The workers are spawned, so a script that
+        asks for more than one must call this under
+        ``if __name__ == "__main__":`` (Python's multiprocessing rule).
 
     Returns
     -------
