@@ -87,15 +87,15 @@ ADMM_MAX_N = _ADMM_MAX_N
 #: ``J^T J`` plus the interior-point factorisations.  CIFAR-10 (50,000
 #: images, m = 21, 128 patterns, two workers; benchmarks/README.md, "Full
 #: scale, certified"): certified to 4e-9 in 273 s at beta = 1.06e-3 B, to
-#: 8e-4 in 641 s at 3.5e-5 B (1,732 neurons); a 120 s budget at 3.5e-5 B left
+#: 8e-8 in 549 s at 3.5e-5 B (1,733 neurons); a 120 s budget at 3.5e-5 B left
 #: the classes unfinished (test accuracy 0.17), where 320 AL steps scored 0.44.
 CLASSWISE_MAX_M = 64
 WORKING_SET_MIN_RATIO = 1e-3
 #: ``n (2Pm)^2`` per second and worker that :func:`working_set_seconds`
 #: assumes: CIFAR-10 at beta = 3.5e-5 B, where most blocks are nonzero, took
-#: 641 s for ten classes on two workers (the first class about 160 s), i.e.
-#: 1.45e12 per 128-160 s = 9-11e9 per core of the 2-core AMD EPYC benchmark
-#: machine; rounded down
+#: 549-641 s for ten classes on two workers (the first class about 160 s),
+#: i.e. 1.45e12 per 110-160 s = 9-13e9 per core of the 2-core AMD EPYC
+#: benchmark machine; rounded down
 WORKING_SET_RATE = 8e9
 _TINY = float(np.finfo(np.float64).tiny)
 
