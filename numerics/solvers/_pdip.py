@@ -179,9 +179,9 @@ class Restricted:
             Q = scipy.linalg.blas.dsyrk(1.0, Jc, beta=1.0, c=Q, trans=1, overwrite_c=1)
         return Q
 
-    def _j_chunk(self, rows: slice, blocks: np.ndarray | None = None) -> np.ndarray:
-        """Rows ``rows`` of ``J`` (all blocks, or the columns of ``blocks``)."""
-        M = self.M[:, rows] if blocks is None else self.M[blocks, rows]
+    def _j_chunk(self, rows: slice) -> np.ndarray:
+        """Rows ``rows`` of ``J`` (``r x km``)."""
+        M = self.M[:, rows]
         return (M.T[:, :, None] * self.U[rows, None, :]).reshape(M.shape[1], -1)
 
     def gram_from(self, Q_old: np.ndarray, old_at: np.ndarray, new_at: np.ndarray):
@@ -206,8 +206,8 @@ class Restricted:
             fi = (fresh[:, None] * m + inner).ravel()
             C = np.zeros((k * m, fi.size))
             for lo in range(0, n, Q_ROW_CHUNK):
-                rows = slice(lo, lo + Q_ROW_CHUNK)
-                C += self._j_chunk(rows).T @ self._j_chunk(rows, fresh)
+                Jc = self._j_chunk(slice(lo, lo + Q_ROW_CHUNK))
+                C += Jc.T @ Jc[:, fi]
             Q[:, fi] = C
             Q[fi, :] = C.T
         self.__dict__["Qu"] = Q
