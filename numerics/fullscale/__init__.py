@@ -10,12 +10,13 @@ whiten_large, whiten_randomized, left_factor, SpectralFactors
     centred SVD of large matrices (chunked float64 Gram; randomized rank-k SVD).
 truncated_whitening, spectral_features, FeatureMap
     explicit regularisers (paper.md §4).
-sample_patterns
-    seeded Gaussian patterns with their generators.
+sample_patterns, network_patterns
+    seeded Gaussian patterns, or those of a briefly trained BN network, with
+    their generators.
 """
 
 from bnconvex.numerics.fullscale.model import FullScaleModel, fit
-from bnconvex.numerics.fullscale.patterns import sample_patterns
+from bnconvex.numerics.fullscale.patterns import network_patterns, sample_patterns
 from bnconvex.numerics.fullscale.regularizers import (
     FeatureMap,
     spectral_features,
@@ -51,6 +52,7 @@ __all__ = [
     "SpectralFactors",
     "fit",
     "left_factor",
+    "network_patterns",
     "sample_patterns",
     "solve_fullscale",
     "solve_path",

@@ -207,6 +207,7 @@ def test_bad_input_exit_2_one_line(tree, tmp_path, capsys, argv, message):
             r"argument --regularizer: .*shift:c \(c > 0\).*'shift:0'",
         ),
         (["--patterns", "0"], r"argument --patterns: must be a positive number"),
+        (["--pattern-sampling", "uniform"], r"argument --pattern-sampling: invalid"),
         (["--beta", "-1"], r"argument --beta: must be a positive finite number"),
         (["--time-limit", "nan"], r"argument --time-limit: must be a positive number"),
         (["--dual-step", "0"], r"argument --dual-step: must be a positive number"),
@@ -278,6 +279,18 @@ def test_synthetic_dataset(tmp_path, capsys):
     assert summary["lower_bound"] <= summary["objective"]
     assert summary["status"] in ("optimal", "max_iterations")
     assert summary["iterations"] <= 60
+
+
+def test_network_sampled_patterns(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["train", "--dataset", "synthetic", "--subset", "40", "--beta", "0.1"]
+    argv += ["--patterns", "8", "--pattern-sampling", "network", "--seed", "2"]
+    rc = main([*argv, "--max-iter", "60", "--out", str(out), "--json", "--quiet"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pattern_sampling"] == "network"
+    assert 1 <= summary["patterns_used"] <= 8
+    assert summary["lower_bound"] <= summary["objective"]
 
 
 @pytest.mark.parametrize("regularizer", ["truncated:2", "truncated:2+spectral:0.5"])
@@ -459,6 +472,19 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     assert summary["regularizer"] == "truncated:20+spectral:0.5"
     assert summary["dtype"] == "float32"
     assert summary["patterns"] == 128
+    assert summary["pattern_sampling"] == "gaussian"
+
+
+def test_network_sampling_within_the_time_limit(tmp_path, capsys):
+    """The network's training is charged to --time-limit (stopped by it)."""
+    argv = _synthetic_argv(
+        tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
+    )
+    argv += ["--method", "al", "--pattern-sampling", "network"]
+    printed = _time_limited_run(argv, capsys, 4.0)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["pattern_sampling"] == "network"
+    assert printed["iterations"] >= 1
 
 
 def test_model_without_a_step_is_reported_and_exits_1(tmp_path, capsys):
