@@ -55,6 +55,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=256, help="truncated:k (default 256)")
     ap.add_argument("--power", type=float, default=0.5, help="spectral:p")
     ap.add_argument("--patterns", type=int, default=128)
+    ap.add_argument(
+        "--sampling",
+        default="gaussian",
+        choices=("gaussian", "network"),
+        help="pattern sampling (fit's sampling)",
+    )
     ap.add_argument("--method", default="auto", choices=("auto", "al", "working-set"))
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument(
@@ -129,6 +135,7 @@ def main() -> None:
         Y,
         args.beta,
         patterns=args.patterns,
+        sampling=args.sampling,
         seed=args.seed,
         k=k,
         power=args.power,
@@ -157,6 +164,7 @@ def main() -> None:
         "k": k,
         "power": args.power,
         "patterns": args.patterns,
+        "sampling": args.sampling,
         "method": args.method,
         "tol": args.tol,
         "workers": args.workers,

@@ -46,7 +46,8 @@ _SHORT = {"cifar10": "CIFAR-10", "fashion-mnist": "F-MNIST"}
 def _label(res: dict[str, Any]) -> str:
     """``F-MNIST 60k, WS k=20, beta=0.5``: data, size, method (AL / WS), features.
 
-    Runs on several worker processes add ``, 2 workers``.
+    Runs on several worker processes add ``, 2 workers``; runs whose patterns
+    come from a trained network add ``, net patterns``.
     """
     name = res.get("dataset", res["file"])
     n = res.get("n")
@@ -59,7 +60,8 @@ def _label(res: dict[str, Any]) -> str:
     beta = f", \u03b2={beta:g}" if isinstance(beta, (int, float)) else ""
     workers = res.get("workers")
     workers = f", {workers} workers" if isinstance(workers, int) and workers > 1 else ""
-    return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}{workers}"
+    net = ", net patterns" if res.get("sampling") == "network" else ""
+    return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}{workers}{net}"
 
 
 def _draw(axes: Any, data: dict[str, Any]) -> None:

@@ -78,8 +78,9 @@ class Regularizer:
 #: The default preset, validated on CIFAR-10 (benchmarks/README.md, "Default
 #: preset": chosen on a validation split, never on the test set): the
 #: regulariser truncated:20+spectral:0.5 (k = 20, p = 0.5; all directions when
-#: the data have at most 20), 128 sampled patterns, float32, and the first
-#: multiplier step 0.03 of the augmented Lagrangian (when it runs: n > 4,096
+#: the data have at most 20), 128 patterns of a BN network trained on the
+#: features for ten epochs (``--pattern-sampling network``), float32, and the
+#: first multiplier step 0.03 of the augmented Lagrangian (when it runs: n > 4,096
 #: and ``--method auto`` does not pick the working set; the ADMM used below
 #: takes the textbook step).  With 21 feature columns ``--method auto`` solves
 #: each class's program exactly, with a certified gap, unless beta is below
@@ -88,7 +89,7 @@ class Regularizer:
 PRESET: dict[str, Any] = {
     "regularizer": Regularizer(20, 0.5, 1.0),
     "patterns": 128,
-    "sampling": "gaussian",
+    "sampling": "network",
     "dtype": "float32",
     "dual_step": 0.03,
 }
@@ -177,8 +178,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "beta_max (the smallest beta at which the zero network is optimal).",
         epilog="Defaults: the preset validated on CIFAR-10 (benchmarks/README.md, "
         "'Default preset'): --regularizer truncated:20+spectral:0.5 "
-        "--patterns 128 --dtype float32 --method auto --dual-step 0.03 (the "
-        "augmented Lagrangian above 4096 samples). "
+        "--patterns 128 --pattern-sampling network --dtype float32 --method "
+        "auto --dual-step 0.03 (the augmented Lagrangian above 4096 samples). "
         "Examples: bnconvex train --dataset cifar10 --beta 0.03 --workers 2 "
         "--out run1 (exact per-class solves, certified gap, about 5 minutes on "
         "2 cores); bnconvex train --dataset cifar10 --beta 1e-3 --time-limit "

@@ -133,8 +133,12 @@ def network_patterns(
     xp = array_namespace(F, Y)
     num = check_positive_int(num, "num")
     epochs = check_positive_int(epochs, "epochs")
-    if len(F.shape) != 2 or F.shape[1] < 2:
-        raise InputError(f"`F` must be (n, m) with m >= 2; got {tuple(F.shape)}")
+    if len(F.shape) != 2 or F.shape[0] < 2 or F.shape[1] < 2:
+        raise InputError(f"`F` must be (n, m) with n, m >= 2; got {tuple(F.shape)}")
+    if Y.shape[0] != F.shape[0] or len(Y.shape) not in (1, 2):
+        raise InputError(
+            f"`Y` must be (n,) or (n, K) with n = {F.shape[0]}; got {tuple(Y.shape)}"
+        )
     c = float(F[0, -1])
     if c == 0.0 or not bool(xp.all(F[:, -1] == F[0, -1])):
         raise InputError("`F` needs a constant non-zero last column (the shift)")

@@ -472,7 +472,7 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     assert summary["regularizer"] == "truncated:20+spectral:0.5"
     assert summary["dtype"] == "float32"
     assert summary["patterns"] == 128
-    assert summary["pattern_sampling"] == "gaussian"
+    assert summary["pattern_sampling"] == "network"
 
 
 def test_network_sampling_within_the_time_limit(tmp_path, capsys):

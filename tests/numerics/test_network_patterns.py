@@ -78,6 +78,7 @@ def test_network_patterns_fit_better_than_gaussian_ones():
     ("F", "num", "match"),
     [
         (np.ones((10, 1)), 4, "m >= 2"),
+        (np.ones((1, 3)), 4, "n, m >= 2"),
         (np.hstack([np.eye(10)[:, :3], np.arange(10.0)[:, None]]), 4, "constant"),
         (np.hstack([np.eye(10)[:, :3], np.zeros((10, 1))]), 4, "constant"),
         (np.hstack([np.eye(10)[:, :3], np.ones((10, 1))]), 0, "num"),
@@ -85,7 +86,13 @@ def test_network_patterns_fit_better_than_gaussian_ones():
 )
 def test_bad_inputs(F, num, match):
     with pytest.raises(InputError, match=match):
-        network_patterns(F, np.zeros(10), num, seed=0)
+        network_patterns(F, np.zeros(F.shape[0]), num, seed=0)
+
+
+def test_targets_of_other_rows_refused():
+    F, _ = _xor(0, n=20)
+    with pytest.raises(InputError, match="`Y` must be"):
+        network_patterns(F, np.zeros(19), 4, seed=0)
 
 
 def test_fit_with_network_sampling_gates_new_samples():

@@ -484,3 +484,13 @@ def test_nan_in_a_results_file_is_a_missing_value(tmp_path):
     drawn = next(r for r in data["results"] if r["file"] == "fullscale_gap_nan.json")
     assert drawn["records"][0]["relative_gap"] is None
     json.dumps(data, allow_nan=False)  # what write_data does
+
+
+def test_fig6_labels_name_workers_and_network_patterns():
+    from bnconvex.paper_figures.fig6_fullscale_gap import _label
+
+    res = {"dataset": "cifar10", "n": 50000, "method": "working-set", "k": 20}
+    res.update({"beta_a": 0.03, "workers": 2, "sampling": "network", "file": "x"})
+    assert _label(res) == "CIFAR-10 50k, WS k=20, \u03b2=0.03, 2 workers, net patterns"
+    res.update({"sampling": "gaussian", "workers": 1})
+    assert _label(res) == "CIFAR-10 50k, WS k=20, \u03b2=0.03"
