@@ -118,3 +118,14 @@ def test_any_namespace(xp):
     D, G = network_patterns(xp.asarray(F), xp.asarray(y), 8, seed=0, epochs=2)
     np.testing.assert_array_equal(np.asarray(D), D_ref)
     assert G.dtype == xp.float64
+
+
+def test_row_chunks_give_the_same_patterns(monkeypatch):
+    from bnconvex.numerics.fullscale import patterns as module
+
+    F, y = _xor(4, n=300)
+    D_one, _ = network_patterns(F, y, 8, seed=0, epochs=1)
+    monkeypatch.setattr(module, "_ROW_CHUNK", 97)  # 4 chunks, the last of 9 rows
+    D_chunked, G = network_patterns(F, y, 8, seed=0, epochs=1)
+    np.testing.assert_array_equal(D_chunked, D_one)
+    np.testing.assert_array_equal(D_chunked, F @ G >= 0)
