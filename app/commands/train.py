@@ -714,7 +714,10 @@ def _summary(
         "beta": args.beta,
         "beta_a": beta_a,
         "patterns": args.patterns,
-        "pattern_sampling": args.pattern_sampling,
+        # a pattern file is used as given: nothing was sampled
+        "pattern_sampling": (
+            args.pattern_sampling if isinstance(args.patterns, int) else None
+        ),
         "regularizer": str(args.regularizer),
         "dtype": args.dtype,
         "backend": args.backend,

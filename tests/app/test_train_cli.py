@@ -314,6 +314,7 @@ def test_pattern_file_and_truncated_regularizer(tree, tmp_path, capsys, regulari
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["patterns_used"] == 3
     assert summary["regularizer"] == regularizer
+    assert summary["pattern_sampling"] is None  # given, not sampled
     with np.load(tmp_path / "o" / "model.npz") as model:
         assert model["feature_A"].shape == (60, 2)  # d = 4*5*3, k = 2
         assert "gates" not in model.files  # given patterns have no generators
