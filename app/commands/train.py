@@ -668,6 +668,9 @@ def _fit_convex(
         "dual_step": dual_step if sol.method == "al" else 1.0,  # the step taken
         "neurons": sol.neurons,
         "patterns_used": int(sol.S_plus.shape[0]),
+        # None for a pattern file (used as given); "gaussian" also when the
+        # time left could not pay for --pattern-sampling network
+        "pattern_sampling": model.sampling,
         "beta_max": sol.beta_max * scale,
         "beta_max_exact": bool(sol.beta_max_exact),
         "gap_note": "certified for the program over the patterns used, "
@@ -714,10 +717,6 @@ def _summary(
         "beta": args.beta,
         "beta_a": beta_a,
         "patterns": args.patterns,
-        # a pattern file is used as given: nothing was sampled
-        "pattern_sampling": (
-            args.pattern_sampling if isinstance(args.patterns, int) else None
-        ),
         "regularizer": str(args.regularizer),
         "dtype": args.dtype,
         "backend": args.backend,
@@ -799,6 +798,14 @@ def run(args: argparse.Namespace) -> int:
         )
     }
     (common.print_json if args.json else common.print_text)({**shown, "out": str(out)})
+    fell_back = summary["pattern_sampling"] != args.pattern_sampling
+    if fell_back and isinstance(args.patterns, int) and summary["status"] != "no_step":
+        print(
+            f"bnconvex train: note: too little of --time-limit {args.time_limit:g} s "
+            f"was left for --pattern-sampling {args.pattern_sampling}; "
+            f"{summary['pattern_sampling']} patterns were sampled",
+            file=sys.stderr,
+        )
     if summary["status"] != "no_step":
         return 0
     print(

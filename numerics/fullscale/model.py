@@ -22,7 +22,12 @@ import numpy as np
 from bnconvex.numerics._array_api import Array, array_namespace, xp_capabilities
 from bnconvex.numerics._validation import check_beta
 from bnconvex.numerics.errors import InputError
-from bnconvex.numerics.fullscale.patterns import network_patterns, sample_patterns
+from bnconvex.numerics.fullscale.patterns import (
+    NETWORK_PASSES,
+    network_pass_seconds,
+    network_patterns,
+    sample_patterns,
+)
 from bnconvex.numerics.fullscale.regularizers import FeatureMap, spectral_features
 from bnconvex.numerics.fullscale.solver import FullScaleSolution, solve_fullscale
 from bnconvex.numerics.fullscale.whitening import (
@@ -48,12 +53,17 @@ class FullScaleModel:
         The solver output (status, objective, certified gap, blocks).
     beta_a : float
         The coefficient in convention A actually used.
+    sampling : {"gaussian", "network"} or None
+        How the patterns were sampled (``None`` when they were given); it
+        differs from :func:`fit`'s ``sampling`` when the time left could not
+        pay for a network (:func:`fit`, ``sampling``).
     """
 
     features: FeatureMap
     gates: Array | None
     solution: FullScaleSolution
     beta_a: float
+    sampling: str | None = None
 
     def predict(self, X: Array, *, chunk_rows: int = 4096) -> Array:
         r"""Network output on new samples, ``(N,)`` or ``(N, K)``.
@@ -152,7 +162,11 @@ def fit(
         half-spaces of a BN network briefly trained on the features
         (:func:`~bnconvex.numerics.fullscale.network_patterns`; about 15 s on
         CIFAR-10, charged to ``time_limit``, of which it takes at most half
-        of what is left).
+        of what is left).  When that half cannot pay for the network's
+        full-batch passes and one epoch
+        (:func:`~bnconvex.numerics.fullscale.patterns.network_pass_seconds`),
+        Gaussian patterns are sampled instead and the model's ``sampling``
+        says so.
     seed : int
         Seed of the pattern sampling.
     k, power, scale : int, float, float
@@ -219,21 +233,34 @@ def fit(
 
     if isinstance(patterns, (int, np.integer)) and not isinstance(patterns, bool):
         phase("patterns")
+        # at most half of what is left, so that the solver gets the rest
+        share = None if limit is None else left() / 2
+        if sampling == "network" and not _network_fits(F, share):
+            sampling = "gaussian"
         if sampling == "network":
-            # at most half of what is left, so that the solver gets the rest
-            share = None if limit is None else left() / 2
             D, gates = network_patterns(
                 F, y, int(patterns), seed=seed, time_limit=share
             )
         else:
             D, gates = sample_patterns(F, int(patterns), seed=seed)
     else:
-        D, gates = patterns, None
+        D, gates, sampling = patterns, None, None
     phase("solve")
     sol = solve_fullscale(
         F, y, beta_a, D, gated=gated, time_limit=left(), **solver_options
     )
-    return FullScaleModel(fmap, gates, sol, beta_a)
+    return FullScaleModel(fmap, gates, sol, beta_a, sampling)
+
+
+def _network_fits(F: Array, share: float | None) -> bool:
+    """Whether ``share`` seconds pay for the pattern network on ``F``.
+
+    Its full-batch passes and one epoch of steps (about three passes) must
+    fit; otherwise :func:`fit` samples Gaussian patterns.
+    """
+    if share is None:
+        return True
+    return share >= (NETWORK_PASSES + 3) * network_pass_seconds(F)
 
 
 def _factors(

@@ -8,6 +8,8 @@ with packed bits so that ``n = 50,000`` costs a few MB.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from bnconvex.numerics._array_api import (
     Array,
@@ -18,7 +20,7 @@ from bnconvex.numerics._array_api import (
 from bnconvex.numerics._validation import check_positive_int
 from bnconvex.numerics.errors import InputError
 
-__all__ = ["network_patterns", "sample_patterns"]
+__all__ = ["network_pass_seconds", "network_patterns", "sample_patterns"]
 
 #: Width of the network :func:`network_patterns` trains: the width of the SGD
 #: baseline on CIFAR-10 (``2 * 128`` patterns ``x 10`` classes).
@@ -27,6 +29,34 @@ NETWORK_WIDTH = 2560
 NETWORK_EPOCHS = 10
 #: Rows per chunk of ``F @ gates`` (84 MB in float32 at width 2,560).
 _ROW_CHUNK = 8192
+#: Full-batch passes of :func:`network_patterns` besides its Adam steps, in
+#: units of :func:`network_pass_seconds`: the statistics before the first
+#: step, the statistics and the prediction after the last
+#: (:func:`~bnconvex.numerics.baselines.sgd.train_sgd`), and the patterns.
+NETWORK_PASSES = 4
+#: Rows of the probe of :func:`network_pass_seconds`.
+_PROBE_ROWS = 4096
+
+
+def network_pass_seconds(F: Array) -> float:
+    """Estimated seconds of one full-batch pass of the pattern network over ``F``.
+
+    Times :func:`~bnconvex.numerics.baselines.sgd.full_batch_statistics` of a
+    freshly initialised network of width :data:`NETWORK_WIDTH` on the first
+    ``min(n, 4096)`` rows (the faster of two runs) and scales it to ``n``.
+    An epoch of Adam steps costs about three such passes.
+    """
+    from bnconvex.numerics.baselines.sgd import full_batch_statistics, init_network
+
+    xp = array_namespace(F)
+    n, r = F.shape[0], min(F.shape[0], _PROBE_ROWS)
+    net = init_network(F.shape[1], NETWORK_WIDTH, 1, seed=0, xp=xp, dtype=F.dtype)
+    seconds = []
+    for _ in range(2):  # the first run also pays for first-touch allocations
+        start = time.perf_counter()
+        float(xp.sum(full_batch_statistics(net, F[:r, :]).var))  # waits for a device
+        seconds.append(time.perf_counter() - start)
+    return min(seconds) * n / r
 
 
 @xp_capabilities()
@@ -121,7 +151,10 @@ def network_patterns(
     epochs : int
         Adam epochs.
     time_limit : float, optional
-        Seconds for the training; it stops after the step that crosses them.
+        Seconds for the whole call.  The Adam steps get what the
+        :data:`NETWORK_PASSES` full-batch passes (estimated by
+        :func:`network_pass_seconds`) leave of it, and stop after the step
+        that crosses that; at least one step is taken.
 
     Returns
     -------
@@ -130,7 +163,7 @@ def network_patterns(
     gates : Array
         ``(m, P)`` the generators :math:`g_j`, in ``F``'s dtype: ``D = F g >= 0``.
     """
-    from bnconvex.numerics.baselines.sgd import full_batch_statistics, train_sgd
+    from bnconvex.numerics.baselines.sgd import train_sgd
 
     xp = array_namespace(F, Y)
     num = check_positive_int(num, "num")
@@ -145,6 +178,11 @@ def network_patterns(
     if c == 0.0 or not bool(xp.all(F[:, -1] == F[0, -1])):
         raise InputError("`F` needs a constant non-zero last column (the shift)")
     Y2 = Y if len(Y.shape) == 2 else xp.reshape(Y, (-1, 1))
+    steps_limit = None
+    if time_limit is not None:
+        start = time.perf_counter()
+        passes = NETWORK_PASSES * network_pass_seconds(F)
+        steps_limit = max(0.0, time_limit - passes - (time.perf_counter() - start))
     # beta only steers the weight decay of this short run (std convention)
     res = train_sgd(
         F,
@@ -157,9 +195,9 @@ def network_patterns(
         lr=1e-3,
         epochs=epochs,
         batch_size=256,
-        time_limit=time_limit,
+        time_limit=steps_limit,
     )
-    net, stats = res.net, full_batch_statistics(res.net, F)
+    net, stats = res.net, res.statistics  # full-batch, after the last step
     s = xp.sqrt(stats.var + net.eps)
     gates = net.W * (net.gamma / s)
     shift = (net.alpha - net.gamma * stats.mean / s) / c
@@ -169,13 +207,25 @@ def network_patterns(
     )
     order = np.argsort(-weight, kind="stable")
     gates = xp.take(gates, xp.asarray(order), axis=1)
-    # row chunks: one float chunk of width NETWORK_WIDTH at a time
-    n = F.shape[0]
-    rows = [(r, min(n, r + _ROW_CHUNK)) for r in range(0, n, _ROW_CHUNK)]
-    D = xp.concat([xp.matmul(F[r0:r1, :], gates) >= 0 for r0, r1 in rows])
-    keep = _first_unique_nonempty(to_numpy(D))[:num]
+    # the heaviest 2 num neurons first, more only if they repeat patterns
+    total = gates.shape[1]
+    width = min(2 * num, total)
+    while True:
+        D = _signs(F, gates[:, :width])
+        keep = _first_unique_nonempty(to_numpy(D))[:num]
+        if keep.shape[0] == num or width == total:
+            break
+        width = min(2 * width, total)
     idx = xp.asarray(keep)
     return xp.take(D, idx, axis=1), xp.astype(xp.take(gates, idx, axis=1), F.dtype)
+
+
+def _signs(F: Array, gates: Array) -> Array:
+    """``F @ gates >= 0`` in row chunks (one float chunk at a time)."""
+    xp = array_namespace(F, gates)
+    n = F.shape[0]
+    rows = [(r, min(n, r + _ROW_CHUNK)) for r in range(0, n, _ROW_CHUNK)]
+    return xp.concat([xp.matmul(F[r0:r1, :], gates) >= 0 for r0, r1 in rows])
 
 
 def _first_unique_nonempty(D: np.ndarray) -> np.ndarray:

@@ -444,17 +444,21 @@ def _synthetic_argv(out, *extra):
 
 
 def _time_limited_run(argv, capsys, limit):
-    """Run ``argv``; it must stop on ``--time-limit`` within 10%, exit 0."""
+    """Run ``argv``; it must stop on ``--time-limit`` within 10%, exit 0.
+
+    Returns the printed JSON and stderr.
+    """
     start = time.perf_counter()
     rc = main(argv)
     wall = time.perf_counter() - start
-    printed = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
     assert rc == 0
     assert printed["status"] == "time_limit"
     assert wall <= 1.1 * limit, (
         f"--time-limit {limit:g} met within 10%: took {wall:.2f} s"
     )
-    return printed
+    return printed, captured.err
 
 
 def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
@@ -465,7 +469,7 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
         tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
     )
     argv += ["--method", "al"]
-    printed = _time_limited_run(argv, capsys, 4.0)
+    printed, err = _time_limited_run(argv, capsys, 4.0)
     assert printed["iterations"] >= 1
     assert printed["seconds"] <= 4.4
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -473,19 +477,45 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     assert summary["regularizer"] == "truncated:20+spectral:0.5"
     assert summary["dtype"] == "float32"
     assert summary["patterns"] == 128
-    assert summary["pattern_sampling"] == "network"
+    # the preset's network patterns, unless the half of the budget left for
+    # them cannot pay for the network (a loaded machine): then Gaussian ones,
+    # and a note says so
+    assert summary["pattern_sampling"] in ("network", "gaussian")
+    fell_back = summary["pattern_sampling"] == "gaussian"
+    assert ("note: too little of --time-limit 4 s" in err) == fell_back, err
 
 
-def test_network_sampling_within_the_time_limit(tmp_path, capsys):
+def test_network_sampling_within_the_time_limit(tmp_path, capsys, monkeypatch):
     """The network's training is charged to --time-limit (stopped by it)."""
+    from bnconvex.numerics.fullscale import model
+
+    # the network is trained however slow the machine (no Gaussian fallback)
+    monkeypatch.setattr(model, "_network_fits", lambda F, share: True)
     argv = _synthetic_argv(
         tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
     )
     argv += ["--method", "al", "--pattern-sampling", "network"]
-    printed = _time_limited_run(argv, capsys, 4.0)
+    printed, _ = _time_limited_run(argv, capsys, 4.0)
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["pattern_sampling"] == "network"
     assert printed["iterations"] >= 1
+
+
+def test_too_little_time_for_the_network_samples_gaussian_patterns(
+    tmp_path, capsys, monkeypatch
+):
+    """A budget that cannot pay for the network's passes: Gaussian patterns,
+    said in the summary and in one line on stderr."""
+    from bnconvex.numerics.fullscale import model
+
+    monkeypatch.setattr(model, "network_pass_seconds", lambda F: 1e3)  # a slow CPU
+    argv = _synthetic_argv(tmp_path / "o", "--subset", "600", "--time-limit", "60")
+    assert main([*argv, "--pattern-sampling", "network"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["pattern_sampling"] == "gaussian"
+    assert captured.err.count("\n") == 1, captured.err
+    assert "was left for --pattern-sampling network; gaussian patterns" in captured.err
 
 
 def test_model_without_a_step_is_reported_and_exits_1(tmp_path, capsys):

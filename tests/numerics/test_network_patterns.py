@@ -13,6 +13,7 @@ from bnconvex.numerics.fullscale import (
     sample_patterns,
     solve_fullscale,
 )
+from bnconvex.numerics.fullscale.patterns import network_pass_seconds
 
 
 def _xor(seed: int, n: int = 600):
@@ -49,8 +50,9 @@ def test_patterns_are_the_networks_half_spaces_by_neuron_weight(monkeypatch):
         v=np.arange(1.0, width + 1.0)[:, None] * np.ones((1, 2)),
         eps=1e-5,
     )
+    stats = sgd.full_batch_statistics(net, F)  # what train_sgd returns with it
     monkeypatch.setattr(
-        sgd, "train_sgd", lambda *a, **k: sgd.SGDResult(net, *([None] * 8))
+        sgd, "train_sgd", lambda *a, **k: sgd.SGDResult(net, stats, *([None] * 7))
     )
     D, _ = network_patterns(F, np.stack([y, -y], 1), 3, seed=0)
     H = F @ net.W
@@ -129,3 +131,86 @@ def test_row_chunks_give_the_same_patterns(monkeypatch):
     D_chunked, G = network_patterns(F, y, 8, seed=0, epochs=1)
     np.testing.assert_array_equal(D_chunked, D_one)
     np.testing.assert_array_equal(D_chunked, F @ G >= 0)
+
+
+def _stub_network(monkeypatch, F, W, weights, calls=None):
+    """Make ``train_sgd`` return a network with columns ``W`` and neuron
+    weights ``weights`` (``gamma = 1``, ``alpha = 0``); record its kwargs."""
+    width = W.shape[1]
+    net = BNNetwork(
+        W=W,
+        gamma=np.ones(width),
+        alpha=np.zeros(width),
+        v=np.asarray(weights, float)[:, None],
+        eps=1e-5,
+    )
+    stats = sgd.full_batch_statistics(net, F)
+
+    def fake(*args, **kwargs):
+        if calls is not None:
+            calls.append(kwargs)
+        return sgd.SGDResult(net, stats, *([None] * 7))
+
+    monkeypatch.setattr(sgd, "train_sgd", fake)
+    return net
+
+
+def test_repeated_patterns_among_the_heaviest_neurons_are_skipped(monkeypatch):
+    """The first ``num`` distinct patterns in order of neuron weight, also when
+    the heaviest ``2 num`` neurons repeat one pattern (more are looked at)."""
+    F, y = _xor(5, n=200)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((5, 1))
+    # neurons 0-7: one hyperplane (scaled); 8-11: four others
+    W = np.hstack([w * s for s in np.linspace(1, 2, 8)] + [rng.standard_normal((5, 4))])
+    _stub_network(monkeypatch, F, W, np.arange(12.0, 0.0, -1.0))
+    D, G = network_patterns(F, y, 3, seed=0)
+    H = F @ W
+    Z = (H - H.mean(0)) / np.sqrt(H.var(0) + 1e-5)
+    np.testing.assert_array_equal(D, (Z >= 0)[:, [0, 8, 9]])
+    np.testing.assert_array_equal(D, F @ G >= 0)
+
+
+def test_time_limit_pays_for_the_passes_first(monkeypatch):
+    """The Adam steps get ``time_limit`` less the estimated full-batch passes."""
+    from bnconvex.numerics.fullscale import patterns as module
+
+    F, y = _xor(6, n=100)
+    calls: list[dict] = []
+    W = np.random.default_rng(1).standard_normal((5, 8))
+    _stub_network(monkeypatch, F, W, np.ones(8), calls)
+    monkeypatch.setattr(module, "network_pass_seconds", lambda F: 1.0)
+    network_patterns(F, y, 4, seed=0, time_limit=10.0)
+    steps = calls[-1]["time_limit"]
+    assert 10.0 - module.NETWORK_PASSES - 0.5 <= steps <= 10.0 - module.NETWORK_PASSES
+    network_patterns(F, y, 4, seed=0, time_limit=1.0)
+    assert calls[-1]["time_limit"] == 0.0  # one step, then the passes
+    network_patterns(F, y, 4, seed=0)
+    assert calls[-1]["time_limit"] is None
+
+
+def test_pass_estimate_is_a_time(xp):
+    F, _ = _xor(7, n=300)
+    for seconds in (network_pass_seconds(F), network_pass_seconds(xp.asarray(F))):
+        assert 0.0 < seconds < 60.0
+
+
+def test_fit_samples_gaussian_patterns_when_the_network_does_not_fit(monkeypatch):
+    """Half of the time left must pay for the passes and an epoch, else
+    Gaussian patterns; the model says which."""
+    from bnconvex.numerics.fullscale import model as module
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((200, 4))
+    y = np.sign(X[:, 0] * X[:, 1])
+    kw = dict(patterns=8, sampling="network", tol=1e-4)
+    monkeypatch.setattr(module, "network_pass_seconds", lambda F: 1e3)
+    slow = fit(X, y, 0.1, time_limit=100.0, **kw)
+    assert slow.sampling == "gaussian"
+    gauss = fit(X, y, 0.1, patterns=8, sampling="gaussian", tol=1e-4)
+    np.testing.assert_array_equal(slow.gates, gauss.gates)  # the same seed
+    assert fit(X, y, 0.1, **kw).sampling == "network"  # no time limit
+    monkeypatch.setattr(module, "network_pass_seconds", lambda F: 1e-3)
+    assert fit(X, y, 0.1, time_limit=100.0, **kw).sampling == "network"
+    D = np.asarray(slow.features.transform(X) @ slow.gates >= 0)
+    assert fit(X, y, 0.1, patterns=D, tol=1e-4).sampling is None
