@@ -24,7 +24,7 @@ WHAT = (
     "between the objective and the best dual lower bound so far, against wall time "
     "(log scale); filled markers: certified points (cone violation within "
     "tolerance), hollow: not certified. The augmented Lagrangian (al, 256 "
-    "whitened directions) stays near 1; the working-set method (20 directions) "
+    "whitened directions) stays near 1; the working-set method (20 or 32 directions) "
     "finishes one class at a time, so its bound and gap move in steps. (b) Test "
     "accuracy of the network each point defines (one legend below; AL: augmented "
     "Lagrangian, WS: working-set); for the working-set method, "
