@@ -225,7 +225,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=PRESET["sampling"],
         help="how P patterns are sampled: Gaussian generators, or the "
         "half-spaces of a BN network trained on the features for 10 epochs of "
-        "Adam (about 15 s on CIFAR-10; better patterns at equal P) (default "
+        "Adam (about 15 s on CIFAR-10; better patterns at equal P; Gaussian "
+        "when half of the --time-limit left cannot pay for it) (default "
         f"{PRESET['sampling']}, the preset)",
     )
     p.add_argument(
