@@ -235,11 +235,19 @@ def fit(
         phase("patterns")
         # at most half of what is left, so that the solver gets the rest
         share = None if limit is None else left() / 2
-        if sampling == "network" and not _network_fits(F, share):
-            sampling = "gaussian"
+        pass_seconds = None
+        if sampling == "network" and share is not None:
+            pass_seconds = network_pass_seconds(F)  # probed once, used twice
+            if not _network_fits(pass_seconds, share):
+                sampling = "gaussian"
         if sampling == "network":
             D, gates = network_patterns(
-                F, y, int(patterns), seed=seed, time_limit=share
+                F,
+                y,
+                int(patterns),
+                seed=seed,
+                time_limit=share,
+                pass_seconds=pass_seconds,
             )
         else:
             D, gates = sample_patterns(F, int(patterns), seed=seed)
@@ -252,15 +260,14 @@ def fit(
     return FullScaleModel(fmap, gates, sol, beta_a, sampling)
 
 
-def _network_fits(F: Array, share: float | None) -> bool:
-    """Whether ``share`` seconds pay for the pattern network on ``F``.
+def _network_fits(pass_seconds: float, share: float) -> bool:
+    """Whether ``share`` seconds pay for the pattern network.
 
-    Its full-batch passes and one epoch of steps (about three passes) must
-    fit; otherwise :func:`fit` samples Gaussian patterns.
+    Its full-batch passes and one epoch of steps (about three passes), at
+    ``pass_seconds`` a pass (:func:`network_pass_seconds`), must fit;
+    otherwise :func:`fit` samples Gaussian patterns.
     """
-    if share is None:
-        return True
-    return share >= (NETWORK_PASSES + 3) * network_pass_seconds(F)
+    return share >= (NETWORK_PASSES + 3) * pass_seconds
 
 
 def _factors(

@@ -111,6 +111,7 @@ def network_patterns(
     seed: int,
     epochs: int = NETWORK_EPOCHS,
     time_limit: float | None = None,
+    pass_seconds: float | None = None,
 ) -> tuple[Array, Array]:
     r"""Patterns of a BN network briefly trained on ``F``: data-adapted samples.
 
@@ -155,6 +156,9 @@ def network_patterns(
         :data:`NETWORK_PASSES` full-batch passes (estimated by
         :func:`network_pass_seconds`) leave of it, and stop after the step
         that crosses that; at least one step is taken.
+    pass_seconds : float, optional
+        The caller's :func:`network_pass_seconds` of ``F`` (probed here when
+        ``None`` and ``time_limit`` is given).
 
     Returns
     -------
@@ -181,7 +185,9 @@ def network_patterns(
     steps_limit = None
     if time_limit is not None:
         start = time.perf_counter()
-        passes = NETWORK_PASSES * network_pass_seconds(F)
+        if pass_seconds is None:
+            pass_seconds = network_pass_seconds(F)
+        passes = NETWORK_PASSES * pass_seconds
         steps_limit = max(0.0, time_limit - passes - (time.perf_counter() - start))
     # beta only steers the weight decay of this short run (std convention)
     res = train_sgd(

@@ -490,7 +490,7 @@ def test_network_sampling_within_the_time_limit(tmp_path, capsys, monkeypatch):
     from bnconvex.numerics.fullscale import model
 
     # the network is trained however slow the machine (no Gaussian fallback)
-    monkeypatch.setattr(model, "_network_fits", lambda F, share: True)
+    monkeypatch.setattr(model, "_network_fits", lambda pass_seconds, share: True)
     argv = _synthetic_argv(
         tmp_path / "o", "--subset", "5000", "--max-iter", "100000", "--time-limit", "4"
     )
