@@ -302,7 +302,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--resume",
         default=None,
         metavar="FILE.npz",
-        help="continue from a --checkpoint of the same data, patterns and options",
+        help="continue from a --checkpoint of the same data, --patterns, "
+        "--pattern-sampling, --seed and options, on the checkpoint's patterns",
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of pattern sampling and of --subset"
@@ -801,12 +802,15 @@ def run(args: argparse.Namespace) -> int:
     (common.print_json if args.json else common.print_text)({**shown, "out": str(out)})
     fell_back = summary["pattern_sampling"] != args.pattern_sampling
     if fell_back and isinstance(args.patterns, int) and summary["status"] != "no_step":
-        print(
-            f"bnconvex train: note: too little of --time-limit {args.time_limit:g} s "
-            f"was left for --pattern-sampling {args.pattern_sampling}; "
-            f"{summary['pattern_sampling']} patterns were sampled",
-            file=sys.stderr,
+        used, asked = summary["pattern_sampling"], args.pattern_sampling
+        why = (
+            f"--resume continues on the checkpoint's {used} patterns (sampled when "
+            f"too little of --time-limit was left for --pattern-sampling {asked})"
+            if args.resume is not None
+            else f"too little of --time-limit {args.time_limit:g} s was left for "
+            f"--pattern-sampling {asked}; {used} patterns were sampled"
         )
+        print(f"bnconvex train: note: {why}", file=sys.stderr)
     if summary["status"] != "no_step":
         return 0
     print(

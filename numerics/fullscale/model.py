@@ -22,6 +22,7 @@ import numpy as np
 from bnconvex.numerics._array_api import Array, array_namespace, xp_capabilities
 from bnconvex.numerics._validation import check_beta
 from bnconvex.numerics.errors import InputError
+from bnconvex.numerics.fullscale.checkpoint import PatternRecord, saved_patterns
 from bnconvex.numerics.fullscale.patterns import (
     NETWORK_PASSES,
     network_pass_seconds,
@@ -231,33 +232,57 @@ def fit(
             return None
         return max(0.0, float(limit) - (time.perf_counter() - t_start))
 
+    record = None
     if isinstance(patterns, (int, np.integer)) and not isinstance(patterns, bool):
         phase("patterns")
-        # at most half of what is left, so that the solver gets the rest
-        share = None if limit is None else left() / 2
-        pass_seconds = None
-        if sampling == "network" and share is not None:
-            pass_seconds = network_pass_seconds(F)  # probed once, used twice
-            if not _network_fits(pass_seconds, share):
-                sampling = "gaussian"
-        if sampling == "network":
-            D, gates = network_patterns(
-                F,
-                y,
-                int(patterns),
-                seed=seed,
-                time_limit=share,
-                pass_seconds=pass_seconds,
-            )
-        else:
-            D, gates = sample_patterns(F, int(patterns), seed=seed)
+        record = PatternRecord(int(patterns), sampling, sampling, seed)
+        resume = solver_options.get("resume")
+        saved = None
+        if resume is not None:
+            saved = saved_patterns(resume, record, tuple(F.shape), xp)
+        if saved is None:
+            # at most half of what is left, so that the solver gets the rest
+            share = None if limit is None else left() / 2
+            saved = _sample(F, y, record, share)
+        D, gates, sampling = saved
+        record = dataclasses.replace(record, sampling=sampling, gates=gates)
     else:
         D, gates, sampling = patterns, None, None
     phase("solve")
     sol = solve_fullscale(
-        F, y, beta_a, D, gated=gated, time_limit=left(), **solver_options
+        F,
+        y,
+        beta_a,
+        D,
+        gated=gated,
+        time_limit=left(),
+        pattern_record=record,
+        **solver_options,
     )
     return FullScaleModel(fmap, gates, sol, beta_a, sampling)
+
+
+def _sample(
+    F: Array, y: Array, record: PatternRecord, share: float | None
+) -> tuple[Array, Array, str]:
+    """Sample ``record.count`` patterns as ``record.asked``, within ``share`` seconds.
+
+    Returns the mask, the generators and the sampling used: Gaussian when
+    ``share`` cannot pay for the network (:func:`_network_fits`).
+    """
+    count, sampling, seed = record.count, record.asked, record.seed
+    pass_seconds = None
+    if sampling == "network" and share is not None:
+        pass_seconds = network_pass_seconds(F)  # probed once, used twice
+        if not _network_fits(pass_seconds, share):
+            sampling = "gaussian"
+    if sampling == "network":
+        D, gates = network_patterns(
+            F, y, count, seed=seed, time_limit=share, pass_seconds=pass_seconds
+        )
+    else:
+        D, gates = sample_patterns(F, count, seed=seed)
+    return D, gates, sampling
 
 
 def _network_fits(pass_seconds: float, share: float) -> bool:

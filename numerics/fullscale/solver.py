@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 import math
 import sys
 import time
@@ -50,6 +48,11 @@ from bnconvex.numerics.fullscale._problem import (
 )
 from bnconvex.numerics.fullscale.admm import ADMMMethod
 from bnconvex.numerics.fullscale.al import ALMethod
+from bnconvex.numerics.fullscale.checkpoint import (
+    Checkpoint,
+    PatternRecord,
+    load_checkpoint,
+)
 from bnconvex.numerics.fullscale.classwise import ClasswiseMethod
 from bnconvex.numerics.fullscale.method import FullScaleMethod
 from bnconvex.numerics.fullscale.polish import polish_blocks, project_blocks
@@ -353,6 +356,7 @@ def solve_fullscale(
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     resume: str | Path | None = None,
+    pattern_record: PatternRecord | None = None,
     callback: Callback | None = None,
     callback_every: float = 0.0,
     workers: int = 1,
@@ -434,13 +438,20 @@ def solve_fullscale(
     verbose : bool, optional
         Progress lines on stderr; default on only when stderr is a terminal.
     checkpoint : path, optional
-        ``.npz`` written at the end of an outer round at most every
-        ``checkpoint_every`` seconds, and at exit.
+        ``.npz`` (:mod:`~bnconvex.numerics.fullscale.checkpoint`: the state,
+        the problem's fingerprints and ``D`` bit-packed) written at the end of
+        an outer round at most every ``checkpoint_every`` seconds, and at
+        exit.
     resume : path, optional
         Continue from a checkpoint: the iterates are identical to an
         uninterrupted run.  Refused unless method, ``gated``, ``group``,
         ``beta``, ``n``, dtype, shapes and a fingerprint of ``F``, ``y`` and
         ``D`` (sums and a hashed strided sample) match the checkpoint.
+    pattern_record : PatternRecord, optional
+        How ``D`` was sampled (count, sampling, seed, generators), written
+        into each checkpoint beside ``D`` itself, so that
+        :func:`~bnconvex.numerics.fullscale.fit` resumes on the same patterns
+        (:func:`~bnconvex.numerics.fullscale.checkpoint.saved_patterns`).
     callback : callable, optional
         ``callback(progress)`` with a :class:`FullScaleProgress`, after every
         certificate check (``kind="check"``) and, when ``callback_every > 0``,
@@ -548,9 +559,13 @@ def solve_fullscale(
             else ALMethod(pb, S0, lam0, rho0, dual_step)
         )
     if resume is not None:
-        _load_checkpoint(resume, solver, pb)
+        load_checkpoint(resume, solver, pb)
     notify = _Notifier(callback, callback_every, t_start, solver, vector, xp)
-    ckpt = None if checkpoint is None else (Path(checkpoint), float(checkpoint_every))
+    ckpt = (
+        None
+        if checkpoint is None
+        else Checkpoint(Path(checkpoint), float(checkpoint_every), pattern_record)
+    )
     sol = _run(
         solver,
         pb,
@@ -664,7 +679,7 @@ def _run(
     viol_tol: float,
     time_limit: float | None,
     emit,
-    checkpoint: tuple[Path, float] | None,
+    checkpoint: Checkpoint | None,
     polish: bool,
     notify: _Notifier,
 ) -> FullScaleSolution:
@@ -703,9 +718,9 @@ def _run(
             solver.adapt(viol_tol, tol)
             if (
                 checkpoint is not None
-                and time.perf_counter() - last_ckpt >= checkpoint[1]
+                and time.perf_counter() - last_ckpt >= checkpoint.every
             ):
-                _save_checkpoint(checkpoint[0], solver, pb)
+                checkpoint.save(solver, pb)
                 last_ckpt = time.perf_counter()
             continue
         break
@@ -721,7 +736,7 @@ def _run(
     if checkpoint is not None:
         if ran and status != SolverStatus.OPTIMAL:
             solver.adapt(viol_tol, tol)  # the state a continued run starts from
-        _save_checkpoint(checkpoint[0], solver, pb)
+        checkpoint.save(solver, pb)
     Sp, Sm = from_fullscale(S, pb.xp, vector)
     pred = R + pb.Y
     return FullScaleSolution(
@@ -932,126 +947,6 @@ def exact_certificate(
         bound = dual_constraint_bound(F, D, r)
         total += residual_lower_bound(Y[:, k], r, pb.beta, bound)[0]
     return total
-
-
-# --------------------------------------------------------------------------
-# checkpoints
-#: entries per axis of the strided sample hashed by :func:`_fingerprint`
-_SAMPLE_AXIS = 64
-#: relative tolerance (of the absolute sum) for the data sums of a resume
-_FINGERPRINT_RTOL = 1e-4
-
-
-def _dtype_name(xp: ModuleType, dtype) -> str:
-    """Namespace-independent name of a working dtype (``"float32"``, ...)."""
-    for name in ("float32", "float64"):
-        if dtype == getattr(xp, name, None):
-            return name
-    return str(dtype)
-
-
-def _fingerprint(A: Array, xp: ModuleType) -> list:
-    r"""Cheap fingerprint of a 2-D array: three sums and a sample hash.
-
-    With row weights :math:`w_j = (j+1)/n`, the values
-    :math:`\sum_{jl} A_{jl}`, :math:`\sum_{jl} |A_{jl}|` and
-    :math:`\sum_{jl} w_j A_{jl}` (order-sensitive, one GEMV) are computed in
-    the array namespace; the strided sample ``A[::a, ::b]`` of at most
-    ``64 x 64`` entries is hashed exactly (SHA-256 of its float64 values).
-    """
-    n, c = A.shape
-    w = xp.reshape(xp.arange(1, n + 1, dtype=A.dtype) / n, (1, n))
-    a, b = -(-n // _SAMPLE_AXIS), -(-c // _SAMPLE_AXIS)  # ceil: <= 64 per axis
-    sample = to_numpy(A[::a, ::b])
-    digest = hashlib.sha256(np.ascontiguousarray(sample, np.float64).tobytes())
-    return [
-        float(xp.sum(A)),
-        float(xp.sum(xp.abs(A))),
-        float(xp.sum(xp.matmul(w, A))),
-        digest.hexdigest()[:32],
-    ]
-
-
-def _problem_meta(solver: FullScaleMethod, pb: Problem) -> dict:
-    """Everything a checkpoint must agree on with the call that resumes it."""
-    xp, op = pb.xp, pb.op
-    return {
-        "method": solver.name,
-        "dual_step": solver.dual_step,
-        "gated": pb.gated,
-        "group": pb.group,
-        "beta": pb.beta,
-        "n": op.n,
-        "dtype": _dtype_name(xp, pb.Y.dtype),
-        "shape": list(solver.current()[0].shape),
-        "F": _fingerprint(op.F, xp),
-        "Y": _fingerprint(pb.Y, xp),
-        "D": _fingerprint(op.Dmask, xp),
-    }
-
-
-def _same(field: str, saved, expected) -> bool:
-    """Equal metadata; data sums agree to a rounding-level tolerance."""
-    if field not in ("F", "Y", "D"):
-        return saved == expected
-    if not isinstance(saved, list) or len(saved) != len(expected):
-        return False
-    tol = _FINGERPRINT_RTOL * max(abs(saved[1]), abs(expected[1]), _TINY)
-    sums = all(abs(a - b) <= tol for a, b in zip(saved[:3], expected[:3], strict=True))
-    return sums and saved[3] == expected[3]
-
-
-#: values of fields that older checkpoints do not record
-_META_DEFAULTS = {"dual_step": 1.0}
-
-
-def _check_resume(path: str | Path, meta: dict, expected: dict) -> None:
-    """Raise :class:`InputError` naming the first field that differs."""
-    for field, value in expected.items():
-        saved = meta.get(field, _META_DEFAULTS.get(field))
-        if _same(field, saved, value):
-            continue
-        what = (
-            f"the data `{field}` differs (fingerprint {saved} != {value})"
-            if field in ("F", "Y", "D")
-            else f"{field} differs (checkpoint {saved!r}, this call {value!r})"
-        )
-        raise InputError(
-            f"`resume` checkpoint {str(path)!r} is for another problem: {what}"
-        )
-
-
-def _save_checkpoint(path: Path, solver: FullScaleMethod, pb: Problem) -> None:
-    arrays, meta = solver.state()
-    meta = {**meta, **_problem_meta(solver, pb)}
-    data = {k: to_numpy(v) for k, v in arrays.items() if v is not None}
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, _meta=np.asarray(json.dumps(meta)), **data)
-    tmp.replace(path)
-
-
-def _load_checkpoint(path: str | Path, solver: FullScaleMethod, pb: Problem) -> None:
-    """Restore ``solver`` from ``path`` after checking it is for this problem.
-
-    Compared: method, the AL's initial ``dual_step``, gated, group, ``beta``,
-    ``n``, working dtype, the shape of the blocks and the fingerprints
-    (:func:`_fingerprint`) of ``F``, ``Y`` and ``D``.
-    """
-    try:
-        with np.load(path) as data:
-            meta = json.loads(str(data["_meta"]))
-            arrays = {
-                k: pb.xp.asarray(data[k], dtype=pb.Y.dtype)
-                for k in data.files
-                if k != "_meta"
-            }
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(
-            f"`resume` must be a checkpoint .npz written by solve_fullscale; "
-            f"got {str(path)!r} ({exc})"
-        ) from None
-    _check_resume(path, meta, _problem_meta(solver, pb))
-    solver.restore(arrays, meta)
 
 
 @xp_capabilities()

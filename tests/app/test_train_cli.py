@@ -417,6 +417,49 @@ def test_checkpoint_and_resume(tree, tmp_path, capsys):
     assert not (tmp_path / "d").exists()
 
 
+def test_resume_continues_on_the_checkpoints_network_patterns(
+    tmp_path, capsys, monkeypatch
+):
+    """Network patterns need not come out the same twice (training stopped
+    by the time limit): the resume solves over the checkpoint's patterns
+    instead of refusing them as "another problem"."""
+    from bnconvex.numerics.fullscale import model, sample_patterns
+
+    calls = []
+
+    def unrepeatable(F, y, num, *, seed, time_limit=None, pass_seconds=None):
+        calls.append(num)
+        return sample_patterns(F, num, seed=seed + len(calls))  # new every call
+
+    monkeypatch.setattr(model, "network_patterns", unrepeatable)
+    monkeypatch.setattr(model, "_network_fits", lambda pass_seconds, share: True)
+    ckpt = tmp_path / "run.npz"
+    argv = _synthetic_argv(tmp_path / "a", "--subset", "600", "--max-iter", "10")
+    argv += ["--pattern-sampling", "network", "--patterns", "16", "--method", "al"]
+    assert main([*argv, "--checkpoint", str(ckpt)]) == 0
+    more = [*argv[:6], str(tmp_path / "b"), *argv[7:]]
+    more[more.index("--max-iter") + 1] = "30"
+    assert main([*more, "--resume", str(ckpt)]) == 0
+    capsys.readouterr()
+    assert calls == [16], "the resume trains no network"
+    after = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert after["iterations"] == 30
+    assert after["pattern_sampling"] == "network"
+    with (
+        np.load(tmp_path / "a" / "model.npz") as a,
+        np.load(tmp_path / "b" / "model.npz") as b,
+    ):
+        np.testing.assert_array_equal(a["gates"], b["gates"])
+    other = [*more[:6], str(tmp_path / "c"), *more[7:]]
+    other[other.index("--patterns") + 1] = "8"
+    assert main([*other, "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "`--resume` checkpoint" in err
+    assert "the patterns differ (checkpoint 16 'network' patterns" in err
+    assert not (tmp_path / "c").exists()
+
+
 def test_shift_weight_reaches_the_model(tree, tmp_path, capsys):
     argv = _train_argv(tree, tmp_path / "o", "--regularizer", "shift:0.25", "--quiet")
     assert main([*argv, "--max-iter", "5"]) == 0
