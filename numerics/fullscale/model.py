@@ -199,7 +199,11 @@ def fit(
         ``checkpoint``, ``resume``, ``group``, ``callback``, ...).
         ``time_limit`` bounds this whole call: whitening, features and
         pattern sampling are charged to it, and the solver gets what is left
-        (none: it takes no step and reports ``iterations == 0``).
+        (none: it takes no step and reports ``iterations == 0``).  With
+        ``resume`` and an integer ``patterns``, the patterns are the
+        checkpoint's (:func:`~bnconvex.numerics.fullscale.checkpoint.saved_patterns`;
+        count, ``sampling`` and ``seed`` must be the ones it was written
+        with), not sampled again.
 
     Returns
     -------
