@@ -91,6 +91,7 @@ from bnconvex.numerics.core.cone_norms import (
 from bnconvex.numerics.core.convex_program import (
     ConvexProblem,
     ConvexSolution,
+    cone_violation,
     convex_objective,
     predict,
 )
@@ -327,6 +328,8 @@ class _Rounds:
         self.rows: dict[int, np.ndarray] = {}
         self.gram: tuple[np.ndarray, np.ndarray] | None = None
         self.prev = None
+        #: blocks of the last interior-point run that converged (normalised)
+        self.converged: np.ndarray | None = None
         self.iterations = 0
         self.history: list[dict[str, float]] = []
 
@@ -495,6 +498,8 @@ class _Rounds:
         s_idx, p_idx = np.divmod(W, self.problem.P)
         self.X[s_idx, p_idx] = res.X
         self.scores.update(self.y - R.jx(res.X))  # prediction of the W blocks only
+        if res.reason == "converged":
+            self.converged = self.X.copy()
         return res
 
     def _ipm(self, R: Restricted, start, tol: float, single_gap: float) -> PDResult:
@@ -623,6 +628,41 @@ class _Rounds:
         X[:, kept] = Xp
         return X
 
+    def stopped_point(self, tol: float) -> tuple[np.ndarray, Certificate]:
+        """Blocks and certificate to return when a budget stopped the rounds.
+
+        An interior-point run cut short may be far outside the cones (a
+        CIFAR-10 class at 33 columns stopped with violation 14 and an
+        objective 4,000 times that of zero).  Its residual still gives a
+        valid lower bound, as does the last converged run's: the point
+        returned is the one of smallest objective, among the cut iterate, the
+        last converged run's blocks and zero, whose violation meets ``tol``
+        (as in :func:`~bnconvex.numerics.solvers._common.is_certified`),
+        certified by the larger of the two bounds.
+        """
+        problem, cert = self.problem, self.certificate()
+        if self.converged is not None:
+            Xc = self.converged * self.norm_y
+            self.scores.update(self.y - predict(problem, Xc[0], Xc[1]) / self.norm_y)
+            cert = max(cert, self.certificate_of(self.converged), key=_lower)
+        limit = tol * max(1.0, float(np.linalg.norm(problem.y)))
+        candidates = [self.X, np.zeros_like(self.X)]
+        if self.converged is not None:
+            candidates.append(self.converged)
+        best, best_obj = None, np.inf
+        for X in candidates:
+            X = X * self.norm_y
+            if cone_violation(problem, X[0], X[1]) > limit:
+                continue
+            obj = convex_objective(problem, X[0], X[1])
+            if obj < best_obj:
+                best, best_obj = X, obj
+        gap = best_obj - cert.lower_bound
+        relative = gap / max(abs(best_obj), np.finfo(float).tiny)
+        return best, dataclasses.replace(
+            cert, objective=best_obj, gap=gap, relative_gap=relative
+        )
+
     def certificate(self) -> Certificate:
         """Return the dual certificate of the current blocks (bound from the scores)."""
         return self.certificate_of(self.X)
@@ -641,6 +681,11 @@ class _Rounds:
             with_universal=False,
             bound=self.scores.max_bound() * self.norm_y,
         )
+
+
+def _lower(cert: Certificate) -> float:
+    """Sort key: the lower bound of a certificate."""
+    return cert.lower_bound
 
 
 def _better(polished: Certificate, current: Certificate, tol: float) -> bool:
@@ -756,7 +801,10 @@ def solve(
         if add.size and time.perf_counter() > options["deadline"]:
             reason = "time"
             break
-    X, cert = rounds.X * rounds.norm_y, rounds.certificate()
+    if reason == "converged":
+        X, cert = rounds.X * rounds.norm_y, rounds.certificate()
+    else:
+        X, cert = rounds.stopped_point(tol)
     wanted = polish if polish is not None else problem.n <= POLISH_ALWAYS_N
     if (
         reason == "converged"
