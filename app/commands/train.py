@@ -78,8 +78,8 @@ class Regularizer:
 #: The default preset, validated on CIFAR-10 (benchmarks/README.md, "Default
 #: preset": chosen on a validation split, never on the test set): the
 #: regulariser truncated:20+spectral:0.5 (k = 20, p = 0.5; all directions when
-#: the data have at most 20), 128 patterns of a BN network trained on the
-#: features for ten epochs (``--pattern-sampling network``), float32, and the
+#: the data have at most 20), the 128 patterns of a 128-neuron BN network
+#: trained on the features (``--pattern-sampling network``), float32, and the
 #: first multiplier step 0.03 of the augmented Lagrangian (when it runs: n > 4,096
 #: and ``--method auto`` does not pick the working set; the ADMM used below
 #: takes the textbook step).  With 21 feature columns ``--method auto`` solves
@@ -224,9 +224,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=("gaussian", "network"),
         default=PRESET["sampling"],
         help="how P patterns are sampled: Gaussian generators, or the "
-        "half-spaces of a BN network trained on the features for 10 epochs of "
-        "Adam (about 15 s on CIFAR-10; better patterns at equal P; Gaussian "
-        "when half of the --time-limit left cannot pay for it) (default "
+        "half-spaces of a BN network of P neurons trained on the features for "
+        "100 epochs of Adam (about 7 s on CIFAR-10; better patterns at equal "
+        "P; Gaussian when half of the --time-limit left cannot pay for it) "
+        "(default "
         f"{PRESET['sampling']}, the preset)",
     )
     p.add_argument(

@@ -160,8 +160,8 @@ def fit(
     sampling : {"gaussian", "network"}
         How an integer ``patterns`` is sampled: Gaussian generators
         (:func:`~bnconvex.numerics.fullscale.sample_patterns`), or the
-        half-spaces of a BN network briefly trained on the features
-        (:func:`~bnconvex.numerics.fullscale.network_patterns`; about 15 s on
+        half-spaces of a BN network of ``patterns`` neurons trained on the
+        features (:func:`~bnconvex.numerics.fullscale.network_patterns`; about 7 s on
         CIFAR-10, charged to ``time_limit``, of which it takes at most half
         of what is left).  When that half cannot pay for the network's
         full-batch passes and one epoch
@@ -277,7 +277,7 @@ def _sample(
     count, sampling, seed = record.count, record.asked, record.seed
     pass_seconds = None
     if sampling == "network" and share is not None:
-        pass_seconds = network_pass_seconds(F)  # probed once, used twice
+        pass_seconds = network_pass_seconds(F, count)  # probed once, used twice
         if not _network_fits(pass_seconds, share):
             sampling = "gaussian"
     if sampling == "network":

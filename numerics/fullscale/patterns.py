@@ -22,12 +22,11 @@ from bnconvex.numerics.errors import InputError
 
 __all__ = ["network_pass_seconds", "network_patterns", "sample_patterns"]
 
-#: Width of the network :func:`network_patterns` trains: the width of the SGD
-#: baseline on CIFAR-10 (``2 * 128`` patterns ``x 10`` classes).
-NETWORK_WIDTH = 2560
-#: Its Adam epochs (about 15 s on CIFAR-10's 45,000 x 21 features, one core).
-NETWORK_EPOCHS = 10
-#: Rows per chunk of ``F @ gates`` (84 MB in float32 at width 2,560).
+#: Adam epochs of the network :func:`network_patterns` trains, whose width is
+#: the number of patterns asked (about 7 s at width 128 on CIFAR-10's 50,000
+#: x 21 features, one core).
+NETWORK_EPOCHS = 100
+#: Rows per chunk of ``F @ gates`` (4 MB in float32 at width 128).
 _ROW_CHUNK = 8192
 #: Full-batch passes of :func:`network_patterns` besides its Adam steps, in
 #: units of :func:`network_pass_seconds`: the statistics before the first
@@ -38,19 +37,21 @@ NETWORK_PASSES = 4
 _PROBE_ROWS = 4096
 
 
-def network_pass_seconds(F: Array) -> float:
+def network_pass_seconds(F: Array, width: int) -> float:
     """Estimated seconds of one full-batch pass of the pattern network over ``F``.
 
     Times :func:`~bnconvex.numerics.baselines.sgd.full_batch_statistics` of a
-    freshly initialised network of width :data:`NETWORK_WIDTH` on the first
-    ``min(n, 4096)`` rows (the faster of two runs) and scales it to ``n``.
-    An epoch of Adam steps costs about three such passes.
+    freshly initialised network of width ``width`` (the patterns asked of
+    :func:`network_patterns`) on the first ``min(n, 4096)`` rows (the faster
+    of two runs) and scales it to ``n``.  An epoch of Adam steps costs about
+    three such passes.
     """
     from bnconvex.numerics.baselines.sgd import full_batch_statistics, init_network
 
     xp = array_namespace(F)
     n, r = F.shape[0], min(F.shape[0], _PROBE_ROWS)
-    net = init_network(F.shape[1], NETWORK_WIDTH, 1, seed=0, xp=xp, dtype=F.dtype)
+    width = check_positive_int(width, "width")
+    net = init_network(F.shape[1], width, 1, seed=0, xp=xp, dtype=F.dtype)
     seconds = []
     for _ in range(2):  # the first run also pays for first-touch allocations
         start = time.perf_counter()
@@ -113,10 +114,10 @@ def network_patterns(
     time_limit: float | None = None,
     pass_seconds: float | None = None,
 ) -> tuple[Array, Array]:
-    r"""Patterns of a BN network briefly trained on ``F``: data-adapted samples.
+    r"""Patterns of a BN network of ``num`` neurons trained on ``F``.
 
-    A two-layer BN-ReLU network of width :data:`NETWORK_WIDTH` is trained on
-    the features for ``epochs`` epochs of Adam
+    A two-layer BN-ReLU network of width ``num`` is trained on the features
+    for ``epochs`` epochs of Adam
     (:func:`bnconvex.numerics.baselines.sgd.train_sgd`, squared loss, batch
     256, learning rate ``1e-3``); with its full-batch training statistics,
     neuron :math:`j` is active on the half-space
@@ -130,13 +131,17 @@ def network_patterns(
 
     where :math:`c` is the constant last column of ``F`` (the :math:`1/\sqrt n`
     of :math:`U'`).  The neurons are ranked by their weight
-    :math:`\sqrt{\gamma_j^2+\alpha_j^2}\,\|v_j\|` and the first ``num``
-    distinct non-empty patterns are kept.
+    :math:`\sqrt{\gamma_j^2+\alpha_j^2}\,\|v_j\|` and their distinct
+    non-empty patterns kept in that order.
 
     The convex program is exact over any pattern set, so this changes only
     which hyperplanes its neurons may use (a certificate stays one "over the
     sampled patterns"); trained hyperplanes fit the data with fewer patterns
-    than Gaussian ones.
+    than Gaussian ones.  Each neuron of a network of exactly ``num``
+    neurons, scaled by its output weight for a class, is a feasible block of
+    that class's program, so the program can use the hyperplanes together as
+    the network did; on CIFAR-10 they beat the ``num`` heaviest neurons of a
+    wider, briefly trained network (``benchmarks/README.md``, session 10).
 
     Parameters
     ----------
@@ -145,8 +150,9 @@ def network_patterns(
     Y : Array
         ``(n, K)`` targets (one-hot for classification) or ``(n,)``.
     num : int
-        Number of patterns wanted; at most ``min(num, NETWORK_WIDTH)`` are
-        returned (fewer when neurons share a pattern or are never active).
+        Number of patterns wanted, and the width of the network; at most
+        ``num`` are returned (fewer when neurons share a pattern or are never
+        active).
     seed : int
         Seeds the initialisation and the minibatch order.
     epochs : int
@@ -186,7 +192,7 @@ def network_patterns(
     if time_limit is not None:
         start = time.perf_counter()
         if pass_seconds is None:
-            pass_seconds = network_pass_seconds(F)
+            pass_seconds = network_pass_seconds(F, num)
         passes = NETWORK_PASSES * pass_seconds
         steps_limit = max(0.0, time_limit - passes - (time.perf_counter() - start))
     # beta only steers the weight decay of this short run (std convention)
@@ -194,7 +200,7 @@ def network_patterns(
         F,
         xp.astype(Y2, F.dtype),
         1e-4,
-        NETWORK_WIDTH,
+        num,
         seed=seed,
         convention="std",
         optimizer="adam",
@@ -213,16 +219,8 @@ def network_patterns(
     )
     order = np.argsort(-weight, kind="stable")
     gates = xp.take(gates, xp.asarray(order), axis=1)
-    # the heaviest 2 num neurons first, more only if they repeat patterns
-    total = gates.shape[1]
-    width = min(2 * num, total)
-    while True:
-        D = _signs(F, gates[:, :width])
-        keep = _first_unique_nonempty(to_numpy(D))[:num]
-        if keep.shape[0] == num or width == total:
-            break
-        width = min(2 * width, total)
-    idx = xp.asarray(keep)
+    D = _signs(F, gates)
+    idx = xp.asarray(_first_unique_nonempty(to_numpy(D))[:num])
     return xp.take(D, idx, axis=1), xp.astype(xp.take(gates, idx, axis=1), F.dtype)
 
 

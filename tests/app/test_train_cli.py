@@ -551,7 +551,8 @@ def test_too_little_time_for_the_network_samples_gaussian_patterns(
     said in the summary and in one line on stderr."""
     from bnconvex.numerics.fullscale import model
 
-    monkeypatch.setattr(model, "network_pass_seconds", lambda F: 1e3)  # a slow CPU
+    # a slow CPU
+    monkeypatch.setattr(model, "network_pass_seconds", lambda F, width: 1e3)
     argv = _synthetic_argv(tmp_path / "o", "--subset", "600", "--time-limit", "60")
     assert main([*argv, "--pattern-sampling", "network"]) == 0
     captured = capsys.readouterr()

@@ -61,10 +61,10 @@ def test_resume_keeps_a_fallback_to_gaussian_patterns(tmp_path, monkeypatch):
     X, y = _data(seed=1)
     path = tmp_path / "ck.npz"
     kw = dict(patterns=8, sampling="network", **_KW)
-    monkeypatch.setattr(model_module, "network_pass_seconds", lambda F: 1e3)
+    monkeypatch.setattr(model_module, "network_pass_seconds", lambda F, width: 1e3)
     first = fit(X, y, 0.05, checkpoint=path, time_limit=100.0, **kw)
     assert first.sampling == "gaussian"
-    monkeypatch.setattr(model_module, "network_pass_seconds", lambda F: 1e-3)
+    monkeypatch.setattr(model_module, "network_pass_seconds", lambda F, width: 1e-3)
     resumed = fit(X, y, 0.05, resume=path, time_limit=100.0, **kw)
     assert resumed.sampling == "gaussian"
     np.testing.assert_array_equal(resumed.gates, first.gates)
