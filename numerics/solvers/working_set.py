@@ -633,7 +633,7 @@ class _Rounds:
 
         An interior-point run cut short may be far outside the cones (a
         CIFAR-10 class at 33 columns stopped with violation 14 and an
-        objective 4,000 times that of zero).  Its residual still gives a
+        objective thousands of times that of zero).  Its residual still gives a
         valid lower bound, as does the last converged run's: the point
         returned is the one of smallest objective, among the cut iterate, the
         last converged run's blocks and zero, whose violation meets ``tol``
