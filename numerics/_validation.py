@@ -271,7 +271,7 @@ def _check_writable_folder(folder: str, name: str, shown: str) -> None:
 
 #: What reading a damaged NumPy file raises (truncated zip, bad CRC, object
 #: arrays without pickles, a header that claims more memory than there is).
-_READ_ERRORS = (
+READ_ERRORS = (
     OSError,
     ValueError,
     EOFError,
@@ -299,7 +299,7 @@ def load_numpy_file(path: str | os.PathLike[str], name: str) -> Any:
                 with data:
                     return {k: np.asarray(data[k]) for k in data.files}
             return data
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise InputError(
             f"`{name}` {path!r} is not a readable {kind} file: "
             f"{one_line_message(exc)}; expected numeric arrays saved with "

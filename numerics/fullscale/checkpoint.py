@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from bnconvex.numerics._array_api import Array, to_numpy
+from bnconvex.numerics._validation import READ_ERRORS, one_line_message
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.fullscale._problem import Problem
 from bnconvex.numerics.fullscale.method import FullScaleMethod
@@ -169,7 +170,7 @@ def saved_patterns(
         Unreadable checkpoint, or one for another ``n`` or other patterns.
     """
     n, m = shape
-    meta, data = _read(path)
+    meta, data = _read(path, ("_D", "_gates"))  # not the solver's state
     saved = meta.get("patterns")
     if not isinstance(saved, dict) or "_D" not in data:
         return None
@@ -227,18 +228,33 @@ def _refuse(path: str | Path, what: str) -> None:
     )
 
 
-def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """Return the JSON record and the arrays of a checkpoint (no pickles)."""
+def _read(
+    path: str | Path, names: tuple[str, ...] | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the JSON record and the arrays of a checkpoint (no pickles).
+
+    Only the arrays ``names`` (those present) are read when given: an
+    ``.npz`` is read entry by entry, and the solver's state (the AL's
+    multipliers: hundreds of MB on CIFAR-10) is not needed for the patterns.
+    """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["_meta"]))
-            arrays = {k: data[k] for k in data.files if k != "_meta"}
+        # our own handle: closed even when NumPy fails on a damaged archive
+        with open(path, "rb") as handle:
+            data = np.load(handle, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single .npy array, not an archive")
+            with data:
+                meta = json.loads(str(data["_meta"]))
+                wanted = [k for k in data.files if k != "_meta"]
+                if names is not None:
+                    wanted = [k for k in wanted if k in names]
+                arrays = {k: data[k] for k in wanted}
         if not isinstance(meta, dict):
             raise ValueError("its `_meta` is not a JSON object")
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except READ_ERRORS as exc:  # truncated or damaged archives too
         raise InputError(
             f"`resume` must be a checkpoint .npz written by solve_fullscale; "
-            f"got {str(path)!r} ({exc})"
+            f"got {str(path)!r} ({one_line_message(exc)})"
         ) from None
     return meta, arrays
 

@@ -135,6 +135,27 @@ def test_malformed_pattern_entries_are_refused(tmp_path, entries, match):
         fit(X, y, 0.05, patterns=8, resume=path, **_KW)
 
 
+@pytest.mark.parametrize("keep", [3000, 100, "npy"])
+def test_truncated_checkpoint_is_refused(tmp_path, keep):
+    """A checkpoint cut short (a full disk, a copy interrupted), or a single
+    ``.npy`` array under the name: one InputError, for the pattern read and
+    for the solver's own."""
+    X, y = _data()
+    path = tmp_path / "ck.npz"
+    model = fit(X, y, 0.05, patterns=8, checkpoint=path, **_KW)
+    if keep == "npy":
+        with path.open("wb") as handle:
+            np.save(handle, np.zeros(3))
+    else:
+        path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(InputError, match=r"`resume` must be a checkpoint \.npz"):
+        fit(X, y, 0.05, patterns=8, resume=path, **_KW)
+    F = model.features.transform(X)
+    D, _ = sample_patterns(F, 8, seed=0)
+    with pytest.raises(InputError, match=r"`resume` must be a checkpoint \.npz"):
+        solve_fullscale(F, y, 0.05, D, resume=path, **_KW)
+
+
 def test_malformed_sampling_record_is_refused(tmp_path):
     X, y = _data()
     path = tmp_path / "ck.npz"
