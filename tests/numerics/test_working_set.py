@@ -168,6 +168,26 @@ def test_a_cut_run_returns_a_feasible_point_no_worse_than_zero(max_iter):
     assert 0.0 <= sol.lower_bound <= sol.objective
 
 
+@pytest.mark.parametrize("cap", [3, 8])
+def test_a_run_at_the_round_cap_is_not_the_callers_budget(monkeypatch, cap):
+    """An interior-point run that reaches ``ROUND_MAX_ITER`` has stalled; the
+    caller's ``max_iter`` is not spent, so the solve goes on and its status
+    follows the certified gap (before the change: ``MAX_ITERATIONS`` after
+    the first capped run, as a CIFAR-10 class at tol 1e-9 did)."""
+    monkeypatch.setattr(working_set, "ROUND_MAX_ITER", cap)
+    prob = _sampled_problem(n=400, d=6, P=64, frac=0.01)
+    tol = 1e-9
+    sol = solve_convex(prob, solver="working-set", max_iter=10_000, tol=tol)
+    assert sol.iterations < 10_000
+    assert sol.status is not SolverStatus.MAX_ITERATIONS, f"status {sol.status}"
+    met = sol.relative_gap <= tol and sol.max_violation <= tol * max(
+        1.0, np.linalg.norm(prob.y)
+    )
+    want = SolverStatus.OPTIMAL if met else SolverStatus.INACCURATE
+    assert sol.status is want, f"status {sol.status}, gap {sol.relative_gap:.2e}"
+    assert 0.0 <= sol.lower_bound <= sol.objective
+
+
 def _nnls_cone_norm(G, c):
     """Reference: SciPy's NNLS over all ``n`` multipliers, ``min ||c + G^T lam||``."""
     from scipy.optimize import nnls
