@@ -159,6 +159,20 @@ class Restricted:
         r""":math:`J^Te` as blocks (k, m): :math:`(M_b \odot e)^T U`."""
         return (self.M * e) @ self.U
 
+    def qx(self, X: np.ndarray) -> np.ndarray:
+        r""":math:`J^TJ\,\mathrm{vec}(X)` as blocks (k, m).
+
+        With :attr:`Qu` at hand (the dense factorisation computed it) one
+        symmetric matrix-vector product, :math:`O((km)^2)`, instead of the
+        :math:`O(nkm)` of :meth:`jt` after :meth:`jx` (the refinement steps'
+        products: 20 times fewer flops for 131 blocks of 33 columns on
+        50,000 rows).
+        """
+        Qu = self.__dict__.get("Qu")
+        if Qu is None:
+            return self.jt(self.jx(X))
+        return scipy.linalg.blas.dsymv(1.0, Qu, X.ravel(), lower=0).reshape(X.shape)
+
     @functools.cached_property
     def Jt(self) -> np.ndarray:
         """``Jt[b] = (sigma_b D_b U)^T``, (k, m, n) block-major (Woodbury only)."""
@@ -478,7 +492,7 @@ class _NormalSystem:
     def _apply(self, x: np.ndarray) -> np.ndarray:
         """``(B + J^TJ) x`` for ``x`` (k, m)."""
         R = self.R
-        return (self.H @ x[:, :, None])[:, :, 0] + R.jt(R.jx(x))
+        return (self.H @ x[:, :, None])[:, :, 0] + R.qx(x)
 
     def _solve_dense(self, b: np.ndarray) -> np.ndarray:
         rhs = self.d * b.ravel()
@@ -565,12 +579,18 @@ def _objective(R: Restricted, X: np.ndarray, t: np.ndarray) -> float:
 
 
 def _residuals(R: Restricted, it: Iterate):
+    """Residuals ``(rx, rt, rl, rq)`` of the iterate and its objective.
+
+    One product with ``J`` serves both (the objective of the same point
+    took a second one).
+    """
     gx, gt = _GT(R, it.zl, it.zq)
     e = R.jx(it.X) - R.y
     rx = R.jt(e) + gx
     rt = R.beta + gt
     gl, gq = _G(R, it.X, it.t)
-    return rx, rt, it.sl + gl, it.sq + gq
+    objective = float(0.5 * e @ e + R.beta * it.t.sum())
+    return (rx, rt, it.sl + gl, it.sq + gq), objective
 
 
 def _direction(R, ns, sc, Wq2, res, ul, uq):
@@ -596,7 +616,7 @@ def _kkt_residual(R, sc, res, ul, uq, d):
     """
     dX, dt, dsl, dzl, dsq, dzq = d
     gx, gt = _GT(R, dzl, dzq)
-    Qdx = R.jt(R.jx(dX))
+    Qdx = R.qx(dX)
     gl, gq = _G(R, dX, dt)
     return (
         (res[0] + Qdx + gx, res[1] + gt, res[2] + gl + dsl, res[3] + gq + dsq),
@@ -711,9 +731,8 @@ def solve_restricted(
     merits: list[float] = []
     while k_it < max_iter:
         k_it += 1
-        res = _residuals(R, it)
+        res, pobj = _residuals(R, it)
         gap = float(np.sum(it.sl * it.zl) + np.sum(it.sq * it.zq))
-        pobj = _objective(R, it.X, it.t)
         scale = max(abs(pobj), 1e-300)
         feas = max(
             float(np.abs(res[0]).max()),

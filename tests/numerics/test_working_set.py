@@ -265,7 +265,7 @@ def _all_blocks_at_start(prob):
 def test_newton_direction_solves_the_linearised_system():
     prob = _sampled_problem(n=40, d=3, P=8, seed=1)
     R, it = _all_blocks_at_start(prob)
-    res = _pdip._residuals(R, it)
+    res, _ = _pdip._residuals(R, it)
     sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
     ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
     rng = np.random.default_rng(0)
@@ -283,6 +283,34 @@ def test_newton_direction_solves_the_linearised_system():
     assert np.max(np.abs(sc.apply(dzq) + sc.apply_inv(dsq) - uq)) < 1e-10
 
 
+def test_products_with_the_gram_matrix_agree_with_those_through_j():
+    """``qx`` uses ``J^T J`` once the dense factor built it, ``J`` before."""
+    prob = _sampled_problem(n=40, d=3, P=8, seed=1)
+    _, it = _all_blocks_at_start(prob)
+    R = _pdip.restricted(
+        prob.U_prime,
+        np.r_[prob.D.T, prob.D.T] * 2.0 - 1.0,
+        np.r_[np.ones(prob.P), -np.ones(prob.P)],
+        prob.y,
+        0.05,
+    )
+    X = np.random.default_rng(0).standard_normal(it.X.shape)
+    through_j = R.jt(R.jx(X))
+    assert "Qu" not in R.__dict__
+    np.testing.assert_array_equal(R.qx(X), through_j)
+    R.Qu  # noqa: B018 (computes the cached Gram matrix)
+    with_q = R.qx(X)
+    # both are sums of at most n + km products: each within (n + km) eps of
+    # |J|^T |J| |x| (Higham's bound for inner products), so within twice that
+    absM, absU = np.abs(R.M), np.abs(R.U)
+    magnitude = (absM * np.einsum("bn,bn->n", absM, np.abs(X) @ absU.T)) @ absU
+    n, km = R.U.shape[0], X.size
+    bound = 2 * (n + km) * np.finfo(float).eps * magnitude
+    assert np.all(np.abs(with_q - through_j) <= bound)
+    _, obj = _pdip._residuals(R, it)
+    assert obj == _pdip._objective(R, it.X, it.t)
+
+
 def _plain_and_refined_residuals(case, tol):
     """Worst (stationarity, cone complementarity) residual of one direction.
 
@@ -291,7 +319,7 @@ def _plain_and_refined_residuals(case, tol):
     """
     R, _ = _all_blocks_at_start(_sampled_problem(**case))
     it = _pdip.solve_restricted(R, tol=tol, max_iter=200).state
-    res = _pdip._residuals(R, it)
+    res, _ = _pdip._residuals(R, it)
     sc = _pdip._scaling(it.sl, it.zl, it.sq, it.zq)
     ns = _pdip._NormalSystem(R, it.zl / it.sl, sc.eliminated())
     u = (-sc.lam_l, -sc.lam_q)
