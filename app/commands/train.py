@@ -100,6 +100,10 @@ PRESET: dict[str, Any] = {
 #: (copied so that ``--help`` does not import the solver; a test checks that
 #: they agree)
 CLASSWISE_MAX_M, WORKING_SET_MIN_RATIO = 64, 1e-3
+#: ``--max-iter``'s defaults, for the help text (copied likewise):
+#: :data:`bnconvex.numerics.fullscale.solver.FIRST_ORDER_MAX_ITER` and
+#: :data:`~bnconvex.numerics.fullscale.solver.WORKING_SET_ITERS_PER_CLASS`
+FIRST_ORDER_MAX_ITER, WORKING_SET_ITERS_PER_CLASS = 20_000, 1_000
 
 #: time kept for scoring and writing: this many seconds plus a fraction of
 #: the budget.  Scoring 10,000 CIFAR-10 test images takes about 1 s on a
@@ -250,9 +254,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-iter",
         type=_positive(int),
-        default=5000,
+        default=None,
         metavar="N",
-        help="solver iteration budget (default 5000)",
+        help="solver iteration budget (default: "
+        f"{FIRST_ORDER_MAX_ITER} steps of the augmented Lagrangian; "
+        f"{WORKING_SET_ITERS_PER_CLASS} interior-point iterations per class "
+        "with working-set)",
     )
     p.add_argument(
         "--time-limit",

@@ -14,15 +14,21 @@ features ``F`` and the patterns ``D``, which the mid-size working-set method
 (:mod:`bnconvex.numerics.solvers.working_set`) solves with an interior-point
 method on a few blocks, exact cone norms for pricing and a certified dual
 bound :math:`d_k \le p_k^\star`; no ``n x n`` object, memory
-:math:`O(nP + nm|W|)`.  The blocks are kept in float64 (the solves' precision)
-whatever the working dtype, so the objective the driver evaluates is that of
-the certified point.  Lower bounds add up: :math:`d = \sum_k d_k \le p^\star`
-(a class not solved yet contributes :math:`0 \le p_k^\star`), and with
-objectives :math:`p = \sum_k p_k`, relative gaps :math:`(p_k - d_k)/p_k \le
-\epsilon` for every ``k`` give :math:`(p - d)/p \le \epsilon`.
+:math:`O(nP + nm|W| + (m|W|)^2)` (and the patterns' Gram matrices, below).
+The blocks are kept in float64 (the solves' precision) whatever the working
+dtype, so the objective the driver evaluates is that of the certified point.
+Lower bounds add up: :math:`d = \sum_k d_k \le p^\star` (a class not solved
+yet contributes :math:`0 \le p_k^\star`), and with objectives
+:math:`p = \sum_k p_k`, relative gaps :math:`(p_k - d_k)/p_k \le \epsilon`
+for every ``k`` give :math:`(p - d)/p \le \epsilon`.
 
 The classes are independent: with ``workers > 1`` they are solved that many at
 a time in worker processes (spawned; ``F`` and ``D`` are sent once to each).
+They share ``F`` and ``D``, hence the Gram matrices :math:`F^TD_iD_jF` of the
+patterns that their working sets use: each process computes those once and
+every later class reads its :math:`J^TJ` off them
+(:class:`~bnconvex.numerics.solvers._gram.PatternGram`, :math:`(Pm)^2`
+float64 per process at most, used when that is at most 1 GiB).
 Set ``OPENBLAS_NUM_THREADS=1`` (or the BLAS of the build) so that the workers
 do not oversubscribe the cores.
 
@@ -79,6 +85,8 @@ class ClasswiseMethod:
     ) -> None:
         self.pb, self.tol, self.workers = pb, float(tol), int(workers)
         self._pool: ProcessPoolExecutor | None = None
+        #: what the class solves of this process share (:func:`_solve_job`)
+        self._cache: dict = {}
         K, P = pb.Y.shape[1], pb.op.P
         # float64 whatever the working dtype: the certificate is of this point
         self.S = pb.xp.zeros((pb.op.m, 2, K, P), dtype=pb.xp.float64)
@@ -146,7 +154,7 @@ class ClasswiseMethod:
     def _solve(self, jobs: list[_Job]) -> list[_Outcome]:
         """Run ``jobs`` here (one worker) or in the process pool."""
         if self.workers == 1:
-            return [_solve_job(self.F, self.D, job) for job in jobs]
+            return [_solve_job(self.F, self.D, job, self._cache) for job in jobs]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
@@ -260,17 +268,28 @@ class _Outcome:
     iterations: int
 
 
-def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job) -> _Outcome:
-    """Solve one class's program by the working-set method."""
+def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job, cache: dict) -> _Outcome:
+    """Solve one class's program by the working-set method.
+
+    ``cache`` keeps, from one job to the next in the same process, the
+    patterns' Gram matrices (:class:`~bnconvex.numerics.solvers._gram.PatternGram`,
+    when they fit its memory cap): the classes share ``F`` and ``D``.
+    """
     from bnconvex.numerics.core.convex_program import ConvexProblem
+    from bnconvex.numerics.solvers._gram import PatternGram
     from bnconvex.numerics.solvers.working_set import solve
 
+    problem = ConvexProblem(F, job.y, job.beta, D)
+    if "gram" not in cache:
+        fits = PatternGram.fits(problem.P, problem.m)
+        cache["gram"] = PatternGram(problem.U_prime, problem.D) if fits else None
     sol = solve(
-        ConvexProblem(F, job.y, job.beta, D),
+        problem,
         tol=job.tol,
         max_iter=job.max_iter,
         time_limit=job.time_limit,
         start_blocks=job.start,
+        pattern_gram=cache["gram"],
     )
     return _Outcome(
         job.k,
@@ -286,13 +305,16 @@ def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job) -> _Outcome:
 
 #: ``F`` and ``D`` of a worker process (sent once, by :func:`_init_worker`)
 _SHARED: dict[str, np.ndarray] = {}
+#: what the jobs of a worker process share (:func:`_solve_job`)
+_CACHE: dict = {}
 
 
 def _init_worker(F: np.ndarray, D: np.ndarray) -> None:
     """Pool initializer: keep the features and patterns for every job."""
     _SHARED["F"], _SHARED["D"] = F, D
+    _CACHE.clear()
 
 
 def _run_job(job: _Job) -> _Outcome:
     """Run a job in a worker process."""
-    return _solve_job(_SHARED["F"], _SHARED["D"], job)
+    return _solve_job(_SHARED["F"], _SHARED["D"], job, _CACHE)

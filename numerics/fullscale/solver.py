@@ -94,6 +94,13 @@ ADMM_MAX_N = _ADMM_MAX_N
 #: the classes unfinished (test accuracy 0.17), where 320 AL steps scored 0.44.
 CLASSWISE_MAX_M = 64
 WORKING_SET_MIN_RATIO = 1e-3
+#: default ``max_iter`` of the first-order methods (FISTA or ADMM steps)
+FIRST_ORDER_MAX_ITER = 20_000
+#: default ``max_iter`` of ``"working-set"``, per class: interior-point
+#: iterations, each a dense factorisation (a CIFAR-10 class at 21-33 columns
+#: and 128 network patterns takes 300-400, with the runs after a stall; a
+#: budget of 5,000 for all ten classes stopped a 25-column run unfinished)
+WORKING_SET_ITERS_PER_CLASS = 1_000
 #: ``n (2Pm)^2`` per second and worker that :func:`working_set_seconds`
 #: assumes: CIFAR-10 at beta = 3.5e-5 B, where most blocks are nonzero, took
 #: 549-641 s for ten classes on two workers (the first class about 160 s),
@@ -342,7 +349,7 @@ def solve_fullscale(
     group: Group = "class",
     tol: float = 1e-6,
     viol_tol: float = 1e-6,
-    max_iter: int = 20000,
+    max_iter: int | None = None,
     max_outer: int = 100_000,
     time_limit: float | None = None,
     init: FullScaleSolution | None = None,
@@ -391,6 +398,9 @@ def solve_fullscale(
         Budgets of iterations (FISTA or ADMM steps) and of certificate checks
         (positive; a resumed run counts the checkpoint's, and one that already
         reached them takes no step: its point is certified as it is).
+        ``max_iter=None`` (default): :data:`FIRST_ORDER_MAX_ITER` steps of the
+        first-order methods, :data:`WORKING_SET_ITERS_PER_CLASS` interior-point
+        iterations per class for ``"working-set"``.
     time_limit : float, optional
         Wall-time budget in seconds (``>= 0``), counted from the call: checked
         during the set-up (the step-size estimate stops at it) and after
@@ -513,7 +523,8 @@ def solve_fullscale(
     """
     t_start = time.perf_counter()
     xp, Y, Dm, vector = _solve_iv(F, y, beta, D, group)
-    check_positive_int(max_iter, "max_iter")
+    if max_iter is not None:
+        check_positive_int(max_iter, "max_iter")
     check_positive_int(max_outer, "max_outer")
     _check_callback(callback, callback_every)
     asked = method
@@ -548,6 +559,12 @@ def solve_fullscale(
     else:
         pb.L_loss = loss_lipschitz(op, deadline=deadline)
         pb.F2 = spectral_norm_sq(F, xp)
+    if max_iter is None:
+        max_iter = (
+            WORKING_SET_ITERS_PER_CLASS * Y.shape[1]
+            if method == "working-set"
+            else FIRST_ORDER_MAX_ITER
+        )
     solver: FullScaleMethod
     if method == "working-set":
         solver = ClasswiseMethod(pb, tol, init=_init_blocks(pb, init), workers=workers)

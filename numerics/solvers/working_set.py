@@ -98,6 +98,7 @@ from bnconvex.numerics.core.convex_program import (
 from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.solvers._blocks import make_blocks
 from bnconvex.numerics.solvers._common import StopReason, finish
+from bnconvex.numerics.solvers._gram import PatternGram
 from bnconvex.numerics.solvers._pdip import (
     SINGLE_GAP,
     Iterate,
@@ -348,7 +349,9 @@ class _Rounds:
             rows[j] = own[0]
             rows[j, : own.size] = own
         R = restricted(self.problem.U_prime, E, sigma, self.y, self.beta, rows)
-        if self.gram is not None:  # J^T J depends on W only, not on rows
+        if self.opts.get("pattern_gram") is not None:  # shared with other programs
+            R.__dict__["Qu"] = self.opts["pattern_gram"].gram(p_idx, sigma)
+        elif self.gram is not None:  # J^T J depends on W only, not on rows
             W0, Q0 = self.gram
             if np.array_equal(W0, W):
                 R.__dict__["Qu"] = Q0
@@ -708,6 +711,20 @@ def _better(polished: Certificate, current: Certificate, tol: float) -> bool:
     return polished.relative_gap <= tol or polished.gap < current.gap
 
 
+def _check_pattern_gram(gram: Any, problem: ConvexProblem) -> PatternGram | None:
+    """``pattern_gram`` if it is a cache of this problem's ``U'`` and ``D``."""
+    if gram is None:
+        return None
+    if not isinstance(gram, PatternGram):
+        raise InputError(
+            f"`pattern_gram` must be a PatternGram; got {type(gram).__name__}"
+        )
+    same_u = gram.U is problem.U_prime or np.array_equal(gram.U, problem.U_prime)
+    if not (same_u and np.array_equal(gram.D, problem.D)):
+        raise InputError("`pattern_gram` caches other data: its U' or D differ")
+    return gram
+
+
 def _check_start_blocks(blocks: Any, P: int) -> np.ndarray:
     """``start_blocks`` as unique flat indices in ``[0, 2P)``, or InputError."""
     flat = np.asarray(blocks)
@@ -735,6 +752,7 @@ def solve(
     min_add: int = MIN_ADD,
     polish: bool | None = None,
     start_blocks: Any = None,
+    pattern_gram: PatternGram | None = None,
 ) -> ConvexSolution:
     """Solve ``problem`` by working sets of blocks; see the module Notes.
 
@@ -767,6 +785,13 @@ def solve(
         :math:`s_i`, ``P + i`` for :math:`s'_i`), e.g. the support of a
         network's convex image.  Blocks that turn out inactive leave the
         working set as usual, so a poor guess costs time, never accuracy.
+    pattern_gram : PatternGram, optional
+        The Gram matrices :math:`U'^TD_iD_jU'` of the patterns, cached and
+        shared by programs on the same ``U'`` and ``D`` (the per-class
+        programs of a full-scale fit, :mod:`._gram`); its rows and columns
+        are computed for the patterns that this solve uses and it does not
+        have.  Without it, each round's :math:`J^TJ` is computed here (from
+        the previous round's where the blocks overlap).
 
     Returns
     -------
@@ -794,6 +819,7 @@ def solve(
         "final_tol": max(INNER_TOL, 1e-2 * tol),
         "min_add": min_add,
         "verbose": verbose,
+        "pattern_gram": _check_pattern_gram(pattern_gram, problem),
     }
     rounds = _Rounds(problem, options)
     rounds.scores.update(rounds.y)

@@ -687,3 +687,6 @@ def test_help_states_the_library_auto_rule():
 
     assert train.CLASSWISE_MAX_M == fullscale.CLASSWISE_MAX_M
     assert train.WORKING_SET_MIN_RATIO == fullscale.WORKING_SET_MIN_RATIO
+    solver = fullscale.solver
+    assert train.FIRST_ORDER_MAX_ITER == solver.FIRST_ORDER_MAX_ITER
+    assert train.WORKING_SET_ITERS_PER_CLASS == solver.WORKING_SET_ITERS_PER_CLASS

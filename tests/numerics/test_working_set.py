@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from bnconvex.numerics.core.certificate import dual_constraint_bound
 from bnconvex.numerics.core.convex_program import ConvexProblem, convex_objective
+from bnconvex.numerics.errors import InputError
 from bnconvex.numerics.solvers import _cones, _pdip, solve_convex, working_set
 from bnconvex.numerics.status import SolverStatus
 from bnconvex.verify.strategies import regression_instances
@@ -454,3 +455,46 @@ def test_a_stalled_round_is_solved_again_from_a_cold_start_in_float64(monkeypatc
     assert calls[0][1] == _pdip.SINGLE_GAP
     assert sol.status is SolverStatus.OPTIMAL
     assert sol.relative_gap <= 1e-9
+
+
+def test_pattern_gram_is_the_restricted_gram_of_any_block_set():
+    """The shared cache gives each block set's ``J^T J`` as the SYRK does,
+    however its patterns arrived (in pieces, with repeats, both signs)."""
+    from bnconvex.numerics.solvers._gram import PatternGram
+
+    prob = _sampled_problem(n=300, d=4, P=24, seed=3)
+    cache = PatternGram(prob.U_prime, prob.D)
+    rng = np.random.default_rng(4)
+    E = np.where(prob.D, 1.0, -1.0).T
+    for size in (3, 7, 12, 24):
+        p = np.sort(rng.choice(prob.P, size, replace=False))
+        sigma = rng.choice([-1.0, 1.0], size)
+        R = _pdip.restricted(prob.U_prime, E[p], sigma, prob.y, 0.1)
+        want, got = R.Q, cache.gram(p, sigma)
+        # entries are inner products of n terms: within 2 n eps |J|^T |J|
+        absJ = np.abs(R._j_chunk(slice(None)))
+        bound = 2 * prob.n * np.finfo(float).eps * (absJ.T @ absJ)
+        assert np.all(np.abs(np.triu(got) - np.triu(want)) <= bound), size
+    assert cache.patterns.size == np.unique(cache.patterns).size <= prob.P
+
+
+def test_a_shared_pattern_gram_changes_no_solve():
+    """Two programs on the same data, one cache: the same certified optima."""
+    from bnconvex.numerics.solvers._gram import PatternGram
+
+    prob = _sampled_problem(n=400, d=5, P=48, frac=0.05)
+    cache = PatternGram(prob.U_prime, prob.D)
+    y2 = np.cos(prob.U_prime[:, 0] * 3.0)
+    other = ConvexProblem(prob.U_prime, y2, prob.beta, prob.D)
+    for p in (prob, other, prob):
+        plain = working_set.solve(p, tol=1e-9)
+        shared = working_set.solve(p, tol=1e-9, pattern_gram=cache)
+        assert shared.status is SolverStatus.OPTIMAL, shared.status
+        assert shared.relative_gap <= 1e-9
+        # both certified to 1e-9 relative: the optima agree to 2e-9
+        assert_rel_close(shared.objective, plain.objective, 2e-9, "optimum")
+    with pytest.raises(InputError, match="pattern_gram"):
+        working_set.solve(
+            ConvexProblem(prob.U_prime, prob.y, prob.beta, ~prob.D),
+            pattern_gram=cache,
+        )
