@@ -81,7 +81,12 @@ class ClasswiseMethod:
     rho = 0.0
 
     def __init__(
-        self, pb: Problem, tol: float, init: Array | None = None, workers: int = 1
+        self,
+        pb: Problem,
+        tol: float,
+        init: Array | None = None,
+        workers: int = 1,
+        guess: tuple[np.ndarray, np.ndarray | None] | None = None,
     ) -> None:
         self.pb, self.tol, self.workers = pb, float(tol), int(workers)
         self._pool: ProcessPoolExecutor | None = None
@@ -93,9 +98,15 @@ class ClasswiseMethod:
         #: per class, the flat indices of a warm start's non-zero blocks
         #: (``i`` for :math:`s_i`, ``P + i`` for :math:`s'_i`)
         self.start: list[np.ndarray | None] = [None] * K
+        #: generators of the patterns (choose a start's first cone rows)
+        self.generators: np.ndarray | None = None
         if init is not None:
             norms = np.linalg.norm(np.asarray(to_numpy(init), np.float64), axis=0)
             self.start = [np.flatnonzero(norms[:, k, :].reshape(-1)) for k in range(K)]
+        elif guess is not None:  # (+, i) where the sign is +1, (-, i) where -1
+            signs, self.generators = guess
+            at = np.arange(P)
+            self.start = [np.where(signs[:, k] > 0, at, P + at) for k in range(K)]
         self.F = np.ascontiguousarray(to_numpy(pb.op.F), dtype=np.float64)
         self.D = to_numpy(pb.op.Dmask) > 0.5
         self.Y = np.asarray(to_numpy(pb.Y), dtype=np.float64)
@@ -154,14 +165,17 @@ class ClasswiseMethod:
     def _solve(self, jobs: list[_Job]) -> list[_Outcome]:
         """Run ``jobs`` here (one worker) or in the process pool."""
         if self.workers == 1:
-            return [_solve_job(self.F, self.D, job, self._cache) for job in jobs]
+            return [
+                _solve_job(self.F, self.D, job, self._cache, self.generators)
+                for job in jobs
+            ]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 # spawn: a forked BLAS thread pool can deadlock the child
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.F, self.D),
+                initargs=(self.F, self.D, self.generators),
             )
             weakref.finalize(self, self._pool.shutdown)
         return list(self._pool.map(_run_job, jobs))
@@ -268,7 +282,13 @@ class _Outcome:
     iterations: int
 
 
-def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job, cache: dict) -> _Outcome:
+def _solve_job(
+    F: np.ndarray,
+    D: np.ndarray,
+    job: _Job,
+    cache: dict,
+    generators: np.ndarray | None = None,
+) -> _Outcome:
     """Solve one class's program by the working-set method.
 
     ``cache`` keeps, from one job to the next in the same process, the
@@ -289,6 +309,7 @@ def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job, cache: dict) -> _Outcome
         max_iter=job.max_iter,
         time_limit=job.time_limit,
         start_blocks=job.start,
+        generators=generators,
         pattern_gram=cache["gram"],
     )
     return _Outcome(
@@ -303,18 +324,19 @@ def _solve_job(F: np.ndarray, D: np.ndarray, job: _Job, cache: dict) -> _Outcome
     )
 
 
-#: ``F`` and ``D`` of a worker process (sent once, by :func:`_init_worker`)
-_SHARED: dict[str, np.ndarray] = {}
+#: ``F``, ``D`` and the generators of a worker process (sent once, by
+#: :func:`_init_worker`)
+_SHARED: dict[str, np.ndarray | None] = {}
 #: what the jobs of a worker process share (:func:`_solve_job`)
 _CACHE: dict = {}
 
 
-def _init_worker(F: np.ndarray, D: np.ndarray) -> None:
+def _init_worker(F: np.ndarray, D: np.ndarray, generators: np.ndarray | None) -> None:
     """Pool initializer: keep the features and patterns for every job."""
-    _SHARED["F"], _SHARED["D"] = F, D
+    _SHARED["F"], _SHARED["D"], _SHARED["G"] = F, D, generators
     _CACHE.clear()
 
 
 def _run_job(job: _Job) -> _Outcome:
     """Run a job in a worker process."""
-    return _solve_job(_SHARED["F"], _SHARED["D"], job, _CACHE)
+    return _solve_job(_SHARED["F"], _SHARED["D"], job, _CACHE, _SHARED["G"])

@@ -244,15 +244,18 @@ def fit(
         saved = None
         if resume is not None:
             saved = saved_patterns(resume, record, tuple(F.shape), xp)
+            if saved is not None:  # the checkpoint keeps its classes' starts
+                saved = (*saved, None)
         if saved is None:
             # at most half of what is left, so that the solver gets the rest
             share = None if limit is None else left() / 2
             saved = _sample(F, y, record, share)
-        D, gates, sampling = saved
+        D, gates, sampling, signs = saved
         record = dataclasses.replace(record, sampling=sampling, gates=gates)
     else:
-        D, gates, sampling = patterns, None, None
+        D, gates, sampling, signs = patterns, None, None, None
     phase("solve")
+    guess = {} if signs is None else {"start_signs": signs, "generators": gates}
     sol = solve_fullscale(
         F,
         y,
@@ -261,6 +264,7 @@ def fit(
         gated=gated,
         time_limit=left(),
         pattern_record=record,
+        **guess,
         **solver_options,
     )
     return FullScaleModel(fmap, gates, sol, beta_a, sampling)
@@ -268,11 +272,13 @@ def fit(
 
 def _sample(
     F: Array, y: Array, record: PatternRecord, share: float | None
-) -> tuple[Array, Array, str]:
+) -> tuple[Array, Array, str, np.ndarray | None]:
     """Sample ``record.count`` patterns as ``record.asked``, within ``share`` seconds.
 
-    Returns the mask, the generators and the sampling used: Gaussian when
-    ``share`` cannot pay for the network (:func:`_network_fits`).
+    Returns the mask, the generators, the sampling used (Gaussian when
+    ``share`` cannot pay for the network, :func:`_network_fits`) and, for
+    the network's patterns, the signs of its output weights (the
+    working-set method's start, :func:`solve_fullscale`'s ``start_signs``).
     """
     count, sampling, seed = record.count, record.asked, record.seed
     pass_seconds = None
@@ -281,12 +287,18 @@ def _sample(
         if not _network_fits(pass_seconds, share):
             sampling = "gaussian"
     if sampling == "network":
-        D, gates = network_patterns(
-            F, y, count, seed=seed, time_limit=share, pass_seconds=pass_seconds
+        D, gates, signs = network_patterns(
+            F,
+            y,
+            count,
+            seed=seed,
+            time_limit=share,
+            pass_seconds=pass_seconds,
+            with_signs=True,
         )
-    else:
-        D, gates = sample_patterns(F, count, seed=seed)
-    return D, gates, sampling
+        return D, gates, sampling, signs
+    D, gates = sample_patterns(F, count, seed=seed)
+    return D, gates, sampling, None
 
 
 def _network_fits(pass_seconds: float, share: float) -> bool:

@@ -113,7 +113,8 @@ def network_patterns(
     epochs: int = NETWORK_EPOCHS,
     time_limit: float | None = None,
     pass_seconds: float | None = None,
-) -> tuple[Array, Array]:
+    with_signs: bool = False,
+) -> tuple[Array, Array] | tuple[Array, Array, np.ndarray]:
     r"""Patterns of a BN network of ``num`` neurons trained on ``F``.
 
     A two-layer BN-ReLU network of width ``num`` is trained on the features
@@ -165,6 +166,8 @@ def network_patterns(
     pass_seconds : float, optional
         The caller's :func:`network_pass_seconds` of ``F`` (probed here when
         ``None`` and ``time_limit`` is given).
+    with_signs : bool
+        Also return the signs of the kept neurons' output weights.
 
     Returns
     -------
@@ -172,6 +175,13 @@ def network_patterns(
         ``(n, P)`` bool, in order of neuron weight.
     gates : Array
         ``(m, P)`` the generators :math:`g_j`, in ``F``'s dtype: ``D = F g >= 0``.
+    signs : numpy.ndarray
+        Only with ``with_signs``: ``(P, K)`` the sign (``+1`` or ``-1``) of
+        each kept neuron's output weight for each target column.  The
+        network's convex image has block :math:`(+, j)` of column ``k``
+        nonzero where it is ``+1``, :math:`(-, j)` where ``-1``: a guess of
+        the support of the convex optimum over these patterns (the
+        working-set method's start, :func:`~bnconvex.numerics.fullscale.fit`).
     """
     from bnconvex.numerics.baselines.sgd import train_sgd
 
@@ -220,8 +230,13 @@ def network_patterns(
     order = np.argsort(-weight, kind="stable")
     gates = xp.take(gates, xp.asarray(order), axis=1)
     D = _signs(F, gates)
-    idx = xp.asarray(_first_unique_nonempty(to_numpy(D))[:num])
-    return xp.take(D, idx, axis=1), xp.astype(xp.take(gates, idx, axis=1), F.dtype)
+    kept = _first_unique_nonempty(to_numpy(D))[:num]
+    idx = xp.asarray(kept)
+    out = xp.take(D, idx, axis=1), xp.astype(xp.take(gates, idx, axis=1), F.dtype)
+    if not with_signs:
+        return out
+    v = np.asarray(to_numpy(net.v), dtype=np.float64)[order[kept]]
+    return (*out, np.where(v >= 0, 1.0, -1.0))
 
 
 def _signs(F: Array, gates: Array) -> Array:

@@ -367,6 +367,8 @@ def solve_fullscale(
     callback: Callback | None = None,
     callback_every: float = 0.0,
     workers: int = 1,
+    start_signs: np.ndarray | None = None,
+    generators: Array | None = None,
 ) -> FullScaleSolution:
     r"""Solve the convex BN program over given patterns, matrix-free and chunked.
 
@@ -471,6 +473,19 @@ def solve_fullscale(
         counts towards ``time_limit``.
     callback_every : float
         Minimum seconds between ``"step"`` calls (``0``: checks only).
+    start_signs, generators : array_like, optional
+        ``method="working-set"`` only (ignored by the first-order methods): a
+        guess of each class's support, ``(P, K)`` signs, block
+        :math:`(+, i)` of class ``k`` where ``+1`` and :math:`(-, i)` where
+        ``-1`` (e.g. the output weights of the pattern network,
+        :func:`~bnconvex.numerics.fullscale.network_patterns`), which each
+        class's working set starts with; ``generators`` ``(m, P)`` (with
+        :math:`D_i = 1[Fu_i \ge 0]`) choose those blocks' first cone rows
+        (:func:`~bnconvex.numerics.solvers.working_set.solve`).  A class
+        warm-started from ``init`` or a checkpoint keeps that start.  The
+        result does not depend on them, only the time: a CIFAR-10 class at
+        33 columns took 116 interior-point iterations from the network's
+        signs, 459 from the largest violators.
     workers : int
         ``method="working-set"`` only: classes solved at once, in that many
         worker processes (1: in this process); ``"auto"`` uses it when it
@@ -567,7 +582,13 @@ def solve_fullscale(
         )
     solver: FullScaleMethod
     if method == "working-set":
-        solver = ClasswiseMethod(pb, tol, init=_init_blocks(pb, init), workers=workers)
+        solver = ClasswiseMethod(
+            pb,
+            tol,
+            init=_init_blocks(pb, init),
+            workers=workers,
+            guess=_check_guess(start_signs, generators, pb),
+        )
     else:
         S0, lam0, rho0 = _initial_point(pb, init, rho, method)
         solver = (
@@ -631,6 +652,31 @@ def _init_blocks(pb: Problem, init: FullScaleSolution | None) -> Array | None:
             f"expected P={pb.op.P}, m={pb.op.m}, K={pb.Y.shape[1]}"
         )
     return S
+
+
+def _check_guess(
+    signs: np.ndarray | None, generators: Array | None, pb: Problem
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(start_signs, generators)`` as NumPy arrays of the right shapes, or None."""
+    if signs is None:
+        if generators is not None:
+            raise InputError("`generators` needs `start_signs`")
+        return None
+    P, K, m = pb.op.P, pb.Y.shape[1], pb.op.m
+    S = np.asarray(to_numpy(signs), dtype=np.float64)
+    if S.shape != (P, K) or not np.all(np.isin(S, (-1.0, 1.0))):
+        raise InputError(
+            f"`start_signs` must be a ({P}, {K}) array of +1 and -1; got shape "
+            f"{S.shape}"
+        )
+    if generators is None:
+        return S, None
+    G = np.asarray(to_numpy(generators), dtype=np.float64)
+    if G.shape != (m, P) or not np.all(np.isfinite(G)):
+        raise InputError(
+            f"`generators` must be a finite ({m}, {P}) array; got shape {G.shape}"
+        )
+    return S, G
 
 
 def _check_dual_step(dual_step: float, method: str) -> float:

@@ -427,9 +427,10 @@ def test_resume_continues_on_the_checkpoints_network_patterns(
 
     calls = []
 
-    def unrepeatable(F, y, num, *, seed, time_limit=None, pass_seconds=None):
+    def unrepeatable(F, y, num, *, seed, with_signs, **timing):
         calls.append(num)
-        return sample_patterns(F, num, seed=seed + len(calls))  # new every call
+        D, G = sample_patterns(F, num, seed=seed + len(calls))  # new every call
+        return D, G, np.ones((G.shape[1], y.shape[1]))
 
     monkeypatch.setattr(model, "network_patterns", unrepeatable)
     monkeypatch.setattr(model, "_network_fits", lambda pass_seconds, share: True)

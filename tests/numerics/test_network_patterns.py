@@ -62,6 +62,95 @@ def test_patterns_are_the_networks_half_spaces_by_neuron_weight(monkeypatch):
     np.testing.assert_array_equal(D, expected[:, :3])
 
 
+def test_signs_are_the_kept_neurons_output_weight_signs(monkeypatch):
+    """``with_signs``: the sign of each kept neuron's output weight per column,
+    in the patterns' order (heaviest first), the patterns unchanged."""
+    F, y = _xor(1, n=200)
+    rng = np.random.default_rng(6)
+    width = 6
+    v = rng.standard_normal((width, 2))
+    net = BNNetwork(
+        W=rng.standard_normal((5, width)),
+        gamma=rng.uniform(0.5, 2.0, width),
+        alpha=rng.standard_normal(width),
+        v=v,
+        eps=1e-5,
+    )
+    stats = sgd.full_batch_statistics(net, F)
+    monkeypatch.setattr(
+        sgd, "train_sgd", lambda *a, **k: sgd.SGDResult(net, stats, *([None] * 7))
+    )
+    Y = np.stack([y, -y], 1)
+    D, G, signs = network_patterns(F, Y, 4, seed=0, with_signs=True)
+    D0, G0 = network_patterns(F, Y, 4, seed=0)
+    np.testing.assert_array_equal(D, D0)
+    np.testing.assert_array_equal(G, G0)
+    order = np.argsort(-np.hypot(net.gamma, net.alpha) * np.linalg.norm(v, axis=1))
+    H = F @ net.W
+    Z = net.gamma * (H - H.mean(0)) / np.sqrt(H.var(0) + net.eps) + net.alpha
+    kept = [j for j in order if any(np.array_equal(Z[:, j] >= 0, c) for c in D.T)]
+    np.testing.assert_array_equal(signs, np.where(v[kept[:4]] >= 0, 1.0, -1.0))
+
+
+def test_the_networks_signs_start_the_working_set_and_change_no_optimum():
+    """fit hands the network's signs and gates to the working-set method: each
+    class starts from the signed blocks; the certified optimum is that of the
+    same patterns without a start."""
+    from bnconvex.numerics.fullscale import classwise
+
+    F, y = _xor(2, n=800)
+    Y = np.stack([y, -y], 1)
+    D, G, signs = network_patterns(F, Y, 12, seed=0, with_signs=True)
+    seen = {}
+    real = classwise.ClasswiseMethod.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        seen["start"], seen["generators"] = self.start, self.generators
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(classwise.ClasswiseMethod, "__init__", spy)
+        guessed = solve_fullscale(
+            F,
+            Y,
+            0.2,
+            D,
+            method="working-set",
+            tol=1e-8,
+            start_signs=signs,
+            generators=G,
+        )
+    P = D.shape[1]
+    for k in range(2):
+        want = np.where(signs[:, k] > 0, np.arange(P), P + np.arange(P))
+        np.testing.assert_array_equal(seen["start"][k], want)
+    np.testing.assert_array_equal(seen["generators"], G)
+    plain = solve_fullscale(F, Y, 0.2, D, method="working-set", tol=1e-8)
+    for sol in (guessed, plain):
+        assert sol.relative_gap <= 1e-8, sol.relative_gap
+    # both certified to 1e-8 relative: the optima agree to 2e-8
+    assert abs(guessed.objective - plain.objective) <= 2e-8 * plain.objective
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(start_signs=np.ones((3, 2))), r"`start_signs` must be a \(12, 2\)"),
+        (dict(start_signs=np.zeros((12, 2))), r"`start_signs` must be a \(12, 2\)"),
+        (dict(generators=np.ones((5, 12))), r"`generators` needs `start_signs`"),
+        (
+            dict(start_signs=np.ones((12, 2)), generators=np.ones((4, 12))),
+            r"`generators` must be a finite \(5, 12\)",
+        ),
+    ],
+)
+def test_a_bad_start_guess_is_refused(kwargs, message):
+    F, y = _xor(2, n=200)
+    D, _ = sample_patterns(F, 12, seed=0)
+    with pytest.raises(InputError, match=message):
+        solve_fullscale(F, np.stack([y, -y], 1), 0.2, D, method="working-set", **kwargs)
+
+
 def test_network_patterns_fit_better_than_gaussian_ones():
     """Equal pattern count, XOR data: the exact optimum over trained hyperplanes
     is lower.  Measured over seeds 0-3 at P = 16 (a 16-neuron network, the

@@ -498,3 +498,34 @@ def test_a_shared_pattern_gram_changes_no_solve():
             ConvexProblem(prob.U_prime, prob.y, prob.beta, ~prob.D),
             pattern_gram=cache,
         )
+
+
+def test_start_blocks_with_generators_start_on_the_rows_nearest_their_hyperplane():
+    """With ``generators``, a start block's first cone rows include the
+    ``ROW_START m`` rows of smallest ``|v_j^T u_i|``; the optimum is the same."""
+    from bnconvex.numerics.fullscale import sample_patterns
+
+    prob = _sampled_problem(n=400, d=5, P=24, frac=0.05)
+    _, gates = sample_patterns(prob.U_prime, 24, seed=0)
+    assert np.array_equal(prob.D, prob.U_prime @ gates >= 0)
+    start = np.array([0, 5, 24 + 7])
+    seen = {}
+    real = working_set._Rounds.start_rows
+
+    def spy(self, add):
+        real(self, add)
+        seen.update({int(b): self.rows[int(b)] for b in add})
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(working_set._Rounds, "start_rows", spy)
+        sol = working_set.solve(prob, tol=1e-9, start_blocks=start, generators=gates)
+    V = prob.U_prime / np.linalg.norm(prob.U_prime, axis=1, keepdims=True)
+    near = working_set.ROW_START * prob.m
+    for b in start:
+        dist = np.abs(V @ gates[:, b % prob.P])
+        assert set(np.argsort(dist)[: near - 1]) <= set(seen[int(b)]), b
+    plain = working_set.solve(prob, tol=1e-9)
+    assert sol.status is SolverStatus.OPTIMAL, sol.status
+    assert_rel_close(sol.objective, plain.objective, 2e-9, "optimum")
+    with pytest.raises(InputError, match=r"`generators` must be a finite \(6, 24\)"):
+        working_set.solve(prob, start_blocks=start, generators=gates[:-1])
