@@ -77,17 +77,17 @@ class Regularizer:
 
 #: The default preset, validated on CIFAR-10 (benchmarks/README.md, "Default
 #: preset": chosen on a validation split, never on the test set): the
-#: regulariser truncated:20+spectral:0.5 (k = 20, p = 0.5; all directions when
-#: the data have at most 20), the 128 patterns of a 128-neuron BN network
+#: regulariser truncated:32+spectral:0.5 (k = 32, p = 0.5; all directions when
+#: the data have at most 32), the 128 patterns of a 128-neuron BN network
 #: trained on the features (``--pattern-sampling network``), float32, and the
 #: first multiplier step 0.03 of the augmented Lagrangian (when it runs: n > 4,096
 #: and ``--method auto`` does not pick the working set; the ADMM used below
-#: takes the textbook step).  With 21 feature columns ``--method auto`` solves
+#: takes the textbook step).  With 33 feature columns ``--method auto`` solves
 #: each class's program exactly, with a certified gap, unless beta is below
 #: 1e-3 beta_max and the time limit is too short for that
 #: (:data:`bnconvex.numerics.fullscale.WORKING_SET_MIN_RATIO`).
 PRESET: dict[str, Any] = {
-    "regularizer": Regularizer(20, 0.5, 1.0),
+    "regularizer": Regularizer(32, 0.5, 1.0),
     "patterns": 128,
     "sampling": "network",
     "dtype": "float32",
@@ -181,11 +181,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "data set at PATH, and report train/test accuracy, objective, gap and "
         "beta_max (the smallest beta at which the zero network is optimal).",
         epilog="Defaults: the preset validated on CIFAR-10 (benchmarks/README.md, "
-        "'Default preset'): --regularizer truncated:20+spectral:0.5 "
+        "'Default preset'): --regularizer truncated:32+spectral:0.5 "
         "--patterns 128 --pattern-sampling network --dtype float32 --method "
         "auto --dual-step 0.03 (the augmented Lagrangian above 4096 samples). "
         "Examples: bnconvex train --dataset cifar10 --beta 0.03 --workers 2 "
-        "--out run1 (exact per-class solves, certified gap, about 5 minutes on "
+        "--out run1 (exact per-class solves, certified gap, about 10 minutes on "
         "2 cores); bnconvex train --dataset cifar10 --beta 1e-3 --time-limit "
         "120 --out run2 (augmented Lagrangian for two minutes, uncertified)",
     )
@@ -284,7 +284,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=("auto", "al", "working-set"),
         default="auto",
         help="solver: working-set (exact per-class solves, certified gaps; for "
-        f"features of at most {CLASSWISE_MAX_M} columns, e.g. truncated:20), al "
+        f"features of at most {CLASSWISE_MAX_M} columns, e.g. truncated:32), al "
         "(first-order augmented Lagrangian; ADMM below 4097 samples); auto "
         "(default) picks working-set above 4096 samples when the features have "
         f"at most {CLASSWISE_MAX_M} columns, unless beta < "

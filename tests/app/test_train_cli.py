@@ -518,7 +518,7 @@ def test_time_limit_bounds_the_whole_command(tmp_path, capsys):
     assert printed["seconds"] <= 4.4
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["dual_step"] == 0.03, "the preset's step above 4096 samples"
-    assert summary["regularizer"] == "truncated:20+spectral:0.5"
+    assert summary["regularizer"] == "truncated:32+spectral:0.5"
     assert summary["dtype"] == "float32"
     assert summary["patterns"] == 128
     # the preset's network patterns, unless the half of the budget left for
