@@ -103,10 +103,12 @@ class ClasswiseMethod:
         if init is not None:
             norms = np.linalg.norm(np.asarray(to_numpy(init), np.float64), axis=0)
             self.start = [np.flatnonzero(norms[:, k, :].reshape(-1)) for k in range(K)]
-        elif guess is not None:  # (+, i) where the sign is +1, (-, i) where -1
+        #: per class, a guess of the support (``guess_blocks`` of the solves)
+        self.guess: list[np.ndarray | None] = [None] * K
+        if guess is not None:  # (+, i) where the sign is +1, (-, i) where -1
             signs, self.generators = guess
             at = np.arange(P)
-            self.start = [np.where(signs[:, k] > 0, at, P + at) for k in range(K)]
+            self.guess = [np.where(signs[:, k] > 0, at, P + at) for k in range(K)]
         self.F = np.ascontiguousarray(to_numpy(pb.op.F), dtype=np.float64)
         self.D = to_numpy(pb.op.Dmask) > 0.5
         self.Y = np.asarray(to_numpy(pb.Y), dtype=np.float64)
@@ -142,6 +144,7 @@ class ClasswiseMethod:
                 each,
                 max(share, 0.0),
                 self.start[k],
+                self.guess[k],
             )
             for k in ks
         ]
@@ -266,6 +269,7 @@ class _Job:
     max_iter: int
     time_limit: float
     start: np.ndarray | None
+    guess: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -309,6 +313,7 @@ def _solve_job(
         max_iter=job.max_iter,
         time_limit=job.time_limit,
         start_blocks=job.start,
+        guess_blocks=job.guess,
         generators=generators,
         pattern_gram=cache["gram"],
     )

@@ -146,6 +146,10 @@ ROW_ADD = 4
 ROW_CHECKS = 30
 #: Relative tolerance at which the row sets are settled before the final solve.
 ROW_TOL = 1e-4
+#: ``guess_blocks`` join the first working set when the largest cone norm at
+#: the zero point is at least this many times beta (many active blocks; see
+#: :func:`solve`).  Between the two measured cases, 50 and 600-700.
+GUESS_MIN_RATIO = 200
 #: Candidate violators are tightened in chunks of at least this many blocks
 #: (:meth:`BlockScores.violators`).
 VIOLATOR_CHUNK = 4096
@@ -763,17 +767,17 @@ def _check_generators(generators: Any, problem: ConvexProblem) -> np.ndarray | N
     return G
 
 
-def _check_start_blocks(blocks: Any, P: int) -> np.ndarray:
-    """``start_blocks`` as unique flat indices in ``[0, 2P)``, or InputError."""
+def _check_start_blocks(blocks: Any, P: int, name: str = "start_blocks") -> np.ndarray:
+    """``blocks`` as unique flat indices in ``[0, 2P)``, or InputError."""
     flat = np.asarray(blocks)
     if flat.ndim != 1 or not np.issubdtype(flat.dtype, np.integer):
         raise InputError(
-            f"`start_blocks` must be a 1-D array of integers; got {flat.dtype} "
+            f"`{name}` must be a 1-D array of integers; got {flat.dtype} "
             f"with shape {flat.shape}"
         )
     if flat.size and (flat.min() < 0 or flat.max() >= 2 * P):
         raise InputError(
-            f"`start_blocks` must lie in [0, {2 * P}) (2P blocks); got "
+            f"`{name}` must lie in [0, {2 * P}) (2P blocks); got "
             f"{int(flat.min())}..{int(flat.max())}"
         )
     return np.unique(flat).astype(np.intp)
@@ -790,6 +794,7 @@ def solve(
     min_add: int = MIN_ADD,
     polish: bool | None = None,
     start_blocks: Any = None,
+    guess_blocks: Any = None,
     generators: Any = None,
     pattern_gram: PatternGram | None = None,
 ) -> ConvexSolution:
@@ -824,12 +829,21 @@ def solve(
         :math:`s_i`, ``P + i`` for :math:`s'_i`), e.g. the support of a
         network's convex image.  Blocks that turn out inactive leave the
         working set as usual, so a poor guess costs time, never accuracy.
+    guess_blocks : array_like of int, optional
+        A guess of the support (flat indices, e.g. a trained network's
+        neurons signed by their output weights), put in the first working
+        set only where ``beta`` leaves many blocks active: when the largest
+        cone norm at the zero point is at least :data:`GUESS_MIN_RATIO`
+        ``beta``.  (CIFAR-10 at 33 columns and beta 0.03, ratio 600-700:
+        115 interior-point iterations from the network's 128 signed blocks,
+        459 without; Fashion-MNIST at beta 0.5, ratio 50, optimum on 51
+        blocks: 50 s without, over twice that from the 128.)
     generators : array_like, shape (m, P), optional
         A generator :math:`u_i` of each pattern (:math:`D_i = 1[U'u_i \ge
-        0]`, e.g. a pattern network's gates): the ``start_blocks`` then also
-        start with the cone rows nearest their generator's hyperplane
-        (:meth:`_Rounds._gate_rows`).  Only the choice of rows depends on it,
-        never the result.
+        0]`, e.g. a pattern network's gates): the blocks of ``start_blocks``
+        and ``guess_blocks`` then also start with the cone rows nearest their
+        generator's hyperplane (:meth:`_Rounds._gate_rows`).  Only the
+        choice of rows depends on it, never the result.
     pattern_gram : PatternGram, optional
         The Gram matrices :math:`U'^TD_iD_jU'` of the patterns, cached and
         shared by programs on the same ``U'`` and ``D`` (the per-class
@@ -870,9 +884,16 @@ def solve(
     rounds = _Rounds(problem, options)
     rounds.scores.update(rounds.y)
     add = rounds.violators(initial_blocks)
+    given = np.zeros(0, np.intp)  # blocks started without a projection
     if start_blocks is not None:
-        options["start"] = _check_start_blocks(start_blocks, problem.P)
-        add = np.union1d(add, options["start"])
+        given = _check_start_blocks(start_blocks, problem.P)
+    if guess_blocks is not None:
+        guess = _check_start_blocks(guess_blocks, problem.P, "guess_blocks")
+        if rounds.scores.max_bound() >= GUESS_MIN_RATIO * rounds.beta:
+            given = np.union1d(given, guess)
+    if given.size:
+        options["start"] = given
+        add = np.union1d(add, given)
     reason: StopReason = "converged"
     last = None
     while add.size:

@@ -94,8 +94,8 @@ def test_signs_are_the_kept_neurons_output_weight_signs(monkeypatch):
 
 def test_the_networks_signs_start_the_working_set_and_change_no_optimum():
     """fit hands the network's signs and gates to the working-set method: each
-    class starts from the signed blocks; the certified optimum is that of the
-    same patterns without a start."""
+    class's guess is its signed blocks; the certified optimum is that of the
+    same patterns without a guess."""
     from bnconvex.numerics.fullscale import classwise
 
     F, y = _xor(2, n=800)
@@ -106,7 +106,7 @@ def test_the_networks_signs_start_the_working_set_and_change_no_optimum():
 
     def spy(self, *args, **kwargs):
         real(self, *args, **kwargs)
-        seen["start"], seen["generators"] = self.start, self.generators
+        seen["guess"], seen["generators"] = self.guess, self.generators
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(classwise.ClasswiseMethod, "__init__", spy)
@@ -123,7 +123,7 @@ def test_the_networks_signs_start_the_working_set_and_change_no_optimum():
     P = D.shape[1]
     for k in range(2):
         want = np.where(signs[:, k] > 0, np.arange(P), P + np.arange(P))
-        np.testing.assert_array_equal(seen["start"][k], want)
+        np.testing.assert_array_equal(seen["guess"][k], want)
     np.testing.assert_array_equal(seen["generators"], G)
     plain = solve_fullscale(F, Y, 0.2, D, method="working-set", tol=1e-8)
     for sol in (guessed, plain):

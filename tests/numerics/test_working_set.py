@@ -529,3 +529,30 @@ def test_start_blocks_with_generators_start_on_the_rows_nearest_their_hyperplane
     assert_rel_close(sol.objective, plain.objective, 2e-9, "optimum")
     with pytest.raises(InputError, match=r"`generators` must be a finite \(6, 24\)"):
         working_set.solve(prob, start_blocks=start, generators=gates[:-1])
+
+
+@pytest.mark.parametrize("frac", [1e-3, 0.05])
+def test_a_guess_joins_the_first_working_set_only_where_beta_is_small(frac):
+    """``guess_blocks`` start the solve when the largest cone norm at zero is
+    at least GUESS_MIN_RATIO beta (here beta = frac beta_max: 1000 and 20);
+    the optimum does not depend on it."""
+    prob = _sampled_problem(n=400, d=5, P=24, frac=frac)
+    guess = np.arange(0, 48, 3)
+    first = []
+    real = working_set._Rounds.start_rows
+
+    def spy(self, add):
+        if not first:
+            first.append(np.asarray(add))
+        real(self, add)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(working_set._Rounds, "start_rows", spy)
+        sol = working_set.solve(prob, tol=1e-9, guess_blocks=guess)
+    used = 1 / frac >= working_set.GUESS_MIN_RATIO
+    assert np.isin(guess, first[0]).all() == used
+    plain = working_set.solve(prob, tol=1e-9)
+    assert sol.status is SolverStatus.OPTIMAL, sol.status
+    assert_rel_close(sol.objective, plain.objective, 2e-9, "optimum")
+    with pytest.raises(InputError, match="`guess_blocks` must lie in"):
+        working_set.solve(prob, guess_blocks=np.array([48]))
