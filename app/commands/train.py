@@ -185,7 +185,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--patterns 128 --pattern-sampling network --dtype float32 --method "
         "auto --dual-step 0.03 (the augmented Lagrangian above 4096 samples). "
         "Examples: bnconvex train --dataset cifar10 --beta 0.03 --workers 2 "
-        "--out run1 (exact per-class solves, certified gap, about 10 minutes on "
+        "--out run1 (exact per-class solves, certified gap, about 8 minutes on "
         "2 cores); bnconvex train --dataset cifar10 --beta 1e-3 --time-limit "
         "120 --out run2 (augmented Lagrangian for two minutes, uncertified)",
     )
