@@ -397,8 +397,8 @@ class _Rounds:
     def _gate_rows(self, add: np.ndarray, near: int) -> dict[int, np.ndarray]:
         r"""Return the ``near`` rows nearest each start block's generator's hyperplane.
 
-        For the blocks of ``start_blocks`` whose pattern has a generator
-        :math:`u_i` (``generators``): the rows of smallest :math:`|v_j^Tu_i|`
+        For the blocks given as ``start_blocks`` or (used) ``guess_blocks``,
+        with ``generators``: the rows of smallest :math:`|v_j^Tu_i|`
         (``V`` the unit rows of :math:`U'`).  A block started from a guess of
         the support (a trained network's neuron) has no cone-norm projection
         at the residual that would point at its active rows, and the rows
