@@ -165,6 +165,11 @@ def main() -> None:
         "power": args.power,
         "patterns": args.patterns,
         "sampling": args.sampling,
+        # fit starts the working-set classes from the pattern network's
+        # signed neurons (where beta leaves many blocks active; session 11)
+        "working_set_start": (
+            "network" if args.sampling == "network" and classwise else None
+        ),
         "method": args.method,
         "tol": args.tol,
         "workers": args.workers,

@@ -47,7 +47,9 @@ def _label(res: dict[str, Any]) -> str:
     """``F-MNIST 60k, WS k=20, beta=0.5``: data, size, method (AL / WS), features.
 
     Runs on several worker processes add ``, 2 workers``; runs whose patterns
-    come from a trained network add ``, net patterns``.
+    come from a trained network add ``, net patterns``, and those whose
+    classes started from that network's neurons (``working_set_start``,
+    session 11 on) ``, net start``.
     """
     name = res.get("dataset", res["file"])
     n = res.get("n")
@@ -61,6 +63,7 @@ def _label(res: dict[str, Any]) -> str:
     workers = res.get("workers")
     workers = f", {workers} workers" if isinstance(workers, int) and workers > 1 else ""
     net = ", net patterns" if res.get("sampling") == "network" else ""
+    net += ", net start" if res.get("working_set_start") == "network" else ""
     return f"{_SHORT.get(name, name)}{size}, {method} {where}{beta}{workers}{net}"
 
 
