@@ -20,9 +20,8 @@ blocks) took some 25 s of a class's 200 s.
 from __future__ import annotations
 
 import numpy as np
+from bnconvex.numerics.solvers._pdip import Q_ROW_CHUNK, masked_columns
 
-#: Rows per chunk when blocks of ``G`` are accumulated (temporaries ``chunk x Pm``).
-ROW_CHUNK = 2048
 #: Largest cache kept, in bytes of ``G`` (float64, all patterns).
 MAX_BYTES = 1 << 30
 
@@ -65,10 +64,10 @@ class PatternGram:
         m, old = self.U.shape[1], self.patterns.size
         every = np.r_[self.patterns, new]
         C = np.zeros((every.size * m, new.size * m))
-        for lo in range(0, self.U.shape[0], ROW_CHUNK):
-            rows = slice(lo, lo + ROW_CHUNK)
+        for lo in range(0, self.U.shape[0], Q_ROW_CHUNK):  # temporaries chunk x Pm
+            rows = slice(lo, lo + Q_ROW_CHUNK)
             M = self.D[rows][:, every].astype(self.U.dtype)
-            Jc = (M[:, :, None] * self.U[rows, None, :]).reshape(M.shape[0], -1)
+            Jc = masked_columns(M, self.U[rows])
             C += Jc.T @ Jc[:, old * m :]
         G = np.empty((every.size * m, every.size * m))
         G[: old * m, : old * m] = self.G

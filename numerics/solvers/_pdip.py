@@ -91,6 +91,15 @@ Q_ROW_CHUNK = 2048
 UU_MAX_ENTRIES = 1 << 25
 
 
+def masked_columns(M: np.ndarray, U: np.ndarray) -> np.ndarray:
+    r"""Rows of ``[M[:, 0] * U, ..., M[:, k-1] * U]``: ``(r, k m)`` from ``M`` (r, k).
+
+    A row chunk of :math:`J = [\sigma_b D_b U]_b` when ``M`` holds the signed
+    masks (also :class:`~bnconvex.numerics.solvers._gram.PatternGram`'s).
+    """
+    return (M[:, :, None] * U[:, None, :]).reshape(M.shape[0], -1)
+
+
 def _outer_rows(V: np.ndarray) -> np.ndarray:
     """Row ``j`` is the flattened outer product of row ``j`` of ``V`` with itself."""
     n, m = V.shape
@@ -195,8 +204,7 @@ class Restricted:
 
     def _j_chunk(self, rows: slice) -> np.ndarray:
         """Rows ``rows`` of ``J`` (``r x km``)."""
-        M = self.M[:, rows]
-        return (M.T[:, :, None] * self.U[rows, None, :]).reshape(M.shape[1], -1)
+        return masked_columns(self.M[:, rows].T, self.U[rows])
 
     def gram_from(self, Q_old: np.ndarray, old_at: np.ndarray, new_at: np.ndarray):
         r"""Set :attr:`Qu` from an earlier program's, sharing some blocks.
